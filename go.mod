@@ -1,0 +1,3 @@
+module github.com/platform-eng/golden-ami
+
+go 1.26.8

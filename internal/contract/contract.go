@@ -1,0 +1,85 @@
+// Package contract is the configuration and event contract shared by the
+// constructs (which set environment variables and write event patterns) and
+// the Lambda functions (which read them).
+//
+// It imports only the standard library, so Lambda binaries stay small.
+package contract
+
+import (
+	"fmt"
+	"regexp"
+)
+
+// Environment variable names. The constructs set them; the functions read them.
+const (
+	// EnvSSMParameterName names the SSM parameter a function maintains or watches:
+	// the upstream-AMI parameter for the monitor and the trigger, the latest-AMI
+	// parameter for the recorder.
+	EnvSSMParameterName = "SSM_PARAMETER_NAME"
+	// EnvPlatformARN selects one Elastic Beanstalk platform version as the upstream.
+	EnvPlatformARN = "PLATFORM_ARN"
+	// EnvPlatformBranch selects the newest Ready version of an Elastic Beanstalk
+	// platform branch as the upstream.
+	EnvPlatformBranch = "PLATFORM_BRANCH"
+	// EnvSourceParameterName selects a (usually public) SSM parameter such as
+	// /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64 as the upstream.
+	EnvSourceParameterName = "SOURCE_PARAMETER_NAME"
+	// EnvImageOwner and EnvImageNamePattern select the newest EC2 image by
+	// creation date as the upstream. Both must be set together.
+	EnvImageOwner       = "IMAGE_OWNER"
+	EnvImageNamePattern = "IMAGE_NAME_PATTERN"
+	// EnvImagePipelineARN is the Image Builder pipeline the trigger starts and
+	// whose images the recorder accepts.
+	EnvImagePipelineARN = "IMAGE_PIPELINE_ARN"
+	// EnvSlackWebhookSecretARN names the Secrets Manager secret holding the Slack webhook URL.
+	EnvSlackWebhookSecretARN = "SLACK_WEBHOOK_SECRET_ARN"
+)
+
+// EventBridge sources and detail types the constructs match and the functions decode.
+const (
+	SourceSSM                   = "aws.ssm"
+	DetailTypeParameterChange   = "Parameter Store Change"
+	SourceImageBuilder          = "aws.imagebuilder"
+	DetailTypeImageStateChange  = "EC2 Image Builder Image State Change"
+	SourceCodePipeline          = "aws.codepipeline"
+	DetailTypePipelineExecution = "CodePipeline Pipeline Execution State Change"
+)
+
+// Parameter Store Change operations.
+const (
+	OperationCreate                = "Create"
+	OperationUpdate                = "Update"
+	OperationDelete                = "Delete"
+	OperationLabelParameterVersion = "LabelParameterVersion"
+)
+
+// Image Builder image statuses the functions act on.
+const (
+	ImageStatusAvailable = "AVAILABLE"
+	ImageStatusFailed    = "FAILED"
+	ImageStatusCancelled = "CANCELLED"
+)
+
+// DataTypeEC2Image is the SSM parameter data type that makes Parameter Store
+// validate the value as an AMI id (asynchronously).
+const DataTypeEC2Image = "aws:ec2:image"
+
+// Tag keys carrying provenance on the latest-AMI parameter and on images.
+const (
+	TagImageARN    = "golden-ami:image-arn"
+	TagPipelineARN = "golden-ami:pipeline-arn"
+	TagRecipeARN   = "golden-ami:recipe-arn"
+	TagBuildDate   = "golden-ami:build-date"
+	TagPipeline    = "golden-ami:pipeline"
+)
+
+var amiIDPattern = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
+
+// ValidateAMIID reports whether id is an EC2 AMI id: "ami-" followed by 8 or
+// 17 lowercase hex digits. The error quotes the bad value.
+func ValidateAMIID(id string) error {
+	if !amiIDPattern.MatchString(id) {
+		return fmt.Errorf("%q is not an AMI id (want \"ami-\" followed by 8 or 17 hex digits)", id)
+	}
+	return nil
+}
