@@ -1,0 +1,101 @@
+// Package awsconfig loads the AWS SDK configuration the Lambda functions
+// share: the standard credential and endpoint chain, plus a retryer that also
+// retries the service-specific throttling codes the standard retryer misses.
+//
+// Load is called once per cold start, from main:
+//
+//	cfg, err := awsconfig.Load(ctx)
+//	if err != nil {
+//		return fmt.Errorf("load AWS config: %w", err)
+//	}
+//	client := ssm.NewFromConfig(cfg)
+//
+// Endpoints are never hard-coded: config.LoadDefaultConfig honours
+// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>, which is how the
+// integration tests point the real clients at a local fake.
+package awsconfig
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+)
+
+// MaxAttempts is how many times one API call is tried, the first attempt
+// included. It is above the SDK's default of 3 because Image Builder's
+// CallRateLimitExceededException and SSM's TooManyUpdates come in bursts.
+// AWS_MAX_ATTEMPTS, when set, still overrides it.
+const MaxAttempts = 5
+
+// ExtraThrottleCodes are error codes the standard retryer does not know that
+// mean "slow down and try again". They are retried and, like the SDK's own
+// throttling codes, counted as throttles.
+var ExtraThrottleCodes = []string{
+	"CallRateLimitExceededException", // Image Builder, HTTP 429
+	"TooManyUpdates",                 // SSM PutParameter/AddTagsToResource on one parameter
+}
+
+// ExtraRetryableCodes are error codes the standard retryer does not know that
+// describe a transient conflict and are safe to retry.
+var ExtraRetryableCodes = []string{
+	"ResourceInUseException", // Image Builder: the pipeline or a resource is busy
+}
+
+// Option changes how Load builds the configuration.
+type Option func(*options)
+
+type options struct {
+	maxBackoff time.Duration
+}
+
+// WithMaxBackoff caps the delay between retry attempts. Tests use it to keep
+// retries fast; they still happen. Production uses the SDK default (20s).
+func WithMaxBackoff(d time.Duration) Option {
+	return func(o *options) { o.maxBackoff = d }
+}
+
+// Load loads the default SDK configuration (environment, shared files, the
+// Lambda execution role) with the retryer from NewRetryer.
+func Load(ctx context.Context, opts ...Option) (aws.Config, error) {
+	o := options{maxBackoff: retry.DefaultMaxBackoff}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cfg, err := config.LoadDefaultConfig(ctx,
+		config.WithRetryer(func() aws.Retryer { return NewRetryer(o.maxBackoff) }),
+	)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("awsconfig: load default config: %w", err)
+	}
+	return cfg, nil
+}
+
+// NewRetryer returns the SDK's standard retryer (which already retries
+// ThrottlingException, RequestLimitExceeded, Throttling and HTTP 5xx) that
+// also retries ExtraThrottleCodes and ExtraRetryableCodes, with at most
+// MaxAttempts attempts and at most maxBackoff between them.
+func NewRetryer(maxBackoff time.Duration) aws.Retryer {
+	throttles := codeSet(ExtraThrottleCodes)
+	retryables := codeSet(ExtraRetryableCodes)
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = MaxAttempts
+		o.MaxBackoff = maxBackoff
+		o.Retryables = append(o.Retryables,
+			retry.RetryableErrorCode{Codes: throttles},
+			retry.RetryableErrorCode{Codes: retryables},
+		)
+		o.Throttles = append(o.Throttles, retry.ThrottleErrorCode{Codes: throttles})
+	})
+}
+
+func codeSet(codes []string) map[string]struct{} {
+	m := make(map[string]struct{}, len(codes))
+	for _, c := range codes {
+		m[c] = struct{}{}
+	}
+	return m
+}
