@@ -1,0 +1,196 @@
+package fakeaws
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Parameter is an SSM parameter held by the fake.
+type Parameter struct {
+	Name     string
+	Value    string
+	Type     string
+	DataType string
+	Version  int64
+	// History holds the value of every version, oldest first, so tests can
+	// see that nothing was written twice.
+	History []string
+	Tags    map[string]string
+}
+
+// SetParameter creates or overwrites a String parameter of data type
+// aws:ec2:image in region, as a test fixture (it records no call).
+func (s *Server) SetParameter(region, name, value string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.putParameter(region, name, value, "String", "aws:ec2:image")
+}
+
+// Parameter returns a copy of the parameter name in region.
+func (s *Server) Parameter(region, name string) (Parameter, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.params[region][name]
+	if !ok {
+		return Parameter{}, false
+	}
+	c := *p
+	c.History = append([]string(nil), p.History...)
+	c.Tags = make(map[string]string, len(p.Tags))
+	for k, v := range p.Tags {
+		c.Tags[k] = v
+	}
+	return c, true
+}
+
+func (s *Server) putParameter(region, name, value, typ, dataType string) *Parameter {
+	if s.params[region] == nil {
+		s.params[region] = map[string]*Parameter{}
+	}
+	p, ok := s.params[region][name]
+	if !ok {
+		p = &Parameter{Name: name, Tags: map[string]string{}}
+		s.params[region][name] = p
+	}
+	p.Value, p.Type, p.DataType = value, typ, dataType
+	p.Version++
+	p.History = append(p.History, value)
+	return p
+}
+
+func (s *Server) ssmHandler(op string) handlerFunc {
+	switch op {
+	case "GetParameter":
+		return s.ssmGetParameter
+	case "PutParameter":
+		return s.ssmPutParameter
+	case "AddTagsToResource":
+		return s.ssmAddTagsToResource
+	case "ListTagsForResource":
+		return s.ssmListTagsForResource
+	}
+	return nil
+}
+
+type ssmTag struct {
+	Key   string `json:"Key"`
+	Value string `json:"Value"`
+}
+
+func decodeJSON(req *request, v any) *apiError {
+	if err := json.Unmarshal(req.body, v); err != nil {
+		return errorf(http.StatusBadRequest, "SerializationException", "cannot decode request body: %v", err)
+	}
+	return nil
+}
+
+func parameterARN(region, name string) string {
+	return fmt.Sprintf("arn:aws:ssm:%s:%s:parameter/%s", region, AccountID, strings.TrimPrefix(name, "/"))
+}
+
+func (s *Server) ssmGetParameter(req *request) (any, *apiError) {
+	var in struct{ Name string }
+	if err := decodeJSON(req, &in); err != nil {
+		return nil, err
+	}
+	p, ok := s.params[req.region][in.Name]
+	if !ok {
+		return nil, errorf(http.StatusBadRequest, "ParameterNotFound", "Parameter %s not found.", in.Name)
+	}
+	return map[string]any{"Parameter": map[string]any{
+		"Name":             p.Name,
+		"Type":             p.Type,
+		"Value":            p.Value,
+		"Version":          p.Version,
+		"DataType":         p.DataType,
+		"ARN":              parameterARN(req.region, p.Name),
+		"LastModifiedDate": float64(time.Now().UnixMilli()) / 1000,
+	}}, nil
+}
+
+func (s *Server) ssmPutParameter(req *request) (any, *apiError) {
+	var in struct {
+		Name, Value, Type, DataType string
+		Overwrite                   bool
+		Tags                        []ssmTag
+	}
+	if err := decodeJSON(req, &in); err != nil {
+		return nil, err
+	}
+	if in.Name == "" || in.Value == "" {
+		return nil, errorf(http.StatusBadRequest, "ValidationException", "Name and Value are required")
+	}
+	if in.Overwrite && len(in.Tags) > 0 {
+		// The real service rejects this combination the same way.
+		return nil, errorf(http.StatusBadRequest, "ValidationException",
+			"Invalid request: tags and overwrite can't be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.")
+	}
+	if _, exists := s.params[req.region][in.Name]; exists && !in.Overwrite {
+		return nil, errorf(http.StatusBadRequest, "ParameterAlreadyExists", "The parameter already exists. To overwrite this value, set the overwrite option in the request to true.")
+	}
+	if in.Type == "" {
+		in.Type = "String"
+	}
+	if in.DataType == "" {
+		in.DataType = "text"
+	}
+	p := s.putParameter(req.region, in.Name, in.Value, in.Type, in.DataType)
+	for _, t := range in.Tags {
+		p.Tags[t.Key] = t.Value
+	}
+	return map[string]any{"Version": p.Version, "Tier": "Standard"}, nil
+}
+
+func (s *Server) ssmParameterResource(req *request, resourceType, id string) (*Parameter, *apiError) {
+	if resourceType != "Parameter" {
+		return nil, errorf(http.StatusBadRequest, "InvalidResourceType", "resource type %q is not supported by fakeaws", resourceType)
+	}
+	p, ok := s.params[req.region][id]
+	if !ok {
+		return nil, errorf(http.StatusBadRequest, "InvalidResourceId", "The resource ID %q is not valid. Verify the ID and try again.", id)
+	}
+	return p, nil
+}
+
+func (s *Server) ssmAddTagsToResource(req *request) (any, *apiError) {
+	var in struct {
+		ResourceType, ResourceId string
+		Tags                     []ssmTag
+	}
+	if err := decodeJSON(req, &in); err != nil {
+		return nil, err
+	}
+	p, err := s.ssmParameterResource(req, in.ResourceType, in.ResourceId)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range in.Tags {
+		p.Tags[t.Key] = t.Value
+	}
+	return map[string]any{}, nil
+}
+
+func (s *Server) ssmListTagsForResource(req *request) (any, *apiError) {
+	var in struct{ ResourceType, ResourceId string }
+	if err := decodeJSON(req, &in); err != nil {
+		return nil, err
+	}
+	p, err := s.ssmParameterResource(req, in.ResourceType, in.ResourceId)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(p.Tags))
+	for k := range p.Tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	tags := make([]ssmTag, 0, len(keys))
+	for _, k := range keys {
+		tags = append(tags, ssmTag{Key: k, Value: p.Tags[k]})
+	}
+	return map[string]any{"TagList": tags}, nil
+}
