@@ -73,6 +73,16 @@ const (
 	TagPipeline    = "golden-ami:pipeline"
 )
 
+// Tag keys the upstream monitor sets on the upstream-AMI parameter when it
+// records a new upstream AMI.
+const (
+	// TagUpstreamSource describes where the AMI came from, e.g.
+	// "elasticbeanstalk:arn:aws:elasticbeanstalk:...:platform/.../4.10.0".
+	TagUpstreamSource = "golden-ami:upstream-source"
+	// TagObservedAt is when the monitor first saw the AMI (RFC 3339, UTC).
+	TagObservedAt = "golden-ami:observed-at"
+)
+
 var amiIDPattern = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
 
 // ValidateAMIID reports whether id is an EC2 AMI id: "ami-" followed by 8 or

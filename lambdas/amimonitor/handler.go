@@ -1,0 +1,351 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/elasticbeanstalk"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/elasticbeanstalk/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/platform-eng/golden-ami/internal/contract"
+)
+
+// Result is what one run of the monitor returns.
+type Result struct {
+	Changed  bool   `json:"changed"`
+	Previous string `json:"previous"`
+	Current  string `json:"current"`
+	Source   string `json:"source"`
+}
+
+// parameterStore is the part of the SSM client the monitor writes with.
+type parameterStore interface {
+	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	PutParameter(ctx context.Context, in *ssm.PutParameterInput, optFns ...func(*ssm.Options)) (*ssm.PutParameterOutput, error)
+	AddTagsToResource(ctx context.Context, in *ssm.AddTagsToResourceInput, optFns ...func(*ssm.Options)) (*ssm.AddTagsToResourceOutput, error)
+}
+
+// upstream finds the AMI the golden recipe should currently build on.
+type upstream interface {
+	Resolve(ctx context.Context) (upstreamAMI, error)
+}
+
+// upstreamAMI is a resolved upstream image and a description of where it
+// came from, used in the result, the logs and the parameter's tags.
+type upstreamAMI struct {
+	ImageID string
+	Source  string
+}
+
+// Handler keeps the upstream-AMI parameter equal to the upstream's AMI.
+type Handler struct {
+	ParameterName string
+	Upstream      upstream
+	Params        parameterStore
+	Now           func() time.Time
+}
+
+// Handle resolves the upstream AMI and writes it to the parameter when it
+// differs. It ignores its input: the scheduled event carries nothing the
+// monitor needs, so any payload (or none) is accepted.
+//
+// An unchanged AMI writes nothing, so the Parameter Store Change event that
+// starts a build fires only for a real change. An upstream without a usable
+// AMI is an error and leaves the parameter untouched.
+func (h *Handler) Handle(ctx context.Context) (Result, error) {
+	up, err := h.Upstream.Resolve(ctx)
+	if err != nil {
+		return Result{}, fmt.Errorf("resolve upstream AMI: %w", err)
+	}
+	if err := contract.ValidateAMIID(up.ImageID); err != nil {
+		return Result{}, fmt.Errorf("upstream %s: %w; parameter %s left unchanged", up.Source, err, h.ParameterName)
+	}
+	res := Result{Current: up.ImageID, Source: up.Source}
+
+	out, err := h.Params.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(h.ParameterName)})
+	var notFound *ssmtypes.ParameterNotFound
+	switch {
+	case errors.As(err, &notFound):
+		// First run, or someone deleted it: create it.
+	case err != nil:
+		return Result{}, fmt.Errorf("get parameter %s: %w", h.ParameterName, err)
+	case out.Parameter != nil:
+		res.Previous = aws.ToString(out.Parameter.Value)
+	}
+
+	if res.Previous == res.Current {
+		slog.InfoContext(ctx, "upstream AMI unchanged; nothing written",
+			"decision", "unchanged", "parameter", h.ParameterName, "ami", res.Current, "source", res.Source)
+		return res, nil
+	}
+
+	// PutParameter rejects Tags together with Overwrite, so tag afterwards.
+	if _, err := h.Params.PutParameter(ctx, &ssm.PutParameterInput{
+		Name:      aws.String(h.ParameterName),
+		Value:     aws.String(res.Current),
+		Type:      ssmtypes.ParameterTypeString,
+		DataType:  aws.String(contract.DataTypeEC2Image),
+		Overwrite: aws.Bool(true),
+	}); err != nil {
+		return Result{}, fmt.Errorf("put parameter %s = %s: %w", h.ParameterName, res.Current, err)
+	}
+	res.Changed = true
+	if _, err := h.Params.AddTagsToResource(ctx, &ssm.AddTagsToResourceInput{
+		ResourceType: ssmtypes.ResourceTypeForTaggingParameter,
+		ResourceId:   aws.String(h.ParameterName),
+		Tags: []ssmtypes.Tag{
+			{Key: aws.String(contract.TagUpstreamSource), Value: aws.String(tagValue(res.Source))},
+			{Key: aws.String(contract.TagObservedAt), Value: aws.String(h.now().UTC().Format(time.RFC3339))},
+		},
+	}); err != nil {
+		return res, fmt.Errorf("tag parameter %s after writing %s: %w", h.ParameterName, res.Current, err)
+	}
+	slog.InfoContext(ctx, "upstream AMI changed; parameter updated",
+		"decision", "changed", "parameter", h.ParameterName, "previous", res.Previous, "ami", res.Current, "source", res.Source)
+	return res, nil
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+// tagValue makes s a valid SSM tag value: at most 256 characters from
+// letters, digits, spaces and _.:/=+-@ (others become '_').
+func tagValue(s string) string {
+	r := []rune(s)
+	if len(r) > 256 {
+		r = r[:256]
+	}
+	for i, c := range r {
+		if !unicode.IsLetter(c) && !unicode.IsDigit(c) && !unicode.IsSpace(c) && !strings.ContainsRune("_.:/=+-@", c) {
+			r[i] = '_'
+		}
+	}
+	return string(r)
+}
+
+// Elastic Beanstalk sources.
+
+type platformVersionDescriber interface {
+	DescribePlatformVersion(ctx context.Context, in *elasticbeanstalk.DescribePlatformVersionInput, optFns ...func(*elasticbeanstalk.Options)) (*elasticbeanstalk.DescribePlatformVersionOutput, error)
+}
+
+type platformVersionLister interface {
+	ListPlatformVersions(ctx context.Context, in *elasticbeanstalk.ListPlatformVersionsInput, optFns ...func(*elasticbeanstalk.Options)) (*elasticbeanstalk.ListPlatformVersionsOutput, error)
+}
+
+// platformVersionSource is one pinned Elastic Beanstalk platform version.
+type platformVersionSource struct {
+	ARN string
+	EB  platformVersionDescriber
+}
+
+func (s platformVersionSource) Resolve(ctx context.Context) (upstreamAMI, error) {
+	return describePlatformAMI(ctx, s.EB, s.ARN)
+}
+
+// platformBranchSource is the newest Ready version of a platform branch.
+type platformBranchSource struct {
+	Branch string
+	EB     interface {
+		platformVersionLister
+		platformVersionDescriber
+	}
+}
+
+func (s platformBranchSource) Resolve(ctx context.Context) (upstreamAMI, error) {
+	pages := elasticbeanstalk.NewListPlatformVersionsPaginator(s.EB, &elasticbeanstalk.ListPlatformVersionsInput{
+		Filters: []ebtypes.PlatformFilter{{
+			Type:     aws.String("PlatformBranchName"),
+			Operator: aws.String("="),
+			Values:   []string{s.Branch},
+		}},
+	})
+	var (
+		bestARN     string
+		bestVersion []int
+		bestRaw     string
+	)
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return upstreamAMI{}, fmt.Errorf("list versions of platform branch %q: %w", s.Branch, err)
+		}
+		for _, p := range page.PlatformSummaryList {
+			if b := aws.ToString(p.PlatformBranchName); b != "" && b != s.Branch {
+				continue // the filter should have excluded it; be sure
+			}
+			if p.PlatformStatus != ebtypes.PlatformStatusReady {
+				continue
+			}
+			raw := aws.ToString(p.PlatformVersion)
+			v, err := parseVersion(raw)
+			if err != nil {
+				slog.WarnContext(ctx, "skipping platform version with an unparsable version",
+					"platformArn", aws.ToString(p.PlatformArn), "error", err)
+				continue
+			}
+			if bestARN == "" || compareVersions(v, bestVersion) > 0 {
+				bestARN, bestVersion, bestRaw = aws.ToString(p.PlatformArn), v, raw
+			}
+		}
+	}
+	if bestARN == "" {
+		return upstreamAMI{}, fmt.Errorf("platform branch %q has no platform version in status Ready", s.Branch)
+	}
+	slog.InfoContext(ctx, "newest Ready platform version of branch",
+		"branch", s.Branch, "version", bestRaw, "platformArn", bestARN)
+	return describePlatformAMI(ctx, s.EB, bestARN)
+}
+
+func describePlatformAMI(ctx context.Context, eb platformVersionDescriber, arn string) (upstreamAMI, error) {
+	out, err := eb.DescribePlatformVersion(ctx, &elasticbeanstalk.DescribePlatformVersionInput{PlatformArn: aws.String(arn)})
+	if err != nil {
+		return upstreamAMI{}, fmt.Errorf("describe platform version %s: %w", arn, err)
+	}
+	d := out.PlatformDescription
+	if d == nil {
+		return upstreamAMI{}, fmt.Errorf("describe platform version %s: empty PlatformDescription", arn)
+	}
+	if d.PlatformStatus != "" && d.PlatformStatus != ebtypes.PlatformStatusReady {
+		return upstreamAMI{}, fmt.Errorf("platform version %s is in status %s, want Ready", arn, d.PlatformStatus)
+	}
+	for _, a := range d.CustomAmiList {
+		if aws.ToString(a.VirtualizationType) == "hvm" && aws.ToString(a.ImageId) != "" {
+			return upstreamAMI{ImageID: aws.ToString(a.ImageId), Source: "elasticbeanstalk:" + arn}, nil
+		}
+	}
+	return upstreamAMI{}, fmt.Errorf("platform version %s has no hvm AMI in CustomAmiList", arn)
+}
+
+// parseVersion parses a dotted numeric version such as "4.10.0".
+func parseVersion(s string) ([]int, error) {
+	if s == "" {
+		return nil, errors.New(`version "" is empty`)
+	}
+	parts := strings.Split(s, ".")
+	v := make([]int, len(parts))
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || p == "" || (p[0] == '+' || p[0] == '-') {
+			return nil, fmt.Errorf("version %q: part %q is not a non-negative integer", s, p)
+		}
+		v[i] = n
+	}
+	return v, nil
+}
+
+// compareVersions compares numerically, part by part; missing parts count
+// as 0, so 4.10 == 4.10.0 and 4.10.0 > 4.9.1.
+func compareVersions(a, b []int) int {
+	for i := 0; i < max(len(a), len(b)); i++ {
+		var x, y int
+		if i < len(a) {
+			x = a[i]
+		}
+		if i < len(b) {
+			y = b[i]
+		}
+		if c := cmp.Compare(x, y); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// SSM parameter source.
+
+type parameterReader interface {
+	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+}
+
+// parameterSource is an SSM parameter that holds an AMI id, such as the
+// public /aws/service/ami-amazon-linux-latest/... parameters.
+type parameterSource struct {
+	Name string
+	SSM  parameterReader
+}
+
+func (s parameterSource) Resolve(ctx context.Context) (upstreamAMI, error) {
+	out, err := s.SSM.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(s.Name)})
+	if err != nil {
+		return upstreamAMI{}, fmt.Errorf("get source parameter %s: %w", s.Name, err)
+	}
+	if out.Parameter == nil || aws.ToString(out.Parameter.Value) == "" {
+		return upstreamAMI{}, fmt.Errorf("source parameter %s has no value", s.Name)
+	}
+	return upstreamAMI{ImageID: aws.ToString(out.Parameter.Value), Source: "ssm-parameter:" + s.Name}, nil
+}
+
+// EC2 image source.
+
+type imageDescriber interface {
+	DescribeImages(ctx context.Context, in *ec2.DescribeImagesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error)
+}
+
+// imageSource is the newest available EC2 image of an owner whose name
+// matches a pattern.
+type imageSource struct {
+	Owner       string
+	NamePattern string
+	EC2         imageDescriber
+}
+
+func (s imageSource) Resolve(ctx context.Context) (upstreamAMI, error) {
+	pages := ec2.NewDescribeImagesPaginator(s.EC2, &ec2.DescribeImagesInput{
+		Owners: []string{s.Owner},
+		Filters: []ec2types.Filter{
+			{Name: aws.String("name"), Values: []string{s.NamePattern}},
+			{Name: aws.String("state"), Values: []string{string(ec2types.ImageStateAvailable)}},
+		},
+	})
+	type candidate struct {
+		id, name string
+		created  time.Time
+	}
+	var all []candidate
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return upstreamAMI{}, fmt.Errorf("describe images owned by %q named %q: %w", s.Owner, s.NamePattern, err)
+		}
+		for _, img := range page.Images {
+			if img.State != "" && img.State != ec2types.ImageStateAvailable {
+				continue
+			}
+			created, err := time.Parse(time.RFC3339, aws.ToString(img.CreationDate))
+			if err != nil {
+				slog.WarnContext(ctx, "skipping image with an unparsable CreationDate",
+					"imageId", aws.ToString(img.ImageId), "creationDate", aws.ToString(img.CreationDate))
+				continue
+			}
+			all = append(all, candidate{aws.ToString(img.ImageId), aws.ToString(img.Name), created})
+		}
+	}
+	if len(all) == 0 {
+		return upstreamAMI{}, fmt.Errorf("no available image owned by %q matches name pattern %q", s.Owner, s.NamePattern)
+	}
+	newest := slices.MaxFunc(all, func(a, b candidate) int {
+		if c := a.created.Compare(b.created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id) // deterministic on ties
+	})
+	return upstreamAMI{ImageID: newest.id, Source: "ec2-image:" + s.Owner + "/" + newest.name}, nil
+}
