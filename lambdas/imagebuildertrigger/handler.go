@@ -1,0 +1,206 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
+	ibtypes "github.com/aws/aws-sdk-go-v2/service/imagebuilder/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/platform-eng/golden-ami/internal/contract"
+)
+
+// Decisions reported in Result.Decision.
+const (
+	DecisionStarted        = "started"
+	DecisionAlreadyStarted = "already-started"
+	DecisionIgnored        = "ignored"
+)
+
+// Result is what one invocation returns.
+type Result struct {
+	Decision             string `json:"decision"`
+	Reason               string `json:"reason,omitempty"`
+	ImageBuildVersionARN string `json:"imageBuildVersionArn,omitempty"`
+	ClientToken          string `json:"clientToken,omitempty"`
+}
+
+// parameterChange is the detail of an EventBridge "Parameter Store Change"
+// event. When a write of an aws:ec2:image parameter fails Parameter Store's
+// asynchronous validation, Exception carries the reason (e.g. "Unable to
+// Describe Resource") and no new version exists.
+type parameterChange struct {
+	Operation   string `json:"operation"`
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	DataType    string `json:"dataType"`
+	Description string `json:"description"`
+	Exception   string `json:"exception"`
+}
+
+// parameterReader is the part of the SSM client the trigger reads with.
+type parameterReader interface {
+	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+}
+
+// pipelineStarter is the only Image Builder call the trigger makes. It never
+// creates recipes or updates the pipeline.
+type pipelineStarter interface {
+	StartImagePipelineExecution(ctx context.Context, in *imagebuilder.StartImagePipelineExecutionInput, optFns ...func(*imagebuilder.Options)) (*imagebuilder.StartImagePipelineExecutionOutput, error)
+}
+
+// Handler starts the golden image pipeline when the upstream-AMI parameter
+// gets a new version.
+type Handler struct {
+	PipelineARN   string
+	ParameterName string
+	Params        parameterReader
+	Pipelines     pipelineStarter
+}
+
+// Handle decides whether ev is a new version of our parameter and, if so,
+// starts the pipeline exactly once for that version.
+//
+// A malformed event (missing source, detail-type, detail, detail.name or
+// detail.operation, or a detail that is not a JSON object) is an error
+// naming the field, so it lands in the dead-letter queue and nothing starts.
+// A well-formed event that is simply not ours (another source or parameter,
+// a Delete or LabelParameterVersion, a write that failed validation) is
+// logged at info and returns nil.
+func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result, error) {
+	change, reason, err := h.decide(ev)
+	if err != nil {
+		return Result{}, fmt.Errorf("malformed Parameter Store Change event %q: %w", ev.ID, err)
+	}
+	if reason != "" {
+		slog.InfoContext(ctx, "event ignored; no build started", "decision", DecisionIgnored, "reason", reason,
+			"eventId", ev.ID, "parameter", change.Name, "operation", change.Operation)
+		return Result{Decision: DecisionIgnored, Reason: reason}, nil
+	}
+
+	out, err := h.Params.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(h.ParameterName)})
+	if err != nil {
+		return Result{}, fmt.Errorf("get parameter %s: %w", h.ParameterName, err)
+	}
+	if out.Parameter == nil {
+		return Result{}, fmt.Errorf("get parameter %s: response has no Parameter", h.ParameterName)
+	}
+	value, version := aws.ToString(out.Parameter.Value), out.Parameter.Version
+	if err := contract.ValidateAMIID(value); err != nil {
+		return Result{}, fmt.Errorf("parameter %s version %d: %w; no build started", h.ParameterName, version, err)
+	}
+
+	token := clientToken(h.PipelineARN, h.ParameterName, version, value)
+	res := Result{ClientToken: token}
+	started, err := h.Pipelines.StartImagePipelineExecution(ctx, &imagebuilder.StartImagePipelineExecutionInput{
+		ImagePipelineArn: aws.String(h.PipelineARN),
+		ClientToken:      aws.String(token),
+	})
+	var mismatch *ibtypes.IdempotentParameterMismatchException
+	switch {
+	case errors.As(err, &mismatch):
+		// The token is derived from the pipeline, so a mismatch can only
+		// mean the token was already used for this change.
+		res.Decision = DecisionAlreadyStarted
+		res.Reason = fmt.Sprintf("client token %s was already used for parameter %s version %d", token, h.ParameterName, version)
+		slog.InfoContext(ctx, "build already started for this parameter version", "decision", res.Decision,
+			"reason", res.Reason, "pipeline", h.PipelineARN, "error", err.Error())
+		return res, nil
+	case err != nil:
+		return Result{}, fmt.Errorf("start image pipeline %s for parameter %s version %d (client token %s): %w",
+			h.PipelineARN, h.ParameterName, version, token, err)
+	}
+	// Image Builder answers a reused token with the original execution, so
+	// a redelivered event lands here too, with the same ARN.
+	res.Decision = DecisionStarted
+	res.ImageBuildVersionARN = aws.ToString(started.ImageBuildVersionArn)
+	res.Reason = fmt.Sprintf("parameter %s version %d is %s", h.ParameterName, version, value)
+	slog.InfoContext(ctx, "pipeline started (or the start for this version replayed)", "decision", res.Decision,
+		"pipeline", h.PipelineARN, "imageBuildVersionArn", res.ImageBuildVersionARN, "clientToken", token,
+		"parameter", h.ParameterName, "version", version, "ami", value)
+	return res, nil
+}
+
+// decide returns the decoded detail and, for a well-formed event the trigger
+// does not act on, a non-empty reason. A malformed event is an error naming
+// the field.
+func (h *Handler) decide(ev events.CloudWatchEvent) (parameterChange, string, error) {
+	if ev.Source == "" {
+		return parameterChange{}, "", errors.New(`field "source" is empty`)
+	}
+	if ev.DetailType == "" {
+		return parameterChange{}, "", errors.New(`field "detail-type" is empty`)
+	}
+	if ev.Source != contract.SourceSSM || ev.DetailType != contract.DetailTypeParameterChange {
+		return parameterChange{}, fmt.Sprintf("event %s/%q is not an %s %q event",
+			ev.Source, ev.DetailType, contract.SourceSSM, contract.DetailTypeParameterChange), nil
+	}
+	change, err := decodeDetail(ev.Detail)
+	if err != nil {
+		return parameterChange{}, "", err
+	}
+	switch {
+	case change.Name != h.ParameterName:
+		return change, fmt.Sprintf("parameter %s is not %s", change.Name, h.ParameterName), nil
+	case change.Operation != contract.OperationCreate && change.Operation != contract.OperationUpdate:
+		return change, fmt.Sprintf("operation %s does not create a new value", change.Operation), nil
+	case change.Exception != "":
+		return change, fmt.Sprintf("the %s of %s failed Parameter Store validation: %s", change.Operation, change.Name, change.Exception), nil
+	}
+	return change, "", nil
+}
+
+// decodeDetail decodes and checks the event's detail object.
+func decodeDetail(raw json.RawMessage) (parameterChange, error) {
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
+		return parameterChange{}, errors.New(`field "detail" is missing`)
+	}
+	if trimmed[0] != '{' {
+		return parameterChange{}, fmt.Errorf(`field "detail" is not a JSON object: %s`, truncate(trimmed))
+	}
+	var c parameterChange
+	if err := json.Unmarshal(trimmed, &c); err != nil {
+		return parameterChange{}, fmt.Errorf(`field "detail": %w`, err)
+	}
+	if c.Name == "" {
+		return parameterChange{}, errors.New(`field "detail.name" is empty`)
+	}
+	if c.Operation == "" {
+		return parameterChange{}, fmt.Errorf(`field "detail.operation" is empty (detail.name %q)`, c.Name)
+	}
+	return c, nil
+}
+
+func truncate(b []byte) string {
+	const n = 64
+	if len(b) > n {
+		return strconv.Quote(string(b[:n])) + "..."
+	}
+	return strconv.Quote(string(b))
+}
+
+// clientToken derives the StartImagePipelineExecution idempotency token from
+// what identifies one change: the pipeline, the parameter, its version and
+// its value. It is the first 32 hex digits of their SHA-256 (Image Builder
+// allows 1 to 36 characters).
+//
+// Redeliveries of an event, and several events for the same version, give
+// the same token, so Image Builder returns the original execution instead of
+// starting another. A later version gives a new token and a new build. The
+// value is included because a parameter deleted and re-created restarts at
+// version 1.
+func clientToken(pipelineARN, parameterName string, version int64, value string) string {
+	sum := sha256.Sum256([]byte(pipelineARN + "\n" + parameterName + "\n" + strconv.FormatInt(version, 10) + "\n" + value))
+	return hex.EncodeToString(sum[:])[:32]
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/platform-eng/golden-ami/internal/awsconfig"
+	"github.com/platform-eng/golden-ami/internal/fakeaws"
+)
+
+// These tests run the production wiring (newHandler: awsconfig.Load, the
+// real SDK clients and retryer) against fakeaws through AWS_ENDPOINT_URL.
+
+const region = "us-east-1"
+
+func setupIntegration(t *testing.T) (*fakeaws.Server, *Handler) {
+	t.Helper()
+	srv := fakeaws.New(t)
+	srv.Setenv(t, region)
+	srv.AddPipeline(pipelineARN)
+	h, err := newHandler(context.Background(), config{PipelineARN: pipelineARN, ParameterName: paramName}, awsconfig.WithMaxBackoff(time.Millisecond))
+	if err != nil {
+		t.Fatalf("newHandler: %v", err)
+	}
+	return srv, h
+}
+
+func TestIntegration429ThenRedeliveryStartsExactlyOneExecution(t *testing.T) {
+	srv, h := setupIntegration(t)
+	srv.SetParameter(region, paramName, amiV3)
+	srv.Inject(fakeaws.Fault{Operation: "GetParameter", Code: "ThrottlingException", Message: "Rate exceeded"})
+	srv.Inject(fakeaws.Fault{Operation: "StartImagePipelineExecution", Status: 429, Code: "CallRateLimitExceededException", Message: "Rate exceeded"})
+	srv.Inject(fakeaws.Fault{Operation: "StartImagePipelineExecution", Status: 500, Code: "ServiceException"})
+	ev := loadEvent(t, "parameter-update.json")
+
+	first, err := h.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	if first.Decision != DecisionStarted || first.ImageBuildVersionARN == "" {
+		t.Fatalf("first = %+v, want started", first)
+	}
+	// EventBridge delivers at least once: the same event again, and the
+	// Create event of the same version, change nothing.
+	for _, name := range []string{"parameter-update.json", "parameter-create.json"} {
+		again, err := h.Handle(context.Background(), loadEvent(t, name))
+		if err != nil {
+			t.Fatalf("redelivery %s: %v", name, err)
+		}
+		if again != first {
+			t.Errorf("redelivery %s = %+v, want %+v", name, again, first)
+		}
+	}
+	ex := srv.Executions()
+	if len(ex) != 1 {
+		t.Fatalf("executions = %+v, want exactly 1", ex)
+	}
+	if ex[0].ClientToken != clientToken(pipelineARN, paramName, 1, amiV3) || ex[0].PipelineARN != pipelineARN {
+		t.Errorf("execution = %+v", ex[0])
+	}
+	if got := srv.Count("StartImagePipelineExecution"); got != 5 {
+		t.Errorf("StartImagePipelineExecution attempts = %d, want 5 (429, 500, success, 2 replays)", got)
+	}
+
+	// The next change is a new version and starts a second build.
+	srv.SetParameter(region, paramName, amiV4)
+	next, err := h.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatalf("next version: %v", err)
+	}
+	if n := len(srv.Executions()); n != 2 || next.ImageBuildVersionARN == first.ImageBuildVersionARN {
+		t.Errorf("after a new version: executions = %d, result %+v; want 2 distinct", n, next)
+	}
+}
+
+// A response lost after the execution started is retried by the SDK with
+// the same token, and Image Builder replays the original execution.
+func TestIntegrationLostResponseDoesNotDoubleTheBuild(t *testing.T) {
+	srv, h := setupIntegration(t)
+	srv.SetParameter(region, paramName, amiV3)
+	srv.Inject(fakeaws.Fault{Operation: "StartImagePipelineExecution", Status: 503, Code: "ServiceUnavailableException", AfterApply: true})
+	srv.Inject(fakeaws.Fault{Operation: "StartImagePipelineExecution", Code: "ResourceInUseException"})
+
+	res, err := h.Handle(context.Background(), loadEvent(t, "parameter-update.json"))
+	if err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	if ex := srv.Executions(); len(ex) != 1 || ex[0].ImageBuildVersionARN != res.ImageBuildVersionARN {
+		t.Errorf("executions = %+v, result %+v; want exactly the one reported", ex, res)
+	}
+}
+
+func TestIntegrationIgnoredEventsCallNothing(t *testing.T) {
+	srv, h := setupIntegration(t)
+	srv.SetParameter(region, paramName, amiV3)
+	for _, name := range []string{"parameter-create-exception.json", "parameter-delete.json", "parameter-label.json", "other-parameter.json"} {
+		res, err := h.Handle(context.Background(), loadEvent(t, name))
+		if err != nil || res.Decision != DecisionIgnored {
+			t.Errorf("%s: %+v, %v; want ignored", name, res, err)
+		}
+	}
+	if n := len(srv.Calls()); n != 0 {
+		t.Errorf("AWS calls = %+v, want none", srv.Calls())
+	}
+}
+
+func TestIntegrationInvalidValueStartsNothing(t *testing.T) {
+	srv, h := setupIntegration(t)
+	srv.SetParameter(region, paramName, "ami-NOTVALID")
+	_, err := h.Handle(context.Background(), loadEvent(t, "parameter-update.json"))
+	want := `parameter /golden-ami/upstream version 1: "ami-NOTVALID" is not an AMI id (want "ami-" followed by 8 or 17 hex digits); no build started`
+	if err == nil || err.Error() != want {
+		t.Fatalf("error = %v\nwant %s", err, want)
+	}
+	if srv.Count("StartImagePipelineExecution") != 0 {
+		t.Error("a build was started for an invalid value")
+	}
+}
