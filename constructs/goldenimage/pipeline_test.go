@@ -1,0 +1,516 @@
+package goldenimage_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
+	"github.com/aws/jsii-runtime-go"
+
+	gi "github.com/platform-eng/golden-ami/constructs/goldenimage"
+	"github.com/platform-eng/golden-ami/internal/cdktest"
+	"github.com/platform-eng/golden-ami/internal/compliance"
+)
+
+var testEnv = &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("us-east-1")}
+
+func newStack(t *testing.T) awscdk.Stack {
+	t.Helper()
+	return awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Test"), &awscdk.StackProps{Env: testEnv})
+}
+
+// like is shorthand for a deep, partial match.
+func like(v interface{}) assertions.Matcher { return assertions.Match_ObjectLike(&map[string]interface{}{"_": v}) }
+
+func hasProps(t *testing.T, tmpl assertions.Template, typ string, props map[string]interface{}) {
+	t.Helper()
+	cdktest.Check(t, typ, func() { tmpl.HasResourceProperties(jsii.String(typ), props) })
+}
+
+func count(t *testing.T, tmpl assertions.Template, typ string, n int) {
+	t.Helper()
+	cdktest.Check(t, "count "+typ, func() { tmpl.ResourceCountIs(jsii.String(typ), jsii.Number(float64(n))) })
+}
+
+func TestDefaults(t *testing.T) {
+	stack := newStack(t)
+	p := gi.NewGoldenImagePipeline(stack, jsii.String("AL2023"), &gi.GoldenImagePipelineProps{ImageName: jsii.String("al2023")})
+	tmpl := assertions.Template_FromStack(stack, nil)
+
+	for typ, n := range map[string]int{
+		"AWS::ImageBuilder::ImagePipeline": 1, "AWS::ImageBuilder::ImageRecipe": 1, "AWS::ImageBuilder::Component": 2,
+		"AWS::ImageBuilder::InfrastructureConfiguration": 1, "AWS::ImageBuilder::DistributionConfiguration": 1,
+		"AWS::ImageBuilder::LifecyclePolicy": 1, "AWS::KMS::Key": 1, "AWS::S3::Bucket": 2, "AWS::SNS::Topic": 1,
+		"AWS::Logs::LogGroup": 2, "AWS::SSM::Parameter": 1, "AWS::IAM::Role": 2, "AWS::IAM::ManagedPolicy": 1,
+		"AWS::IAM::InstanceProfile": 1, "AWS::IAM::Policy": 0,
+	} {
+		count(t, tmpl, typ, n)
+	}
+
+	t.Run("upstream parameter seeded from the public AL2023 parameter", func(t *testing.T) {
+		hasProps(t, tmpl, "AWS::SSM::Parameter", map[string]interface{}{
+			"Name":     "/golden-ami/al2023/upstream",
+			"Type":     "String",
+			"DataType": "aws:ec2:image",
+			"Value":    "{{resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64}}",
+		})
+		if p.UpstreamParameter == nil {
+			t.Error("UpstreamParameter is nil")
+		}
+	})
+	t.Run("recipe: ssm parent, agent first, update, STIG medium, test; encrypted gp3 root on /dev/xvda", func(t *testing.T) {
+		key := assertions.NewCapture(nil)
+		hasProps(t, tmpl, "AWS::ImageBuilder::ImageRecipe", map[string]interface{}{
+			"ParentImage": map[string]interface{}{"Fn::Join": []interface{}{"", []interface{}{"ssm:", map[string]interface{}{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^AL2023UpstreamParameter"))}}}},
+			"Components": []interface{}{
+				map[string]interface{}{"ComponentArn": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^AL2023SSMAgentComponent")), "Arn"}}},
+				map[string]interface{}{"ComponentArn": "arn:aws:imagebuilder:us-east-1:aws:component/update-linux/x.x.x"},
+				map[string]interface{}{"ComponentArn": "arn:aws:imagebuilder:us-east-1:aws:component/stig-build-linux-medium/x.x.x"},
+				map[string]interface{}{"ComponentArn": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^AL2023TestComponent")), "Arn"}}},
+			},
+			"BlockDeviceMappings": []interface{}{map[string]interface{}{
+				"DeviceName": "/dev/xvda",
+				"Ebs": map[string]interface{}{
+					"Encrypted": true, "VolumeType": "gp3", "DeleteOnTermination": true,
+					"KmsKeyId":   map[string]interface{}{"Fn::GetAtt": []interface{}{key, "Arn"}},
+					"VolumeSize": assertions.Match_Absent(),
+				},
+			}},
+			"Name":    "test-al2023-da8c3fd9",
+			"Version": assertions.Match_StringLikeRegexp(jsii.String(`^1\.[0-9]+\.[0-9]+$`)),
+			"AmiTags": map[string]interface{}{
+				"golden-ami:image": "al2023", "golden-ami:pipeline": "test-al2023-da8c3fd9",
+				"golden-ami:platform": "Linux", "golden-ami:architecture": "x86_64", "golden-ami:stig-level": "medium",
+			},
+		})
+		if got := key.AsString(); !strings.HasPrefix(*got, "AL2023Key") {
+			t.Errorf("root volume key = %s, want the construct's own key", *got)
+		}
+	})
+	t.Run("SSM agent component is our embedded Linux document", func(t *testing.T) {
+		hasProps(t, tmpl, "AWS::ImageBuilder::Component", map[string]interface{}{
+			"Name":     "test-al2023-da8c3fd9-update-ssm-agent-linux",
+			"Platform": "Linux",
+			"Data":     assertions.Match_StringLikeRegexp(jsii.String("name: UpdateSSMAgentLinux")),
+			"Version":  assertions.Match_StringLikeRegexp(jsii.String(`^1\.[0-9]+\.[0-9]+$`)),
+		})
+	})
+	t.Run("infrastructure: IMDSv2 required, terminate on failure, default instance types, logs, topic", func(t *testing.T) {
+		hasProps(t, tmpl, "AWS::ImageBuilder::InfrastructureConfiguration", map[string]interface{}{
+			"InstanceMetadataOptions":    map[string]interface{}{"HttpTokens": "required", "HttpPutResponseHopLimit": 1},
+			"TerminateInstanceOnFailure": true,
+			"InstanceTypes":              []interface{}{"m7i.large", "m6i.large"},
+			"Logging":                    map[string]interface{}{"S3Logs": map[string]interface{}{"S3KeyPrefix": "al2023", "S3BucketName": map[string]interface{}{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^AL2023LogBucket"))}}},
+			"SnsTopicArn":                map[string]interface{}{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^AL2023Topic"))},
+			"SubnetId":                   assertions.Match_Absent(),
+			"SecurityGroupIds":           assertions.Match_Absent(),
+		})
+	})
+	t.Run("instance role has exactly the two managed policies plus its own log prefix", func(t *testing.T) {
+		hasProps(t, tmpl, "AWS::IAM::Role", map[string]interface{}{
+			"AssumeRolePolicyDocument": map[string]interface{}{"Statement": []interface{}{map[string]interface{}{"Principal": map[string]interface{}{"Service": "ec2.amazonaws.com"}}}},
+			"ManagedPolicyArns": []interface{}{
+				map[string]interface{}{"Fn::Join": []interface{}{"", []interface{}{"arn:", map[string]interface{}{"Ref": "AWS::Partition"}, ":iam::aws:policy/EC2InstanceProfileForImageBuilder"}}},
+				map[string]interface{}{"Fn::Join": []interface{}{"", []interface{}{"arn:", map[string]interface{}{"Ref": "AWS::Partition"}, ":iam::aws:policy/AmazonSSMManagedInstanceCore"}}},
+			},
+		})
+		hasProps(t, tmpl, "AWS::IAM::ManagedPolicy", map[string]interface{}{
+			"PolicyDocument": map[string]interface{}{"Statement": []interface{}{
+				map[string]interface{}{"Action": "s3:PutObject", "Effect": "Allow", "Sid": "WriteOwnBuildLogs",
+					"Resource": map[string]interface{}{"Fn::Join": []interface{}{"", []interface{}{map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^AL2023LogBucket")), "Arn"}}, "/al2023/*"}}}},
+				map[string]interface{}{"Action": []interface{}{"kms:Decrypt", "kms:GenerateDataKey"}, "Sid": "EncryptOwnBuildLogs",
+					"Condition": map[string]interface{}{"StringEquals": map[string]interface{}{"kms:ViaService": "s3.us-east-1.amazonaws.com"}}},
+			}},
+			"Roles": []interface{}{map[string]interface{}{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^AL2023InstanceRole"))}},
+		})
+	})
+	t.Run("key rotates and lets Image Builder, Auto Scaling and CloudWatch Logs use it", func(t *testing.T) {
+		hasProps(t, tmpl, "AWS::KMS::Key", map[string]interface{}{
+			"EnableKeyRotation": true,
+			"KeyPolicy": map[string]interface{}{"Statement": assertions.Match_ArrayWith(&[]interface{}{
+				assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "AllowServiceLinkedRolesToUseTheKey", "Condition": map[string]interface{}{"ArnLike": map[string]interface{}{"aws:PrincipalArn": []interface{}{
+					"arn:aws:iam::111111111111:role/aws-service-role/imagebuilder.amazonaws.com/AWSServiceRoleForImageBuilder",
+					"arn:aws:iam::111111111111:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
+				}}}}),
+				assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "AllowServiceLinkedRolesToGrantToAWSResources", "Action": "kms:CreateGrant"}),
+				assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "AllowImageBuilderLogGroups", "Principal": map[string]interface{}{"Service": "logs.us-east-1.amazonaws.com"}}),
+			})},
+		})
+		cdktest.Check(t, "key retained", func() {
+			tmpl.HasResource(jsii.String("AWS::KMS::Key"), map[string]interface{}{"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"})
+		})
+	})
+	t.Run("log bucket: KMS, versioned, private, SSL-only, access-logged, expiring after 90 days", func(t *testing.T) {
+		hasProps(t, tmpl, "AWS::S3::Bucket", map[string]interface{}{
+			"BucketEncryption": map[string]interface{}{"ServerSideEncryptionConfiguration": []interface{}{map[string]interface{}{
+				"BucketKeyEnabled":              true,
+				"ServerSideEncryptionByDefault": map[string]interface{}{"SSEAlgorithm": "aws:kms"},
+			}}},
+			"VersioningConfiguration":        map[string]interface{}{"Status": "Enabled"},
+			"PublicAccessBlockConfiguration": map[string]interface{}{"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
+			"LoggingConfiguration":           map[string]interface{}{"LogFilePrefix": "build-logs/"},
+			"LifecycleConfiguration": map[string]interface{}{"Rules": []interface{}{map[string]interface{}{
+				"Id": "expire-build-logs", "ExpirationInDays": 90, "Status": "Enabled",
+			}}},
+		})
+		hasProps(t, tmpl, "AWS::S3::BucketPolicy", map[string]interface{}{
+			"PolicyDocument": map[string]interface{}{"Statement": assertions.Match_ArrayWith(&[]interface{}{assertions.Match_ObjectLike(&map[string]interface{}{
+				"Effect": "Deny", "Condition": map[string]interface{}{"Bool": map[string]interface{}{"aws:SecureTransport": "false"}},
+			})})},
+		})
+	})
+	t.Run("topic encrypted with the key", func(t *testing.T) {
+		hasProps(t, tmpl, "AWS::SNS::Topic", map[string]interface{}{
+			"KmsMasterKeyId": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^AL2023Key")), "Arn"}},
+		})
+	})
+	t.Run("log groups: Image Builder's names, 90 days, encrypted", func(t *testing.T) {
+		for _, name := range []string{"/aws/imagebuilder/test-al2023-da8c3fd9", "/aws/imagebuilder/pipeline/test-al2023-da8c3fd9"} {
+			hasProps(t, tmpl, "AWS::Logs::LogGroup", map[string]interface{}{
+				"LogGroupName": name, "RetentionInDays": 90,
+				"KmsKeyId": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^AL2023Key")), "Arn"}},
+			})
+		}
+	})
+	t.Run("distribution: home region only, own key, dated AMI name, private", func(t *testing.T) {
+		hasProps(t, tmpl, "AWS::ImageBuilder::DistributionConfiguration", map[string]interface{}{
+			"Distributions": []interface{}{map[string]interface{}{
+				"Region": "us-east-1",
+				"AmiDistributionConfiguration": map[string]interface{}{
+					"Name":                          "al2023-{{ imagebuilder:buildDate }}",
+					"KmsKeyId":                      map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^AL2023Key")), "Arn"}},
+					"LaunchPermissionConfiguration": assertions.Match_Absent(),
+				},
+				"LaunchTemplateConfigurations": assertions.Match_Absent(),
+			}},
+		})
+	})
+	t.Run("pipeline: weekly on schedule, tests, scanning, metadata, auto-disable after 3", func(t *testing.T) {
+		hasProps(t, tmpl, "AWS::ImageBuilder::ImagePipeline", map[string]interface{}{
+			"Status": "ENABLED",
+			"Schedule": map[string]interface{}{
+				"ScheduleExpression":              "cron(0 4 ? * MON *)",
+				"Timezone":                        "Etc/UTC",
+				"PipelineExecutionStartCondition": "EXPRESSION_MATCH_ONLY",
+				"AutoDisablePolicy":               map[string]interface{}{"FailureCount": 3},
+			},
+			"ImageTestsConfiguration":      map[string]interface{}{"ImageTestsEnabled": true, "TimeoutMinutes": 90},
+			"ImageScanningConfiguration":   map[string]interface{}{"ImageScanningEnabled": true},
+			"EnhancedImageMetadataEnabled": true,
+			"ImageTags":                    map[string]interface{}{"golden-ami:pipeline": "test-al2023-da8c3fd9"},
+		})
+	})
+	t.Run("lifecycle: deprecate after 30 days, delete after 180 keeping 3, selected by pipeline tag", func(t *testing.T) {
+		hasProps(t, tmpl, "AWS::ImageBuilder::LifecyclePolicy", map[string]interface{}{
+			"ResourceType": "AMI_IMAGE",
+			"PolicyDetails": []interface{}{
+				map[string]interface{}{"Action": map[string]interface{}{"Type": "DEPRECATE"}, "Filter": map[string]interface{}{"Type": "AGE", "Value": 30, "Unit": "DAYS"}},
+				map[string]interface{}{
+					"Action": map[string]interface{}{"Type": "DELETE", "IncludeResources": map[string]interface{}{"Amis": true, "Snapshots": true}},
+					"Filter": map[string]interface{}{"Type": "AGE", "Value": 180, "Unit": "DAYS", "RetainAtLeast": 3},
+				},
+			},
+			"ResourceSelection": map[string]interface{}{"TagMap": map[string]interface{}{"golden-ami:pipeline": "test-al2023-da8c3fd9"}},
+			"ExecutionRole":     map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^AL2023LifecycleRole")), "Arn"}},
+		})
+		hasProps(t, tmpl, "AWS::IAM::Role", map[string]interface{}{
+			"AssumeRolePolicyDocument": map[string]interface{}{"Statement": []interface{}{map[string]interface{}{"Principal": map[string]interface{}{"Service": "imagebuilder.amazonaws.com"}}}},
+			"ManagedPolicyArns": []interface{}{
+				map[string]interface{}{"Fn::Join": []interface{}{"", []interface{}{"arn:", map[string]interface{}{"Ref": "AWS::Partition"}, ":iam::aws:policy/service-role/EC2ImageBuilderLifecycleExecutionPolicy"}}},
+			},
+		})
+	})
+	t.Run("exported fields", func(t *testing.T) {
+		if p.Pipeline == nil || p.Recipe == nil || p.Topic == nil || p.EncryptionKey == nil || p.InstanceRole == nil ||
+			p.LogBucket == nil || p.LifecyclePolicy == nil || p.LifecycleRole == nil || p.PipelineARN == nil {
+			t.Error("an exported field is nil")
+		}
+		if *p.RecipeName != "test-al2023-da8c3fd9" || *p.LogPrefix != "al2023/" || p.Platform != gi.PlatformLinux || p.Architecture != gi.ArchitectureX86_64 {
+			t.Errorf("RecipeName %q, LogPrefix %q, Platform %q, Architecture %q", *p.RecipeName, *p.LogPrefix, p.Platform, p.Architecture)
+		}
+		if got := *p.DistributionRegions; len(got) != 1 || *got[0] != "us-east-1" {
+			t.Errorf("DistributionRegions = %v", got)
+		}
+	})
+	t.Run("stateful logical IDs are pinned", func(t *testing.T) {
+		// Changing any of these replaces a key, bucket, parameter or log group.
+		tj := cdktest.TemplateJSON(t, stack)
+		for _, id := range []string{"AL2023KeyA2F81A0A", "AL2023LogBucketF75897A9", "AL2023AccessLogBucket3E304E35",
+			"AL2023UpstreamParameter8F509011", "AL2023ImageLogGroupAC3AD650", "AL2023PipelineLogGroup567A4B02"} {
+			if _, ok := tj["Resources"].(map[string]interface{})[id]; !ok {
+				t.Errorf("logical id %s is gone", id)
+			}
+		}
+	})
+	t.Run("cdk-nag AwsSolutions and NIST 800-53 rev5 find nothing", func(t *testing.T) {
+		assertNagClean(t, stack)
+	})
+}
+
+func TestOptions(t *testing.T) {
+	stack := newStack(t)
+	key := awskms.NewKey(stack, jsii.String("SharedKey"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
+	bucket := awss3.Bucket_FromBucketName(stack, jsii.String("SharedLogs"), jsii.String("shared-logs"))
+	subnet := awsec2.Subnet_FromSubnetAttributes(stack, jsii.String("Subnet"), &awsec2.SubnetAttributes{
+		SubnetId: jsii.String("subnet-0123456789abcdef0"), RouteTableId: jsii.String("rtb-0123456789abcdef0"),
+	})
+	sg := awsec2.SecurityGroup_FromSecurityGroupId(stack, jsii.String("Sg"), jsii.String("sg-0123456789abcdef0"), nil)
+	lt := awsec2.LaunchTemplate_FromLaunchTemplateAttributes(stack, jsii.String("Lt"), &awsec2.LaunchTemplateAttributes{LaunchTemplateId: jsii.String("lt-0123456789abcdef0")})
+	p := gi.NewGoldenImagePipeline(stack, jsii.String("Win"), &gi.GoldenImagePipelineProps{
+		ImageName:                   jsii.String("win2022"),
+		Description:                 jsii.String("Windows Server 2022"),
+		Platform:                    gi.PlatformWindows,
+		ParentImage:                 gi.ParentImageFromAMIID("ami-0123456789abcdef0"),
+		StigLevel:                   gi.StigHigh,
+		AdditionalComponents:        &[]*gi.Component{gi.ComponentFromARN("arn:aws:imagebuilder:us-east-1:aws:component/amazon-cloudwatch-agent-windows/x.x.x"), gi.ComponentFromDocument("hello", "name: Hello\nschemaVersion: 1.0\nphases: []\n")},
+		InstanceTypes:               jsii.Strings("c7i.2xlarge"),
+		RootDeviceName:              jsii.String("/dev/sda1"),
+		RootVolumeSizeGiB:           jsii.Number(80),
+		EncryptionKey:               key,
+		AmiTags:                     &map[string]*string{"team": jsii.String("platform")},
+		Subnet:                      subnet,
+		SecurityGroups:              &[]awsec2.ISecurityGroup{sg},
+		LogBucket:                   bucket,
+		LogRetention:                awscdk.Duration_Days(jsii.Number(30)),
+		DistributionRegions:         jsii.Strings("us-east-1", "eu-west-1"),
+		DistributionAccounts:        jsii.Strings("222222222222", "333333333333"),
+		DistributionKeyAlias:        jsii.String("alias/team/golden"),
+		DistributionLaunchTemplates: &[]awsec2.ILaunchTemplate{lt},
+		Schedule:                    jsii.String(""),
+		StartCondition:              gi.StartWhenDependenciesUpdated,
+		AutoDisableAfterFailures:    jsii.Number(5),
+		ImageTestsTimeout:           awscdk.Duration_Hours(jsii.Number(2)),
+		LifecycleDeprecateAfter:     awscdk.Duration_Days(jsii.Number(14)),
+		LifecycleRetainCount:        jsii.Number(10),
+	})
+	tmpl := assertions.Template_FromStack(stack, nil)
+
+	count(t, tmpl, "AWS::SSM::Parameter", 0)
+	count(t, tmpl, "AWS::S3::Bucket", 0)
+	count(t, tmpl, "AWS::KMS::Key", 1)
+	count(t, tmpl, "AWS::ImageBuilder::Component", 3)
+	hasProps(t, tmpl, "AWS::ImageBuilder::ImageRecipe", map[string]interface{}{
+		"ParentImage": "ami-0123456789abcdef0",
+		"Components": []interface{}{
+			map[string]interface{}{"ComponentArn": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^WinSSMAgentComponent")), "Arn"}}},
+			map[string]interface{}{"ComponentArn": "arn:aws:imagebuilder:us-east-1:aws:component/update-windows/x.x.x"},
+			map[string]interface{}{"ComponentArn": "arn:aws:imagebuilder:us-east-1:aws:component/amazon-cloudwatch-agent-windows/x.x.x"},
+			map[string]interface{}{"ComponentArn": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^WinAdditionalComponent1")), "Arn"}}},
+			map[string]interface{}{"ComponentArn": "arn:aws:imagebuilder:us-east-1:aws:component/stig-build-windows-high/x.x.x"},
+			map[string]interface{}{"ComponentArn": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^WinTestComponent")), "Arn"}}},
+		},
+		"BlockDeviceMappings": []interface{}{map[string]interface{}{"DeviceName": "/dev/sda1", "Ebs": map[string]interface{}{
+			"VolumeSize": 80, "KmsKeyId": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^SharedKey")), "Arn"}},
+		}}},
+		"Description": "Windows Server 2022",
+		"AmiTags":     map[string]interface{}{"team": "platform", "golden-ami:stig-level": "high", "golden-ami:platform": "Windows"},
+	})
+	hasProps(t, tmpl, "AWS::ImageBuilder::Component", map[string]interface{}{
+		"Platform": "Windows", "Data": assertions.Match_StringLikeRegexp(jsii.String("name: UpdateSSMAgentWindows")),
+	})
+	hasProps(t, tmpl, "AWS::ImageBuilder::InfrastructureConfiguration", map[string]interface{}{
+		"InstanceTypes":    []interface{}{"c7i.2xlarge"},
+		"SubnetId":         "subnet-0123456789abcdef0",
+		"SecurityGroupIds": []interface{}{"sg-0123456789abcdef0"},
+		"Logging":          map[string]interface{}{"S3Logs": map[string]interface{}{"S3BucketName": "shared-logs", "S3KeyPrefix": "win2022"}},
+	})
+	hasProps(t, tmpl, "AWS::IAM::ManagedPolicy", map[string]interface{}{
+		"PolicyDocument": map[string]interface{}{"Statement": []interface{}{map[string]interface{}{
+			"Action": "s3:PutObject", "Resource": "arn:aws:s3:::shared-logs/win2022/*",
+		}}},
+	})
+	hasProps(t, tmpl, "AWS::ImageBuilder::DistributionConfiguration", map[string]interface{}{
+		"Distributions": []interface{}{
+			map[string]interface{}{
+				"Region": "us-east-1",
+				"AmiDistributionConfiguration": map[string]interface{}{
+					"Name":                          "win2022-{{ imagebuilder:buildDate }}",
+					"KmsKeyId":                      map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^SharedKey")), "Arn"}},
+					"LaunchPermissionConfiguration": map[string]interface{}{"UserIds": []interface{}{"222222222222", "333333333333"}},
+					"AmiTags":                       map[string]interface{}{"team": "platform"},
+				},
+				"LaunchTemplateConfigurations": []interface{}{map[string]interface{}{"LaunchTemplateId": "lt-0123456789abcdef0", "SetDefaultVersion": true}},
+			},
+			map[string]interface{}{
+				"Region": "eu-west-1",
+				"AmiDistributionConfiguration": map[string]interface{}{
+					"KmsKeyId":                      "arn:aws:kms:eu-west-1:111111111111:alias/team/golden",
+					"LaunchPermissionConfiguration": map[string]interface{}{"UserIds": []interface{}{"222222222222", "333333333333"}},
+				},
+				"LaunchTemplateConfigurations": assertions.Match_Absent(),
+			},
+		},
+	})
+	hasProps(t, tmpl, "AWS::KMS::Key", map[string]interface{}{
+		"KeyPolicy": map[string]interface{}{"Statement": assertions.Match_ArrayWith(&[]interface{}{assertions.Match_ObjectLike(&map[string]interface{}{
+			"Sid":       "AllowDistributionAccountsToLaunchTheAMI",
+			"Principal": map[string]interface{}{"AWS": []interface{}{"arn:aws:iam::222222222222:root", "arn:aws:iam::333333333333:root"}},
+			"Condition": map[string]interface{}{"StringLike": map[string]interface{}{"kms:ViaService": "ec2.*.amazonaws.com"}},
+		})})},
+	})
+	hasProps(t, tmpl, "AWS::ImageBuilder::ImagePipeline", map[string]interface{}{
+		"Schedule":                assertions.Match_Absent(),
+		"ImageTestsConfiguration": map[string]interface{}{"TimeoutMinutes": 120},
+	})
+	hasProps(t, tmpl, "AWS::Logs::LogGroup", map[string]interface{}{"RetentionInDays": 30})
+	hasProps(t, tmpl, "AWS::ImageBuilder::LifecyclePolicy", map[string]interface{}{
+		"PolicyDetails": []interface{}{
+			map[string]interface{}{"Action": map[string]interface{}{"Type": "DEPRECATE"}, "Filter": map[string]interface{}{"Type": "AGE", "Value": 14}},
+			map[string]interface{}{"Action": map[string]interface{}{"Type": "DELETE"}, "Filter": map[string]interface{}{"Type": "COUNT", "Value": 10, "Unit": assertions.Match_Absent()}},
+		},
+	})
+	if *p.DistributionRegions != nil && len(*p.DistributionRegions) != 2 {
+		t.Errorf("DistributionRegions = %d regions, want the home region once plus eu-west-1", len(*p.DistributionRegions))
+	}
+	if p.UpstreamParameter != nil {
+		t.Error("UpstreamParameter should be nil for an AMI parent")
+	}
+	t.Run("cdk-nag finds nothing", func(t *testing.T) { assertNagClean(t, stack) })
+}
+
+func TestScheduleOptionsWithDependencyStartCondition(t *testing.T) {
+	stack := newStack(t)
+	gi.NewGoldenImagePipeline(stack, jsii.String("Arm"), &gi.GoldenImagePipelineProps{
+		ImageName:                jsii.String("al2023-arm"),
+		Architecture:             gi.ArchitectureArm64,
+		Schedule:                 jsii.String("cron(0 6 ? * WED#2 *)"),
+		ScheduleTimezone:         jsii.String("Europe/Berlin"),
+		StartCondition:           gi.StartWhenDependenciesUpdated,
+		AutoDisableAfterFailures: jsii.Number(1),
+	})
+	tmpl := assertions.Template_FromStack(stack, nil)
+	hasProps(t, tmpl, "AWS::ImageBuilder::ImagePipeline", map[string]interface{}{"Schedule": map[string]interface{}{
+		"ScheduleExpression": "cron(0 6 ? * WED#2 *)", "Timezone": "Europe/Berlin",
+		"PipelineExecutionStartCondition": "EXPRESSION_MATCH_AND_DEPENDENCY_UPDATES_AVAILABLE",
+		"AutoDisablePolicy":               map[string]interface{}{"FailureCount": 1},
+	}})
+	hasProps(t, tmpl, "AWS::ImageBuilder::InfrastructureConfiguration", map[string]interface{}{"InstanceTypes": []interface{}{"m7g.large", "m6g.large"}})
+	hasProps(t, tmpl, "AWS::SSM::Parameter", map[string]interface{}{"Value": "{{resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64}}"})
+	hasProps(t, tmpl, "AWS::ImageBuilder::ImageRecipe", map[string]interface{}{"AmiTags": map[string]interface{}{"golden-ami:architecture": "arm64"}})
+}
+
+func TestParentImageKinds(t *testing.T) {
+	stack := newStack(t)
+	param := awsssm.NewStringParameter(stack, jsii.String("Given"), &awsssm.StringParameterProps{
+		ParameterName: jsii.String("/team/upstream"), StringValue: jsii.String("ami-0123456789abcdef0"), DataType: awsssm.ParameterDataType_AWS_EC2_IMAGE,
+	})
+	for id, parent := range map[string]*gi.ParentImage{
+		"FromParameter":     gi.ParentImageFromParameter(param),
+		"FromParameterName": gi.ParentImageFromParameterName("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"),
+		"FromImageARN":      gi.ParentImageFromImageARN("arn:aws:imagebuilder:us-east-1:aws:image/amazon-linux-2023-x86/x.x.x"),
+	} {
+		gi.NewGoldenImagePipeline(stack, jsii.String(id), &gi.GoldenImagePipelineProps{ImageName: jsii.String(strings.ToLower(id)), ParentImage: parent})
+	}
+	tmpl := assertions.Template_FromStack(stack, nil)
+	count(t, tmpl, "AWS::SSM::Parameter", 1) // the one given, none created
+	hasProps(t, tmpl, "AWS::ImageBuilder::ImageRecipe", map[string]interface{}{
+		"ParentImage": map[string]interface{}{"Fn::Join": []interface{}{"", []interface{}{"ssm:", map[string]interface{}{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^Given"))}}}},
+	})
+	for _, want := range []string{"ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64", "arn:aws:imagebuilder:us-east-1:aws:image/amazon-linux-2023-x86/x.x.x"} {
+		hasProps(t, tmpl, "AWS::ImageBuilder::ImageRecipe", map[string]interface{}{"ParentImage": want})
+	}
+}
+
+// recipeIdentity synthesizes one pipeline in a fresh app and returns the
+// recipe's and the additional component's versions.
+func recipeIdentity(t *testing.T, props gi.GoldenImagePipelineProps) (recipe, component string) {
+	t.Helper()
+	stack := newStack(t)
+	gi.NewGoldenImagePipeline(stack, jsii.String("Img"), &props)
+	tj := cdktest.TemplateJSON(t, stack)
+	for _, r := range cdktest.ResourcesOfType(tj, "AWS::ImageBuilder::ImageRecipe") {
+		recipe = r["Properties"].(map[string]interface{})["Version"].(string)
+	}
+	for id, r := range cdktest.ResourcesOfType(tj, "AWS::ImageBuilder::Component") {
+		if strings.HasPrefix(id, "ImgAdditionalComponent0") {
+			component = r["Properties"].(map[string]interface{})["Version"].(string)
+		}
+	}
+	return recipe, component
+}
+
+func TestContentChangeProducesNewRecipeIdentity(t *testing.T) {
+	base := func() gi.GoldenImagePipelineProps {
+		return gi.GoldenImagePipelineProps{
+			ImageName:            jsii.String("al2023"),
+			AdditionalComponents: &[]*gi.Component{gi.ComponentFromDocument("tools", "name: Tools\nschemaVersion: 1.0\nphases: [{name: build, steps: [{name: A, action: ExecuteBash, inputs: {commands: [echo a]}}]}]\n")},
+		}
+	}
+	r0, c0 := recipeIdentity(t, base())
+	r1, c1 := recipeIdentity(t, base())
+	if r0 != r1 || c0 != c1 || c0 == "" {
+		t.Fatalf("identical content gave different identities: recipe %s vs %s, component %s vs %s", r0, r1, c0, c1)
+	}
+
+	changedDoc := base()
+	changedDoc.AdditionalComponents = &[]*gi.Component{gi.ComponentFromDocument("tools", "name: Tools\nschemaVersion: 1.0\nphases: [{name: build, steps: [{name: A, action: ExecuteBash, inputs: {commands: [echo b]}}]}]\n")}
+	r2, c2 := recipeIdentity(t, changedDoc)
+	if c2 == c0 {
+		t.Errorf("changing a component document kept component version %s", c2)
+	}
+	if r2 == r0 {
+		t.Errorf("changing a component document kept recipe version %s", r2)
+	}
+
+	stig := base()
+	stig.StigLevel = gi.StigHigh
+	if r3, _ := recipeIdentity(t, stig); r3 == r0 {
+		t.Errorf("changing the STIG level kept recipe version %s", r3)
+	}
+
+	schedule := base()
+	schedule.Schedule = jsii.String("cron(0 5 ? * TUE *)")
+	if r4, _ := recipeIdentity(t, schedule); r4 != r0 {
+		t.Errorf("changing only the schedule changed recipe version %s -> %s; the recipe did not change", r0, r4)
+	}
+}
+
+func TestEventRulesAndGrants(t *testing.T) {
+	stack := newStack(t)
+	p := gi.NewGoldenImagePipeline(stack, jsii.String("AL2023"), &gi.GoldenImagePipelineProps{ImageName: jsii.String("al2023")})
+	p.OnImageAvailable(jsii.String("Available"), nil)
+	p.OnImageFailed(jsii.String("Failed"), &awsevents.OnEventOptions{Description: jsii.String("tell the team")})
+	role := awsiam.NewRole(stack, jsii.String("Starter"), &awsiam.RoleProps{AssumedBy: awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil)})
+	p.GrantStartExecution(role)
+	p.GrantReadImages(role)
+	tmpl := assertions.Template_FromStack(stack, nil)
+
+	prefix := map[string]interface{}{"prefix": "arn:aws:imagebuilder:us-east-1:111111111111:image/test-al2023-da8c3fd9/"}
+	cdktest.Check(t, "available rule", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]interface{}{"EventPattern": map[string]interface{}{
+			"source":      []interface{}{"aws.imagebuilder"},
+			"detail-type": []interface{}{"EC2 Image Builder Image State Change"},
+			"resources":   []interface{}{prefix},
+			"detail":      map[string]interface{}{"state": map[string]interface{}{"status": []interface{}{"AVAILABLE"}}},
+		}})
+	})
+	cdktest.Check(t, "failed rule", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]interface{}{
+			"Description": "tell the team",
+			"EventPattern": map[string]interface{}{
+				"resources": []interface{}{prefix},
+				"detail":    map[string]interface{}{"state": map[string]interface{}{"status": []interface{}{"FAILED", "CANCELLED"}}},
+			}})
+	})
+	cdktest.Check(t, "grants", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]interface{}{"PolicyDocument": map[string]interface{}{"Statement": []interface{}{
+			map[string]interface{}{"Action": "imagebuilder:StartImagePipelineExecution", "Effect": "Allow", "Resource": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^AL2023Pipeline")), "Arn"}}},
+			map[string]interface{}{"Action": "imagebuilder:GetImage", "Effect": "Allow", "Resource": "arn:aws:imagebuilder:us-east-1:111111111111:image/test-al2023-da8c3fd9/*"},
+		}}})
+	})
+}
+
+func assertNagClean(t *testing.T, stack awscdk.Stack) {
+	t.Helper()
+	compliance.Apply(stack, false)
+	for _, f := range cdktest.NagFindings(t, stack) {
+		t.Error(f)
+	}
+}

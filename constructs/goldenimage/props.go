@@ -1,0 +1,541 @@
+package goldenimage
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+
+	"github.com/platform-eng/golden-ami/internal/contract"
+	"github.com/platform-eng/golden-ami/internal/validate"
+)
+
+// GoldenImagePipelineProps configures a GoldenImagePipeline. Only ImageName is
+// required; the defaults build a patched, STIG-hardened, encrypted Amazon
+// Linux 2023 image every week.
+type GoldenImagePipelineProps struct {
+	// ImageName names the image. It appears in AMI names, tags and default
+	// parameter names: 2-40 lowercase letters, digits or hyphens.
+	//
+	// Required.
+	ImageName *string
+
+	// Description describes the image on the recipe, the pipeline and the AMIs.
+	//
+	// Default: "Golden image <ImageName>".
+	Description *string
+
+	// Platform is the operating system family of the image.
+	//
+	// Default: PlatformLinux.
+	Platform Platform
+
+	// Architecture is the CPU architecture of the image. Windows images are x86_64 only.
+	//
+	// Default: ArchitectureX86_64.
+	Architecture Architecture
+
+	// ParentImage is the image the golden image is built on.
+	//
+	// Default: the construct creates an SSM parameter of data type
+	// aws:ec2:image named UpstreamParameterName, seeded with
+	// UpstreamParameterSeed, and the recipe's parent is "ssm:<that name>". An
+	// upstream monitor then keeps the parameter current and every build reads
+	// it when it starts.
+	ParentImage *ParentImage
+
+	// UpstreamParameterName names the upstream-AMI parameter the construct
+	// creates when ParentImage is not set.
+	//
+	// Default: "/golden-ami/<ImageName>/upstream".
+	UpstreamParameterName *string
+
+	// UpstreamParameterSeed is the value the upstream-AMI parameter starts
+	// with: an AMI id, or a CloudFormation dynamic reference such as
+	// "{{resolve:ssm:/aws/service/...}}". CloudFormation resolves a dynamic
+	// reference on every deployment that changes it, so use one only when it
+	// points at the same source the upstream monitor follows.
+	//
+	// Default: a dynamic reference to AWS's public parameter for the latest
+	// Amazon Linux 2023 AMI of the architecture (Linux) or the latest Windows
+	// Server 2022 English Full Base AMI (Windows).
+	UpstreamParameterSeed *string
+
+	// StigLevel selects the DISA STIG hardening component applied during the build.
+	//
+	// Default: StigMedium, which applies CAT II and CAT III settings.
+	StigLevel StigLevel
+
+	// AdditionalComponents run after the OS update and before STIG hardening,
+	// so hardening has the last word.
+	//
+	// Default: none.
+	AdditionalComponents *[]*Component
+
+	// InstanceTypes are the build and test instance types, in order of preference.
+	//
+	// Default: m7i.large and m6i.large (Linux x86_64), m7g.large and m6g.large
+	// (arm64), m7i.xlarge and m6i.xlarge (Windows).
+	InstanceTypes *[]*string
+
+	// RootDeviceName is the parent image's root device, whose volume the recipe encrypts.
+	//
+	// Default: "/dev/xvda" (Linux, as on Amazon Linux) or "/dev/sda1" (Windows).
+	// Set "/dev/sda1" for Ubuntu or RHEL parents.
+	RootDeviceName *string
+
+	// RootVolumeSizeGiB is the size of the root volume.
+	//
+	// Default: the size of the parent image's root snapshot.
+	RootVolumeSizeGiB *float64
+
+	// EncryptionKey encrypts the root volume, the home-region AMI, the build
+	// logs, the log groups and the notification topic. The construct adds the
+	// statements Image Builder, CloudWatch Logs and DistributionAccounts need
+	// to the key policy; an imported key must already allow them.
+	//
+	// Default: a new customer-managed key with yearly rotation, retained on stack deletion.
+	EncryptionKey awskms.IKey
+
+	// AmiTags are added to the AMIs, next to the provenance tags the construct sets.
+	//
+	// Default: provenance tags only.
+	AmiTags *map[string]*string
+
+	// Subnet is where build and test instances run.
+	//
+	// Default: a default subnet of the default VPC. Requires SecurityGroups when set.
+	Subnet awsec2.ISubnet
+
+	// SecurityGroups are attached to build and test instances. They need
+	// outbound HTTPS to AWS endpoints and the package repositories.
+	//
+	// Default: the default VPC's default security group. Requires Subnet when set.
+	SecurityGroups *[]awsec2.ISecurityGroup
+
+	// LogBucket receives the build logs under the prefix "<ImageName>/".
+	//
+	// Default: a new bucket encrypted with EncryptionKey, SSL-only, versioned,
+	// with public access blocked, server access logging to a second bucket,
+	// and objects expiring after LogRetention. Both are retained on stack deletion.
+	LogBucket awss3.IBucket
+
+	// LogRetention is how long build logs are kept, in S3 and in the
+	// /aws/imagebuilder log groups. It must be a CloudWatch Logs retention
+	// period (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+	// 1096, 1827, 2192, 2557, 2922, 3288 or 3653 days).
+	//
+	// Default: 90 days.
+	LogRetention awscdk.Duration
+
+	// DistributionRegions are the regions the AMI is copied to, besides the
+	// stack's own region, which always receives it.
+	//
+	// Default: only the stack's region.
+	DistributionRegions *[]*string
+
+	// DistributionAccounts get launch permission on the AMI in every
+	// distribution region, and use of the keys that encrypt it.
+	//
+	// Default: none; the AMI stays private to this account.
+	DistributionAccounts *[]*string
+
+	// DistributionKeyAlias names the customer-managed key that encrypts the AMI
+	// copy in each region other than the stack's own, e.g. created there by
+	// NewDistributionKey. The home-region copy uses EncryptionKey.
+	//
+	// Default: "alias/golden-ami/distribution".
+	DistributionKeyAlias *string
+
+	// DistributionLaunchTemplates get a new default version pointing at each
+	// new AMI, in the stack's region.
+	//
+	// Default: none.
+	DistributionLaunchTemplates *[]awsec2.ILaunchTemplate
+
+	// Schedule is the cron expression, in Image Builder's dialect, on which the
+	// pipeline evaluates StartCondition. Set it to "" to build only when started
+	// (by the upstream trigger or by hand).
+	//
+	// Default: "cron(0 4 ? * MON *)", every Monday at 04:00 in ScheduleTimezone.
+	Schedule *string
+
+	// ScheduleTimezone is the IANA time zone of Schedule.
+	//
+	// Default: "Etc/UTC".
+	ScheduleTimezone *string
+
+	// StartCondition says whether a schedule tick always builds, or only when a
+	// dependency changed. StartWhenDependenciesUpdated skips the monthly patch
+	// builds, because new OS patches do not change any component version.
+	//
+	// Default: StartOnSchedule, which builds on every tick.
+	StartCondition StartCondition
+
+	// AutoDisableAfterFailures disables the pipeline after this many
+	// consecutive failed scheduled builds (1-10).
+	//
+	// Default: 3.
+	AutoDisableAfterFailures *float64
+
+	// ImageTestsTimeout bounds the test phase (60 minutes to 24 hours, whole minutes).
+	//
+	// Default: 90 minutes.
+	ImageTestsTimeout awscdk.Duration
+
+	// LifecycleDeprecateAfter deprecates AMIs older than this. A deprecated AMI
+	// still launches but drops out of default image listings.
+	//
+	// Default: 30 days.
+	LifecycleDeprecateAfter awscdk.Duration
+
+	// LifecycleDeleteAfter deregisters AMIs older than this and deletes their
+	// snapshots, always keeping LifecycleRetainAtLeast. Ignored when
+	// LifecycleRetainCount is set.
+	//
+	// Default: 180 days.
+	LifecycleDeleteAfter awscdk.Duration
+
+	// LifecycleRetainAtLeast is how many of the newest images age-based
+	// deletion always keeps (1-10).
+	//
+	// Default: 3.
+	LifecycleRetainAtLeast *float64
+
+	// LifecycleRetainCount switches deletion from age to count: only this many
+	// of the newest images are kept (1-1000).
+	//
+	// Default: deletion is age-based (LifecycleDeleteAfter).
+	LifecycleRetainCount *float64
+}
+
+// Defaults, in one place. A test asserts each one's synthesized value.
+const (
+	defaultSchedule                 = "cron(0 4 ? * MON *)"
+	defaultScheduleTimezone         = "Etc/UTC"
+	defaultAutoDisableAfterFailures = 3
+	defaultImageTestsMinutes        = 90
+	defaultDeprecateDays            = 30
+	defaultDeleteDays               = 180
+	defaultRetainAtLeast            = 3
+	defaultLogRetentionDays         = 90
+	defaultDistributionKeyAlias     = "alias/golden-ami/distribution"
+)
+
+var defaultInstanceTypes = map[Platform]map[Architecture][]string{
+	PlatformLinux:   {ArchitectureX86_64: {"m7i.large", "m6i.large"}, ArchitectureArm64: {"m7g.large", "m6g.large"}},
+	PlatformWindows: {ArchitectureX86_64: {"m7i.xlarge", "m6i.xlarge"}},
+}
+
+// publicParentParameters are AWS's public parameters for the default seed.
+var publicParentParameters = map[Platform]map[Architecture]string{
+	PlatformLinux: {
+		ArchitectureX86_64: "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+		ArchitectureArm64:  "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
+	},
+	PlatformWindows: {ArchitectureX86_64: "/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base"},
+}
+
+var defaultRootDevice = map[Platform]string{PlatformLinux: "/dev/xvda", PlatformWindows: "/dev/sda1"}
+
+// withDefaults returns a copy of p with every unset field filled in. It
+// never modifies p. Call it only after validate, which checks the fields
+// the defaults depend on.
+func (p *GoldenImagePipelineProps) withDefaults() GoldenImagePipelineProps {
+	out := *p
+	name := *p.ImageName
+	if out.Description == nil {
+		out.Description = jsiiString("Golden image " + name)
+	}
+	if out.Platform == "" {
+		out.Platform = PlatformLinux
+	}
+	if out.Architecture == "" {
+		out.Architecture = ArchitectureX86_64
+	}
+	if out.ParentImage == nil {
+		if out.UpstreamParameterName == nil {
+			out.UpstreamParameterName = jsiiString("/golden-ami/" + name + "/upstream")
+		}
+		if out.UpstreamParameterSeed == nil {
+			out.UpstreamParameterSeed = jsiiString("{{resolve:ssm:" + publicParentParameters[out.Platform][out.Architecture] + "}}")
+		}
+	}
+	if out.StigLevel == "" {
+		out.StigLevel = StigMedium
+	}
+	if out.InstanceTypes == nil {
+		var types []*string
+		for _, t := range defaultInstanceTypes[out.Platform][out.Architecture] {
+			types = append(types, jsiiString(t))
+		}
+		out.InstanceTypes = &types
+	}
+	if out.RootDeviceName == nil {
+		out.RootDeviceName = jsiiString(defaultRootDevice[out.Platform])
+	}
+	if out.LogRetention == nil {
+		out.LogRetention = awscdk.Duration_Days(jsiiNumber(defaultLogRetentionDays))
+	}
+	if out.DistributionKeyAlias == nil {
+		out.DistributionKeyAlias = jsiiString(defaultDistributionKeyAlias)
+	}
+	if out.Schedule == nil {
+		out.Schedule = jsiiString(defaultSchedule)
+	}
+	if out.ScheduleTimezone == nil {
+		out.ScheduleTimezone = jsiiString(defaultScheduleTimezone)
+	}
+	if out.StartCondition == "" {
+		out.StartCondition = StartOnSchedule
+	}
+	if out.AutoDisableAfterFailures == nil {
+		out.AutoDisableAfterFailures = jsiiNumber(defaultAutoDisableAfterFailures)
+	}
+	if out.ImageTestsTimeout == nil {
+		out.ImageTestsTimeout = awscdk.Duration_Minutes(jsiiNumber(defaultImageTestsMinutes))
+	}
+	if out.LifecycleDeprecateAfter == nil {
+		out.LifecycleDeprecateAfter = awscdk.Duration_Days(jsiiNumber(defaultDeprecateDays))
+	}
+	if out.LifecycleDeleteAfter == nil {
+		out.LifecycleDeleteAfter = awscdk.Duration_Days(jsiiNumber(defaultDeleteDays))
+	}
+	if out.LifecycleRetainAtLeast == nil {
+		out.LifecycleRetainAtLeast = jsiiNumber(defaultRetainAtLeast)
+	}
+	return out
+}
+
+var (
+	kmsAliasPattern = regexp.MustCompile(`^alias/[a-zA-Z0-9/_-]+$`)
+	logRetentions   = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
+
+// validate checks p before anything is defined and returns every problem,
+// each naming the field and the bad value. Unresolved tokens are skipped.
+func (p *GoldenImagePipelineProps) validate() error {
+	var errs []error
+	fail := func(field string, err error) {
+		errs = append(errs, fmt.Errorf("goldenimage: %s %w", field, err))
+	}
+	known := func(s *string) bool { return s != nil && !isToken(*s) }
+
+	if p.ImageName == nil {
+		fail("ImageName", errors.New("is required"))
+	} else if known(p.ImageName) {
+		if err := validate.Name(*p.ImageName, 40); err != nil {
+			fail("ImageName", err)
+		}
+	}
+	platform, arch := p.Platform, p.Architecture
+	if platform == "" {
+		platform = PlatformLinux
+	}
+	if arch == "" {
+		arch = ArchitectureX86_64
+	}
+	if err := platform.Validate(); err != nil {
+		fail("Platform", err)
+	} else if err := arch.Validate(); err != nil {
+		fail("Architecture", err)
+	} else if err := ValidatePlatformArchitecture(platform, arch); err != nil {
+		fail("Architecture", err)
+	}
+	if p.StigLevel != "" {
+		if err := p.StigLevel.Validate(); err != nil {
+			fail("StigLevel", err)
+		}
+	}
+	if p.ParentImage != nil {
+		if err := p.ParentImage.validate(); err != nil {
+			fail("ParentImage", err)
+		}
+		if p.UpstreamParameterName != nil {
+			fail("UpstreamParameterName", fmt.Errorf("%q is only used when ParentImage is not set", *p.UpstreamParameterName))
+		}
+		if p.UpstreamParameterSeed != nil {
+			fail("UpstreamParameterSeed", fmt.Errorf("%q is only used when ParentImage is not set", *p.UpstreamParameterSeed))
+		}
+	}
+	if known(p.UpstreamParameterName) {
+		if err := validate.SSMParameterName(*p.UpstreamParameterName); err != nil {
+			fail("UpstreamParameterName", err)
+		} else if strings.HasPrefix(*p.UpstreamParameterName, "/aws/") {
+			fail("UpstreamParameterName", fmt.Errorf("%q is under AWS's reserved /aws tree", *p.UpstreamParameterName))
+		}
+	}
+	if s := p.UpstreamParameterSeed; s != nil && !strings.HasPrefix(*s, "{{resolve:ssm:") && known(s) {
+		if err := contract.ValidateAMIID(*s); err != nil {
+			fail("UpstreamParameterSeed", fmt.Errorf("%q is neither an AMI id nor a \"{{resolve:ssm:...}}\" dynamic reference", *s))
+		}
+	}
+	if p.AdditionalComponents != nil {
+		names := map[string]bool{}
+		for i, c := range *p.AdditionalComponents {
+			field := fmt.Sprintf("AdditionalComponents[%d]", i)
+			if c == nil {
+				fail(field, errors.New("is nil"))
+				continue
+			}
+			if err := c.validate(); err != nil {
+				fail(field, err)
+			}
+			if c.name != "" && names[c.name] {
+				fail(field, fmt.Errorf("name %q is used twice", c.name))
+			}
+			names[c.name] = true
+		}
+	}
+	if p.InstanceTypes != nil {
+		if len(*p.InstanceTypes) == 0 {
+			fail("InstanceTypes", errors.New("is empty (want at least one instance type, or leave it unset for the default)"))
+		}
+		for i, t := range *p.InstanceTypes {
+			if known(t) && arch.Validate() == nil {
+				if err := validate.InstanceTypeForArchitecture(*t, string(arch)); err != nil {
+					fail(fmt.Sprintf("InstanceTypes[%d]", i), err)
+				}
+			}
+		}
+	}
+	if known(p.RootDeviceName) && !regexp.MustCompile(`^/dev/[a-z0-9]+$`).MatchString(*p.RootDeviceName) {
+		fail("RootDeviceName", fmt.Errorf("%q is not a device name (want e.g. \"/dev/xvda\")", *p.RootDeviceName))
+	}
+	if v := p.RootVolumeSizeGiB; v != nil && (*v < 1 || *v > 16384 || *v != math.Trunc(*v)) {
+		fail("RootVolumeSizeGiB", fmt.Errorf("%v is out of range (want a whole number from 1 to 16384)", *v))
+	}
+	if p.AmiTags != nil {
+		for k := range *p.AmiTags {
+			if strings.HasPrefix(strings.ToLower(k), "aws:") {
+				fail("AmiTags", fmt.Errorf("key %q uses the reserved aws: prefix", k))
+			}
+		}
+		if len(*p.AmiTags) > 40 {
+			fail("AmiTags", fmt.Errorf("has %d tags (want at most 40, leaving room for the provenance tags)", len(*p.AmiTags)))
+		}
+	}
+	if (p.Subnet == nil) != (p.SecurityGroups == nil || len(*p.SecurityGroups) == 0) {
+		if p.Subnet == nil {
+			fail("SecurityGroups", errors.New("is set without Subnet (want both or neither)"))
+		} else {
+			fail("Subnet", errors.New("is set without SecurityGroups (want both or neither)"))
+		}
+	}
+	if p.LogRetention != nil {
+		days, ok := wholeDays(p.LogRetention)
+		if !ok || !contains(logRetentions, days) {
+			fail("LogRetention", fmt.Errorf("%s is not a CloudWatch Logs retention period (want one of %v days)", *p.LogRetention.ToHumanString(), logRetentions))
+		}
+	}
+	if p.DistributionRegions != nil {
+		var regions []string
+		for i, r := range *p.DistributionRegions {
+			if !known(r) {
+				continue
+			}
+			if err := validate.Region(*r); err != nil {
+				fail(fmt.Sprintf("DistributionRegions[%d]", i), err)
+			}
+			regions = append(regions, *r)
+		}
+		if err := validate.Unique(regions); err != nil {
+			fail("DistributionRegions", err)
+		}
+	}
+	if p.DistributionAccounts != nil {
+		var accounts []string
+		for i, a := range *p.DistributionAccounts {
+			if !known(a) {
+				continue
+			}
+			if err := validate.Account(*a); err != nil {
+				fail(fmt.Sprintf("DistributionAccounts[%d]", i), err)
+			}
+			accounts = append(accounts, *a)
+		}
+		if err := validate.Unique(accounts); err != nil {
+			fail("DistributionAccounts", err)
+		}
+	}
+	if a := p.DistributionKeyAlias; known(a) && (!kmsAliasPattern.MatchString(*a) || strings.HasPrefix(*a, "alias/aws/")) {
+		fail("DistributionKeyAlias", fmt.Errorf("%q is not a customer-managed key alias (want e.g. %q)", *a, defaultDistributionKeyAlias))
+	}
+	if s := p.Schedule; known(s) && *s != "" {
+		if err := validate.Cron(*s); err != nil {
+			fail("Schedule", err)
+		}
+	}
+	if tz := p.ScheduleTimezone; known(tz) {
+		if _, err := time.LoadLocation(*tz); err != nil || *tz == "" || *tz == "Local" {
+			fail("ScheduleTimezone", fmt.Errorf("%q is not an IANA time zone (want e.g. \"Europe/Berlin\")", *tz))
+		}
+	}
+	if p.StartCondition != "" {
+		if err := p.StartCondition.Validate(); err != nil {
+			fail("StartCondition", err)
+		}
+	}
+	if v := p.AutoDisableAfterFailures; v != nil && (*v < 1 || *v > 10 || *v != math.Trunc(*v)) {
+		fail("AutoDisableAfterFailures", fmt.Errorf("%v is out of range (want a whole number from 1 to 10)", *v))
+	}
+	if d := p.ImageTestsTimeout; d != nil {
+		minutes := *d.ToMinutes(&awscdk.TimeConversionOptions{Integral: jsiiBool(false)})
+		if minutes < 60 || minutes > 1440 || minutes != math.Trunc(minutes) {
+			fail("ImageTestsTimeout", fmt.Errorf("%s is out of range (want whole minutes from 60 to 1440)", *d.ToHumanString()))
+		}
+	}
+	deprecate, deprecateOK := daysOr(p.LifecycleDeprecateAfter, defaultDeprecateDays)
+	remove, removeOK := daysOr(p.LifecycleDeleteAfter, defaultDeleteDays)
+	if !deprecateOK || deprecate < 1 {
+		fail("LifecycleDeprecateAfter", fmt.Errorf("%s is not a whole number of days (want at least 1 day)", *p.LifecycleDeprecateAfter.ToHumanString()))
+	}
+	if !removeOK || remove < 1 {
+		fail("LifecycleDeleteAfter", fmt.Errorf("%s is not a whole number of days (want at least 1 day)", *p.LifecycleDeleteAfter.ToHumanString()))
+	}
+	if deprecateOK && removeOK && p.LifecycleRetainCount == nil && remove <= deprecate {
+		fail("LifecycleDeleteAfter", fmt.Errorf("%d days is not after LifecycleDeprecateAfter (%d days)", remove, deprecate))
+	}
+	if p.LifecycleRetainCount != nil && p.LifecycleDeleteAfter != nil {
+		fail("LifecycleRetainCount", errors.New("and LifecycleDeleteAfter are both set (want one deletion rule: by count or by age)"))
+	}
+	if v := p.LifecycleRetainAtLeast; v != nil && (*v < 1 || *v > 10 || *v != math.Trunc(*v)) {
+		fail("LifecycleRetainAtLeast", fmt.Errorf("%v is out of range (want a whole number from 1 to 10)", *v))
+	}
+	if v := p.LifecycleRetainCount; v != nil && (*v < 1 || *v > 1000 || *v != math.Trunc(*v)) {
+		fail("LifecycleRetainCount", fmt.Errorf("%v is out of range (want a whole number from 1 to 1000)", *v))
+	}
+	return errors.Join(errs...)
+}
+
+// wholeDays converts d to days, reporting false when it is not a whole number of days.
+func wholeDays(d awscdk.Duration) (int, bool) {
+	days := *d.ToHours(&awscdk.TimeConversionOptions{Integral: jsiiBool(false)}) / 24
+	return int(days), days == math.Trunc(days)
+}
+
+func daysOr(d awscdk.Duration, def int) (int, bool) {
+	if d == nil {
+		return def, true
+	}
+	return wholeDays(d)
+}
+
+func contains(list []int, v int) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func jsiiNumber(v float64) *float64 { return &v }
+func jsiiBool(v bool) *bool         { return &v }

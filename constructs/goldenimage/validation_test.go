@@ -1,0 +1,115 @@
+package goldenimage_test
+
+import (
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/jsii-runtime-go"
+
+	gi "github.com/platform-eng/golden-ami/constructs/goldenimage"
+	"github.com/platform-eng/golden-ami/internal/cdktest"
+)
+
+func TestInvalidPropsFailBeforeAnythingIsDefined(t *testing.T) {
+	app := cdktest.NewApp(t, nil)
+	stack := awscdk.NewStack(app, jsii.String("Test"), &awscdk.StackProps{Env: testEnv})
+	sg := awsec2.SecurityGroup_FromSecurityGroupId(stack, jsii.String("Sg"), jsii.String("sg-0123456789abcdef0"), nil)
+	name := jsii.String("al2023")
+
+	for _, tc := range []struct {
+		test  string
+		props gi.GoldenImagePipelineProps
+		want  string
+	}{
+		{"TestFailsWhenImageNameIsMissing", gi.GoldenImagePipelineProps{},
+			`goldenimage: ImageName is required`},
+		{"TestFailsWhenImageNameIsInvalid", gi.GoldenImagePipelineProps{ImageName: jsii.String("AL 2023")},
+			`goldenimage: ImageName "AL 2023" is not a valid name (want 2-40 lowercase letters, digits or hyphens, starting with a letter)`},
+		{"TestFailsWhenPlatformIsUnknown", gi.GoldenImagePipelineProps{ImageName: name, Platform: "macOS"},
+			`goldenimage: Platform "macOS" is not a platform (want "Linux" or "Windows")`},
+		{"TestFailsWhenArchitectureIsUnknown", gi.GoldenImagePipelineProps{ImageName: name, Architecture: "i386"},
+			`goldenimage: Architecture "i386" is not an architecture (want "x86_64" or "arm64")`},
+		{"TestFailsWhenWindowsIsArm64", gi.GoldenImagePipelineProps{ImageName: name, Platform: gi.PlatformWindows, Architecture: gi.ArchitectureArm64},
+			`goldenimage: Architecture "arm64" is not supported for platform "Windows" (want "x86_64")`},
+		{"TestFailsWhenStigLevelIsUnknown", gi.GoldenImagePipelineProps{ImageName: name, StigLevel: "extreme"},
+			`goldenimage: StigLevel "extreme" is not a STIG level (want "low", "medium" or "high")`},
+		{"TestFailsWhenParentAMIIsInvalid", gi.GoldenImagePipelineProps{ImageName: name, ParentImage: gi.ParentImageFromAMIID("ami-12345")},
+			`goldenimage: ParentImage "ami-12345" is not an AMI id (want "ami-" followed by 8 or 17 hex digits)`},
+		{"TestFailsWhenParentARNIsInvalid", gi.GoldenImagePipelineProps{ImageName: name, ParentImage: gi.ParentImageFromImageARN("arn:aws:ec2:us-east-1::image/ami-12345678")},
+			`goldenimage: ParentImage "arn:aws:ec2:us-east-1::image/ami-12345678" is not an Image Builder image ARN (want e.g. "arn:aws:imagebuilder:us-east-1:aws:image/amazon-linux-2023-x86/x.x.x")`},
+		{"TestFailsWhenParentParameterNameIsInvalid", gi.GoldenImagePipelineProps{ImageName: name, ParentImage: gi.ParentImageFromParameterName("golden")},
+			`goldenimage: ParentImage "golden" is not a fully qualified SSM parameter name (want e.g. "/golden-ami/al2023/latest")`},
+		{"TestFailsWhenUpstreamParameterIsGivenWithAParent", gi.GoldenImagePipelineProps{ImageName: name, ParentImage: gi.ParentImageFromAMIID("ami-12345678"), UpstreamParameterName: jsii.String("/x/y")},
+			`goldenimage: UpstreamParameterName "/x/y" is only used when ParentImage is not set`},
+		{"TestFailsWhenUpstreamParameterIsReserved", gi.GoldenImagePipelineProps{ImageName: name, UpstreamParameterName: jsii.String("/aws/service/mine")},
+			`goldenimage: UpstreamParameterName "/aws/service/mine" is under AWS's reserved /aws tree`},
+		{"TestFailsWhenSeedIsNotAnAMI", gi.GoldenImagePipelineProps{ImageName: name, UpstreamParameterSeed: jsii.String("latest")},
+			`goldenimage: UpstreamParameterSeed "latest" is neither an AMI id nor a "{{resolve:ssm:...}}" dynamic reference`},
+		{"TestFailsWhenInstanceTypesAreEmpty", gi.GoldenImagePipelineProps{ImageName: name, InstanceTypes: &[]*string{}},
+			`goldenimage: InstanceTypes is empty (want at least one instance type, or leave it unset for the default)`},
+		{"TestFailsWhenInstanceTypeDoesNotMatchArchitecture", gi.GoldenImagePipelineProps{ImageName: name, Architecture: gi.ArchitectureArm64, InstanceTypes: jsii.Strings("m7g.large", "m7i.large")},
+			`goldenimage: InstanceTypes[1] "m7i.large" is not an arm64 (Graviton) instance type (want e.g. "m7g.large")`},
+		{"TestFailsWhenRootVolumeIsTooLarge", gi.GoldenImagePipelineProps{ImageName: name, RootVolumeSizeGiB: jsii.Number(20000)},
+			`goldenimage: RootVolumeSizeGiB 20000 is out of range (want a whole number from 1 to 16384)`},
+		{"TestFailsWhenRootDeviceIsInvalid", gi.GoldenImagePipelineProps{ImageName: name, RootDeviceName: jsii.String("xvda")},
+			`goldenimage: RootDeviceName "xvda" is not a device name (want e.g. "/dev/xvda")`},
+		{"TestFailsWhenAmiTagUsesAWSPrefix", gi.GoldenImagePipelineProps{ImageName: name, AmiTags: &map[string]*string{"aws:owner": jsii.String("x")}},
+			`goldenimage: AmiTags key "aws:owner" uses the reserved aws: prefix`},
+		{"TestFailsWhenSecurityGroupsComeWithoutSubnet", gi.GoldenImagePipelineProps{ImageName: name, SecurityGroups: &[]awsec2.ISecurityGroup{sg}},
+			`goldenimage: SecurityGroups is set without Subnet (want both or neither)`},
+		{"TestFailsWhenLogRetentionIsNotACloudWatchPeriod", gi.GoldenImagePipelineProps{ImageName: name, LogRetention: awscdk.Duration_Days(jsii.Number(100))},
+			`goldenimage: LogRetention 100 days is not a CloudWatch Logs retention period (want one of [1 3 5 7 14 30 60 90 120 150 180 365 400 545 731 1096 1827 2192 2557 2922 3288 3653] days)`},
+		{"TestFailsWhenDistributionRegionIsInvalid", gi.GoldenImagePipelineProps{ImageName: name, DistributionRegions: jsii.Strings("us-west-2", "us-east")},
+			`goldenimage: DistributionRegions[1] "us-east" is not an AWS region (want e.g. "us-east-1")`},
+		{"TestFailsWhenDistributionRegionsRepeat", gi.GoldenImagePipelineProps{ImageName: name, DistributionRegions: jsii.Strings("us-west-2", "us-west-2")},
+			`goldenimage: DistributionRegions [1] "us-west-2" duplicates [0]`},
+		{"TestFailsWhenDistributionAccountIsInvalid", gi.GoldenImagePipelineProps{ImageName: name, DistributionAccounts: jsii.Strings("12345")},
+			`goldenimage: DistributionAccounts[0] "12345" is not an AWS account id (want 12 digits)`},
+		{"TestFailsWhenDistributionKeyAliasIsAWSManaged", gi.GoldenImagePipelineProps{ImageName: name, DistributionKeyAlias: jsii.String("alias/aws/ebs")},
+			`goldenimage: DistributionKeyAlias "alias/aws/ebs" is not a customer-managed key alias (want e.g. "alias/golden-ami/distribution")`},
+		{"TestFailsWhenScheduleIsInvalid", gi.GoldenImagePipelineProps{ImageName: name, Schedule: jsii.String("cron(0 4 * * MON *)")},
+			`goldenimage: Schedule "cron(0 4 * * MON *)" is not a valid cron expression: exactly one of day-of-month and day-of-week must be "?" (want e.g. "cron(0 4 ? * MON *)")`},
+		{"TestFailsWhenTimezoneIsUnknown", gi.GoldenImagePipelineProps{ImageName: name, ScheduleTimezone: jsii.String("Mars/Olympus")},
+			`goldenimage: ScheduleTimezone "Mars/Olympus" is not an IANA time zone (want e.g. "Europe/Berlin")`},
+		{"TestFailsWhenStartConditionIsUnknown", gi.GoldenImagePipelineProps{ImageName: name, StartCondition: "SOMETIMES"},
+			`goldenimage: StartCondition "SOMETIMES" is not a start condition (want StartOnSchedule "EXPRESSION_MATCH_ONLY" or StartWhenDependenciesUpdated "EXPRESSION_MATCH_AND_DEPENDENCY_UPDATES_AVAILABLE")`},
+		{"TestFailsWhenAutoDisableIsOutOfRange", gi.GoldenImagePipelineProps{ImageName: name, AutoDisableAfterFailures: jsii.Number(0)},
+			`goldenimage: AutoDisableAfterFailures 0 is out of range (want a whole number from 1 to 10)`},
+		{"TestFailsWhenTestTimeoutIsTooShort", gi.GoldenImagePipelineProps{ImageName: name, ImageTestsTimeout: awscdk.Duration_Minutes(jsii.Number(30))},
+			`goldenimage: ImageTestsTimeout 30 minutes is out of range (want whole minutes from 60 to 1440)`},
+		{"TestFailsWhenDeleteIsNotAfterDeprecate", gi.GoldenImagePipelineProps{ImageName: name, LifecycleDeprecateAfter: awscdk.Duration_Days(jsii.Number(60)), LifecycleDeleteAfter: awscdk.Duration_Days(jsii.Number(30))},
+			`goldenimage: LifecycleDeleteAfter 30 days is not after LifecycleDeprecateAfter (60 days)`},
+		{"TestFailsWhenBothDeletionRulesAreSet", gi.GoldenImagePipelineProps{ImageName: name, LifecycleDeleteAfter: awscdk.Duration_Days(jsii.Number(90)), LifecycleRetainCount: jsii.Number(5)},
+			`goldenimage: LifecycleRetainCount and LifecycleDeleteAfter are both set (want one deletion rule: by count or by age)`},
+		{"TestFailsWhenDeprecateIsNotWholeDays", gi.GoldenImagePipelineProps{ImageName: name, LifecycleDeprecateAfter: awscdk.Duration_Hours(jsii.Number(36))},
+			`goldenimage: LifecycleDeprecateAfter 1 day 12 hours is not a whole number of days (want at least 1 day)`},
+		{"TestFailsWhenAdditionalComponentARNIsInvalid", gi.GoldenImagePipelineProps{ImageName: name, AdditionalComponents: &[]*gi.Component{gi.ComponentFromARN("arn:aws:s3:::bucket/doc.yaml")}},
+			`goldenimage: AdditionalComponents[0] "arn:aws:s3:::bucket/doc.yaml" is not an Image Builder component ARN (want e.g. "arn:aws:imagebuilder:us-east-1:aws:component/amazon-cloudwatch-agent-linux/x.x.x")`},
+		{"TestFailsWhenAdditionalComponentsRepeatAName", gi.GoldenImagePipelineProps{ImageName: name, AdditionalComponents: &[]*gi.Component{gi.ComponentFromDocument("tools", "x"), gi.ComponentFromDocument("tools", "y")}},
+			`goldenimage: AdditionalComponents[1] name "tools" is used twice`},
+		{"TestReportsEveryProblemAtOnce", gi.GoldenImagePipelineProps{ImageName: name, StigLevel: "x", DistributionAccounts: jsii.Strings("1")},
+			"goldenimage: StigLevel \"x\" is not a STIG level (want \"low\", \"medium\" or \"high\")\ngoldenimage: DistributionAccounts[0] \"1\" is not an AWS account id (want 12 digits)"},
+	} {
+		t.Run(tc.test, func(t *testing.T) {
+			props := tc.props
+			before := len(*stack.Node().Children())
+			got := cdktest.ExpectPanic(t, func() { gi.NewGoldenImagePipeline(stack, jsii.String("Pipeline"), &props) })
+			if got != tc.want {
+				t.Errorf("panic message\n got %s\nwant %s", got, tc.want)
+			}
+			if after := len(*stack.Node().Children()); after != before {
+				t.Errorf("the stack gained %d children before validation failed", after-before)
+			}
+		})
+	}
+}
+
+func TestWithDefaultsDoesNotModifyTheCallersProps(t *testing.T) {
+	stack := newStack(t)
+	props := &gi.GoldenImagePipelineProps{ImageName: jsii.String("al2023")}
+	gi.NewGoldenImagePipeline(stack, jsii.String("P"), props)
+	if props.Platform != "" || props.StigLevel != "" || props.Schedule != nil || props.InstanceTypes != nil || props.LogRetention != nil {
+		t.Errorf("props were modified: %+v", *props)
+	}
+}

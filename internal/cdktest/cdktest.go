@@ -1,0 +1,187 @@
+// Package cdktest builds CDK apps for tests with exactly the context that
+// `cdk synth` uses: the feature flags in the repository's cdk.json. Tests
+// therefore synthesize with the same behaviour, including
+// @aws-cdk/core:validateAgainstDefaultRules.
+package cdktest
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+)
+
+var reportPath = regexp.MustCompile(`found in: (\S+validation-report\.json)`)
+
+var (
+	contextOnce sync.Once
+	context     map[string]interface{}
+	contextErr  error
+)
+
+// Context returns the "context" object of the repository's cdk.json.
+func Context() (map[string]interface{}, error) {
+	contextOnce.Do(func() {
+		root, err := RepoRoot()
+		if err != nil {
+			contextErr = err
+			return
+		}
+		data, err := os.ReadFile(filepath.Join(root, "cdk.json"))
+		if err != nil {
+			contextErr = err
+			return
+		}
+		var cfg struct {
+			Context map[string]interface{} `json:"context"`
+		}
+		if err := json.Unmarshal(data, &cfg); err != nil {
+			contextErr = fmt.Errorf("cdk.json: %w", err)
+			return
+		}
+		context = cfg.Context
+	})
+	return context, contextErr
+}
+
+// RepoRoot walks up from the working directory to the directory holding cdk.json and go.mod.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if fileExists(filepath.Join(dir, "cdk.json")) && fileExists(filepath.Join(dir, "go.mod")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("cdktest: no cdk.json with go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// NewApp returns an App with cdk.json's context plus extra, writing its
+// cloud assembly to a temporary directory removed when the test ends.
+func NewApp(t testing.TB, extra map[string]interface{}) awscdk.App {
+	t.Helper()
+	ctx, err := Context()
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged := make(map[string]interface{}, len(ctx)+len(extra))
+	for k, v := range ctx {
+		merged[k] = v
+	}
+	for k, v := range extra {
+		merged[k] = v
+	}
+	return awscdk.NewApp(&awscdk.AppProps{
+		Context: &merged,
+		Outdir:  str(t.TempDir()),
+	})
+}
+
+// TemplateJSON returns the synthesized template of stack as plain Go values.
+func TemplateJSON(t testing.TB, stack awscdk.Stack) map[string]interface{} {
+	t.Helper()
+	raw := assertions.Template_FromStack(stack, nil).ToJSON()
+	data, err := json.Marshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]interface{}
+	if err := json.Unmarshal(data, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// ResourcesOfType returns the resources of the given CloudFormation type, by logical id.
+func ResourcesOfType(template map[string]interface{}, typ string) map[string]map[string]interface{} {
+	out := map[string]map[string]interface{}{}
+	resources, _ := template["Resources"].(map[string]interface{})
+	for id, r := range resources {
+		res, _ := r.(map[string]interface{})
+		if res["Type"] == typ {
+			out[id] = res
+		}
+	}
+	return out
+}
+
+// ExpectPanic runs fn and returns the message of the panic it raises,
+// failing the test when it does not panic.
+func ExpectPanic(t testing.TB, fn func()) (msg string) {
+	t.Helper()
+	defer func() {
+		r := recover()
+		if r == nil {
+			t.Fatalf("expected a panic, got none")
+		}
+		switch v := r.(type) {
+		case error:
+			msg = v.Error()
+		case string:
+			msg = v
+		default:
+			msg = fmt.Sprint(v)
+		}
+	}()
+	fn()
+	return ""
+}
+
+func str(s string) *string { return &s }
+
+// Check runs a jsii assertion (which panics on mismatch) and reports a
+// mismatch as a test error carrying the assertion's message.
+func Check(t testing.TB, what string, assertion func()) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s: %v", what, r)
+		}
+	}()
+	assertion()
+}
+
+// NagFindings returns the cdk-nag error and warning annotations of stack,
+// as "<rule>: <path>" lines, after applying packs. An error-level finding
+// fails synthesis under validateAgainstDefaultRules; that failure is
+// returned as a finding too, with the report's content.
+func NagFindings(t testing.TB, stack awscdk.Stack) (findings []string) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			msg := fmt.Sprint(r)
+			if m := reportPath.FindStringSubmatch(msg); m != nil {
+				if data, err := os.ReadFile(m[1]); err == nil {
+					msg += "\n" + string(data)
+				}
+			}
+			findings = append(findings, "synthesis failed: "+msg)
+		}
+	}()
+	annotations := assertions.Annotations_FromStack(stack)
+	any := assertions.Match_StringLikeRegexp(str(".*"))
+	for _, m := range *annotations.FindError(str("*"), any) {
+		findings = append(findings, fmt.Sprintf("error %s: %v", *m.Id, m.Entry.Data))
+	}
+	for _, m := range *annotations.FindWarning(str("*"), any) {
+		findings = append(findings, fmt.Sprintf("warning %s: %v", *m.Id, m.Entry.Data))
+	}
+	return findings
+}
