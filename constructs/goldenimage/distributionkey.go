@@ -81,3 +81,11 @@ func NewDistributionKey(scope constructs.Construct, id *string, props *Distribut
 	}
 	return this
 }
+
+// AliasARN is the ARN of the key's alias,
+// "arn:<partition>:kms:<region>:<account>:<AliasName>", the form a
+// pipeline's distribution refers to it by.
+func (k *DistributionKey) AliasARN() *string {
+	stack := awscdk.Stack_Of(k)
+	return jsiiString("arn:" + *stack.Partition() + ":kms:" + *stack.Region() + ":" + *stack.Account() + ":" + *k.AliasName)
+}

@@ -241,9 +241,13 @@ func (g *GoldenImagePipeline) defineLogBucket(p GoldenImagePipelineProps) awss3.
 		MinimumTLSVersion: jsiiNumber(1.2),
 		Versioned:         jsiiBool(true),
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
-		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
-		LifecycleRules:    expire("expire-access-logs"),
-		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		// Object ownership is left to CDK: with the
+		// @aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy flag it grants log
+		// delivery by bucket policy, without it by the LogDeliveryWrite ACL,
+		// which needs ObjectWriter ownership. Either way the construct
+		// synthesizes in apps with or without that flag.
+		LifecycleRules: expire("expire-access-logs"),
+		RemovalPolicy:  awscdk.RemovalPolicy_RETAIN,
 	})
 	nag.Suppress(accessLogs,
 		nag.Rule{ID: "AwsSolutions-S1", Reason: "This bucket is the server access log destination of the build-log bucket; logging it to itself would loop."},

@@ -514,3 +514,13 @@ func assertNagClean(t *testing.T, stack awscdk.Stack) {
 		t.Error(f)
 	}
 }
+
+// Other teams' apps may not set this repository's feature flags. The
+// construct must synthesize, and pass cdk-nag, with none of them.
+func TestWorksWithoutFeatureFlags(t *testing.T) {
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+	stack := awscdk.NewStack(app, jsii.String("Bare"), &awscdk.StackProps{Env: testEnv})
+	gi.NewGoldenImagePipeline(stack, jsii.String("AL2023"), &gi.GoldenImagePipelineProps{ImageName: jsii.String("al2023")})
+	assertNagClean(t, stack)
+	count(t, assertions.Template_FromStack(stack, nil), "AWS::ImageBuilder::ImagePipeline", 1)
+}

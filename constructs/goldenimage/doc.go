@@ -1,0 +1,26 @@
+// Package goldenimage defines a golden-image pipeline for EC2 Image Builder as
+// one construct: NewGoldenImagePipeline.
+//
+// The pipeline takes its parent image from an SSM parameter ("ssm:" parent),
+// updates the SSM agent before anything else, applies OS updates and the
+// DISA STIG, tests the image on a fresh instance, scans it with Inspector,
+// encrypts it with a customer-managed key and distributes it to regions and
+// accounts. A lifecycle policy deprecates and then deletes old images.
+//
+//	app := awscdk.NewApp(nil)
+//	stack := awscdk.NewStack(app, jsii.String("Images"), nil)
+//	pipeline := goldenimage.NewGoldenImagePipeline(stack, jsii.String("AL2023"), &goldenimage.GoldenImagePipelineProps{
+//		ImageName:           jsii.String("al2023"),
+//		DistributionRegions: jsii.Strings("eu-west-1"),
+//	})
+//	pipeline.GrantStartExecution(someFunction)
+//	pipeline.OnImageAvailable(jsii.String("Available"), &awsevents.OnEventOptions{Target: someTarget})
+//
+// Every region in DistributionRegions other than the stack's own needs a
+// customer-managed key with the alias DistributionKeyAlias; NewDistributionKey
+// defines one in a stack of that region.
+//
+// Image Builder resources are immutable. Components and the recipe keep a
+// stable name and take a version derived from a hash of their resolved
+// content, so changing them never fails with "already exists".
+package goldenimage

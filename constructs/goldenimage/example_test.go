@@ -1,0 +1,33 @@
+package goldenimage_test
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/platform-eng/golden-ami/constructs/goldenimage"
+)
+
+// A patched, STIG-hardened Amazon Linux 2023 image, copied to a second
+// region and shared with a workload account.
+func ExampleNewGoldenImagePipeline() {
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Images"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("us-east-1")},
+	})
+	pipeline := goldenimage.NewGoldenImagePipeline(stack, jsii.String("AL2023"), &goldenimage.GoldenImagePipelineProps{
+		ImageName:            jsii.String("al2023"),
+		StigLevel:            goldenimage.StigHigh,
+		DistributionRegions:  jsii.Strings("eu-west-1"),
+		DistributionAccounts: jsii.Strings("222222222222"),
+	})
+	fmt.Println(*pipeline.RecipeName)
+	for _, region := range *pipeline.DistributionRegions {
+		fmt.Println(*region)
+	}
+	// Output:
+	// images-al2023-f0af67b0
+	// us-east-1
+	// eu-west-1
+}
