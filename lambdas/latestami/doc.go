@@ -1,0 +1,50 @@
+// Command latestami records the AMIs of a finished golden image in the
+// latest-AMI SSM parameter of every region the image was distributed to.
+//
+// It accepts both notifications Image Builder sends: the SNS notification
+// of the infrastructure configuration's topic (Records[].Sns.Message is the
+// Image object, with the AMIs) and the EventBridge "EC2 Image Builder Image
+// State Change" event (which names the image in resources[0] but carries no
+// AMI ids, so the function calls GetImage).
+//
+// # Environment
+//
+//   - SSM_PARAMETER_NAME (required): the latest-AMI parameter, e.g.
+//     /golden-ami/latest, written in each distribution region as a String of
+//     data type aws:ec2:image.
+//   - IMAGE_PIPELINE_ARN (optional): when set, images whose
+//     sourcePipelineArn differs are ignored (and logged).
+//
+// Invalid values stop the function at start-up with a message naming the
+// variable and its value.
+//
+// # Behaviour
+//
+// For an AVAILABLE image, every output AMI owned by the image's account
+// (accountId empty or equal to the account in the image ARN; copies shared
+// to other accounts are skipped) is validated first: one invalid id, or no
+// AMI at all, is an error and nothing is written. Then, region by region,
+// using one SSM client per region:
+//
+//   - the parameter already holds the AMI with this image's tags: nothing
+//     is written ("unchanged"), so redelivery triggers nothing downstream;
+//   - it holds the AMI but an earlier attempt failed to tag it: only the
+//     tags are written ("retagged");
+//   - it is tagged with a newer build of the same image: nothing is written
+//     ("stale"), so a late notification cannot roll it back;
+//   - otherwise PutParameter (Overwrite) then AddTagsToResource with
+//     golden-ami:image-arn, golden-ami:pipeline-arn, golden-ami:recipe-arn
+//     and golden-ami:build-date ("written").
+//
+// A region that fails does not stop the others; the function then returns
+// one error naming the failed regions, and a retry redoes only those.
+// FAILED and CANCELLED images write nothing and are logged at info. A
+// malformed event is an error and writes nothing.
+//
+// # IAM
+//
+// ssm:GetParameter, ssm:PutParameter, ssm:AddTagsToResource and
+// ssm:ListTagsForResource on the parameter in every distribution region,
+// ec2:DescribeImages (Parameter Store validates aws:ec2:image values with
+// it), and imagebuilder:GetImage on the pipeline's images.
+package main

@@ -1,0 +1,360 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/platform-eng/golden-ami/internal/contract"
+)
+
+// Decisions and per-region outcomes reported in the result.
+const (
+	DecisionRecorded = "recorded"
+	DecisionIgnored  = "ignored"
+
+	OutcomeWritten   = "written"   // the parameter now holds the AMI
+	OutcomeUnchanged = "unchanged" // it already did, with this image's tags
+	OutcomeRetagged  = "retagged"  // it already did; the provenance tags were repaired
+	OutcomeStale     = "stale"     // it holds a newer build of the same image; left alone
+)
+
+// Result is what one invocation returns, one entry per image.
+type Result struct {
+	Images []ImageResult `json:"images"`
+}
+
+// ImageResult is the decision for one image. Regions maps each region to
+// its outcome.
+type ImageResult struct {
+	ImageARN string            `json:"imageArn,omitempty"`
+	Decision string            `json:"decision"`
+	Reason   string            `json:"reason,omitempty"`
+	Regions  map[string]string `json:"regions,omitempty"`
+}
+
+// parameterStore is the part of an SSM client the recorder uses, in one
+// region.
+type parameterStore interface {
+	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	PutParameter(ctx context.Context, in *ssm.PutParameterInput, optFns ...func(*ssm.Options)) (*ssm.PutParameterOutput, error)
+	AddTagsToResource(ctx context.Context, in *ssm.AddTagsToResourceInput, optFns ...func(*ssm.Options)) (*ssm.AddTagsToResourceOutput, error)
+	ListTagsForResource(ctx context.Context, in *ssm.ListTagsForResourceInput, optFns ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error)
+}
+
+// imageGetter fetches an image's output AMIs for EventBridge events, which
+// carry none.
+type imageGetter interface {
+	GetImage(ctx context.Context, in *imagebuilder.GetImageInput, optFns ...func(*imagebuilder.Options)) (*imagebuilder.GetImageOutput, error)
+}
+
+// Handler records the AMIs of a finished image in the latest-AMI parameter
+// of every distribution region.
+type Handler struct {
+	ParameterName string
+	// PipelineARN, when set, restricts recording to images built by it.
+	PipelineARN string
+	Images      imageGetter
+	// ParamsIn returns the SSM client of a region; main caches one per
+	// region.
+	ParamsIn func(region string) parameterStore
+}
+
+// Handle accepts an Image Builder SNS notification or an EventBridge "EC2
+// Image Builder Image State Change" event.
+//
+// For an AVAILABLE image it writes, in each region the image was
+// distributed to, that region's AMI (owned by this account) into the
+// parameter, then tags it with the image's provenance. A region whose
+// parameter already holds the AMI is skipped, so a redelivered event writes
+// nothing. A region that fails does not stop the others; the joined error
+// names the failed regions, and a retry redoes only those.
+//
+// FAILED and CANCELLED images, other pipelines' images and events that are
+// not Image Builder's are logged and return nil. A malformed event, an
+// AVAILABLE image without an AMI of this account, or an invalid AMI id is an
+// error and writes nothing.
+func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Result, error) {
+	n, err := decodeEvent(raw)
+	if err != nil {
+		return Result{}, fmt.Errorf("malformed event: %w", err)
+	}
+	if n.Ignore != "" {
+		slog.InfoContext(ctx, "event ignored; nothing written", "decision", DecisionIgnored, "reason", n.Ignore)
+		return Result{Images: []ImageResult{{Decision: DecisionIgnored, Reason: n.Ignore}}}, nil
+	}
+	images := n.Images
+	if n.ImageARN != "" {
+		if n.Status != contract.ImageStatusAvailable {
+			r := h.ignore(ctx, image{ARN: n.ImageARN, Status: n.Status, Reason: n.Reason})
+			return Result{Images: []ImageResult{r}}, nil
+		}
+		img, err := h.getImage(ctx, n.ImageARN)
+		if err != nil {
+			return Result{}, err
+		}
+		images = []image{img}
+	}
+
+	var res Result
+	var errs []error
+	for _, img := range images {
+		r, err := h.record(ctx, img)
+		res.Images = append(res.Images, r)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return res, errors.Join(errs...)
+}
+
+func (h *Handler) getImage(ctx context.Context, arn string) (image, error) {
+	var opts []func(*imagebuilder.Options)
+	if region, _, _, ok := arnParts(arn); ok && region != "" {
+		opts = append(opts, func(o *imagebuilder.Options) { o.Region = region })
+	}
+	out, err := h.Images.GetImage(ctx, &imagebuilder.GetImageInput{ImageBuildVersionArn: aws.String(arn)}, opts...)
+	if err != nil {
+		return image{}, fmt.Errorf("get image %s: %w", arn, err)
+	}
+	if out.Image == nil {
+		return image{}, fmt.Errorf("get image %s: response has no image", arn)
+	}
+	i := out.Image
+	img := image{
+		ARN:         aws.ToString(i.Arn),
+		PipelineARN: aws.ToString(i.SourcePipelineArn),
+		DateCreated: aws.ToString(i.DateCreated),
+	}
+	if img.ARN == "" {
+		img.ARN = arn
+	}
+	if i.State != nil {
+		img.Status, img.Reason = string(i.State.Status), aws.ToString(i.State.Reason)
+	}
+	if i.ImageRecipe != nil {
+		img.RecipeARN = aws.ToString(i.ImageRecipe.Arn)
+	}
+	if i.OutputResources != nil {
+		for _, a := range i.OutputResources.Amis {
+			img.AMIs = append(img.AMIs, outputAMI{Region: aws.ToString(a.Region), ImageID: aws.ToString(a.Image),
+				AccountID: aws.ToString(a.AccountId), Name: aws.ToString(a.Name)})
+		}
+	}
+	return img, nil
+}
+
+// ignore logs why an image is not recorded.
+func (h *Handler) ignore(ctx context.Context, img image) ImageResult {
+	var reason string
+	switch img.Status {
+	case contract.ImageStatusFailed, contract.ImageStatusCancelled:
+		reason = fmt.Sprintf("image is %s", img.Status)
+		if img.Reason != "" {
+			reason += ": " + img.Reason
+		}
+	default:
+		reason = fmt.Sprintf("image status %s is not %s", img.Status, contract.ImageStatusAvailable)
+	}
+	slog.InfoContext(ctx, "image ignored; nothing written", "decision", DecisionIgnored, "reason", reason, "image", img.ARN)
+	return ImageResult{ImageARN: img.ARN, Decision: DecisionIgnored, Reason: reason}
+}
+
+func (h *Handler) record(ctx context.Context, img image) (ImageResult, error) {
+	if img.Status != contract.ImageStatusAvailable {
+		return h.ignore(ctx, img), nil
+	}
+	if h.PipelineARN != "" && img.PipelineARN != h.PipelineARN {
+		reason := fmt.Sprintf("image comes from pipeline %q, not %s", img.PipelineARN, h.PipelineARN)
+		slog.InfoContext(ctx, "image ignored; nothing written", "decision", DecisionIgnored, "reason", reason, "image", img.ARN)
+		return ImageResult{ImageARN: img.ARN, Decision: DecisionIgnored, Reason: reason}, nil
+	}
+	amis, err := ownAMIs(img)
+	if err != nil {
+		return ImageResult{ImageARN: img.ARN, Decision: DecisionIgnored, Reason: err.Error()}, fmt.Errorf("record image %s: %w; nothing written", img.ARN, err)
+	}
+
+	res := ImageResult{ImageARN: img.ARN, Decision: DecisionRecorded, Regions: map[string]string{}}
+	regions := make([]string, 0, len(amis))
+	for r := range amis {
+		regions = append(regions, r)
+	}
+	slices.Sort(regions)
+	var failed []string
+	var errs []error
+	for _, region := range regions {
+		outcome, err := h.recordIn(ctx, region, amis[region], img)
+		if err != nil {
+			failed = append(failed, region)
+			errs = append(errs, fmt.Errorf("record %s in %s: %w", amis[region], region, err))
+			res.Regions[region] = "failed"
+			continue
+		}
+		res.Regions[region] = outcome
+		slog.InfoContext(ctx, "latest-AMI parameter decided", "decision", outcome, "region", region, "ami", amis[region],
+			"parameter", h.ParameterName, "image", img.ARN)
+	}
+	if len(failed) > 0 {
+		return res, fmt.Errorf("record image %s: failed in %d of %d regions (%s): %w",
+			img.ARN, len(failed), len(regions), strings.Join(failed, ", "), errors.Join(errs...))
+	}
+	return res, nil
+}
+
+// ownAMIs returns region -> AMI id for the AMIs the image's own account
+// owns, after validating every one of them, so nothing is written when any
+// is bad.
+func ownAMIs(img image) (map[string]string, error) {
+	_, account, _, ok := arnParts(img.ARN)
+	if !ok || account == "" {
+		return nil, fmt.Errorf("image ARN %q has no account", img.ARN)
+	}
+	amis := map[string]string{}
+	for _, a := range img.AMIs {
+		if a.AccountID != "" && a.AccountID != account {
+			continue // shared with or copied to another account
+		}
+		if a.Region == "" {
+			return nil, fmt.Errorf("AMI %q has no region", a.ImageID)
+		}
+		if err := contract.ValidateAMIID(a.ImageID); err != nil {
+			return nil, fmt.Errorf("AMI in %s: %w", a.Region, err)
+		}
+		if prev, dup := amis[a.Region]; dup && prev != a.ImageID {
+			return nil, fmt.Errorf("two AMIs in %s for account %s: %s and %s", a.Region, account, prev, a.ImageID)
+		}
+		amis[a.Region] = a.ImageID
+	}
+	if len(amis) == 0 {
+		return nil, fmt.Errorf("image is %s but has no AMI owned by account %s", img.Status, account)
+	}
+	return amis, nil
+}
+
+// recordIn makes the parameter in region hold ami with img's provenance
+// tags, writing only what is missing.
+func (h *Handler) recordIn(ctx context.Context, region, ami string, img image) (string, error) {
+	params := h.ParamsIn(region)
+	name := aws.String(h.ParameterName)
+
+	var current string
+	out, err := params.GetParameter(ctx, &ssm.GetParameterInput{Name: name})
+	var notFound *ssmtypes.ParameterNotFound
+	switch {
+	case errors.As(err, &notFound):
+	case err != nil:
+		return "", fmt.Errorf("get parameter %s: %w", h.ParameterName, err)
+	case out.Parameter != nil:
+		current = aws.ToString(out.Parameter.Value)
+	}
+
+	var recordedImage string
+	if current != "" {
+		tags, err := params.ListTagsForResource(ctx, &ssm.ListTagsForResourceInput{
+			ResourceType: ssmtypes.ResourceTypeForTaggingParameter, ResourceId: name,
+		})
+		if err != nil {
+			return "", fmt.Errorf("list tags of parameter %s: %w", h.ParameterName, err)
+		}
+		for _, t := range tags.TagList {
+			if aws.ToString(t.Key) == contract.TagImageARN {
+				recordedImage = aws.ToString(t.Value)
+			}
+		}
+	}
+
+	outcome := OutcomeWritten
+	switch {
+	case current == ami && recordedImage == img.ARN:
+		return OutcomeUnchanged, nil
+	case current == ami:
+		// A previous attempt wrote the value but not the tags.
+		outcome = OutcomeRetagged
+	case newerBuild(recordedImage, img.ARN):
+		// A late or redelivered notification of an older build must not
+		// roll the parameter back.
+		return OutcomeStale, nil
+	default:
+		if _, err := params.PutParameter(ctx, &ssm.PutParameterInput{
+			Name:      name,
+			Value:     aws.String(ami),
+			Type:      ssmtypes.ParameterTypeString,
+			DataType:  aws.String(contract.DataTypeEC2Image),
+			Overwrite: aws.Bool(true),
+		}); err != nil {
+			return "", fmt.Errorf("put parameter %s: %w", h.ParameterName, err)
+		}
+	}
+
+	// PutParameter rejects Tags together with Overwrite, so tag afterwards.
+	if _, err := params.AddTagsToResource(ctx, &ssm.AddTagsToResourceInput{
+		ResourceType: ssmtypes.ResourceTypeForTaggingParameter,
+		ResourceId:   name,
+		Tags:         provenanceTags(img),
+	}); err != nil {
+		return "", fmt.Errorf("tag parameter %s: %w", h.ParameterName, err)
+	}
+	return outcome, nil
+}
+
+// newerBuild reports whether recorded is a later build of the same image
+// than candidate.
+func newerBuild(recorded, candidate string) bool {
+	rn, rv, ok1 := imageVersion(recorded)
+	cn, cv, ok2 := imageVersion(candidate)
+	if !ok1 || !ok2 || rn != cn {
+		return false
+	}
+	return slices.Compare(rv[:], cv[:]) > 0
+}
+
+func provenanceTags(img image) []ssmtypes.Tag {
+	tags := []ssmtypes.Tag{{Key: aws.String(contract.TagImageARN), Value: aws.String(tagValue(img.ARN))}}
+	if img.PipelineARN != "" {
+		tags = append(tags, ssmtypes.Tag{Key: aws.String(contract.TagPipelineARN), Value: aws.String(tagValue(img.PipelineARN))})
+	}
+	if img.RecipeARN != "" {
+		tags = append(tags, ssmtypes.Tag{Key: aws.String(contract.TagRecipeARN), Value: aws.String(tagValue(img.RecipeARN))})
+	}
+	if img.DateCreated != "" {
+		tags = append(tags, ssmtypes.Tag{Key: aws.String(contract.TagBuildDate), Value: aws.String(buildDate(img.DateCreated))})
+	}
+	return tags
+}
+
+// buildDate normalises Image Builder's dates to RFC 3339 in UTC. GetImage
+// returns ISO 8601; the SNS message uses "Jul 28, 2022 1:13:45 AM" (UTC).
+func buildDate(s string) string {
+	for _, layout := range []string{time.RFC3339Nano, "Jan 2, 2006 3:04:05 PM"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC().Format(time.RFC3339)
+		}
+	}
+	return tagValue(s)
+}
+
+// tagValue makes s a valid SSM tag value: at most 256 characters from
+// letters, digits, spaces and _.:/=+-@ (others become '_').
+func tagValue(s string) string {
+	r := []rune(s)
+	if len(r) > 256 {
+		r = r[:256]
+	}
+	for i, c := range r {
+		if !unicode.IsLetter(c) && !unicode.IsDigit(c) && !unicode.IsSpace(c) && !strings.ContainsRune("_.:/=+-@", c) {
+			r[i] = '_'
+		}
+	}
+	return string(r)
+}

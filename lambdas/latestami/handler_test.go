@@ -1,0 +1,609 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
+	ibtypes "github.com/aws/aws-sdk-go-v2/service/imagebuilder/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/platform-eng/golden-ami/internal/contract"
+)
+
+const (
+	account     = "123456789012"
+	paramName   = "/golden-ami/latest"
+	pipelineARN = "arn:aws:imagebuilder:us-east-1:123456789012:image-pipeline/golden-ami"
+	imageARN    = "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/1.2.0/4"
+	recipeARN   = "arn:aws:imagebuilder:us-east-1:123456789012:image-recipe/golden-ami-recipe/1.2.0"
+	amiUSEast1  = "ami-0123456789abcdef0"
+	amiEUWest1  = "ami-0a1b2c3d4e5f60718"
+	amiPrevious = "ami-0aaaaaaaaaaaaaaa0"
+)
+
+func apiErr(service, op, code, msg string) error {
+	return &smithy.OperationError{ServiceID: service, OperationName: op, Err: &smithy.GenericAPIError{Code: code, Message: msg}}
+}
+
+func sample(t testing.TB, name string) json.RawMessage {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// regionParams is one region's parameter, with the SDK's method signatures.
+// The optional function fields replace a method (to inject faults); every
+// call is recorded.
+type regionParams struct {
+	exists bool
+	value  string
+	tags   map[string]string
+	calls  []string
+
+	getParameter      func(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	putParameter      func(ctx context.Context, in *ssm.PutParameterInput, optFns ...func(*ssm.Options)) (*ssm.PutParameterOutput, error)
+	addTagsToResource func(ctx context.Context, in *ssm.AddTagsToResourceInput, optFns ...func(*ssm.Options)) (*ssm.AddTagsToResourceOutput, error)
+}
+
+func (p *regionParams) GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+	p.calls = append(p.calls, "GetParameter")
+	if p.getParameter != nil {
+		return p.getParameter(ctx, in, optFns...)
+	}
+	if !p.exists {
+		return nil, &ssmtypes.ParameterNotFound{Message: aws.String("Parameter " + aws.ToString(in.Name) + " not found.")}
+	}
+	return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Name: in.Name, Value: aws.String(p.value)}}, nil
+}
+
+func (p *regionParams) PutParameter(ctx context.Context, in *ssm.PutParameterInput, optFns ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
+	p.calls = append(p.calls, "PutParameter")
+	if p.putParameter != nil {
+		return p.putParameter(ctx, in, optFns...)
+	}
+	if aws.ToString(in.Name) != paramName || in.Type != ssmtypes.ParameterTypeString ||
+		aws.ToString(in.DataType) != contract.DataTypeEC2Image || !aws.ToBool(in.Overwrite) || len(in.Tags) != 0 {
+		return nil, fmt.Errorf("unexpected PutParameter input %+v", in)
+	}
+	p.exists, p.value = true, aws.ToString(in.Value)
+	return &ssm.PutParameterOutput{Version: 2}, nil
+}
+
+func (p *regionParams) AddTagsToResource(ctx context.Context, in *ssm.AddTagsToResourceInput, optFns ...func(*ssm.Options)) (*ssm.AddTagsToResourceOutput, error) {
+	p.calls = append(p.calls, "AddTagsToResource")
+	if p.addTagsToResource != nil {
+		return p.addTagsToResource(ctx, in, optFns...)
+	}
+	if in.ResourceType != ssmtypes.ResourceTypeForTaggingParameter || aws.ToString(in.ResourceId) != paramName {
+		return nil, fmt.Errorf("unexpected AddTagsToResource input %+v", in)
+	}
+	if p.tags == nil {
+		p.tags = map[string]string{}
+	}
+	for _, tag := range in.Tags {
+		p.tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+	}
+	return &ssm.AddTagsToResourceOutput{}, nil
+}
+
+func (p *regionParams) ListTagsForResource(_ context.Context, in *ssm.ListTagsForResourceInput, _ ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error) {
+	p.calls = append(p.calls, "ListTagsForResource")
+	out := &ssm.ListTagsForResourceOutput{}
+	for k, v := range p.tags {
+		out.TagList = append(out.TagList, ssmtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	return out, nil
+}
+
+func (p *regionParams) writes() int {
+	n := 0
+	for _, c := range p.calls {
+		if c == "PutParameter" || c == "AddTagsToResource" {
+			n++
+		}
+	}
+	return n
+}
+
+type getImageFunc func(ctx context.Context, in *imagebuilder.GetImageInput, optFns ...func(*imagebuilder.Options)) (*imagebuilder.GetImageOutput, error)
+
+func (f getImageFunc) GetImage(ctx context.Context, in *imagebuilder.GetImageInput, optFns ...func(*imagebuilder.Options)) (*imagebuilder.GetImageOutput, error) {
+	return f(ctx, in, optFns...)
+}
+
+// availableImage is what GetImage returns for imageARN.
+func availableImage(calls *[]string) getImageFunc {
+	return func(_ context.Context, in *imagebuilder.GetImageInput, _ ...func(*imagebuilder.Options)) (*imagebuilder.GetImageOutput, error) {
+		*calls = append(*calls, aws.ToString(in.ImageBuildVersionArn))
+		return &imagebuilder.GetImageOutput{Image: &ibtypes.Image{
+			Arn:               in.ImageBuildVersionArn,
+			State:             &ibtypes.ImageState{Status: ibtypes.ImageStatusAvailable},
+			SourcePipelineArn: aws.String(pipelineARN),
+			ImageRecipe:       &ibtypes.ImageRecipe{Arn: aws.String(recipeARN)},
+			DateCreated:       aws.String("2024-07-01T06:10:42.519Z"),
+			OutputResources: &ibtypes.OutputResources{Amis: []ibtypes.Ami{
+				{Region: aws.String("us-east-1"), Image: aws.String(amiUSEast1), AccountId: aws.String(account)},
+				{Region: aws.String("us-east-1"), Image: aws.String("ami-0fedcba9876543210"), AccountId: aws.String("210987654321")},
+				{Region: aws.String("eu-west-1"), Image: aws.String(amiEUWest1), AccountId: aws.String(account)},
+			}},
+		}}, nil
+	}
+}
+
+type world struct {
+	regions   map[string]*regionParams
+	getImages []string
+	h         *Handler
+}
+
+func newWorld(pipeline string) *world {
+	w := &world{regions: map[string]*regionParams{"us-east-1": {}, "eu-west-1": {}}}
+	w.h = &Handler{
+		ParameterName: paramName,
+		PipelineARN:   pipeline,
+		Images:        availableImage(&w.getImages),
+		ParamsIn: func(region string) parameterStore {
+			p, ok := w.regions[region]
+			if !ok {
+				p = &regionParams{}
+				w.regions[region] = p
+			}
+			return p
+		},
+	}
+	return w
+}
+
+func (w *world) totalCalls() int {
+	n := 0
+	for _, p := range w.regions {
+		n += len(p.calls)
+	}
+	return n
+}
+
+var wantTags = map[string]string{
+	contract.TagImageARN:    imageARN,
+	contract.TagPipelineARN: pipelineARN,
+	contract.TagRecipeARN:   recipeARN,
+	contract.TagBuildDate:   "2024-07-01T06:10:42Z",
+}
+
+func TestRecordsEveryRegionAndRedeliveryWritesNothing(t *testing.T) {
+	for _, event := range []string{"sns-available.json", "eventbridge-available.json"} {
+		t.Run(event, func(t *testing.T) {
+			w := newWorld(pipelineARN)
+			w.regions["us-east-1"] = &regionParams{exists: true, value: amiPrevious, tags: map[string]string{contract.TagImageARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/1.2.0/3"}}
+
+			got, err := w.h.Handle(context.Background(), sample(t, event))
+			if err != nil {
+				t.Fatalf("Handle: %v", err)
+			}
+			want := Result{Images: []ImageResult{{ImageARN: imageARN, Decision: DecisionRecorded,
+				Regions: map[string]string{"us-east-1": OutcomeWritten, "eu-west-1": OutcomeWritten}}}}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("result = %+v\nwant %+v", got, want)
+			}
+			for region, ami := range map[string]string{"us-east-1": amiUSEast1, "eu-west-1": amiEUWest1} {
+				p := w.regions[region]
+				if p.value != ami {
+					t.Errorf("%s value = %q, want %q (this account's AMI only)", region, p.value, ami)
+				}
+				if !reflect.DeepEqual(p.tags, wantTags) {
+					t.Errorf("%s tags = %v\nwant %v", region, p.tags, wantTags)
+				}
+			}
+			if len(w.regions) != 2 {
+				t.Errorf("regions touched = %d, want 2", len(w.regions))
+			}
+			if strings.HasPrefix(event, "eventbridge") && !reflect.DeepEqual(w.getImages, []string{imageARN}) {
+				t.Errorf("GetImage calls = %v, want [%s]", w.getImages, imageARN)
+			}
+
+			// Redelivery: nothing is written anywhere.
+			before := map[string]int{}
+			for r, p := range w.regions {
+				before[r] = p.writes()
+			}
+			again, err := w.h.Handle(context.Background(), sample(t, event))
+			if err != nil {
+				t.Fatalf("redelivery: %v", err)
+			}
+			wantAgain := Result{Images: []ImageResult{{ImageARN: imageARN, Decision: DecisionRecorded,
+				Regions: map[string]string{"us-east-1": OutcomeUnchanged, "eu-west-1": OutcomeUnchanged}}}}
+			if !reflect.DeepEqual(again, wantAgain) {
+				t.Errorf("redelivery result = %+v\nwant %+v", again, wantAgain)
+			}
+			for r, p := range w.regions {
+				if p.writes() != before[r] {
+					t.Errorf("redelivery wrote in %s: %v", r, p.calls)
+				}
+			}
+		})
+	}
+}
+
+func TestIgnoredEventsTouchNothing(t *testing.T) {
+	for _, tc := range []struct {
+		event, pipeline string
+		want            Result
+	}{
+		{event: "sns-failed.json", pipeline: pipelineARN, want: Result{Images: []ImageResult{{
+			ImageARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/1.2.0/5", Decision: DecisionIgnored,
+			Reason: "image is FAILED: Image Failure reason: component golden-ami-hardening failed in step harden."}}}},
+		{event: "eventbridge-failed.json", pipeline: pipelineARN, want: Result{Images: []ImageResult{{
+			ImageARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/1.2.0/5", Decision: DecisionIgnored,
+			Reason: "image is FAILED: Image Failure reason: component golden-ami-hardening failed."}}}},
+		{event: "eventbridge-cancelled.json", pipeline: pipelineARN, want: Result{Images: []ImageResult{{
+			ImageARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/1.2.0/6", Decision: DecisionIgnored,
+			Reason: "image is CANCELLED"}}}},
+		{event: "eventbridge-testing.json", pipeline: pipelineARN, want: Result{Images: []ImageResult{{
+			ImageARN: imageARN, Decision: DecisionIgnored, Reason: "image status TESTING is not AVAILABLE"}}}},
+		{event: "sns-other-pipeline.json", pipeline: pipelineARN, want: Result{Images: []ImageResult{{
+			ImageARN: imageARN, Decision: DecisionIgnored,
+			Reason: `image comes from pipeline "arn:aws:imagebuilder:us-east-1:123456789012:image-pipeline/someone-else", not ` + pipelineARN}}}},
+	} {
+		t.Run(tc.event, func(t *testing.T) {
+			w := newWorld(tc.pipeline)
+			got, err := w.h.Handle(context.Background(), sample(t, tc.event))
+			if err != nil {
+				t.Fatalf("Handle: %v", err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("result = %+v\nwant %+v", got, tc.want)
+			}
+			if w.totalCalls() != 0 || len(w.getImages) != 0 {
+				t.Errorf("calls: SSM %d, GetImage %v; want none", w.totalCalls(), w.getImages)
+			}
+		})
+	}
+}
+
+func TestAnyPipelineWhenUnset(t *testing.T) {
+	w := newWorld("")
+	got, err := w.h.Handle(context.Background(), sample(t, "sns-other-pipeline.json"))
+	if err != nil || got.Images[0].Decision != DecisionRecorded {
+		t.Errorf("Handle = %+v, %v; want recorded", got, err)
+	}
+}
+
+func TestIgnoresOtherEventBridgeSources(t *testing.T) {
+	w := newWorld(pipelineARN)
+	got, err := w.h.Handle(context.Background(), json.RawMessage(`{"source":"aws.ec2","detail-type":"EC2 AMI State Change","detail":{"ImageId":"ami-0123456789abcdef0","State":"available"}}`))
+	want := Result{Images: []ImageResult{{Decision: DecisionIgnored, Reason: `event aws.ec2/"EC2 AMI State Change" is not an aws.imagebuilder "EC2 Image Builder Image State Change" event`}}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("Handle = %+v, %v\nwant %+v", got, err, want)
+	}
+}
+
+// The SNS message's semver does not fit in an int64; decoding must not
+// depend on it.
+func TestSemverOverflowIsTolerated(t *testing.T) {
+	var ev struct {
+		Records []struct {
+			Sns struct{ Message string }
+		}
+	}
+	if err := json.Unmarshal(sample(t, "sns-available.json"), &ev); err != nil {
+		t.Fatal(err)
+	}
+	var asInt struct {
+		Semver int64 `json:"semver"`
+	}
+	if err := json.Unmarshal([]byte(ev.Records[0].Sns.Message), &asInt); err == nil {
+		t.Fatal("the sample's semver fits in an int64; it should be real-sized (e.g. 1237940039285380274899124227)")
+	}
+	var asNumber struct {
+		Semver json.Number `json:"semver"`
+	}
+	if err := json.Unmarshal([]byte(ev.Records[0].Sns.Message), &asNumber); err != nil || asNumber.Semver != "1237940039285380274899124227" {
+		t.Fatalf("semver = %q, %v", asNumber.Semver, err)
+	}
+	n, err := decodeEvent(sample(t, "sns-available.json"))
+	if err != nil {
+		t.Fatalf("decodeEvent: %v", err)
+	}
+	if len(n.Images) != 1 || n.Images[0].ARN != imageARN || len(n.Images[0].AMIs) != 3 {
+		t.Errorf("decoded = %+v", n)
+	}
+}
+
+func TestMalformedEventsAreErrorsAndWriteNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		event   json.RawMessage
+		wantErr string
+	}{
+		{name: "message is not JSON", event: sample(t, "sns-message-not-json.json"),
+			wantErr: `malformed event: Records[0].Sns.Message: is not an Image Builder image JSON object: "Image golden-ami-recipe 1.2.0/4 is AVAILABLE"`},
+		{name: "message without arn", event: sample(t, "sns-message-missing-arn.json"),
+			wantErr: `malformed event: Records[0].Sns.Message: field "arn" is empty`},
+		{name: "message without status", event: json.RawMessage(`{"Records":[{"Sns":{"Message":"{\"arn\":\"` + imageARN + `\"}"}}]}`),
+			wantErr: `malformed event: Records[0].Sns.Message: field "state.status" is empty (image ` + imageARN + `)`},
+		{name: "empty message", event: json.RawMessage(`{"Records":[{"Sns":{"Message":""}}]}`),
+			wantErr: `malformed event: Records[0].Sns.Message: is empty`},
+		{name: "no records", event: json.RawMessage(`{"Records":[]}`),
+			wantErr: `malformed event: field "Records" is empty`},
+		{name: "records not a list", event: json.RawMessage(`{"Records":{}}`),
+			wantErr: `malformed event: field "Records": json: cannot unmarshal object into Go struct field SNSEvent.Records of type []events.SNSEventRecord`},
+		{name: "no resources", event: sample(t, "eventbridge-missing-resources.json"),
+			wantErr: `malformed event: field "resources" is empty`},
+		{name: "resource is not an image", event: json.RawMessage(`{"source":"aws.imagebuilder","detail-type":"EC2 Image Builder Image State Change","resources":["arn:aws:imagebuilder:us-east-1:123456789012:image-pipeline/golden-ami"],"detail":{"state":{"status":"AVAILABLE"}}}`),
+			wantErr: `malformed event: field "resources[0]" = "arn:aws:imagebuilder:us-east-1:123456789012:image-pipeline/golden-ami" is not an image build version ARN`},
+		{name: "no status", event: json.RawMessage(`{"source":"aws.imagebuilder","detail-type":"EC2 Image Builder Image State Change","resources":["` + imageARN + `"],"detail":{"state":{}}}`),
+			wantErr: `malformed event: field "detail.state.status" is empty`},
+		{name: "no detail", event: json.RawMessage(`{"source":"aws.imagebuilder","detail-type":"EC2 Image Builder Image State Change","resources":["` + imageARN + `"]}`),
+			wantErr: `malformed event: field "detail" is missing`},
+		{name: "no source", event: json.RawMessage(`{"detail-type":"EC2 Image Builder Image State Change"}`),
+			wantErr: `malformed event: field "source" is empty`},
+		{name: "neither shape", event: json.RawMessage(`{}`),
+			wantErr: `malformed event: event has neither "Records" (SNS) nor "detail-type" (EventBridge)`},
+		{name: "not an object", event: json.RawMessage(`[1]`),
+			wantErr: `malformed event: event is not a JSON object: json: cannot unmarshal array into Go value of type struct { Records json.RawMessage "json:\"Records\""; DetailType *string "json:\"detail-type\"" }`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(pipelineARN)
+			_, err := w.h.Handle(context.Background(), tc.event)
+			if err == nil || err.Error() != tc.wantErr {
+				t.Fatalf("error = %v\nwant %s", err, tc.wantErr)
+			}
+			if w.totalCalls() != 0 || len(w.getImages) != 0 {
+				t.Errorf("calls: SSM %d, GetImage %v; want none", w.totalCalls(), w.getImages)
+			}
+		})
+	}
+}
+
+// withAMIs rewrites the AVAILABLE SNS sample's output AMIs.
+func withAMIs(t *testing.T, amis string) json.RawMessage {
+	t.Helper()
+	var ev map[string]any
+	if err := json.Unmarshal(sample(t, "sns-available.json"), &ev); err != nil {
+		t.Fatal(err)
+	}
+	entity := ev["Records"].([]any)[0].(map[string]any)["Sns"].(map[string]any)
+	msg := entity["Message"].(string)
+	start := strings.Index(msg, `"outputResources"`)
+	end := strings.Index(msg, `"buildExecutionId"`)
+	entity["Message"] = msg[:start] + `"outputResources": {"amis": ` + amis + `}, ` + msg[end:]
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestInvalidOrMissingAMIsWriteNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name, amis, wantErr string
+	}{
+		{name: "one invalid AMI id", amis: `[{"region":"us-east-1","image":"` + amiUSEast1 + `","accountId":"` + account + `"},{"region":"eu-west-1","image":"ami-BAD","accountId":"` + account + `"}]`,
+			wantErr: `record image ` + imageARN + `: AMI in eu-west-1: "ami-BAD" is not an AMI id (want "ami-" followed by 8 or 17 hex digits); nothing written`},
+		{name: "no AMI at all", amis: `[]`,
+			wantErr: `record image ` + imageARN + `: image is AVAILABLE but has no AMI owned by account 123456789012; nothing written`},
+		{name: "only other accounts' AMIs", amis: `[{"region":"us-east-1","image":"` + amiUSEast1 + `","accountId":"210987654321"}]`,
+			wantErr: `record image ` + imageARN + `: image is AVAILABLE but has no AMI owned by account 123456789012; nothing written`},
+		{name: "AMI without region", amis: `[{"image":"` + amiUSEast1 + `"}]`,
+			wantErr: `record image ` + imageARN + `: AMI "` + amiUSEast1 + `" has no region; nothing written`},
+		{name: "two own AMIs in one region", amis: `[{"region":"us-east-1","image":"` + amiUSEast1 + `"},{"region":"us-east-1","image":"` + amiEUWest1 + `"}]`,
+			wantErr: `record image ` + imageARN + `: two AMIs in us-east-1 for account 123456789012: ` + amiUSEast1 + ` and ` + amiEUWest1 + `; nothing written`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(pipelineARN)
+			_, err := w.h.Handle(context.Background(), withAMIs(t, tc.amis))
+			if err == nil || err.Error() != tc.wantErr {
+				t.Fatalf("error = %v\nwant %s", err, tc.wantErr)
+			}
+			if w.totalCalls() != 0 {
+				t.Errorf("SSM calls = %d, want 0", w.totalCalls())
+			}
+		})
+	}
+}
+
+func TestPartialFailureNamesTheRegionAndRetryRedoesOnlyIt(t *testing.T) {
+	w := newWorld(pipelineARN)
+	eu := w.regions["eu-west-1"]
+	eu.putParameter = func(context.Context, *ssm.PutParameterInput, ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
+		return nil, apiErr("SSM", "PutParameter", "TooManyUpdates", "Too many updates")
+	}
+	got, err := w.h.Handle(context.Background(), sample(t, "sns-available.json"))
+	wantErr := "record image " + imageARN + ": failed in 1 of 2 regions (eu-west-1): record " + amiEUWest1 +
+		" in eu-west-1: put parameter /golden-ami/latest: operation error SSM: PutParameter, api error TooManyUpdates: Too many updates"
+	if err == nil || err.Error() != wantErr {
+		t.Fatalf("error = %v\nwant %s", err, wantErr)
+	}
+	if got.Images[0].Regions["us-east-1"] != OutcomeWritten || got.Images[0].Regions["eu-west-1"] != "failed" {
+		t.Errorf("regions = %v", got.Images[0].Regions)
+	}
+	if w.regions["us-east-1"].value != amiUSEast1 || eu.exists {
+		t.Fatalf("after partial failure: us-east-1 %q, eu-west-1 exists=%v", w.regions["us-east-1"].value, eu.exists)
+	}
+
+	// The retry (Lambda's, or a redelivery) writes only what is missing.
+	eu.putParameter = nil
+	usWrites := w.regions["us-east-1"].writes()
+	got, err = w.h.Handle(context.Background(), sample(t, "sns-available.json"))
+	if err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if got.Images[0].Regions["us-east-1"] != OutcomeUnchanged || got.Images[0].Regions["eu-west-1"] != OutcomeWritten {
+		t.Errorf("retry regions = %v", got.Images[0].Regions)
+	}
+	if w.regions["us-east-1"].writes() != usWrites {
+		t.Errorf("retry rewrote us-east-1: %v", w.regions["us-east-1"].calls)
+	}
+}
+
+func TestThrottlingIsAWrappedErrorNamingTheOperation(t *testing.T) {
+	t.Run("read", func(t *testing.T) {
+		w := newWorld(pipelineARN)
+		w.regions["us-east-1"].getParameter = func(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+			return nil, apiErr("SSM", "GetParameter", "ThrottlingException", "Rate exceeded")
+		}
+		_, err := w.h.Handle(context.Background(), sample(t, "sns-available.json"))
+		want := "record image " + imageARN + ": failed in 1 of 2 regions (us-east-1): record " + amiUSEast1 +
+			" in us-east-1: get parameter /golden-ami/latest: operation error SSM: GetParameter, api error ThrottlingException: Rate exceeded"
+		if err == nil || err.Error() != want {
+			t.Fatalf("error = %v\nwant %s", err, want)
+		}
+		if w.regions["eu-west-1"].value != amiEUWest1 {
+			t.Error("the other region was not recorded")
+		}
+	})
+	t.Run("GetImage", func(t *testing.T) {
+		w := newWorld(pipelineARN)
+		w.h.Images = getImageFunc(func(context.Context, *imagebuilder.GetImageInput, ...func(*imagebuilder.Options)) (*imagebuilder.GetImageOutput, error) {
+			return nil, apiErr("imagebuilder", "GetImage", "CallRateLimitExceededException", "Rate exceeded")
+		})
+		_, err := w.h.Handle(context.Background(), sample(t, "eventbridge-available.json"))
+		want := "get image " + imageARN + ": operation error imagebuilder: GetImage, api error CallRateLimitExceededException: Rate exceeded"
+		if err == nil || err.Error() != want {
+			t.Fatalf("error = %v\nwant %s", err, want)
+		}
+		if w.totalCalls() != 0 {
+			t.Errorf("SSM calls = %d, want 0", w.totalCalls())
+		}
+	})
+	t.Run("tagging", func(t *testing.T) {
+		w := newWorld(pipelineARN)
+		us := w.regions["us-east-1"]
+		us.addTagsToResource = func(context.Context, *ssm.AddTagsToResourceInput, ...func(*ssm.Options)) (*ssm.AddTagsToResourceOutput, error) {
+			return nil, apiErr("SSM", "AddTagsToResource", "TooManyUpdates", "Too many updates")
+		}
+		_, err := w.h.Handle(context.Background(), sample(t, "sns-available.json"))
+		want := "record image " + imageARN + ": failed in 1 of 2 regions (us-east-1): record " + amiUSEast1 +
+			" in us-east-1: tag parameter /golden-ami/latest: operation error SSM: AddTagsToResource, api error TooManyUpdates: Too many updates"
+		if err == nil || err.Error() != want {
+			t.Fatalf("error = %v\nwant %s", err, want)
+		}
+		// The value landed but not the tags: the retry repairs only the tags.
+		us.addTagsToResource = nil
+		got, err := w.h.Handle(context.Background(), sample(t, "sns-available.json"))
+		if err != nil {
+			t.Fatalf("retry: %v", err)
+		}
+		if got.Images[0].Regions["us-east-1"] != OutcomeRetagged || !reflect.DeepEqual(us.tags, wantTags) {
+			t.Errorf("retry: outcome %s, tags %v", got.Images[0].Regions["us-east-1"], us.tags)
+		}
+		puts := 0
+		for _, c := range us.calls {
+			if c == "PutParameter" {
+				puts++
+			}
+		}
+		if puts != 1 {
+			t.Errorf("PutParameter calls = %d, want 1", puts)
+		}
+	})
+}
+
+// A late notification of an older build must not roll the parameter back.
+func TestOlderBuildDoesNotOverwriteANewerOne(t *testing.T) {
+	w := newWorld(pipelineARN)
+	newer := "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/1.2.0/5"
+	for _, r := range []string{"us-east-1", "eu-west-1"} {
+		w.regions[r] = &regionParams{exists: true, value: "ami-0ffffffffffffffff", tags: map[string]string{contract.TagImageARN: newer}}
+	}
+	got, err := w.h.Handle(context.Background(), sample(t, "sns-available.json"))
+	if err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	if r := got.Images[0].Regions; r["us-east-1"] != OutcomeStale || r["eu-west-1"] != OutcomeStale {
+		t.Errorf("regions = %v, want stale", r)
+	}
+	for name, p := range w.regions {
+		if p.writes() != 0 || p.value != "ami-0ffffffffffffffff" {
+			t.Errorf("%s was written: %v", name, p.calls)
+		}
+	}
+}
+
+func TestNewerBuild(t *testing.T) {
+	base := "arn:aws:imagebuilder:us-east-1:123456789012:image/golden/"
+	for _, tc := range []struct {
+		recorded, candidate string
+		want                bool
+	}{
+		{base + "1.2.0/5", base + "1.2.0/4", true},
+		{base + "1.10.0/1", base + "1.9.0/7", true},
+		{base + "1.2.0/4", base + "1.2.0/4", false},
+		{base + "1.2.0/4", base + "1.2.0/10", false},
+		{"arn:aws:imagebuilder:us-east-1:123456789012:image/other/9.0.0/1", base + "1.0.0/1", false},
+		{"", base + "1.0.0/1", false},
+		{"not-an-arn", base + "1.0.0/1", false},
+	} {
+		if got := newerBuild(tc.recorded, tc.candidate); got != tc.want {
+			t.Errorf("newerBuild(%s, %s) = %v, want %v", tc.recorded, tc.candidate, got, tc.want)
+		}
+	}
+}
+
+func TestBuildDateAndTagValue(t *testing.T) {
+	for in, want := range map[string]string{
+		"Jul 1, 2024 6:10:42 AM":   "2024-07-01T06:10:42Z",
+		"Jul 28, 2022 1:13:45 PM":  "2022-07-28T13:13:45Z",
+		"2024-07-01T06:10:42.519Z": "2024-07-01T06:10:42Z",
+		"sometime (soon)":          "sometime _soon_",
+	} {
+		if got := buildDate(in); got != want {
+			t.Errorf("buildDate(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	for _, tc := range []struct {
+		env     map[string]string
+		want    config
+		wantErr string
+	}{
+		{env: map[string]string{"SSM_PARAMETER_NAME": paramName}, want: config{ParameterName: paramName}},
+		{env: map[string]string{"SSM_PARAMETER_NAME": paramName, "IMAGE_PIPELINE_ARN": pipelineARN}, want: config{ParameterName: paramName, PipelineARN: pipelineARN}},
+		{env: map[string]string{}, wantErr: `latestami: SSM_PARAMETER_NAME="" is not an SSM parameter name (want e.g. /golden-ami/latest)`},
+		{env: map[string]string{"SSM_PARAMETER_NAME": paramName, "IMAGE_PIPELINE_ARN": "golden-ami"},
+			wantErr: `latestami: IMAGE_PIPELINE_ARN="golden-ami" is not an image pipeline ARN (want arn:<partition>:imagebuilder:<region>:<account>:image-pipeline/<name>, or unset to accept every pipeline)`},
+	} {
+		got, err := configFromEnv(func(k string) string { return tc.env[k] })
+		if tc.wantErr != "" {
+			if err == nil || err.Error() != tc.wantErr {
+				t.Errorf("configFromEnv(%v) error = %v\nwant %s", tc.env, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("configFromEnv(%v) = %+v, %v", tc.env, got, err)
+		}
+	}
+}
+
+// Every sample in testdata decodes to the expected shape.
+func TestSamplesDecode(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
+	sort.Strings(files)
+	if len(files) < 8 {
+		t.Fatalf("only %d samples", len(files))
+	}
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		_, err := decodeEvent(b)
+		malformed := strings.Contains(f, "not-json") || strings.Contains(f, "missing")
+		if malformed != (err != nil) {
+			t.Errorf("%s: decodeEvent error = %v", f, err)
+		}
+	}
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/platform-eng/golden-ami/internal/awsconfig"
+	"github.com/platform-eng/golden-ami/internal/contract"
+	"github.com/platform-eng/golden-ami/internal/fakeaws"
+)
+
+// These tests run the production wiring (newHandler: awsconfig.Load, the
+// real SDK clients and retryer, one SSM client per region) against fakeaws
+// through AWS_ENDPOINT_URL. The fake tells regions apart by the SigV4
+// credential scope, so each region's parameter is separate.
+
+func setupIntegration(t *testing.T, pipeline string) (*fakeaws.Server, *Handler) {
+	t.Helper()
+	srv := fakeaws.New(t)
+	srv.Setenv(t, "us-east-1")
+	h, err := newHandler(context.Background(), config{ParameterName: paramName, PipelineARN: pipeline}, awsconfig.WithMaxBackoff(time.Millisecond))
+	if err != nil {
+		t.Fatalf("newHandler: %v", err)
+	}
+	return srv, h
+}
+
+var imageAMIs = map[string]string{"us-east-1": amiUSEast1, "eu-west-1": amiEUWest1, "ap-southeast-2": "ami-0b2c3d4e5f6071829"}
+
+func addImage(srv *fakeaws.Server) {
+	img := fakeaws.Image{ARN: imageARN, Status: "AVAILABLE", PipelineARN: pipelineARN, RecipeARN: recipeARN, DateCreated: "2024-07-01T06:10:42.519Z"}
+	for region, ami := range imageAMIs {
+		img.AMIs = append(img.AMIs, fakeaws.AMI{Region: region, ImageID: ami, AccountID: account})
+	}
+	img.AMIs = append(img.AMIs, fakeaws.AMI{Region: "eu-west-1", ImageID: "ami-0fedcba9876543210", AccountID: "210987654321"})
+	srv.AddImage(img)
+}
+
+func TestIntegrationEveryRegionExactlyOnceThroughFaults(t *testing.T) {
+	srv, h := setupIntegration(t, pipelineARN)
+	addImage(srv)
+	srv.SetParameter("us-east-1", paramName, amiPrevious)
+	srv.Inject(fakeaws.Fault{Operation: "GetImage", Status: 429, Code: "CallRateLimitExceededException", Message: "Rate exceeded"})
+	srv.Inject(fakeaws.Fault{Operation: "GetParameter", Region: "us-east-1", Code: "ThrottlingException"})
+	srv.Inject(fakeaws.Fault{Operation: "PutParameter", Region: "eu-west-1", Code: "TooManyUpdates", Times: 2})
+	srv.Inject(fakeaws.Fault{Operation: "PutParameter", Region: "us-east-1", Status: 500, Code: "InternalServerError"})
+	srv.Inject(fakeaws.Fault{Operation: "AddTagsToResource", Region: "ap-southeast-2", Status: 503, Code: "ServiceUnavailable"})
+
+	res, err := h.Handle(context.Background(), sample(t, "eventbridge-available.json"))
+	if err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	for region, ami := range imageAMIs {
+		if res.Images[0].Regions[region] != OutcomeWritten {
+			t.Errorf("%s outcome = %s, want written", region, res.Images[0].Regions[region])
+		}
+		p, ok := srv.Parameter(region, paramName)
+		if !ok || p.Value != ami || p.DataType != contract.DataTypeEC2Image {
+			t.Errorf("%s parameter = %+v, want %s as aws:ec2:image", region, p, ami)
+		}
+		if got := p.History[len(p.History)-1]; got != ami || strings.Count(strings.Join(p.History, ","), ami) != 1 {
+			t.Errorf("%s history = %v, want %s written exactly once", region, p.History, ami)
+		}
+		if n := srv.CountOKIn(region, "PutParameter"); n != 1 {
+			t.Errorf("%s successful PutParameter = %d, want 1", region, n)
+		}
+		if p.Tags[contract.TagImageARN] != imageARN || p.Tags[contract.TagPipelineARN] != pipelineARN ||
+			p.Tags[contract.TagRecipeARN] != recipeARN || p.Tags[contract.TagBuildDate] != "2024-07-01T06:10:42Z" {
+			t.Errorf("%s tags = %v", region, p.Tags)
+		}
+	}
+	if got := srv.Count("GetImage"); got != 2 {
+		t.Errorf("GetImage attempts = %d, want 2 (429, success)", got)
+	}
+
+	// Redelivery through the other channel: nothing more is written.
+	puts, tags := srv.Count("PutParameter"), srv.Count("AddTagsToResource")
+	res, err = h.Handle(context.Background(), sample(t, "sns-available.json"))
+	if err != nil {
+		t.Fatalf("redelivery: %v", err)
+	}
+	if srv.Count("PutParameter") != puts || srv.Count("AddTagsToResource") != tags {
+		t.Errorf("redelivery wrote: PutParameter %d -> %d, AddTagsToResource %d -> %d",
+			puts, srv.Count("PutParameter"), tags, srv.Count("AddTagsToResource"))
+	}
+	for _, region := range []string{"us-east-1", "eu-west-1"} {
+		if res.Images[0].Regions[region] != OutcomeUnchanged {
+			t.Errorf("redelivery %s outcome = %s, want unchanged", region, res.Images[0].Regions[region])
+		}
+	}
+}
+
+func TestIntegrationExhaustedRetriesFailOneRegionAndTheRetryFinishesIt(t *testing.T) {
+	srv, h := setupIntegration(t, pipelineARN)
+	addImage(srv)
+	srv.Inject(fakeaws.Fault{Operation: "PutParameter", Region: "eu-west-1", Code: "TooManyUpdates", Message: "Too many updates", Times: awsconfig.MaxAttempts})
+
+	_, err := h.Handle(context.Background(), sample(t, "eventbridge-available.json"))
+	if err == nil || !strings.HasPrefix(err.Error(), "record image "+imageARN+": failed in 1 of 3 regions (eu-west-1): record "+amiEUWest1+" in eu-west-1: put parameter "+paramName+": operation error SSM: PutParameter") ||
+		!strings.Contains(err.Error(), "TooManyUpdates: Too many updates") {
+		t.Fatalf("error = %v", err)
+	}
+	if _, ok := srv.Parameter("eu-west-1", paramName); ok {
+		t.Error("eu-west-1 was written although every attempt failed")
+	}
+	for _, region := range []string{"us-east-1", "ap-southeast-2"} {
+		if p, _ := srv.Parameter(region, paramName); p.Value != imageAMIs[region] {
+			t.Errorf("%s = %q, want %s despite the other region failing", region, p.Value, imageAMIs[region])
+		}
+	}
+
+	// Lambda retries the event: only eu-west-1 is written.
+	if _, err := h.Handle(context.Background(), sample(t, "eventbridge-available.json")); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	for region, ami := range imageAMIs {
+		p, _ := srv.Parameter(region, paramName)
+		if p.Value != ami || len(p.History) != 1 || srv.CountOKIn(region, "PutParameter") != 1 {
+			t.Errorf("%s after retry: %+v, successful puts %d; want one write", region, p, srv.CountOKIn(region, "PutParameter"))
+		}
+	}
+}
+
+func TestIntegrationIgnoredEventsCallNothing(t *testing.T) {
+	srv, h := setupIntegration(t, pipelineARN)
+	addImage(srv)
+	for _, name := range []string{"sns-failed.json", "eventbridge-failed.json", "eventbridge-cancelled.json", "eventbridge-testing.json", "sns-other-pipeline.json"} {
+		res, err := h.Handle(context.Background(), sample(t, name))
+		if err != nil || res.Images[0].Decision != DecisionIgnored {
+			t.Errorf("%s: %+v, %v; want ignored", name, res, err)
+		}
+	}
+	if calls := srv.Calls(); len(calls) != 0 {
+		t.Errorf("AWS calls = %+v, want none", calls)
+	}
+}
