@@ -1,0 +1,257 @@
+// Package stacks composes the golden-image platform: the typed
+// per-environment configuration, one stack per environment (plus a key
+// stack per extra distribution region), and the delivery pipeline. It is the
+// application's composition layer, not a reusable API; other teams import
+// the constructs packages instead.
+package stacks
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	gi "github.com/platform-eng/golden-ami/constructs/goldenimage"
+	"github.com/platform-eng/golden-ami/internal/validate"
+)
+
+// Environment is one deployment of the platform: a home account and region
+// where the pipelines run, the regions and accounts that receive the images,
+// the images, and when they are built.
+type Environment struct {
+	// Name identifies the environment in stack names and on the command line
+	// (-c env=<name>): 2-20 lowercase letters, digits or hyphens.
+	Name string
+	// Account and Region are where the pipelines run.
+	Account string
+	Region  string
+	// DistributionRegions receive every image besides Region. Each gets a
+	// key stack with the distribution key.
+	DistributionRegions []string
+	// DistributionAccounts get launch permission on every image.
+	DistributionAccounts []string
+	// Schedule is the build schedule in Image Builder's cron dialect, e.g.
+	// "cron(0 4 ? * MON *)"; empty builds only when the upstream changes.
+	Schedule string
+	// ScheduleTimezone is the IANA time zone of Schedule; empty means UTC.
+	ScheduleTimezone string
+	// StartCondition says whether a schedule tick always builds
+	// (StartOnSchedule) or only when a dependency changed; empty means
+	// StartOnSchedule, the only mode that picks up monthly OS patches.
+	StartCondition gi.StartCondition
+	// TerminationProtection protects every stack of the environment from deletion.
+	TerminationProtection bool
+	// Images are the golden images to build: at least one.
+	Images []Image
+}
+
+// Image is one golden image of an environment.
+type Image struct {
+	// Name identifies the image: 2-40 lowercase letters, digits or hyphens,
+	// unique within the environment.
+	Name string
+	// Platform and Architecture of the image; Windows is x86_64 only.
+	Platform     gi.Platform
+	Architecture gi.Architecture
+	// StigLevel is the DISA STIG level to apply; empty means StigMedium.
+	StigLevel gi.StigLevel
+	// InstanceTypes build and test the image, in order of preference; empty
+	// means the construct's default for the platform and architecture.
+	InstanceTypes []string
+	// Upstream is where the parent image comes from.
+	Upstream Upstream
+}
+
+// Upstream names the one source the upstream monitor follows. Set exactly one of
+// SourceParameterName, PlatformBranch, PlatformARN, or ImageOwner together
+// with ImageNamePattern.
+type Upstream struct {
+	// SourceParameterName is an SSM parameter holding the AMI, usually one of
+	// AWS's public /aws/service/... parameters.
+	SourceParameterName string
+	// PlatformBranch is an Elastic Beanstalk platform branch; the newest
+	// Ready version's AMI is used.
+	PlatformBranch string
+	// PlatformARN is one Elastic Beanstalk platform version.
+	PlatformARN string
+	// ImageOwner and ImageNamePattern select the newest EC2 image by creation
+	// date, e.g. "amazon" and "Windows_Server-2022-English-Full-Base-*".
+	ImageOwner       string
+	ImageNamePattern string
+}
+
+var (
+	platformARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:elasticbeanstalk:[a-z0-9-]+::platform/[^/]+/[0-9]+(\.[0-9]+)*$`)
+	imageOwnerPattern  = regexp.MustCompile(`^(amazon|self|aws-marketplace|aws-backup-vault|[0-9]{12})$`)
+)
+
+// Kind names the source that is set, for descriptions and tags.
+func (u Upstream) Kind() string {
+	switch {
+	case u.SourceParameterName != "":
+		return "ssm-parameter"
+	case u.PlatformBranch != "":
+		return "elastic-beanstalk-branch"
+	case u.PlatformARN != "":
+		return "elastic-beanstalk-platform"
+	case u.ImageOwner != "" || u.ImageNamePattern != "":
+		return "ec2-image-name"
+	}
+	return ""
+}
+
+// validate returns the offending sub-field (e.g. ".ImageOwner") and the problem.
+func (u Upstream) validate() (string, error) {
+	var set []string
+	if u.SourceParameterName != "" {
+		set = append(set, "SourceParameterName")
+	}
+	if u.PlatformBranch != "" {
+		set = append(set, "PlatformBranch")
+	}
+	if u.PlatformARN != "" {
+		set = append(set, "PlatformARN")
+	}
+	if u.ImageOwner != "" || u.ImageNamePattern != "" {
+		set = append(set, "ImageOwner/ImageNamePattern")
+	}
+	if len(set) != 1 {
+		return "", fmt.Errorf("sets %d sources %v (want exactly one of SourceParameterName, PlatformBranch, PlatformARN, or ImageOwner with ImageNamePattern)", len(set), set)
+	}
+	switch {
+	case u.SourceParameterName != "":
+		if err := validate.SSMParameterName(u.SourceParameterName); err != nil {
+			return ".SourceParameterName", err
+		}
+	case u.PlatformARN != "":
+		if !platformARNPattern.MatchString(u.PlatformARN) {
+			return ".PlatformARN", fmt.Errorf("%q is not an Elastic Beanstalk platform version ARN (want e.g. \"arn:aws:elasticbeanstalk:us-east-1::platform/Docker running on 64bit Amazon Linux 2023/4.3.0\")", u.PlatformARN)
+		}
+	case u.PlatformBranch != "":
+		if strings.TrimSpace(u.PlatformBranch) != u.PlatformBranch {
+			return ".PlatformBranch", fmt.Errorf("%q has leading or trailing spaces", u.PlatformBranch)
+		}
+	default:
+		if !imageOwnerPattern.MatchString(u.ImageOwner) {
+			return ".ImageOwner", fmt.Errorf("%q is not an image owner (want \"amazon\", \"self\", \"aws-marketplace\" or a 12-digit account id)", u.ImageOwner)
+		}
+		if u.ImageNamePattern == "" {
+			return ".ImageNamePattern", fmt.Errorf("is empty (want a name filter such as \"Windows_Server-2022-English-Full-Base-*\")")
+		}
+	}
+	return "", nil
+}
+
+// Validate checks one environment and returns every problem, each naming the
+// environment, the field and the bad value.
+func (e Environment) Validate() error {
+	var errs []error
+	fail := func(field string, err error) {
+		errs = append(errs, fmt.Errorf("environment %q: %s %w", e.Name, field, err))
+	}
+	if err := validate.Name(e.Name, 20); err != nil {
+		fail("Name", err)
+	}
+	if err := validate.Account(e.Account); err != nil {
+		fail("Account", err)
+	}
+	if err := validate.Region(e.Region); err != nil {
+		fail("Region", err)
+	}
+	for i, r := range e.DistributionRegions {
+		if err := validate.Region(r); err != nil {
+			fail(fmt.Sprintf("DistributionRegions[%d]", i), err)
+		} else if r == e.Region {
+			fail(fmt.Sprintf("DistributionRegions[%d]", i), fmt.Errorf("%q is the home Region, which always receives the images", r))
+		}
+	}
+	if err := validate.Unique(e.DistributionRegions); err != nil {
+		fail("DistributionRegions", err)
+	}
+	for i, a := range e.DistributionAccounts {
+		if err := validate.Account(a); err != nil {
+			fail(fmt.Sprintf("DistributionAccounts[%d]", i), err)
+		}
+	}
+	if err := validate.Unique(e.DistributionAccounts); err != nil {
+		fail("DistributionAccounts", err)
+	}
+	if e.Schedule != "" {
+		if err := validate.Cron(e.Schedule); err != nil {
+			fail("Schedule", err)
+		}
+	}
+	if e.StartCondition != "" {
+		if err := e.StartCondition.Validate(); err != nil {
+			fail("StartCondition", err)
+		}
+	}
+	if len(e.Images) == 0 {
+		fail("Images", errors.New("is empty (want at least one image)"))
+	}
+	names := make([]string, len(e.Images))
+	for i, img := range e.Images {
+		field := fmt.Sprintf("Images[%d]", i)
+		names[i] = img.Name
+		if err := validate.Name(img.Name, 40); err != nil {
+			fail(field+".Name", err)
+		}
+		if err := gi.ValidatePlatformArchitecture(img.Platform, img.Architecture); err != nil {
+			fail(fmt.Sprintf("%s.Platform/Architecture %q/%q", field, img.Platform, img.Architecture), fmt.Errorf("is not a supported pair: %w", err))
+		}
+		if img.StigLevel != "" {
+			if err := img.StigLevel.Validate(); err != nil {
+				fail(field+".StigLevel", err)
+			}
+		}
+		for j, t := range img.InstanceTypes {
+			if err := validate.InstanceTypeForArchitecture(t, string(img.Architecture)); err != nil {
+				fail(fmt.Sprintf("%s.InstanceTypes[%d]", field, j), err)
+			}
+		}
+		if sub, err := img.Upstream.validate(); err != nil {
+			fail(field+".Upstream"+sub, err)
+		}
+	}
+	if err := validate.Unique(names); err != nil {
+		fail("Images names", err)
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateAll checks every environment and that their names are unique.
+func ValidateAll(envs []Environment) error {
+	var errs []error
+	names := make([]string, len(envs))
+	for i, e := range envs {
+		names[i] = e.Name
+		if err := e.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := validate.Unique(names); err != nil {
+		errs = append(errs, fmt.Errorf("environments: Name %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Select validates every environment, then returns the one named name, or
+// all of them when name is empty.
+func Select(envs []Environment, name string) ([]Environment, error) {
+	if err := ValidateAll(envs); err != nil {
+		return nil, err
+	}
+	if name == "" {
+		return envs, nil
+	}
+	var known []string
+	for _, e := range envs {
+		if e.Name == name {
+			return []Environment{e}, nil
+		}
+		known = append(known, e.Name)
+	}
+	sort.Strings(known)
+	return nil, fmt.Errorf("environments: env %q is not defined (want one of %s)", name, strings.Join(known, ", "))
+}

@@ -1,0 +1,153 @@
+package stacks
+
+import (
+	"strings"
+	"testing"
+
+	gi "github.com/platform-eng/golden-ami/constructs/goldenimage"
+)
+
+func validEnv() Environment {
+	return Environment{
+		Name:     "test",
+		Account:  "123456789012",
+		Region:   "us-east-1",
+		Schedule: "cron(0 4 ? * MON *)",
+		Images: []Image{{
+			Name: "al2023", Platform: gi.PlatformLinux, Architecture: gi.ArchitectureX86_64, StigLevel: gi.StigMedium,
+			Upstream: Upstream{SourceParameterName: "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"},
+		}},
+	}
+}
+
+func TestShippedEnvironmentsAreValid(t *testing.T) {
+	envs := Environments()
+	if err := ValidateAll(envs); err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, e := range envs {
+		names[e.Name] = true
+	}
+	if !names["dev"] || !names["prod"] {
+		t.Errorf("want dev and prod examples, got %v", names)
+	}
+}
+
+func TestInvalidEnvironmentsFailWithTheFieldAndValue(t *testing.T) {
+	for _, tc := range []struct {
+		test   string
+		mutate func(*Environment)
+		want   string
+	}{
+		{"TestFailsWhenAccountIsNot12Digits", func(e *Environment) { e.Account = "12345678901" },
+			`environment "test": Account "12345678901" is not an AWS account id (want 12 digits)`},
+		{"TestFailsWhenRegionIsMalformed", func(e *Environment) { e.Region = "us-east" },
+			`environment "test": Region "us-east" is not an AWS region (want e.g. "us-east-1")`},
+		{"TestFailsWhenDistributionRegionIsMalformed", func(e *Environment) { e.DistributionRegions = []string{"eu-west-1", "EU-WEST-2"} },
+			`environment "test": DistributionRegions[1] "EU-WEST-2" is not an AWS region (want e.g. "us-east-1")`},
+		{"TestFailsWhenDistributionRegionIsHome", func(e *Environment) { e.DistributionRegions = []string{"us-east-1"} },
+			`environment "test": DistributionRegions[0] "us-east-1" is the home Region, which always receives the images`},
+		{"TestFailsWhenDistributionAccountIsInvalid", func(e *Environment) { e.DistributionAccounts = []string{"abc"} },
+			`environment "test": DistributionAccounts[0] "abc" is not an AWS account id (want 12 digits)`},
+		{"TestFailsWhenCronIsInvalid", func(e *Environment) { e.Schedule = "cron(0 4 * * *)" },
+			`environment "test": Schedule "cron(0 4 * * *)" is not a valid cron expression: it has 5 fields, want 6 (minutes hours day-of-month month day-of-week year) (want e.g. "cron(0 4 ? * MON *)")`},
+		{"TestFailsWhenImageListIsEmpty", func(e *Environment) { e.Images = nil },
+			`environment "test": Images is empty (want at least one image)`},
+		{"TestFailsWhenImageNamesRepeat", func(e *Environment) { e.Images = append(e.Images, e.Images[0]) },
+			`environment "test": Images names [1] "al2023" duplicates [0]`},
+		{"TestFailsWhenPlatformArchitecturePairIsUnknown", func(e *Environment) {
+			e.Images[0].Platform, e.Images[0].Architecture = gi.PlatformWindows, gi.ArchitectureArm64
+		}, `environment "test": Images[0].Platform/Architecture "Windows"/"arm64" is not a supported pair: "arm64" is not supported for platform "Windows" (want "x86_64")`},
+		{"TestFailsWhenPlatformIsUnknown", func(e *Environment) { e.Images[0].Platform = "Solaris" },
+			`environment "test": Images[0].Platform/Architecture "Solaris"/"x86_64" is not a supported pair: "Solaris" is not a platform (want "Linux" or "Windows")`},
+		{"TestFailsWhenStigLevelDoesNotExist", func(e *Environment) { e.Images[0].StigLevel = "critical" },
+			`environment "test": Images[0].StigLevel "critical" is not a STIG level (want "low", "medium" or "high")`},
+		{"TestFailsWhenInstanceTypeDoesNotFitArchitecture", func(e *Environment) { e.Images[0].InstanceTypes = []string{"m7g.large"} },
+			`environment "test": Images[0].InstanceTypes[0] "m7g.large" is an arm64 (Graviton) instance type, not x86_64 (want e.g. "m7i.large")`},
+		{"TestFailsWhenImageNameIsInvalid", func(e *Environment) { e.Images[0].Name = "AL2023" },
+			`environment "test": Images[0].Name "AL2023" is not a valid name (want 2-40 lowercase letters, digits or hyphens, starting with a letter)`},
+		{"TestFailsWhenUpstreamHasTwoSources", func(e *Environment) {
+			e.Images[0].Upstream.PlatformBranch = "Docker running on 64bit Amazon Linux 2023"
+		},
+			`environment "test": Images[0].Upstream sets 2 sources [SourceParameterName PlatformBranch] (want exactly one of SourceParameterName, PlatformBranch, PlatformARN, or ImageOwner with ImageNamePattern)`},
+		{"TestFailsWhenUpstreamHasNoSource", func(e *Environment) { e.Images[0].Upstream = Upstream{} },
+			`environment "test": Images[0].Upstream sets 0 sources [] (want exactly one of SourceParameterName, PlatformBranch, PlatformARN, or ImageOwner with ImageNamePattern)`},
+		{"TestFailsWhenImageOwnerHasNoPattern", func(e *Environment) { e.Images[0].Upstream = Upstream{ImageOwner: "amazon"} },
+			`environment "test": Images[0].Upstream.ImageNamePattern is empty (want a name filter such as "Windows_Server-2022-English-Full-Base-*")`},
+		{"TestFailsWhenImageOwnerIsInvalid", func(e *Environment) { e.Images[0].Upstream = Upstream{ImageOwner: "someone", ImageNamePattern: "x-*"} },
+			`environment "test": Images[0].Upstream.ImageOwner "someone" is not an image owner (want "amazon", "self", "aws-marketplace" or a 12-digit account id)`},
+		{"TestFailsWhenPlatformARNIsInvalid", func(e *Environment) {
+			e.Images[0].Upstream = Upstream{PlatformARN: "arn:aws:elasticbeanstalk:us-east-1::platform/Docker"}
+		},
+			`environment "test": Images[0].Upstream.PlatformARN "arn:aws:elasticbeanstalk:us-east-1::platform/Docker" is not an Elastic Beanstalk platform version ARN (want e.g. "arn:aws:elasticbeanstalk:us-east-1::platform/Docker running on 64bit Amazon Linux 2023/4.3.0")`},
+		{"TestFailsWhenSourceParameterIsInvalid", func(e *Environment) { e.Images[0].Upstream = Upstream{SourceParameterName: "al2023"} },
+			`environment "test": Images[0].Upstream.SourceParameterName "al2023" is not a fully qualified SSM parameter name (want e.g. "/golden-ami/al2023/latest")`},
+		{"TestFailsWhenStartConditionIsUnknown", func(e *Environment) { e.StartCondition = "ALWAYS" },
+			`environment "test": StartCondition "ALWAYS" is not a start condition (want StartOnSchedule "EXPRESSION_MATCH_ONLY" or StartWhenDependenciesUpdated "EXPRESSION_MATCH_AND_DEPENDENCY_UPDATES_AVAILABLE")`},
+		{"TestFailsWhenNameIsInvalid", func(e *Environment) { e.Name = "Prod" },
+			`environment "Prod": Name "Prod" is not a valid name (want 2-20 lowercase letters, digits or hyphens, starting with a letter)`},
+	} {
+		t.Run(tc.test, func(t *testing.T) {
+			e := validEnv()
+			tc.mutate(&e)
+			err := e.Validate()
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("Validate()\n got %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestFailsWhenEnvironmentNamesRepeat(t *testing.T) {
+	err := ValidateAll([]Environment{validEnv(), validEnv()})
+	if want := `environments: Name [1] "test" duplicates [0]`; err == nil || err.Error() != want {
+		t.Errorf("ValidateAll = %v, want %s", err, want)
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	e := validEnv()
+	e.Account, e.Region = "1", "x"
+	err := e.Validate()
+	want := "environment \"test\": Account \"1\" is not an AWS account id (want 12 digits)\n" +
+		"environment \"test\": Region \"x\" is not an AWS region (want e.g. \"us-east-1\")"
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+}
+
+func TestSelect(t *testing.T) {
+	dev, prod := validEnv(), validEnv()
+	dev.Name, prod.Name = "dev", "prod"
+	envs := []Environment{dev, prod}
+
+	all, err := Select(envs, "")
+	if err != nil || len(all) != 2 {
+		t.Errorf("Select(all) = %d envs, %v", len(all), err)
+	}
+	one, err := Select(envs, "prod")
+	if err != nil || len(one) != 1 || one[0].Name != "prod" {
+		t.Errorf("Select(prod) = %v, %v", one, err)
+	}
+	if _, err := Select(envs, "staging"); err == nil || err.Error() != `environments: env "staging" is not defined (want one of dev, prod)` {
+		t.Errorf("Select(staging) error = %v", err)
+	}
+	prod.Account = "bad"
+	if _, err := Select([]Environment{dev, prod}, "dev"); err == nil || !strings.Contains(err.Error(), `environment "prod": Account "bad"`) {
+		t.Errorf("Select must validate every environment, even unselected ones; got %v", err)
+	}
+}
+
+func TestUpstreamKind(t *testing.T) {
+	for u, want := range map[Upstream]string{
+		{SourceParameterName: "/x"}:                   "ssm-parameter",
+		{PlatformBranch: "b"}:                         "elastic-beanstalk-branch",
+		{PlatformARN: "a"}:                            "elastic-beanstalk-platform",
+		{ImageOwner: "amazon", ImageNamePattern: "x"}: "ec2-image-name",
+	} {
+		if got := u.Kind(); got != want {
+			t.Errorf("%+v.Kind() = %q, want %q", u, got, want)
+		}
+	}
+}

@@ -1,0 +1,187 @@
+package stacks
+
+import (
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+
+	gi "github.com/platform-eng/golden-ami/constructs/goldenimage"
+)
+
+// GoldenImageStackProps configures a GoldenImageStack.
+type GoldenImageStackProps struct {
+	awscdk.StackProps
+	// Environment is the validated environment the stack builds images for.
+	Environment Environment
+}
+
+// GoldenImageStack holds one environment's golden-image pipelines, in the
+// environment's home account and region.
+type GoldenImageStack struct {
+	awscdk.Stack
+	// Pipelines by image name.
+	Pipelines map[string]*gi.GoldenImagePipeline
+}
+
+// NewGoldenImageStack defines one pipeline per configured image, with
+// outputs naming each pipeline and its parameters.
+func NewGoldenImageStack(scope constructs.Construct, id *string, props *GoldenImageStackProps) *GoldenImageStack {
+	if props == nil {
+		props = &GoldenImageStackProps{}
+	}
+	env := props.Environment
+	stack := &GoldenImageStack{
+		Stack:     awscdk.NewStack(scope, id, &props.StackProps),
+		Pipelines: map[string]*gi.GoldenImagePipeline{},
+	}
+
+	for _, img := range env.Images {
+		p := gi.NewGoldenImagePipeline(stack.Stack, str(img.Name), &gi.GoldenImagePipelineProps{
+			ImageName:             str(img.Name),
+			Description:           str("Golden image " + img.Name + " (" + env.Name + ")"),
+			Platform:              img.Platform,
+			Architecture:          img.Architecture,
+			StigLevel:             img.StigLevel,
+			InstanceTypes:         strsOrNil(img.InstanceTypes),
+			UpstreamParameterName: str("/golden-ami/" + env.Name + "/" + img.Name + "/upstream"),
+			UpstreamParameterSeed: upstreamSeed(img.Upstream),
+			DistributionRegions:   strsOrNil(env.DistributionRegions),
+			DistributionAccounts:  strsOrNil(env.DistributionAccounts),
+			DistributionKeyAlias:  str(distributionKeyAlias(env)),
+			Schedule:              str(env.Schedule),
+			ScheduleTimezone:      strOrNil(env.ScheduleTimezone),
+			StartCondition:        env.StartCondition,
+			AmiTags:               &map[string]*string{"golden-ami:environment": str(env.Name), "golden-ami:upstream": str(img.Upstream.Kind())},
+		})
+		stack.Pipelines[img.Name] = p
+		prefix := camel(img.Name)
+		output(stack.Stack, prefix+"PipelineArn", p.PipelineARN, "Image Builder pipeline of "+img.Name)
+		output(stack.Stack, prefix+"UpstreamParameterName", p.UpstreamParameter.ParameterName(), "Upstream-AMI parameter the "+img.Name+" recipe builds on")
+		output(stack.Stack, prefix+"NotificationTopicArn", p.Topic.TopicArn(), "Image Builder notifications of "+img.Name)
+	}
+	return stack
+}
+
+// DistributionKeyStackProps configures a DistributionKeyStack.
+type DistributionKeyStackProps struct {
+	awscdk.StackProps
+	// Environment is the environment whose images the key encrypts.
+	Environment Environment
+}
+
+// DistributionKeyStack holds the key that encrypts an environment's AMI
+// copies in one distribution region.
+type DistributionKeyStack struct {
+	awscdk.Stack
+	Key *gi.DistributionKey
+}
+
+// NewDistributionKeyStack defines the distribution key for one region.
+func NewDistributionKeyStack(scope constructs.Construct, id *string, props *DistributionKeyStackProps) *DistributionKeyStack {
+	if props == nil {
+		props = &DistributionKeyStackProps{}
+	}
+	stack := &DistributionKeyStack{Stack: awscdk.NewStack(scope, id, &props.StackProps)}
+	stack.Key = gi.NewDistributionKey(stack.Stack, str("DistributionKey"), &gi.DistributionKeyProps{
+		AliasName:            str(distributionKeyAlias(props.Environment)),
+		DistributionAccounts: strsOrNil(props.Environment.DistributionAccounts),
+	})
+	output(stack.Stack, "DistributionKeyArn", stack.Key.Key.KeyArn(), "Key that encrypts golden AMI copies in this region")
+	return stack
+}
+
+// EnvironmentStacks are every stack of one environment.
+type EnvironmentStacks struct {
+	// Images is the home-region stack with the pipelines.
+	Images *GoldenImageStack
+	// Keys are the key stacks of the other distribution regions, by region.
+	Keys map[string]*DistributionKeyStack
+}
+
+// NewEnvironment defines every stack of env under scope (an App, or a Stage
+// of the delivery pipeline): "GoldenAmi-<env>" in the home region and
+// "GoldenAmi-<env>-keys-<region>" per extra distribution region. The images
+// stack depends on the key stacks, so a deploy creates the keys first.
+func NewEnvironment(scope constructs.Construct, env Environment) *EnvironmentStacks {
+	out := &EnvironmentStacks{Keys: map[string]*DistributionKeyStack{}}
+	tags := func(s awscdk.Stack) {
+		awscdk.Tags_Of(s).Add(str("golden-ami:environment"), str(env.Name), nil)
+		awscdk.Tags_Of(s).Add(str("golden-ami:managed-by"), str("cdk"), nil)
+	}
+	out.Images = NewGoldenImageStack(scope, str("GoldenAmi-"+env.Name), &GoldenImageStackProps{
+		StackProps: awscdk.StackProps{
+			Env:                   &awscdk.Environment{Account: str(env.Account), Region: str(env.Region)},
+			Description:           str("Golden AMI pipelines of environment " + env.Name),
+			TerminationProtection: &env.TerminationProtection,
+		},
+		Environment: env,
+	})
+	tags(out.Images.Stack)
+	for _, region := range env.DistributionRegions {
+		keys := NewDistributionKeyStack(scope, str("GoldenAmi-"+env.Name+"-keys-"+region), &DistributionKeyStackProps{
+			StackProps: awscdk.StackProps{
+				Env:                   &awscdk.Environment{Account: str(env.Account), Region: str(region)},
+				Description:           str("Keys for golden AMI copies of environment " + env.Name + " in " + region),
+				TerminationProtection: &env.TerminationProtection,
+			},
+			Environment: env,
+		})
+		tags(keys.Stack)
+		out.Images.AddStackDependency(keys.Stack, str("distribution needs the region's key"))
+		out.Keys[region] = keys
+	}
+	return out
+}
+
+// distributionKeyAlias is the alias of an environment's key in each distribution region.
+func distributionKeyAlias(env Environment) string {
+	return "alias/golden-ami/" + env.Name + "/distribution"
+}
+
+// upstreamSeed is the first value of an image's upstream-AMI parameter. A
+// dynamic reference to the monitor's own source resolves to the value the
+// monitor would write anyway; the other sources start from the construct's
+// default (the public AL2023 or Windows parameter) until the monitor's
+// first run.
+func upstreamSeed(u Upstream) *string {
+	if u.SourceParameterName != "" {
+		return str("{{resolve:ssm:" + u.SourceParameterName + "}}")
+	}
+	return nil
+}
+
+func output(stack awscdk.Stack, id string, value *string, description string) {
+	awscdk.NewCfnOutput(stack, str(id), &awscdk.CfnOutputProps{Value: value, Description: str(description)})
+}
+
+// camel turns "al2023-arm64" into "Al2023Arm64" for output ids.
+func camel(name string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(name, "-") {
+		if part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String()
+}
+
+func str(s string) *string { return &s }
+
+func strOrNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func strsOrNil(values []string) *[]*string {
+	if len(values) == 0 {
+		return nil
+	}
+	out := make([]*string, len(values))
+	for i := range values {
+		out[i] = &values[i]
+	}
+	return &out
+}

@@ -1,0 +1,87 @@
+package stacks
+
+import gi "github.com/platform-eng/golden-ami/constructs/goldenimage"
+
+// Environments returns every environment of the golden-image platform. Edit
+// this file to add one: replace the placeholder account ids with your own.
+// `cdk synth` builds all of them; `cdk synth -c env=<name>` builds one.
+func Environments() []Environment {
+	return []Environment{
+		{
+			Name:                "dev",
+			Account:             "111111111111", // placeholder: your dev account
+			Region:              "us-east-1",
+			DistributionRegions: []string{"us-west-2"},
+			// Build every Monday; the upstream monitor triggers extra builds.
+			Schedule:       "cron(0 4 ? * MON *)",
+			StartCondition: gi.StartOnSchedule,
+			Images: []Image{
+				{
+					Name:          "al2023",
+					Platform:      gi.PlatformLinux,
+					Architecture:  gi.ArchitectureX86_64,
+					StigLevel:     gi.StigMedium,
+					InstanceTypes: []string{"m7i.large", "m6i.large"},
+					Upstream: Upstream{
+						SourceParameterName: "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+					},
+				},
+			},
+		},
+		{
+			Name:                 "prod",
+			Account:              "222222222222", // placeholder: your prod account
+			Region:               "us-east-1",
+			DistributionRegions:  []string{"us-west-2", "eu-west-1"},
+			DistributionAccounts: []string{"333333333333", "444444444444"}, // placeholders: workload accounts
+			// Monthly patch build on the Wednesday after Patch Tuesday.
+			Schedule:              "cron(0 6 ? * WED#2 *)",
+			StartCondition:        gi.StartOnSchedule,
+			TerminationProtection: true,
+			Images: []Image{
+				{
+					Name:          "al2023",
+					Platform:      gi.PlatformLinux,
+					Architecture:  gi.ArchitectureX86_64,
+					StigLevel:     gi.StigMedium,
+					InstanceTypes: []string{"m7i.large", "m6i.large"},
+					Upstream: Upstream{
+						SourceParameterName: "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+					},
+				},
+				{
+					Name:          "al2023-arm64",
+					Platform:      gi.PlatformLinux,
+					Architecture:  gi.ArchitectureArm64,
+					StigLevel:     gi.StigMedium,
+					InstanceTypes: []string{"m7g.large", "m6g.large"},
+					Upstream: Upstream{
+						SourceParameterName: "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
+					},
+				},
+				{
+					Name:          "docker-al2023",
+					Platform:      gi.PlatformLinux,
+					Architecture:  gi.ArchitectureX86_64,
+					StigLevel:     gi.StigLow,
+					InstanceTypes: []string{"m7i.large"},
+					Upstream: Upstream{
+						// The original design: follow an Elastic Beanstalk platform branch.
+						PlatformBranch: "Docker running on 64bit Amazon Linux 2023",
+					},
+				},
+				{
+					Name:          "windows2022",
+					Platform:      gi.PlatformWindows,
+					Architecture:  gi.ArchitectureX86_64,
+					StigLevel:     gi.StigHigh,
+					InstanceTypes: []string{"m7i.xlarge", "m6i.xlarge"},
+					Upstream: Upstream{
+						ImageOwner:       "amazon",
+						ImageNamePattern: "Windows_Server-2022-English-Full-Base-*",
+					},
+				},
+			},
+		},
+	}
+}

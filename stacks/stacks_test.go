@@ -1,0 +1,362 @@
+package stacks
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/platform-eng/golden-ami/internal/cdktest"
+	"github.com/platform-eng/golden-ami/internal/compliance"
+)
+
+var update = flag.Bool("update", false, "rewrite the template snapshots in testdata/snapshots")
+
+// fixture is the whole app, every environment, synthesized once with the
+// compliance packs and reports, exactly as main.go does.
+type synthFixture struct {
+	once   sync.Once
+	dir    string
+	envs   map[string]*EnvironmentStacks
+	stacks []awscdk.Stack
+	err    error
+}
+
+var fixture synthFixture
+
+func (f *synthFixture) cleanup() {
+	if f.dir != "" {
+		os.RemoveAll(f.dir)
+	}
+}
+
+func synthAll(t *testing.T) (dir string, envs map[string]*EnvironmentStacks, stacks []awscdk.Stack) {
+	t.Helper()
+	fixture.once.Do(func() {
+		ctx, err := cdktest.Context()
+		if err != nil {
+			fixture.err = err
+			return
+		}
+		fixture.dir, fixture.err = os.MkdirTemp("", "golden-ami-synth-")
+		if fixture.err != nil {
+			return
+		}
+		app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(fixture.dir)})
+		fixture.envs = map[string]*EnvironmentStacks{}
+		envs, err := Select(Environments(), "")
+		if err != nil {
+			fixture.err = err
+			return
+		}
+		for _, env := range envs {
+			s := NewEnvironment(app, env)
+			fixture.envs[env.Name] = s
+			fixture.stacks = append(fixture.stacks, s.Images.Stack)
+			for _, k := range s.Keys {
+				fixture.stacks = append(fixture.stacks, k.Stack)
+			}
+		}
+		compliance.Apply(app, true)
+		defer func() {
+			if r := recover(); r != nil {
+				fixture.err = fmt.Errorf("synth failed: %v", r)
+			}
+		}()
+		app.Synth(nil)
+	})
+	if fixture.err != nil {
+		t.Fatal(fixture.err)
+	}
+	return fixture.dir, fixture.envs, fixture.stacks
+}
+
+func readTemplate(t *testing.T, dir, stackName string) map[string]interface{} {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, stackName+".template.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tmpl map[string]interface{}
+	if err := json.Unmarshal(data, &tmpl); err != nil {
+		t.Fatal(err)
+	}
+	return tmpl
+}
+
+func TestEveryEnvironmentTemplateHasTheGoldenImagePipeline(t *testing.T) {
+	dir, envs, _ := synthAll(t)
+	for _, env := range Environments() {
+		t.Run(env.Name, func(t *testing.T) {
+			tmpl := readTemplate(t, dir, "GoldenAmi-"+env.Name)
+			n := len(env.Images)
+			for typ, want := range map[string]int{
+				"AWS::ImageBuilder::ImagePipeline": n, "AWS::ImageBuilder::ImageRecipe": n,
+				"AWS::ImageBuilder::InfrastructureConfiguration": n, "AWS::ImageBuilder::DistributionConfiguration": n,
+				"AWS::ImageBuilder::LifecyclePolicy": n, "AWS::ImageBuilder::Component": 2 * n,
+			} {
+				if got := len(cdktest.ResourcesOfType(tmpl, typ)); got != want {
+					t.Errorf("%s: %d, want %d", typ, got, want)
+				}
+			}
+			for _, r := range cdktest.ResourcesOfType(tmpl, "AWS::ImageBuilder::ImageRecipe") {
+				props := r["Properties"].(map[string]interface{})
+				parent, _ := json.Marshal(props["ParentImage"])
+				if !strings.Contains(string(parent), `"ssm:"`) {
+					t.Errorf("recipe %s parent is %s, want an ssm: parameter", props["Name"], parent)
+				}
+				components, _ := json.Marshal(props["Components"])
+				if !regexp.MustCompile(`:aws:component/stig-build-(linux|windows)-(low|medium|high)/x\.x\.x`).Match(components) {
+					t.Errorf("recipe %s has no STIG component: %s", props["Name"], components)
+				}
+			}
+			agents := 0
+			for _, r := range cdktest.ResourcesOfType(tmpl, "AWS::ImageBuilder::Component") {
+				if strings.Contains(r["Properties"].(map[string]interface{})["Data"].(string), "UpdateSSMAgent") {
+					agents++
+				}
+			}
+			if agents != n {
+				t.Errorf("%d SSM-agent components, want %d", agents, n)
+			}
+			for _, r := range cdktest.ResourcesOfType(tmpl, "AWS::ImageBuilder::InfrastructureConfiguration") {
+				props := r["Properties"].(map[string]interface{})
+				if props["InstanceMetadataOptions"].(map[string]interface{})["HttpTokens"] != "required" || props["TerminateInstanceOnFailure"] != true {
+					t.Errorf("infrastructure %s: IMDS %v, terminate %v", props["Name"], props["InstanceMetadataOptions"], props["TerminateInstanceOnFailure"])
+				}
+			}
+			for _, r := range cdktest.ResourcesOfType(tmpl, "AWS::ImageBuilder::DistributionConfiguration") {
+				dists := r["Properties"].(map[string]interface{})["Distributions"].([]interface{})
+				if len(dists) != 1+len(env.DistributionRegions) {
+					t.Errorf("%d distributions, want %d", len(dists), 1+len(env.DistributionRegions))
+				}
+			}
+			for _, img := range env.Images {
+				for _, out := range []string{"PipelineArn", "UpstreamParameterName", "NotificationTopicArn"} {
+					if _, ok := tmpl["Outputs"].(map[string]interface{})[camel(img.Name)+out]; !ok {
+						t.Errorf("output %s%s is missing", camel(img.Name), out)
+					}
+				}
+			}
+			if got := len(envs[env.Name].Keys); got != len(env.DistributionRegions) {
+				t.Errorf("%d key stacks, want one per distribution region (%d)", got, len(env.DistributionRegions))
+			}
+		})
+	}
+}
+
+func TestUpstreamParametersAreSeededFromTheirSource(t *testing.T) {
+	dir, _, _ := synthAll(t)
+	tmpl := readTemplate(t, dir, "GoldenAmi-prod")
+	values := map[string]string{}
+	for _, r := range cdktest.ResourcesOfType(tmpl, "AWS::SSM::Parameter") {
+		p := r["Properties"].(map[string]interface{})
+		values[p["Name"].(string)] = p["Value"].(string)
+	}
+	want := map[string]string{
+		"/golden-ami/prod/al2023/upstream":        "{{resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64}}",
+		"/golden-ami/prod/al2023-arm64/upstream":  "{{resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64}}",
+		"/golden-ami/prod/docker-al2023/upstream": "{{resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64}}",
+		"/golden-ami/prod/windows2022/upstream":   "{{resolve:ssm:/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base}}",
+	}
+	for name, v := range want {
+		if values[name] != v {
+			t.Errorf("%s = %q, want %q", name, values[name], v)
+		}
+	}
+}
+
+func TestProdIsTerminationProtectedAndDevIsNot(t *testing.T) {
+	_, envs, _ := synthAll(t)
+	for name, want := range map[string]bool{"prod": true, "dev": false} {
+		stacks := []awscdk.Stack{envs[name].Images.Stack}
+		for _, k := range envs[name].Keys {
+			stacks = append(stacks, k.Stack)
+		}
+		for _, s := range stacks {
+			if got := *s.TerminationProtection(); got != want {
+				t.Errorf("%s: termination protection %v, want %v", *s.StackName(), got, want)
+			}
+		}
+	}
+}
+
+func TestKeyStacksHoldTheAliasThePipelinesUse(t *testing.T) {
+	dir, envs, _ := synthAll(t)
+	for _, env := range Environments() {
+		for _, region := range env.DistributionRegions {
+			tmpl := readTemplate(t, dir, "GoldenAmi-"+env.Name+"-keys-"+region)
+			aliases := cdktest.ResourcesOfType(tmpl, "AWS::KMS::Alias")
+			if len(aliases) != 1 {
+				t.Fatalf("%s/%s: %d aliases", env.Name, region, len(aliases))
+			}
+			for _, a := range aliases {
+				if got := a["Properties"].(map[string]interface{})["AliasName"]; got != distributionKeyAlias(env) {
+					t.Errorf("%s/%s alias %v, want %s", env.Name, region, got, distributionKeyAlias(env))
+				}
+			}
+			deps := envs[env.Name].Images.Dependencies()
+			found := false
+			for _, d := range *deps {
+				found = found || *d.StackName() == "GoldenAmi-"+env.Name+"-keys-"+region
+			}
+			if !found {
+				t.Errorf("GoldenAmi-%s does not depend on its %s key stack", env.Name, region)
+			}
+		}
+		main, _ := json.Marshal(readTemplate(t, dir, "GoldenAmi-"+env.Name))
+		for _, region := range env.DistributionRegions {
+			arn := "arn:aws:kms:" + region + ":" + env.Account + ":" + distributionKeyAlias(env)
+			if !bytes.Contains(main, []byte(arn)) {
+				t.Errorf("GoldenAmi-%s does not distribute with %s", env.Name, arn)
+			}
+		}
+	}
+}
+
+// TestNoUnsuppressedNagFindings is the cdk-nag gate: AwsSolutions and
+// NIST 800-53 rev5 on every stack, zero unsuppressed errors or warnings,
+// and no Non-Compliant row in the CSV reports written during synth.
+func TestNoUnsuppressedNagFindings(t *testing.T) {
+	dir, _, stacks := synthAll(t)
+	for _, s := range stacks {
+		for _, f := range cdktest.NagFindings(t, s) {
+			t.Errorf("%s: %s", *s.StackName(), f)
+		}
+	}
+	reports, _ := filepath.Glob(filepath.Join(dir, "*-NagReport.csv"))
+	if want := 2 * len(stacks); len(reports) != want {
+		t.Errorf("%d nag reports, want %d (two packs per stack)", len(reports), want)
+	}
+	for _, path := range reports {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := csv.NewReader(f).ReadAll()
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, row := range rows {
+			for _, cell := range row {
+				if cell == "Non-Compliant" {
+					t.Errorf("%s: %v", filepath.Base(path), row)
+				}
+			}
+		}
+	}
+}
+
+// TestSuppressionsAreNarrowAndExplained checks every cdk-nag suppression in
+// every template: one rule, a reason of substance, and applies_to for the
+// granular IAM rules.
+func TestSuppressionsAreNarrowAndExplained(t *testing.T) {
+	dir, _, stacks := synthAll(t)
+	total := 0
+	for _, s := range stacks {
+		tmpl := readTemplate(t, dir, *s.StackName())
+		if md, ok := tmpl["Metadata"].(map[string]interface{}); ok && md["cdk_nag"] != nil {
+			t.Errorf("%s has stack-wide suppressions; suppress on resources instead", *s.StackName())
+		}
+		for id, r := range tmpl["Resources"].(map[string]interface{}) {
+			md, _ := r.(map[string]interface{})["Metadata"].(map[string]interface{})
+			nag, _ := md["cdk_nag"].(map[string]interface{})
+			rules, _ := nag["rules_to_suppress"].([]interface{})
+			for _, rule := range rules {
+				total++
+				rm := rule.(map[string]interface{})
+				ruleID, _ := rm["id"].(string)
+				reason, _ := rm["reason"].(string)
+				if !regexp.MustCompile(`^(AwsSolutions|NIST\.800\.53\.R5)-[A-Za-z0-9]+$`).MatchString(ruleID) {
+					t.Errorf("%s/%s: suppression id %q is not one rule", *s.StackName(), id, ruleID)
+				}
+				if len(reason) < 40 {
+					t.Errorf("%s/%s: %s reason %q is too thin to be a justification", *s.StackName(), id, ruleID, reason)
+				}
+				if (ruleID == "AwsSolutions-IAM4" || ruleID == "AwsSolutions-IAM5") && rm["applies_to"] == nil {
+					t.Errorf("%s/%s: %s suppression has no applies_to", *s.StackName(), id, ruleID)
+				}
+			}
+		}
+	}
+	if total == 0 {
+		t.Error("found no suppressions at all; the check is not looking in the right place")
+	}
+}
+
+var assetHash = regexp.MustCompile(`[0-9a-f]{64}`)
+
+// normalize blanks what changes without a meaningful change: asset hashes.
+func normalize(data []byte) []byte {
+	return assetHash.ReplaceAll(data, []byte("<asset-hash>"))
+}
+
+// TestSnapshots compares every synthesized template with its snapshot.
+// Update them with: go test ./stacks -run TestSnapshots -update
+func TestSnapshots(t *testing.T) {
+	dir, _, stacks := synthAll(t)
+	var names []string
+	for _, s := range stacks {
+		names = append(names, *s.StackName())
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		got, err := os.ReadFile(filepath.Join(dir, name+".template.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v interface{}
+		if err := json.Unmarshal(got, &v); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = json.MarshalIndent(v, "", "  ")
+		got = append(normalize(got), '\n')
+		path := filepath.Join("testdata", "snapshots", name+".template.json")
+		if *update {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Errorf("%s: no snapshot (run: go test ./stacks -run TestSnapshots -update): %v", name, err)
+			continue
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from %s; review the change and run: go test ./stacks -run TestSnapshots -update\n%s", name, path, firstDifference(want, got))
+		}
+	}
+}
+
+func firstDifference(want, got []byte) string {
+	w, g := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return fmt.Sprintf("line %d:\n- %s\n+ %s", i+1, wl, gl)
+		}
+	}
+	return ""
+}
