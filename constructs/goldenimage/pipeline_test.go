@@ -27,7 +27,9 @@ func newStack(t *testing.T) awscdk.Stack {
 }
 
 // like is shorthand for a deep, partial match.
-func like(v interface{}) assertions.Matcher { return assertions.Match_ObjectLike(&map[string]interface{}{"_": v}) }
+func like(v interface{}) assertions.Matcher {
+	return assertions.Match_ObjectLike(&map[string]interface{}{"_": v})
+}
 
 func hasProps(t *testing.T, tmpl assertions.Template, typ string, props map[string]interface{}) {
 	t.Helper()
