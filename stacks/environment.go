@@ -20,6 +20,8 @@ type GoldenImageStackProps struct {
 // environment's home account and region.
 type GoldenImageStack struct {
 	awscdk.Stack
+	// Shared is the environment's key and build-log buckets.
+	Shared *gi.SharedResources
 	// Pipelines by image name.
 	Pipelines map[string]*gi.GoldenImagePipeline
 }
@@ -36,8 +38,15 @@ func NewGoldenImageStack(scope constructs.Construct, id *string, props *GoldenIm
 		Pipelines: map[string]*gi.GoldenImagePipeline{},
 	}
 
+	// One key and one set of log buckets per environment; every pipeline
+	// adds its own key-policy statements and writes under its own prefix.
+	stack.Shared = gi.NewSharedResources(stack.Stack, str("Shared"), &gi.SharedResourcesProps{
+		Purpose: str("golden images of environment " + env.Name),
+	})
 	for _, img := range env.Images {
 		p := gi.NewGoldenImagePipeline(stack.Stack, str(img.Name), &gi.GoldenImagePipelineProps{
+			EncryptionKey:         stack.Shared.EncryptionKey,
+			LogBucket:             stack.Shared.LogBucket,
 			ImageName:             str(img.Name),
 			Description:           str("Golden image " + img.Name + " (" + env.Name + ")"),
 			Platform:              img.Platform,

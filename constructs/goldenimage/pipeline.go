@@ -137,12 +137,7 @@ func distributionRegions(stack awscdk.Stack, extra *[]*string) *[]*string {
 func (g *GoldenImagePipeline) defineKey(p GoldenImagePipelineProps) awskms.IKey {
 	key := p.EncryptionKey
 	if key == nil {
-		key = awskms.NewKey(g, jsiiString("Key"), &awskms.KeyProps{
-			Description:       jsiiString("Encrypts the volumes, AMIs, logs and notifications of golden image " + *p.ImageName),
-			EnableKeyRotation: jsiiBool(true),
-			RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
-			PendingWindow:     awscdk.Duration_Days(jsiiNumber(30)),
-		})
+		key = newKey(g, "golden image "+*p.ImageName)
 	}
 	for _, s := range keyPolicyStatements(awscdk.Stack_Of(g), p.DistributionAccounts) {
 		key.AddToResourcePolicy(s, jsiiBool(true))
@@ -225,7 +220,25 @@ func (g *GoldenImagePipeline) defineLogBucket(p GoldenImagePipelineProps) awss3.
 	if p.LogBucket != nil {
 		return p.LogBucket
 	}
-	days, _ := wholeDays(p.LogRetention)
+	bucket, _ := newLogBuckets(g, g.EncryptionKey, p.LogRetention)
+	return bucket
+}
+
+// newKey defines a customer-managed key with yearly rotation, retained on
+// stack deletion, as construct "Key" under scope.
+func newKey(scope constructs.Construct, purpose string) awskms.Key {
+	return awskms.NewKey(scope, jsiiString("Key"), &awskms.KeyProps{
+		Description:       jsiiString("Encrypts the volumes, AMIs, logs and notifications of " + purpose),
+		EnableKeyRotation: jsiiBool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		PendingWindow:     awscdk.Duration_Days(jsiiNumber(30)),
+	})
+}
+
+// newLogBuckets defines the build-log bucket ("LogBucket") and its server
+// access log bucket ("AccessLogBucket") under scope.
+func newLogBuckets(scope constructs.Construct, key awskms.IKey, retention awscdk.Duration) (awss3.Bucket, awss3.Bucket) {
+	days, _ := wholeDays(retention)
 	expire := func(id string) *[]*awss3.LifecycleRule {
 		return &[]*awss3.LifecycleRule{{
 			Id:                                  jsiiString(id),
@@ -234,7 +247,7 @@ func (g *GoldenImagePipeline) defineLogBucket(p GoldenImagePipelineProps) awss3.
 			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsiiNumber(7)),
 		}}
 	}
-	accessLogs := awss3.NewBucket(g, jsiiString("AccessLogBucket"), &awss3.BucketProps{
+	accessLogs := awss3.NewBucket(scope, jsiiString("AccessLogBucket"), &awss3.BucketProps{
 		// S3 server access logging can only deliver to SSE-S3 buckets.
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
 		EnforceSSL:        jsiiBool(true),
@@ -255,9 +268,9 @@ func (g *GoldenImagePipeline) defineLogBucket(p GoldenImagePipelineProps) awss3.
 		nag.Rule{ID: "NIST.800.53.R5-S3DefaultEncryptionKMS", Reason: "S3 server access logging only delivers to buckets encrypted with SSE-S3, not SSE-KMS."},
 		nag.Rule{ID: "NIST.800.53.R5-S3BucketReplicationEnabled", Reason: "Access logs of a build-log bucket expire after the log retention period; a cross-region replica would outlive the data it describes."},
 	)
-	bucket := awss3.NewBucket(g, jsiiString("LogBucket"), &awss3.BucketProps{
+	bucket := awss3.NewBucket(scope, jsiiString("LogBucket"), &awss3.BucketProps{
 		Encryption:             awss3.BucketEncryption_KMS,
-		EncryptionKey:          g.EncryptionKey,
+		EncryptionKey:          key,
 		BucketKeyEnabled:       jsiiBool(true),
 		EnforceSSL:             jsiiBool(true),
 		MinimumTLSVersion:      jsiiNumber(1.2),
@@ -273,7 +286,7 @@ func (g *GoldenImagePipeline) defineLogBucket(p GoldenImagePipelineProps) awss3.
 		ID:     "NIST.800.53.R5-S3BucketReplicationEnabled",
 		Reason: "Build logs are diagnostic output that expires after the log retention period; every build regenerates them, so a cross-region replica adds cost without recovery value.",
 	})
-	return bucket
+	return bucket, accessLogs
 }
 
 func (g *GoldenImagePipeline) defineInstanceRole(p GoldenImagePipelineProps) awsiam.IRole {

@@ -3,6 +3,7 @@ package goldenimage
 import (
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
@@ -228,7 +229,9 @@ func (c *Component) validate() error {
 
 func jsiiString(s string) *string { return &s }
 
-// isToken reports whether s holds an unresolved CDK token, which validation skips.
+// isToken reports whether s holds an unresolved CDK token, which validation
+// skips. It checks the markers CDK encodes string and list tokens with,
+// as Token.isUnresolved does, without a round trip to the jsii runtime.
 func isToken(s string) bool {
-	return *awscdk.Token_IsUnresolved(jsiiString(s))
+	return strings.Contains(s, "${Token[") || strings.Contains(s, "#{Token[")
 }
