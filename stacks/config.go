@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	gi "github.com/platform-eng/golden-ami/constructs/goldenimage"
+	"github.com/platform-eng/golden-ami/internal/assemblycheck"
 	"github.com/platform-eng/golden-ami/internal/validate"
 )
 
@@ -254,4 +255,13 @@ func Select(envs []Environment, name string) ([]Environment, error) {
 	}
 	sort.Strings(known)
 	return nil, fmt.Errorf("environments: env %q is not defined (want one of %s)", name, strings.Join(known, ", "))
+}
+
+// AssemblyCheckEnvironments describes envs for assemblycheck.Check.
+func AssemblyCheckEnvironments(envs []Environment) []assemblycheck.Environment {
+	out := make([]assemblycheck.Environment, len(envs))
+	for i, e := range envs {
+		out[i] = assemblycheck.Environment{Name: e.Name, Images: len(e.Images), DistributionRegions: e.DistributionRegions}
+	}
+	return out
 }
