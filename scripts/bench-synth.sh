@@ -14,32 +14,31 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
 go build -o "$work/app" .
 go build -o "$work/empty" ./internal/bench/emptyapp
 
-# One run of $1, printing its wall time in milliseconds. The app binary reads
-# the context that `cdk synth` would pass from cdk.json.
+# One run of $1, printing "<wall ms> <cpu ms>" (cpu = user + sys of the app
+# and its Node process). The app reads the context `cdk synth` would pass.
 context="$(go run ./internal/bench/cdkcontext)"
 run() {
-  local out="$work/out-$1"
+  local out="$work/out-$1" TIMEFORMAT='%R %U %S' t
   rm -rf "$out"
-  local start end
-  start=$(date +%s%N)
-  CDK_OUTDIR="$out" CDK_CONTEXT_JSON="$context" "$work/$1" >"$work/$1.log" 2>&1 || { cat "$work/$1.log" >&2; exit 1; }
-  end=$(date +%s%N)
-  echo $(( (end - start) / 1000000 ))
+  t=$( { time CDK_OUTDIR="$out" CDK_CONTEXT_JSON="$context" "$work/$1" >"$work/$1.log" 2>&1; } 2>&1 ) ||
+    { cat "$work/$1.log" >&2; exit 1; }
+  awk '{printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000}' <<<"$t"
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2))}'; }
 
 run empty >/dev/null; run app >/dev/null # warm the jsii package cache and the page cache
-app_times=() empty_times=()
+app_wall=() app_cpu=() empty_wall=() empty_cpu=()
 for _ in $(seq "$runs"); do
-  empty_times+=("$(run empty)")
-  app_times+=("$(run app)")
+  read -r w c <<<"$(run empty)"; empty_wall+=("$w"); empty_cpu+=("$c")
+  read -r w c <<<"$(run app)"; app_wall+=("$w"); app_cpu+=("$c")
 done
-e=$(printf '%s\n' "${empty_times[@]}" | median)
-a=$(printf '%s\n' "${app_times[@]}" | median)
+ew=$(printf '%s\n' "${empty_wall[@]}" | median); ec=$(printf '%s\n' "${empty_cpu[@]}" | median)
+aw=$(printf '%s\n' "${app_wall[@]}" | median); ac=$(printf '%s\n' "${app_cpu[@]}" | median)
 stacks=$(ls "$work/out-app"/*.template.json | wc -l)
 resources=$(cat "$work/out-app"/*.template.json | grep -c '"Type": "AWS::' || true)
-echo "runs:            $runs (medians; alternating empty/app)"
-echo "empty-stack app: ${e} ms   [${empty_times[*]}]"
-echo "whole app:       ${a} ms   [${app_times[*]}]  ($stacks stacks, $resources resources)"
-awk -v a="$a" -v e="$e" 'BEGIN {printf "ratio:           %.2fx (target <= 1.60x)\n", a / e}'
+echo "runs:            $runs, alternating empty/app; medians in ms"
+echo "empty-stack app: wall ${ew}  cpu ${ec}   walls [${empty_wall[*]}]"
+echo "whole app:       wall ${aw}  cpu ${ac}   walls [${app_wall[*]}]  ($stacks stacks, $resources resources)"
+awk -v aw="$aw" -v ew="$ew" -v ac="$ac" -v ec="$ec" \
+  'BEGIN {printf "ratio:           wall %.2fx, cpu %.2fx (target: wall <= 1.60x)\n", aw / ew, ac / ec}'
