@@ -85,8 +85,9 @@ func TestDefaults(t *testing.T) {
 					"VolumeSize": assertions.Match_Absent(),
 				},
 			}},
-			"Name":    "test-al2023-da8c3fd9",
-			"Version": assertions.Match_StringLikeRegexp(jsii.String(`^1\.[0-9]+\.[0-9]+$`)),
+			"Name":        "test-al2023-da8c3fd9",
+			"Description": "Golden image al2023",
+			"Version":     assertions.Match_StringLikeRegexp(jsii.String(`^1\.[0-9]+\.[0-9]+$`)),
 			"AmiTags": map[string]interface{}{
 				"golden-ami:image": "al2023", "golden-ami:pipeline": "test-al2023-da8c3fd9",
 				"golden-ami:platform": "Linux", "golden-ami:architecture": "x86_64", "golden-ami:stig-level": "medium",
@@ -382,6 +383,7 @@ func TestScheduleOptionsWithDependencyStartCondition(t *testing.T) {
 	gi.NewGoldenImagePipeline(stack, jsii.String("Arm"), &gi.GoldenImagePipelineProps{
 		ImageName:                jsii.String("al2023-arm"),
 		Architecture:             gi.ArchitectureArm64,
+		DistributionRegions:      jsii.Strings("eu-west-1"),
 		Schedule:                 jsii.String("cron(0 6 ? * WED#2 *)"),
 		ScheduleTimezone:         jsii.String("Europe/Berlin"),
 		StartCondition:           gi.StartWhenDependenciesUpdated,
@@ -396,6 +398,13 @@ func TestScheduleOptionsWithDependencyStartCondition(t *testing.T) {
 	hasProps(t, tmpl, "AWS::ImageBuilder::InfrastructureConfiguration", map[string]interface{}{"InstanceTypes": []interface{}{"m7g.large", "m6g.large"}})
 	hasProps(t, tmpl, "AWS::SSM::Parameter", map[string]interface{}{"Value": "{{resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64}}"})
 	hasProps(t, tmpl, "AWS::ImageBuilder::ImageRecipe", map[string]interface{}{"AmiTags": map[string]interface{}{"golden-ami:architecture": "arm64"}})
+	// DistributionKeyAlias defaults to alias/golden-ami/distribution in every extra region.
+	hasProps(t, tmpl, "AWS::ImageBuilder::DistributionConfiguration", map[string]interface{}{"Distributions": []interface{}{
+		map[string]interface{}{"Region": "us-east-1"},
+		map[string]interface{}{"Region": "eu-west-1", "AmiDistributionConfiguration": map[string]interface{}{
+			"KmsKeyId": "arn:aws:kms:eu-west-1:111111111111:alias/golden-ami/distribution",
+		}},
+	}})
 }
 
 func TestParentImageKinds(t *testing.T) {
