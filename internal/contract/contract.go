@@ -93,3 +93,18 @@ func ValidateAMIID(id string) error {
 	}
 	return nil
 }
+
+// ModulePath is this module's import path.
+const ModulePath = "github.com/platform-eng/golden-ami"
+
+// Import paths of the module's Lambda functions. The constructs bundle them
+// with `go build <import path>`, so they build from any module cache.
+const (
+	FunctionAMIMonitor          = ModulePath + "/lambdas/amimonitor"
+	FunctionImageBuilderTrigger = ModulePath + "/lambdas/imagebuildertrigger"
+	FunctionLatestAMI           = ModulePath + "/lambdas/latestami"
+)
+
+// Functions lists every Lambda function of the module. Bundling builds them
+// together in one `go build`, which links them in parallel.
+var Functions = []string{FunctionAMIMonitor, FunctionImageBuilderTrigger, FunctionLatestAMI}

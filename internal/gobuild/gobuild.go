@@ -1,0 +1,218 @@
+// Package gobuild builds Go Lambda functions for provided.al2023 by import
+// path, the way the constructs bundle them: `go build <import path>` run in
+// the CDK app's own module, so a construct imported from another team's
+// module cache builds from that team's module graph. No Docker.
+//
+// Binaries are built into a per-user cache with stable paths. `go build`
+// does not relink an output that is up to date, so repeated synths cost a
+// quick up-to-date check instead of a link. The first request for one of
+// this module's functions builds all of them in one `go build`, which links
+// them in parallel. A file lock keeps concurrent synths (parallel test
+// packages) from writing the same binary at once.
+package gobuild
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/platform-eng/golden-ami/internal/contract"
+)
+
+// Flags are the production build flags of every function.
+var Flags = []string{"-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w"}
+
+// Result is one built function.
+type Result struct {
+	// Dir holds exactly one file, "bootstrap": the asset to upload.
+	Dir string
+	// Hash identifies the binary's content: a digest of Go's build ID.
+	Hash string
+}
+
+type builder struct {
+	mu    sync.Mutex
+	built map[string]Result // by arch + import path
+}
+
+var defaultBuilder = &builder{built: map[string]Result{}}
+
+// Build builds the main package at importPath for linux/<arch> ("arm64" or
+// "amd64") and returns its asset directory. It is safe to call from many
+// constructs; each function is built once per process.
+func Build(importPath, arch string) (Result, error) {
+	return defaultBuilder.build(importPath, arch)
+}
+
+func (b *builder) build(importPath, arch string) (Result, error) {
+	if arch != "arm64" && arch != "amd64" {
+		return Result{}, fmt.Errorf("gobuild: architecture %q is not supported (want \"arm64\" or \"amd64\")", arch)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if r, ok := b.built[arch+" "+importPath]; ok {
+		return r, nil
+	}
+	batch := []string{importPath}
+	if slices.Contains(contract.Functions, importPath) {
+		batch = contract.Functions // build all of ours in one go build
+	}
+	results, err := buildBatch(batch, arch)
+	if err != nil {
+		return Result{}, err
+	}
+	for path, r := range results {
+		b.built[arch+" "+path] = r
+	}
+	return results[importPath], nil
+}
+
+func buildBatch(importPaths []string, arch string) (map[string]Result, error) {
+	root, err := cacheRoot()
+	if err != nil {
+		return nil, err
+	}
+	binDir := filepath.Join(root, "bin-linux-"+arch)
+	if err := os.MkdirAll(binDir, 0o755); err != nil {
+		return nil, fmt.Errorf("gobuild: %w", err)
+	}
+	unlock, err := lock(filepath.Join(root, "lock"))
+	if err != nil {
+		return nil, fmt.Errorf("gobuild: lock %s: %w", root, err)
+	}
+	defer unlock()
+
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		return nil, fmt.Errorf("gobuild: building %s needs the go command on PATH: %w", strings.Join(importPaths, ", "), err)
+	}
+	// With several packages, -o names a directory and each binary takes its
+	// package's last path element; build them one name each.
+	out := binDir + string(filepath.Separator)
+	if len(importPaths) == 1 {
+		out = filepath.Join(binDir, binaryName(importPaths[0]))
+	}
+	args := append(append([]string{"build"}, Flags...), "-o", out)
+	args = append(args, importPaths...)
+	cmd := exec.Command(goCmd, args...)
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+arch, "CGO_ENABLED=0")
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("gobuild: go %s (in %s): %w\n%s", strings.Join(args, " "), workingDir(), err, output.String())
+	}
+
+	results := make(map[string]Result, len(importPaths))
+	for _, p := range importPaths {
+		bin := filepath.Join(binDir, binaryName(p))
+		if len(importPaths) > 1 {
+			bin = filepath.Join(binDir, filepath.Base(p))
+		}
+		r, err := stage(root, arch, p, bin, goCmd)
+		if err != nil {
+			return nil, err
+		}
+		results[p] = r
+	}
+	return results, nil
+}
+
+// stage publishes bin as <assets>/<name>-<hash>/bootstrap. The directory
+// is content-addressed and never changes once written, so a concurrent
+// synth copying an older asset can never see a half-replaced file. The hash
+// is derived from Go's build ID, which changes whenever the binary does.
+func stage(root, arch, importPath, bin, goCmd string) (Result, error) {
+	id, err := exec.Command(goCmd, "tool", "buildid", bin).Output()
+	if err != nil || len(bytes.TrimSpace(id)) == 0 {
+		return Result{}, fmt.Errorf("gobuild: read the build ID of %s for %s: %v", bin, importPath, err)
+	}
+	sum := sha256.Sum256(append([]byte(importPath+" linux/"+arch+" "), bytes.TrimSpace(id)...))
+	hash := hex.EncodeToString(sum[:])
+	assets := filepath.Join(root, "assets-linux-"+arch)
+	name := binaryName(importPath)
+	dir := filepath.Join(assets, name+"-"+hash[:16])
+	target := filepath.Join(dir, "bootstrap")
+	if _, err := os.Stat(target); err != nil {
+		tmp := dir + ".tmp"
+		os.RemoveAll(tmp)
+		if err := os.MkdirAll(tmp, 0o755); err != nil {
+			return Result{}, fmt.Errorf("gobuild: %w", err)
+		}
+		if err := os.Link(bin, filepath.Join(tmp, "bootstrap")); err != nil {
+			if err := copyFile(bin, filepath.Join(tmp, "bootstrap")); err != nil {
+				return Result{}, fmt.Errorf("gobuild: stage %s: %w", importPath, err)
+			}
+		}
+		if err := os.Rename(tmp, dir); err != nil {
+			return Result{}, fmt.Errorf("gobuild: stage %s: %w", importPath, err)
+		}
+		prune(assets, name, dir)
+	}
+	return Result{Dir: dir, Hash: hash}, nil
+}
+
+// prune keeps the three newest asset directories of a function.
+func prune(assets, name, keep string) {
+	matches, _ := filepath.Glob(filepath.Join(assets, name+"-*"))
+	type entry struct {
+		path string
+		mod  int64
+	}
+	var dirs []entry
+	for _, m := range matches {
+		if fi, err := os.Stat(m); err == nil && fi.IsDir() && m != keep && !strings.HasSuffix(m, ".tmp") {
+			dirs = append(dirs, entry{m, fi.ModTime().UnixNano()})
+		}
+	}
+	slices.SortFunc(dirs, func(a, b entry) int { return int(b.mod - a.mod) })
+	for i, d := range dirs {
+		if i >= 2 {
+			os.RemoveAll(d.path)
+		}
+	}
+}
+
+// binaryName turns an import path into a file name: every character
+// outside [A-Za-z0-9._-] becomes "_".
+func binaryName(importPath string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' {
+			return r
+		}
+		return '_'
+	}, importPath)
+}
+
+func cacheRoot() (string, error) {
+	if dir := os.Getenv("GOLDEN_AMI_BUILD_CACHE"); dir != "" {
+		return dir, nil
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "golden-ami", "lambda-builds"), nil
+}
+
+func workingDir() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "?"
+	}
+	return wd
+}
+
+func copyFile(from, to string) error {
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, data, 0o755)
+}

@@ -1,0 +1,92 @@
+package gobuild
+
+import (
+	"debug/elf"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/platform-eng/golden-ami/internal/contract"
+)
+
+func TestBuildsEveryFunctionForLinuxArm64(t *testing.T) {
+	t.Setenv("GOLDEN_AMI_BUILD_CACHE", t.TempDir())
+	b := &builder{built: map[string]Result{}}
+	seen := map[string]bool{}
+	for _, path := range contract.Functions {
+		r, err := b.build(path, "arm64")
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries, err := os.ReadDir(r.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 1 || entries[0].Name() != "bootstrap" {
+			t.Fatalf("%s: asset dir %s holds %v, want only bootstrap", path, r.Dir, entries)
+		}
+		f, err := elf.Open(filepath.Join(r.Dir, "bootstrap"))
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if f.Machine != elf.EM_AARCH64 || f.Type != elf.ET_EXEC {
+			t.Errorf("%s: machine %v type %v, want an AArch64 executable", path, f.Machine, f.Type)
+		}
+		if syms, _ := f.Symbols(); len(syms) != 0 {
+			t.Errorf("%s: %d symbols, want a stripped binary (-s -w)", path, len(syms))
+		}
+		f.Close()
+		if len(r.Hash) != 64 || seen[r.Hash] {
+			t.Errorf("%s: hash %q is not a unique SHA-256", path, r.Hash)
+		}
+		seen[r.Hash] = true
+	}
+	// The first request built all of them in one go build.
+	if len(b.built) != len(contract.Functions) {
+		t.Errorf("built %d functions, want all %d in one batch", len(b.built), len(contract.Functions))
+	}
+}
+
+func TestRebuildIsCachedAndStable(t *testing.T) {
+	t.Setenv("GOLDEN_AMI_BUILD_CACHE", t.TempDir())
+	first, err := (&builder{built: map[string]Result{}}).build(contract.FunctionImageBuilderTrigger, "arm64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.Stat(filepath.Join(first.Dir, "bootstrap"))
+	// A new process (a fresh builder) with the same cache and unchanged
+	// code: same content-addressed asset, untouched.
+	second, err := (&builder{built: map[string]Result{}}).build(contract.FunctionImageBuilderTrigger, "arm64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat(filepath.Join(second.Dir, "bootstrap"))
+	if first != second {
+		t.Errorf("second build %+v differs from first %+v", second, first)
+	}
+	if !os.SameFile(before, after) { // go build may touch an up-to-date binary; it never rewrites it in place
+		t.Error("the published asset was replaced although the code did not change")
+	}
+	if !strings.HasSuffix(first.Dir, first.Hash[:16]) {
+		t.Errorf("asset dir %s is not addressed by its hash %s", first.Dir, first.Hash)
+	}
+}
+
+func TestBuildFailuresNameTheProblem(t *testing.T) {
+	t.Setenv("GOLDEN_AMI_BUILD_CACHE", t.TempDir())
+	b := &builder{built: map[string]Result{}}
+	if _, err := b.build(contract.FunctionLatestAMI, "riscv64"); err == nil || err.Error() != `gobuild: architecture "riscv64" is not supported (want "arm64" or "amd64")` {
+		t.Errorf("unsupported arch: %v", err)
+	}
+	_, err := b.build("github.com/platform-eng/golden-ami/lambdas/nosuchfunction", "arm64")
+	if err == nil || !strings.Contains(err.Error(), "gobuild: go build") || !strings.Contains(err.Error(), "nosuchfunction") {
+		t.Errorf("missing package: %v", err)
+	}
+}
+
+func TestBinaryName(t *testing.T) {
+	if got := binaryName("github.com/x/y-z/lambdas/fn_1"); got != "github.com_x_y-z_lambdas_fn_1" {
+		t.Errorf("binaryName = %q", got)
+	}
+}
