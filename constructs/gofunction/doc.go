@@ -1,0 +1,17 @@
+// Package gofunction defines GoFunction: a Go Lambda function built by
+// import path, hardened by default.
+//
+//	fn := gofunction.NewGoFunction(stack, jsii.String("Monitor"), &gofunction.GoFunctionProps{
+//		ImportPath:  jsii.String("github.com/platform-eng/golden-ami/lambdas/amimonitor"),
+//		Environment: &map[string]*string{"SSM_PARAMETER_NAME": jsii.String("/golden-ami/al2023/upstream")},
+//	})
+//	fn.AddToRolePolicy(statement)
+//	rule.AddTarget(fn.RuleTarget(nil))
+//
+// The package is compiled with `go build <import path>` in the CDK app's
+// module, for linux/arm64, and runs on provided.al2023 as bootstrap. No
+// Docker is involved, and the construct works when imported from another
+// module's cache: the import path resolves through that module's go.mod.
+// Binaries are cached per user (GOLDEN_AMI_BUILD_CACHE overrides where),
+// so a synth with unchanged code does not relink.
+package gofunction

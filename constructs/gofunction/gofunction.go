@@ -1,0 +1,448 @@
+package gofunction
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+
+	"github.com/platform-eng/golden-ami/internal/gobuild"
+	"github.com/platform-eng/golden-ami/internal/nag"
+)
+
+// GoFunctionProps configures a GoFunction.
+type GoFunctionProps struct {
+	// ImportPath is the Go import path of the function's main package, e.g.
+	// "github.com/platform-eng/golden-ami/lambdas/amimonitor". It is built
+	// with `go build` in the CDK app's module, so it must be in that
+	// module's build graph (the app imports, or requires, its module).
+	//
+	// Required.
+	ImportPath *string
+
+	// Description describes the function.
+	//
+	// Default: "Go function <ImportPath>".
+	Description *string
+
+	// Environment is the function's environment.
+	//
+	// Default: none besides what Lambda sets.
+	Environment *map[string]*string
+
+	// MemorySizeMiB is the function's memory (128-10240).
+	//
+	// Default: 128.
+	MemorySizeMiB *float64
+
+	// Timeout bounds one invocation (at most 15 minutes).
+	//
+	// Default: 1 minute.
+	Timeout awscdk.Duration
+
+	// ReservedConcurrentExecutions caps concurrent invocations. It also
+	// reserves that much of the account's concurrency for the function.
+	//
+	// Default: 1.
+	ReservedConcurrentExecutions *float64
+
+	// RetryAttempts is how often Lambda retries a failed asynchronous
+	// invocation, and EventBridge a failed delivery (0-2), before the event
+	// goes to the dead-letter queue.
+	//
+	// Default: 2.
+	RetryAttempts *float64
+
+	// MaxEventAge is how long an asynchronous event may wait for a
+	// successful invocation (1 minute to 6 hours) before it goes to the
+	// dead-letter queue.
+	//
+	// Default: 6 hours.
+	MaxEventAge awscdk.Duration
+
+	// LogRetention is how long the function's logs are kept.
+	//
+	// Default: awslogs.RetentionDays_THREE_MONTHS.
+	LogRetention awslogs.RetentionDays
+
+	// EncryptionKey encrypts the environment, the log group, the dead-letter
+	// queue and the alarm topic this construct creates. The construct adds
+	// the statements CloudWatch Logs, EventBridge, SNS and CloudWatch need to
+	// the key policy; an imported key must already allow them.
+	//
+	// Default: a new customer-managed key with yearly rotation.
+	EncryptionKey awskms.IKey
+
+	// DeadLetterQueue receives events that failed every retry, from Lambda's
+	// asynchronous invocations and from the rule targets and subscriptions
+	// this construct makes. A queue passed in is alarmed by its owner.
+	//
+	// Default: a new SQS queue encrypted with EncryptionKey, SSL-only,
+	// keeping messages 14 days, with an alarm on its depth.
+	DeadLetterQueue awssqs.IQueue
+
+	// AlarmTopic receives the function's alarms.
+	//
+	// Default: a new SNS topic encrypted with EncryptionKey.
+	AlarmTopic awssns.ITopic
+}
+
+// GoFunction is a Go Lambda function on provided.al2023, arm64, built by
+// import path (no Docker) with -tags lambda.norpc -trimpath -ldflags "-s -w".
+//
+// Its role has no AWS-managed policies: every permission is a statement in
+// one customer-managed policy (see AddToRolePolicy), starting with writing
+// its own log group, sending to its dead-letter queue, using its key and
+// X-Ray tracing. Failed asynchronous events are retried and then land in an
+// encrypted dead-letter queue; alarms fire on errors and on dead letters.
+type GoFunction struct {
+	constructs.Construct
+
+	// Function is the Lambda function.
+	Function awslambda.Function
+	// Role is the function's execution role.
+	Role awsiam.Role
+	// Policy holds every permission of Role.
+	Policy awsiam.ManagedPolicy
+	// LogGroup receives the function's JSON logs.
+	LogGroup awslogs.LogGroup
+	// DeadLetterQueue receives events that failed every retry.
+	DeadLetterQueue awssqs.IQueue
+	// EncryptionKey encrypts the environment, logs, queue and topic.
+	EncryptionKey awskms.IKey
+	// AlarmTopic receives ErrorsAlarm and DeadLetterAlarm.
+	AlarmTopic awssns.ITopic
+	// ErrorsAlarm fires when an invocation fails.
+	ErrorsAlarm awscloudwatch.Alarm
+	// DeadLetterAlarm fires when the dead-letter queue holds a message; nil
+	// when the queue was passed in.
+	DeadLetterAlarm awscloudwatch.Alarm
+
+	retryAttempts *float64
+	maxEventAge   awscdk.Duration
+}
+
+var (
+	importPathPattern = regexp.MustCompile(`^[a-zA-Z0-9._~-]+(\.[a-zA-Z0-9._~-]+)+(/[a-zA-Z0-9._~-]+)+$`)
+	envNamePattern    = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]+$`)
+	// reservedEnv are set by Lambda and cannot be overridden.
+	reservedEnv = map[string]bool{
+		"_HANDLER": true, "_X_AMZN_TRACE_ID": true, "AWS_DEFAULT_REGION": true, "AWS_REGION": true, "AWS_EXECUTION_ENV": true,
+		"AWS_LAMBDA_FUNCTION_NAME": true, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true, "AWS_LAMBDA_FUNCTION_VERSION": true,
+		"AWS_LAMBDA_INITIALIZATION_TYPE": true, "AWS_LAMBDA_LOG_GROUP_NAME": true, "AWS_LAMBDA_LOG_STREAM_NAME": true,
+		"AWS_ACCESS_KEY": true, "AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true, "AWS_SESSION_TOKEN": true,
+		"AWS_LAMBDA_RUNTIME_API": true, "LAMBDA_TASK_ROOT": true, "LAMBDA_RUNTIME_DIR": true,
+	}
+)
+
+func (p *GoFunctionProps) validate() error {
+	var errs []error
+	fail := func(field string, err error) { errs = append(errs, fmt.Errorf("gofunction: %s %w", field, err)) }
+	if p.ImportPath == nil {
+		fail("ImportPath", errors.New("is required"))
+	} else if !importPathPattern.MatchString(*p.ImportPath) {
+		fail("ImportPath", fmt.Errorf("%q is not a Go import path (want e.g. \"github.com/org/repo/lambdas/fn\")", *p.ImportPath))
+	}
+	if p.Environment != nil {
+		for _, name := range sortedKeys(*p.Environment) {
+			switch {
+			case !envNamePattern.MatchString(name):
+				fail("Environment", fmt.Errorf("variable %q is not a valid name (want a letter, then letters, digits or _; at least 2 characters)", name))
+			case reservedEnv[name]:
+				fail("Environment", fmt.Errorf("variable %q is reserved by Lambda", name))
+			}
+		}
+	}
+	if v := p.MemorySizeMiB; v != nil && (*v < 128 || *v > 10240 || *v != math.Trunc(*v)) {
+		fail("MemorySizeMiB", fmt.Errorf("%v is out of range (want a whole number from 128 to 10240)", *v))
+	}
+	if v := p.ReservedConcurrentExecutions; v != nil && (*v < 1 || *v != math.Trunc(*v)) {
+		fail("ReservedConcurrentExecutions", fmt.Errorf("%v is out of range (want a whole number of at least 1; 0 would stop the function)", *v))
+	}
+	if v := p.RetryAttempts; v != nil && (*v < 0 || *v > 2 || *v != math.Trunc(*v)) {
+		fail("RetryAttempts", fmt.Errorf("%v is out of range (want 0, 1 or 2)", *v))
+	}
+	if d := p.MaxEventAge; d != nil {
+		if s := *d.ToSeconds(nil); s < 60 || s > 6*3600 {
+			fail("MaxEventAge", fmt.Errorf("%s is out of range (want 1 minute to 6 hours)", *d.ToHumanString()))
+		}
+	}
+	if d := p.Timeout; d != nil {
+		if s := *d.ToSeconds(nil); s < 1 || s > 900 {
+			fail("Timeout", fmt.Errorf("%s is out of range (want 1 second to 15 minutes)", *d.ToHumanString()))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// NewGoFunction builds the function's main package and defines the function.
+// It panics with an error naming the field and the value when props are
+// invalid, and with the go build output when the package does not build.
+func NewGoFunction(scope constructs.Construct, id *string, props *GoFunctionProps) *GoFunction {
+	if props == nil {
+		props = &GoFunctionProps{}
+	}
+	if err := props.validate(); err != nil {
+		panic(err)
+	}
+	asset, err := gobuild.Build(*props.ImportPath, "arm64")
+	if err != nil {
+		panic(fmt.Errorf("gofunction: ImportPath %q does not build: %w", *props.ImportPath, err))
+	}
+
+	this := &GoFunction{
+		retryAttempts: orNumber(props.RetryAttempts, 2),
+		maxEventAge:   props.MaxEventAge,
+	}
+	if this.maxEventAge == nil {
+		this.maxEventAge = awscdk.Duration_Hours(num(6))
+	}
+	constructs.NewConstruct_Override(this, scope, id)
+	stack := awscdk.Stack_Of(this)
+
+	this.EncryptionKey = props.EncryptionKey
+	if this.EncryptionKey == nil {
+		this.EncryptionKey = awskms.NewKey(this, str("Key"), &awskms.KeyProps{
+			Description:       str("Encrypts the environment, logs, dead letters and alarms of " + *props.ImportPath),
+			EnableKeyRotation: boolean(true),
+			RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+			PendingWindow:     awscdk.Duration_Days(num(30)),
+		})
+	}
+	for _, s := range keyPolicyStatements(stack) {
+		this.EncryptionKey.AddToResourcePolicy(s, boolean(true))
+	}
+
+	retention := props.LogRetention
+	if retention == "" {
+		retention = awslogs.RetentionDays_THREE_MONTHS
+	}
+	this.LogGroup = awslogs.NewLogGroup(this, str("LogGroup"), &awslogs.LogGroupProps{
+		LogGroupName:  str(LogGroupPrefix + strings.ToLower(*awscdk.Names_UniqueResourceName(this, &awscdk.UniqueResourceNameOptions{MaxLength: num(200), Separator: str("-")}))),
+		Retention:     retention,
+		EncryptionKey: this.EncryptionKey,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+
+	this.DeadLetterQueue = props.DeadLetterQueue
+	if this.DeadLetterQueue == nil {
+		this.DeadLetterQueue = awssqs.NewQueue(this, str("DeadLetterQueue"), &awssqs.QueueProps{
+			Encryption:          awssqs.QueueEncryption_KMS,
+			EncryptionMasterKey: this.EncryptionKey,
+			EnforceSSL:          boolean(true),
+			RetentionPeriod:     awscdk.Duration_Days(num(14)),
+			DataKeyReuse:        awscdk.Duration_Hours(num(1)),
+			RemovalPolicy:       awscdk.RemovalPolicy_RETAIN,
+		})
+		nag.Suppress(this.DeadLetterQueue,
+			nag.Rule{ID: "AwsSolutions-SQS3", Reason: "This queue is itself the dead-letter queue of the function, its rule targets and its subscriptions; a dead-letter queue of a dead-letter queue would only move the same messages."},
+		)
+	}
+
+	this.Role = awsiam.NewRole(this, str("Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(str("lambda.amazonaws.com"), nil),
+		Description: str("Execution role of " + *props.ImportPath),
+	})
+	this.Policy = awsiam.NewManagedPolicy(this, str("Policy"), &awsiam.ManagedPolicyProps{
+		Description: str("Every permission of " + *props.ImportPath),
+		Roles:       &[]awsiam.IRole{this.Role},
+		Statements: &[]awsiam.PolicyStatement{
+			statement("WriteOwnLogs", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, this.LogGroup.LogGroupArn()),
+			statement("SendDeadLetters", []string{"sqs:SendMessage"}, this.DeadLetterQueue.QueueArn()),
+			statement("UseOwnKey", []string{"kms:Decrypt", "kms:GenerateDataKey"}, this.EncryptionKey.KeyArn()),
+			statement("Tracing", []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, str("*")),
+		},
+	})
+	nag.Suppress(this.Policy, nag.Rule{
+		ID:        "AwsSolutions-IAM5",
+		Reason:    "X-Ray's PutTraceSegments and PutTelemetryRecords do not support resource-level permissions, so their resource must be *; every other statement names exact ARNs.",
+		AppliesTo: []string{"Resource::*"},
+	})
+
+	description := props.Description
+	if description == nil {
+		description = str("Go function " + *props.ImportPath)
+	}
+	this.Function = awslambda.NewFunction(this, str("Function"), &awslambda.FunctionProps{
+		Description:  description,
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture: awslambda.Architecture_ARM_64(),
+		Handler:      str("bootstrap"),
+		Code: awslambda.Code_FromAsset(str(asset.Dir), &awss3assets.AssetOptions{
+			AssetHash:     str(asset.Hash),
+			AssetHashType: awscdk.AssetHashType_CUSTOM,
+		}),
+		Role:                         this.Role,
+		Environment:                  props.Environment,
+		MemorySize:                   orNumber(props.MemorySizeMiB, 128),
+		Timeout:                      orDuration(props.Timeout, awscdk.Duration_Minutes(num(1))),
+		ReservedConcurrentExecutions: orNumber(props.ReservedConcurrentExecutions, 1),
+		LogGroup:                     this.LogGroup,
+		LoggingFormat:                awslambda.LoggingFormat_JSON,
+		ApplicationLogLevelV2:        awslambda.ApplicationLogLevel_INFO,
+		SystemLogLevelV2:             awslambda.SystemLogLevel_WARN,
+		RecursiveLoop:                awslambda.RecursiveLoop_TERMINATE,
+	})
+	// Dead-letter config, tracing and environment encryption are set on the
+	// CloudFormation resource: the L2 properties would also add grants to an
+	// inline policy, and every permission here lives in Policy.
+	cfn := this.Function.Node().DefaultChild().(awslambda.CfnFunction)
+	cfn.SetDeadLetterConfig(&awslambda.CfnFunction_DeadLetterConfigProperty{TargetArn: this.DeadLetterQueue.QueueArn()})
+	cfn.SetTracingConfig(&awslambda.CfnFunction_TracingConfigProperty{Mode: str("Active")})
+	cfn.SetKmsKeyArn(this.EncryptionKey.KeyArn())
+	cfn.AddResourceDependency(this.Policy.Node().DefaultChild().(awscdk.CfnResource), str("the function needs its permissions before it can run"))
+	this.Function.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
+		RetryAttempts: this.retryAttempts,
+		MaxEventAge:   this.maxEventAge,
+	})
+	nag.Suppress(this.Function, nag.Rule{
+		ID:     "NIST.800.53.R5-LambdaInsideVPC",
+		Reason: "The function only calls AWS service APIs over TLS with SigV4 and reaches no VPC resources; a VPC would add NAT or endpoint infrastructure without shrinking what it can reach.",
+	})
+
+	this.AlarmTopic = props.AlarmTopic
+	if this.AlarmTopic == nil {
+		this.AlarmTopic = awssns.NewTopic(this, str("AlarmTopic"), &awssns.TopicProps{
+			DisplayName: str("Alarms of " + *props.ImportPath),
+			MasterKey:   this.EncryptionKey,
+			EnforceSSL:  boolean(true),
+		})
+	}
+	action := awscloudwatchactions.NewSnsAction(this.AlarmTopic)
+	this.ErrorsAlarm = this.Function.MetricErrors(&awscloudwatch.MetricOptions{
+		Period: awscdk.Duration_Minutes(num(5)), Statistic: str("Sum"),
+	}).CreateAlarm(this, str("ErrorsAlarm"), &awscloudwatch.CreateAlarmOptions{
+		AlarmDescription:   str("An invocation of " + *props.ImportPath + " failed; see its log group and dead-letter queue"),
+		Threshold:          num(1),
+		EvaluationPeriods:  num(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	this.ErrorsAlarm.AddAlarmAction(action)
+	if props.DeadLetterQueue == nil {
+		this.DeadLetterAlarm = this.DeadLetterQueue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(num(5)), Statistic: str("Maximum"),
+		}).CreateAlarm(this, str("DeadLetterAlarm"), &awscloudwatch.CreateAlarmOptions{
+			AlarmDescription:   str("Events for " + *props.ImportPath + " failed every retry and wait in its dead-letter queue"),
+			Threshold:          num(1),
+			EvaluationPeriods:  num(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		this.DeadLetterAlarm.AddAlarmAction(action)
+	}
+	return this
+}
+
+// LogGroupPrefix starts the name of every GoFunction log group; the key
+// policy lets CloudWatch Logs use the key for log groups under it.
+const LogGroupPrefix = "/golden-ami/lambda/"
+
+// AddToRolePolicy adds a statement to the function's policy. Use it, not
+// grants on Function, for the function's own permissions: grants on a
+// function go to an inline policy, which NIST 800-53 rev 5 flags.
+func (f *GoFunction) AddToRolePolicy(statements ...awsiam.PolicyStatement) {
+	f.Policy.AddStatements(statements...)
+}
+
+// RuleTarget is the function as an EventBridge rule target that retries
+// RetryAttempts times within MaxEventAge and then sends the event to the
+// dead-letter queue.
+func (f *GoFunction) RuleTarget(event awsevents.RuleTargetInput) awsevents.IRuleTarget {
+	return awseventstargets.NewLambdaFunction(f.Function, &awseventstargets.LambdaFunctionProps{
+		DeadLetterQueue: f.DeadLetterQueue,
+		RetryAttempts:   f.retryAttempts,
+		MaxEventAge:     f.maxEventAge,
+		Event:           event,
+	})
+}
+
+// Subscribe subscribes the function to topic; messages SNS cannot deliver
+// go to the dead-letter queue.
+func (f *GoFunction) Subscribe(topic awssns.ITopic) awssns.Subscription {
+	return topic.AddSubscription(awssnssubscriptions.NewLambdaSubscription(f.Function, &awssnssubscriptions.LambdaSubscriptionProps{
+		DeadLetterQueue: f.DeadLetterQueue,
+	}))
+}
+
+// keyPolicyStatements let the services that write to this construct's
+// encrypted resources use the key, each only on behalf of this account.
+func keyPolicyStatements(stack awscdk.Stack) []awsiam.PolicyStatement {
+	partition, account, region := *stack.Partition(), *stack.Account(), *stack.Region()
+	service := func(sid, principal string, actions []string, conditions map[string]interface{}) awsiam.PolicyStatement {
+		return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        str(sid),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(str(principal), nil)},
+			Actions:    strs(actions...),
+			Resources:  strs("*"),
+			Conditions: &conditions,
+		})
+	}
+	useKey := []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"}
+	sameAccount := map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": account}}
+	return []awsiam.PolicyStatement{
+		service("AllowFunctionLogGroups", "logs."+region+".amazonaws.com", useKey, map[string]interface{}{
+			"ArnLike": map[string]interface{}{
+				"kms:EncryptionContext:aws:logs:arn": fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s*", partition, region, account, LogGroupPrefix),
+			},
+		}),
+		service("AllowEventBridgeDeadLetters", "events.amazonaws.com", []string{"kms:Decrypt", "kms:GenerateDataKey"}, sameAccount),
+		service("AllowSNSDeadLetters", "sns.amazonaws.com", []string{"kms:Decrypt", "kms:GenerateDataKey"}, sameAccount),
+		service("AllowCloudWatchAlarms", "cloudwatch.amazonaws.com", []string{"kms:Decrypt", "kms:GenerateDataKey*"}, sameAccount),
+	}
+}
+
+func sortedKeys(m map[string]*string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func statement(sid string, actions []string, resources ...*string) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Sid: str(sid), Actions: strs(actions...), Resources: &resources})
+}
+
+func orNumber(v *float64, def float64) *float64 {
+	if v == nil {
+		return num(def)
+	}
+	return v
+}
+
+func orDuration(v, def awscdk.Duration) awscdk.Duration {
+	if v == nil {
+		return def
+	}
+	return v
+}
+
+func str(s string) *string   { return &s }
+func num(v float64) *float64 { return &v }
+func boolean(v bool) *bool   { return &v }
+func strs(values ...string) *[]*string {
+	out := make([]*string, len(values))
+	for i := range values {
+		out[i] = &values[i]
+	}
+	return &out
+}

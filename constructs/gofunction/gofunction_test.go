@@ -1,0 +1,273 @@
+package gofunction_test
+
+import (
+	"debug/elf"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/platform-eng/golden-ami/constructs/gofunction"
+	"github.com/platform-eng/golden-ami/internal/cdktest"
+	"github.com/platform-eng/golden-ami/internal/compliance"
+	"github.com/platform-eng/golden-ami/internal/contract"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
+
+var env = &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("us-east-1")}
+
+func hasProps(t *testing.T, tmpl assertions.Template, typ string, props map[string]interface{}) {
+	t.Helper()
+	cdktest.Check(t, typ, func() { tmpl.HasResourceProperties(jsii.String(typ), props) })
+}
+
+func count(t *testing.T, tmpl assertions.Template, typ string, n int) {
+	t.Helper()
+	cdktest.Check(t, "count "+typ, func() { tmpl.ResourceCountIs(jsii.String(typ), jsii.Number(float64(n))) })
+}
+
+func ref(prefix string) map[string]interface{} {
+	return map[string]interface{}{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^" + prefix))}
+}
+
+func arn(prefix string) map[string]interface{} {
+	return map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^" + prefix)), "Arn"}}
+}
+
+func TestDefaults(t *testing.T) {
+	app := cdktest.NewApp(t, nil)
+	stack := awscdk.NewStack(app, jsii.String("Test"), &awscdk.StackProps{Env: env})
+	fn := gofunction.NewGoFunction(stack, jsii.String("Fn"), &gofunction.GoFunctionProps{
+		ImportPath:  jsii.String(contract.FunctionImageBuilderTrigger),
+		Environment: &map[string]*string{"APP_MODE": jsii.String("b")},
+	})
+	tmpl := assertions.Template_FromStack(stack, nil)
+
+	hasProps(t, tmpl, "AWS::Lambda::Function", map[string]interface{}{
+		"Runtime":                      "provided.al2023",
+		"Architectures":                []interface{}{"arm64"},
+		"Handler":                      "bootstrap",
+		"MemorySize":                   128,
+		"Timeout":                      60,
+		"ReservedConcurrentExecutions": 1,
+		"Description":                  "Go function " + contract.FunctionImageBuilderTrigger,
+		"Environment":                  map[string]interface{}{"Variables": map[string]interface{}{"APP_MODE": "b"}},
+		"TracingConfig":                map[string]interface{}{"Mode": "Active"},
+		"KmsKeyArn":                    arn("FnKey"),
+		"DeadLetterConfig":             map[string]interface{}{"TargetArn": arn("FnDeadLetterQueue")},
+		"LoggingConfig":                map[string]interface{}{"LogFormat": "JSON", "LogGroup": ref("FnLogGroup"), "ApplicationLogLevel": "INFO", "SystemLogLevel": "WARN"},
+		"RecursiveLoop":                "Terminate",
+	})
+	hasProps(t, tmpl, "AWS::Lambda::EventInvokeConfig", map[string]interface{}{
+		"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 21600, "Qualifier": "$LATEST",
+	})
+	hasProps(t, tmpl, "AWS::Logs::LogGroup", map[string]interface{}{
+		"LogGroupName": assertions.Match_StringLikeRegexp(jsii.String("^/golden-ami/lambda/test-fn-")), "RetentionInDays": 90, "KmsKeyId": arn("FnKey"),
+	})
+	hasProps(t, tmpl, "AWS::SQS::Queue", map[string]interface{}{
+		"KmsMasterKeyId": arn("FnKey"), "MessageRetentionPeriod": 1209600,
+	})
+	hasProps(t, tmpl, "AWS::SQS::QueuePolicy", map[string]interface{}{
+		"PolicyDocument": map[string]interface{}{"Statement": assertions.Match_ArrayWith(&[]interface{}{assertions.Match_ObjectLike(&map[string]interface{}{
+			"Effect": "Deny", "Condition": map[string]interface{}{"Bool": map[string]interface{}{"aws:SecureTransport": "false"}},
+		})})},
+	})
+	hasProps(t, tmpl, "AWS::KMS::Key", map[string]interface{}{"EnableKeyRotation": true})
+	hasProps(t, tmpl, "AWS::SNS::Topic", map[string]interface{}{"KmsMasterKeyId": arn("FnKey")})
+
+	t.Run("role: no managed AWS policies, one customer policy with exact statements", func(t *testing.T) {
+		hasProps(t, tmpl, "AWS::IAM::Role", map[string]interface{}{
+			"AssumeRolePolicyDocument": map[string]interface{}{"Statement": []interface{}{map[string]interface{}{"Principal": map[string]interface{}{"Service": "lambda.amazonaws.com"}}}},
+			"ManagedPolicyArns":        assertions.Match_Absent(),
+			"Policies":                 assertions.Match_Absent(),
+		})
+		count(t, tmpl, "AWS::IAM::Policy", 0)
+		hasProps(t, tmpl, "AWS::IAM::ManagedPolicy", map[string]interface{}{
+			"Roles": []interface{}{ref("FnRole")},
+			"PolicyDocument": map[string]interface{}{"Statement": []interface{}{
+				map[string]interface{}{"Sid": "WriteOwnLogs", "Action": []interface{}{"logs:CreateLogStream", "logs:PutLogEvents"}, "Resource": arn("FnLogGroup")},
+				map[string]interface{}{"Sid": "SendDeadLetters", "Action": "sqs:SendMessage", "Resource": arn("FnDeadLetterQueue")},
+				map[string]interface{}{"Sid": "UseOwnKey", "Action": []interface{}{"kms:Decrypt", "kms:GenerateDataKey"}, "Resource": arn("FnKey")},
+				map[string]interface{}{"Sid": "Tracing", "Action": []interface{}{"xray:PutTelemetryRecords", "xray:PutTraceSegments"}, "Resource": "*"},
+			}},
+		})
+	})
+	t.Run("alarms on errors and dead letters notify the topic", func(t *testing.T) {
+		count(t, tmpl, "AWS::CloudWatch::Alarm", 2)
+		hasProps(t, tmpl, "AWS::CloudWatch::Alarm", map[string]interface{}{
+			"MetricName": "Errors", "Namespace": "AWS/Lambda", "Threshold": 1, "Statistic": "Sum",
+			"ComparisonOperator": "GreaterThanOrEqualToThreshold", "TreatMissingData": "notBreaching",
+			"AlarmActions": []interface{}{ref("FnAlarmTopic")},
+		})
+		hasProps(t, tmpl, "AWS::CloudWatch::Alarm", map[string]interface{}{
+			"MetricName": "ApproximateNumberOfMessagesVisible", "Namespace": "AWS/SQS", "Threshold": 1,
+			"AlarmActions": []interface{}{ref("FnAlarmTopic")},
+		})
+	})
+	t.Run("key policy lets logs, EventBridge, SNS and CloudWatch use the key for this account only", func(t *testing.T) {
+		hasProps(t, tmpl, "AWS::KMS::Key", map[string]interface{}{"KeyPolicy": map[string]interface{}{"Statement": assertions.Match_ArrayWith(&[]interface{}{
+			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "AllowFunctionLogGroups", "Principal": map[string]interface{}{"Service": "logs.us-east-1.amazonaws.com"},
+				"Condition": map[string]interface{}{"ArnLike": map[string]interface{}{"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:us-east-1:111111111111:log-group:/golden-ami/lambda/*"}}}),
+			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "AllowEventBridgeDeadLetters", "Principal": map[string]interface{}{"Service": "events.amazonaws.com"},
+				"Condition": map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": "111111111111"}}}),
+			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "AllowSNSDeadLetters", "Principal": map[string]interface{}{"Service": "sns.amazonaws.com"}}),
+			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "AllowCloudWatchAlarms", "Principal": map[string]interface{}{"Service": "cloudwatch.amazonaws.com"}}),
+		})}})
+	})
+	t.Run("the asset is the arm64 bootstrap built from the import path", func(t *testing.T) {
+		dir := *app.Synth(nil).Directory()
+		data, err := os.ReadFile(filepath.Join(dir, "Test.assets.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var manifest struct {
+			Files map[string]struct {
+				Source struct{ Path, Packaging string } `json:"source"`
+			} `json:"files"`
+		}
+		if err := json.Unmarshal(data, &manifest); err != nil {
+			t.Fatal(err)
+		}
+		zips := 0
+		for _, f := range manifest.Files {
+			if f.Source.Packaging != "zip" {
+				continue
+			}
+			zips++
+			entries, _ := os.ReadDir(filepath.Join(dir, f.Source.Path))
+			if len(entries) != 1 || entries[0].Name() != "bootstrap" {
+				t.Errorf("asset %s holds %v, want only bootstrap", f.Source.Path, entries)
+				continue
+			}
+			bin, err := elf.Open(filepath.Join(dir, f.Source.Path, "bootstrap"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bin.Machine != elf.EM_AARCH64 {
+				t.Errorf("bootstrap is built for %v, want AArch64", bin.Machine)
+			}
+			bin.Close()
+		}
+		if zips != 1 {
+			t.Errorf("%d zip assets, want the function's one", zips)
+		}
+	})
+	t.Run("exported fields", func(t *testing.T) {
+		if fn.Function == nil || fn.Role == nil || fn.Policy == nil || fn.LogGroup == nil || fn.DeadLetterQueue == nil ||
+			fn.EncryptionKey == nil || fn.AlarmTopic == nil || fn.ErrorsAlarm == nil || fn.DeadLetterAlarm == nil {
+			t.Error("an exported field is nil")
+		}
+	})
+	t.Run("cdk-nag finds nothing", func(t *testing.T) {
+		compliance.Apply(stack, false)
+		for _, f := range cdktest.NagFindings(t, stack) {
+			t.Error(f)
+		}
+	})
+}
+
+func TestSharedKeyQueueAndTopicAndOptions(t *testing.T) {
+	app := cdktest.NewApp(t, nil)
+	stack := awscdk.NewStack(app, jsii.String("Test"), &awscdk.StackProps{Env: env})
+	key := awskms.NewKey(stack, jsii.String("Key"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
+	queue := awssqs.NewQueue(stack, jsii.String("Dlq"), &awssqs.QueueProps{EncryptionMasterKey: key, EnforceSSL: jsii.Bool(true)})
+	topic := awssns.NewTopic(stack, jsii.String("Alarms"), &awssns.TopicProps{MasterKey: key, EnforceSSL: jsii.Bool(true)})
+	fn := gofunction.NewGoFunction(stack, jsii.String("Fn"), &gofunction.GoFunctionProps{
+		ImportPath:                   jsii.String(contract.FunctionLatestAMI),
+		Description:                  jsii.String("custom"),
+		MemorySizeMiB:                jsii.Number(256),
+		Timeout:                      awscdk.Duration_Seconds(jsii.Number(30)),
+		ReservedConcurrentExecutions: jsii.Number(3),
+		RetryAttempts:                jsii.Number(0),
+		MaxEventAge:                  awscdk.Duration_Minutes(jsii.Number(30)),
+		LogRetention:                 awslogs.RetentionDays_ONE_YEAR,
+		EncryptionKey:                key,
+		DeadLetterQueue:              queue,
+		AlarmTopic:                   topic,
+	})
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Sid: jsii.String("Extra"), Actions: jsii.Strings("ssm:GetParameter"), Resources: jsii.Strings("arn:aws:ssm:us-east-1:111111111111:parameter/x")}))
+	rule := awsevents.NewRule(stack, jsii.String("Rule"), &awsevents.RuleProps{Schedule: awsevents.Schedule_Rate(awscdk.Duration_Hours(jsii.Number(1)))})
+	rule.AddTarget(fn.RuleTarget(nil))
+	fn.Subscribe(topic)
+	tmpl := assertions.Template_FromStack(stack, nil)
+
+	count(t, tmpl, "AWS::KMS::Key", 1)
+	count(t, tmpl, "AWS::SQS::Queue", 1)
+	count(t, tmpl, "AWS::SNS::Topic", 1)
+	count(t, tmpl, "AWS::CloudWatch::Alarm", 1) // the errors alarm; the queue's owner alarms on it
+	if fn.DeadLetterAlarm != nil {
+		t.Error("DeadLetterAlarm is set for a queue passed in")
+	}
+	hasProps(t, tmpl, "AWS::Lambda::Function", map[string]interface{}{
+		"Description": "custom", "MemorySize": 256, "Timeout": 30, "ReservedConcurrentExecutions": 3,
+		"DeadLetterConfig": map[string]interface{}{"TargetArn": arn("Dlq")}, "KmsKeyArn": arn("Key"),
+	})
+	hasProps(t, tmpl, "AWS::Lambda::EventInvokeConfig", map[string]interface{}{"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 1800})
+	hasProps(t, tmpl, "AWS::Logs::LogGroup", map[string]interface{}{"RetentionInDays": 365})
+	hasProps(t, tmpl, "AWS::IAM::ManagedPolicy", map[string]interface{}{"PolicyDocument": map[string]interface{}{"Statement": assertions.Match_ArrayWith(&[]interface{}{
+		assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "Extra", "Action": "ssm:GetParameter"}),
+	})}})
+	hasProps(t, tmpl, "AWS::Events::Rule", map[string]interface{}{"Targets": []interface{}{map[string]interface{}{
+		"Arn": arn("FnFunction"), "DeadLetterConfig": map[string]interface{}{"Arn": arn("Dlq")},
+		"RetryPolicy": map[string]interface{}{"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 1800},
+	}}})
+	hasProps(t, tmpl, "AWS::SNS::Subscription", map[string]interface{}{
+		"Protocol": "lambda", "Endpoint": arn("FnFunction"), "RedrivePolicy": map[string]interface{}{"deadLetterTargetArn": arn("Dlq")},
+	})
+	count(t, tmpl, "AWS::IAM::Policy", 0)
+}
+
+func TestInvalidPropsFailBeforeBuilding(t *testing.T) {
+	stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Test"), &awscdk.StackProps{Env: env})
+	for _, tc := range []struct {
+		test  string
+		props gofunction.GoFunctionProps
+		want  string
+	}{
+		{"TestFailsWhenImportPathIsMissing", gofunction.GoFunctionProps{}, "gofunction: ImportPath is required"},
+		{"TestFailsWhenImportPathIsRelative", gofunction.GoFunctionProps{ImportPath: jsii.String("./lambdas/x")},
+			`gofunction: ImportPath "./lambdas/x" is not a Go import path (want e.g. "github.com/org/repo/lambdas/fn")`},
+		{"TestFailsWhenPackageDoesNotExist", gofunction.GoFunctionProps{ImportPath: jsii.String(contract.ModulePath + "/lambdas/nosuch")},
+			`gofunction: ImportPath "github.com/platform-eng/golden-ami/lambdas/nosuch" does not build: gobuild: go build`},
+		{"TestFailsWhenEnvironmentNameIsInvalid", gofunction.GoFunctionProps{ImportPath: jsii.String(contract.FunctionLatestAMI), Environment: &map[string]*string{"A": jsii.String("x")}},
+			`gofunction: Environment variable "A" is not a valid name (want a letter, then letters, digits or _; at least 2 characters)`},
+		{"TestFailsWhenEnvironmentNameIsReserved", gofunction.GoFunctionProps{ImportPath: jsii.String(contract.FunctionLatestAMI), Environment: &map[string]*string{"AWS_REGION": jsii.String("x")}},
+			`gofunction: Environment variable "AWS_REGION" is reserved by Lambda`},
+		{"TestFailsWhenMemoryIsTooSmall", gofunction.GoFunctionProps{ImportPath: jsii.String(contract.FunctionLatestAMI), MemorySizeMiB: jsii.Number(64)},
+			"gofunction: MemorySizeMiB 64 is out of range (want a whole number from 128 to 10240)"},
+		{"TestFailsWhenConcurrencyIsZero", gofunction.GoFunctionProps{ImportPath: jsii.String(contract.FunctionLatestAMI), ReservedConcurrentExecutions: jsii.Number(0)},
+			"gofunction: ReservedConcurrentExecutions 0 is out of range (want a whole number of at least 1; 0 would stop the function)"},
+		{"TestFailsWhenRetriesExceedTwo", gofunction.GoFunctionProps{ImportPath: jsii.String(contract.FunctionLatestAMI), RetryAttempts: jsii.Number(3)},
+			"gofunction: RetryAttempts 3 is out of range (want 0, 1 or 2)"},
+		{"TestFailsWhenEventAgeIsTooLong", gofunction.GoFunctionProps{ImportPath: jsii.String(contract.FunctionLatestAMI), MaxEventAge: awscdk.Duration_Hours(jsii.Number(7))},
+			"gofunction: MaxEventAge 7 hours is out of range (want 1 minute to 6 hours)"},
+		{"TestFailsWhenTimeoutIsTooLong", gofunction.GoFunctionProps{ImportPath: jsii.String(contract.FunctionLatestAMI), Timeout: awscdk.Duration_Minutes(jsii.Number(16))},
+			"gofunction: Timeout 16 minutes is out of range (want 1 second to 15 minutes)"},
+	} {
+		t.Run(tc.test, func(t *testing.T) {
+			props := tc.props
+			got := cdktest.ExpectPanic(t, func() { gofunction.NewGoFunction(stack, jsii.String("Fn"), &props) })
+			if len(got) < len(tc.want) || got[:len(tc.want)] != tc.want {
+				t.Errorf("got  %s\nwant %s...", got, tc.want)
+			}
+			if n := len(*stack.Node().Children()); n != 0 {
+				t.Errorf("the stack has %d children after a failed validation", n)
+			}
+		})
+	}
+}

@@ -1,0 +1,202 @@
+package latestami
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+
+	"github.com/platform-eng/golden-ami/constructs/gofunction"
+	"github.com/platform-eng/golden-ami/constructs/goldenimage"
+	"github.com/platform-eng/golden-ami/internal/contract"
+	"github.com/platform-eng/golden-ami/internal/nag"
+	"github.com/platform-eng/golden-ami/internal/validate"
+)
+
+// Trigger says how the recorder learns that an image is finished.
+type Trigger string
+
+// Triggers.
+const (
+	// TriggerNotification subscribes to the pipeline's SNS topic. The message
+	// carries the AMI ids; SNS retries delivery for days.
+	TriggerNotification Trigger = "notification"
+	// TriggerEventBridge uses the pipeline's OnImageAvailable rule. The event
+	// carries no AMI ids, so the function reads the image (imagebuilder:GetImage).
+	TriggerEventBridge Trigger = "eventbridge"
+)
+
+// LatestAMIRecorderProps configures a LatestAMIRecorder.
+type LatestAMIRecorderProps struct {
+	// Pipeline is the golden-image pipeline whose finished AMIs are recorded.
+	// Images from any other pipeline are ignored.
+	//
+	// Required.
+	Pipeline *goldenimage.GoldenImagePipeline
+
+	// ParameterName is the latest-AMI parameter, written in every
+	// distribution region of the pipeline.
+	//
+	// Default: "/golden-ami/<ImageName>/latest".
+	ParameterName *string
+
+	// Trigger says how the recorder learns about finished images.
+	//
+	// Default: TriggerNotification.
+	Trigger Trigger
+
+	// EncryptionKey, DeadLetterQueue, AlarmTopic and LogRetention are passed
+	// to the function; see gofunction.GoFunctionProps.
+	//
+	// Default: the GoFunction defaults.
+	EncryptionKey   awskms.IKey
+	DeadLetterQueue awssqs.IQueue
+	AlarmTopic      awssns.ITopic
+	LogRetention    awslogs.RetentionDays
+}
+
+// LatestAMIRecorder writes each finished golden AMI into the latest-AMI
+// parameter of every region it was distributed to (data type
+// aws:ec2:image), tagged with its provenance: image ARN, pipeline, recipe
+// and build date. It skips a region whose parameter already holds the AMI,
+// so redelivered notifications change nothing and start nothing
+// downstream. Failed and cancelled builds write nothing.
+//
+// The function creates the parameter with the first AVAILABLE image; until
+// then it does not exist, so nothing can launch an unhardened image from it.
+// The parameters are not CloudFormation resources: they outlive the stack.
+type LatestAMIRecorder struct {
+	constructs.Construct
+
+	// Function is the recorder function.
+	Function *gofunction.GoFunction
+	// ParameterName is the latest-AMI parameter's name, the same in every region.
+	ParameterName *string
+	// Regions are the regions the parameter is written in, the stack's first.
+	Regions *[]*string
+	// Subscription is the topic subscription, with TriggerNotification.
+	Subscription awssns.Subscription
+	// Rule is the OnImageAvailable rule, with TriggerEventBridge.
+	Rule awsevents.Rule
+}
+
+// NewLatestAMIRecorder defines the recorder. It panics with an error naming
+// the field and the value when props are invalid, before defining anything.
+func NewLatestAMIRecorder(scope constructs.Construct, id *string, props *LatestAMIRecorderProps) *LatestAMIRecorder {
+	if props == nil {
+		props = &LatestAMIRecorderProps{}
+	}
+	var errs []error
+	if props.Pipeline == nil {
+		errs = append(errs, errors.New("latestami: Pipeline is required"))
+	}
+	if n := props.ParameterName; n != nil && !strings.Contains(*n, "${Token[") {
+		if err := validate.SSMParameterName(*n); err != nil {
+			errs = append(errs, fmt.Errorf("latestami: ParameterName %w", err))
+		}
+	}
+	trigger := props.Trigger
+	if trigger == "" {
+		trigger = TriggerNotification
+	}
+	if trigger != TriggerNotification && trigger != TriggerEventBridge {
+		errs = append(errs, fmt.Errorf("latestami: Trigger %q is not a trigger (want TriggerNotification %q or TriggerEventBridge %q)", string(trigger), TriggerNotification, TriggerEventBridge))
+	}
+	if err := errors.Join(errs...); err != nil {
+		panic(err)
+	}
+
+	p := props.Pipeline
+	this := &LatestAMIRecorder{ParameterName: props.ParameterName, Regions: p.DistributionRegions}
+	if this.ParameterName == nil {
+		this.ParameterName = str("/golden-ami/" + *p.ImageName + "/latest")
+	}
+	constructs.NewConstruct_Override(this, scope, id)
+
+	this.Function = gofunction.NewGoFunction(this, str("Function"), &gofunction.GoFunctionProps{
+		ImportPath:  str(contract.FunctionLatestAMI),
+		Description: str("Records the latest AMI of golden image " + *p.ImageName + " in " + *this.ParameterName),
+		Environment: &map[string]*string{
+			contract.EnvSSMParameterName: this.ParameterName,
+			contract.EnvImagePipelineARN: p.PipelineARN,
+		},
+		EncryptionKey:   props.EncryptionKey,
+		DeadLetterQueue: props.DeadLetterQueue,
+		AlarmTopic:      props.AlarmTopic,
+		LogRetention:    props.LogRetention,
+	})
+	var arns []*string
+	for _, region := range *this.Regions {
+		arns = append(arns, this.ParameterARN(region))
+	}
+	this.Function.AddToRolePolicy(
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       str("WriteLatestAMIParameterInEveryRegion"),
+			Actions:   strs("ssm:GetParameter", "ssm:PutParameter", "ssm:AddTagsToResource", "ssm:ListTagsForResource"),
+			Resources: &arns,
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       str("ValidateAMIParameters"),
+			Actions:   strs("ec2:DescribeImages"),
+			Resources: strs("*"),
+		}),
+	)
+	nag.Suppress(this.Function.Policy, nag.Rule{
+		ID:        "AwsSolutions-IAM5",
+		Reason:    "ec2:DescribeImages supports no resource-level permissions, so its resource must be *; Parameter Store needs it to validate aws:ec2:image values the function writes.",
+		AppliesTo: []string{"Resource::*"},
+	})
+
+	switch trigger {
+	case TriggerNotification:
+		this.Subscription = this.Function.Subscribe(p.Topic)
+	case TriggerEventBridge:
+		this.Function.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       str("ReadPipelineImages"),
+			Actions:   strs("imagebuilder:GetImage"),
+			Resources: &[]*string{p.ImageARNs()},
+		}))
+		this.Rule = p.OnImageAvailable(str("RecordLatestAMI"), &awsevents.OnEventOptions{
+			Target: this.Function.RuleTarget(nil),
+		})
+	}
+	return this
+}
+
+// ParameterARN is the ARN of the latest-AMI parameter in region.
+func (r *LatestAMIRecorder) ParameterARN(region *string) *string {
+	stack := awscdk.Stack_Of(r)
+	return str("arn:" + *stack.Partition() + ":ssm:" + *region + ":" + *stack.Account() + ":parameter" + *r.ParameterName)
+}
+
+// GrantRead lets grantee read the latest-AMI parameter in every region:
+// ssm:GetParameter and ssm:GetParameters on its ARNs.
+func (r *LatestAMIRecorder) GrantRead(grantee awsiam.IGrantable) awsiam.Grant {
+	var arns []*string
+	for _, region := range *r.Regions {
+		arns = append(arns, r.ParameterARN(region))
+	}
+	return awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+		Grantee:      grantee,
+		Actions:      strs("ssm:GetParameter", "ssm:GetParameters"),
+		ResourceArns: &arns,
+	})
+}
+
+func str(s string) *string { return &s }
+
+func strs(values ...string) *[]*string {
+	out := make([]*string, len(values))
+	for i := range values {
+		out[i] = &values[i]
+	}
+	return &out
+}

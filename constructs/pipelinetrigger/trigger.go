@@ -1,0 +1,131 @@
+package pipelinetrigger
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
+	"github.com/aws/constructs-go/constructs/v10"
+
+	"github.com/platform-eng/golden-ami/constructs/gofunction"
+	"github.com/platform-eng/golden-ami/constructs/goldenimage"
+	"github.com/platform-eng/golden-ami/internal/contract"
+)
+
+// PipelineTriggerProps configures a PipelineTrigger.
+type PipelineTriggerProps struct {
+	// Pipeline is the golden-image pipeline to start.
+	//
+	// Required.
+	Pipeline *goldenimage.GoldenImagePipeline
+
+	// Parameter is the upstream-AMI parameter whose changes start a build.
+	//
+	// Default: Pipeline.UpstreamParameter; required when the pipeline's
+	// parent is not an SSM parameter it knows.
+	Parameter awsssm.IStringParameter
+
+	// EncryptionKey, DeadLetterQueue, AlarmTopic and LogRetention are passed
+	// to the function; see gofunction.GoFunctionProps.
+	//
+	// Default: the GoFunction defaults.
+	EncryptionKey   awskms.IKey
+	DeadLetterQueue awssqs.IQueue
+	AlarmTopic      awssns.ITopic
+	LogRetention    awslogs.RetentionDays
+}
+
+// PipelineTrigger starts a golden-image pipeline whenever its upstream-AMI
+// parameter gets a new value: an EventBridge rule matching only that
+// parameter's Create and Update changes invokes the imagebuildertrigger
+// function, whose role may read that parameter and start that pipeline,
+// nothing else. The function runs one invocation at a time (reserved
+// concurrency 1) and derives the start request's client token from the
+// parameter version, so redelivered events never start a second build.
+// It never changes recipes or the pipeline: the recipe's "ssm:" parent
+// resolves the new AMI when the build starts.
+type PipelineTrigger struct {
+	constructs.Construct
+
+	// Function is the trigger function.
+	Function *gofunction.GoFunction
+	// Rule matches the parameter's Create and Update changes.
+	Rule awsevents.Rule
+}
+
+// NewPipelineTrigger defines the trigger. It panics with an error naming the
+// field when props are invalid, before defining anything.
+func NewPipelineTrigger(scope constructs.Construct, id *string, props *PipelineTriggerProps) *PipelineTrigger {
+	if props == nil {
+		props = &PipelineTriggerProps{}
+	}
+	parameter := props.Parameter
+	var errs []error
+	if props.Pipeline == nil {
+		errs = append(errs, errors.New("pipelinetrigger: Pipeline is required"))
+	} else if parameter == nil {
+		parameter = props.Pipeline.UpstreamParameter
+		if parameter == nil {
+			errs = append(errs, fmt.Errorf("pipelinetrigger: Parameter is required: pipeline %s does not build on an SSM parameter it knows", *props.Pipeline.ImageName))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		panic(err)
+	}
+
+	this := &PipelineTrigger{}
+	constructs.NewConstruct_Override(this, scope, id)
+	this.Function = gofunction.NewGoFunction(this, str("Function"), &gofunction.GoFunctionProps{
+		ImportPath:  str(contract.FunctionImageBuilderTrigger),
+		Description: str("Starts golden image pipeline " + *props.Pipeline.ImageName + " when its upstream AMI changes"),
+		Environment: &map[string]*string{
+			contract.EnvImagePipelineARN: props.Pipeline.PipelineARN,
+			contract.EnvSSMParameterName: parameter.ParameterName(),
+		},
+		// One start at a time: with the deterministic client token, this
+		// keeps a burst of redeliveries from racing each other.
+		ReservedConcurrentExecutions: num(1),
+		EncryptionKey:                props.EncryptionKey,
+		DeadLetterQueue:              props.DeadLetterQueue,
+		AlarmTopic:                   props.AlarmTopic,
+		LogRetention:                 props.LogRetention,
+	})
+	this.Function.AddToRolePolicy(
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: str("ReadUpstreamParameter"), Actions: &[]*string{str("ssm:GetParameter")}, Resources: &[]*string{parameter.ParameterArn()},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: str("StartPipeline"), Actions: &[]*string{str("imagebuilder:StartImagePipelineExecution")}, Resources: &[]*string{props.Pipeline.PipelineARN},
+		}),
+	)
+	this.Rule = awsevents.NewRule(this, str("Rule"), &awsevents.RuleProps{
+		Description: str("Starts golden image pipeline " + *props.Pipeline.ImageName + " on a new upstream AMI"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     &[]*string{str(contract.SourceSSM)},
+			DetailType: &[]*string{str(contract.DetailTypeParameterChange)},
+			Detail: &map[string]interface{}{
+				"name":      []interface{}{parameter.ParameterName()},
+				"operation": []interface{}{contract.OperationCreate, contract.OperationUpdate},
+			},
+		},
+		Targets: &[]awsevents.IRuleTarget{this.Function.RuleTarget(nil)},
+	})
+	return this
+}
+
+// GrantInvoke lets grantee invoke the trigger function directly
+// (lambda:InvokeFunction), for example to replay a Parameter Store Change
+// event from the dead-letter queue. Replays are safe: the client token makes
+// a replay of an already-started change return the original build.
+func (t *PipelineTrigger) GrantInvoke(grantee awsiam.IGrantable) awsiam.Grant {
+	return t.Function.Function.GrantInvoke(grantee)
+}
+
+func str(s string) *string   { return &s }
+func num(v float64) *float64 { return &v }
