@@ -1,0 +1,139 @@
+package latestami_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/jsii-runtime-go"
+
+	gi "github.com/platform-eng/golden-ami/constructs/goldenimage"
+	"github.com/platform-eng/golden-ami/constructs/latestami"
+	"github.com/platform-eng/golden-ami/internal/cdktest"
+	"github.com/platform-eng/golden-ami/internal/compliance"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
+
+func newPipeline(t *testing.T) (awscdk.Stack, *gi.GoldenImagePipeline) {
+	stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Test"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("us-east-1")},
+	})
+	return stack, gi.NewGoldenImagePipeline(stack, jsii.String("AL2023"), &gi.GoldenImagePipelineProps{
+		ImageName: jsii.String("al2023"), DistributionRegions: jsii.Strings("us-west-2", "eu-west-1"),
+	})
+}
+
+var pipelineARN = map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^AL2023Pipeline")), "Arn"}}
+
+func TestRecorderSubscribesToThePipelineTopic(t *testing.T) {
+	stack, pipeline := newPipeline(t)
+	r := latestami.NewLatestAMIRecorder(stack, jsii.String("Latest"), &latestami.LatestAMIRecorderProps{Pipeline: pipeline})
+	reader := awsiam.NewRole(stack, jsii.String("Reader"), &awsiam.RoleProps{AssumedBy: awsiam.NewAccountRootPrincipal()})
+	r.GrantRead(reader)
+	tmpl := assertions.Template_FromStack(stack, nil)
+
+	// CDK sorts a statement's resources.
+	params := []interface{}{
+		"arn:aws:ssm:eu-west-1:111111111111:parameter/golden-ami/al2023/latest",
+		"arn:aws:ssm:us-east-1:111111111111:parameter/golden-ami/al2023/latest",
+		"arn:aws:ssm:us-west-2:111111111111:parameter/golden-ami/al2023/latest",
+	}
+	cdktest.Check(t, "subscription with a dead-letter queue", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), map[string]interface{}{
+			"Protocol":      "lambda",
+			"TopicArn":      map[string]interface{}{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^AL2023Topic"))},
+			"Endpoint":      map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^LatestFunction")), "Arn"}},
+			"RedrivePolicy": map[string]interface{}{"deadLetterTargetArn": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^LatestFunctionDeadLetterQueue")), "Arn"}}},
+		})
+	})
+	cdktest.Check(t, "no rule with the notification trigger", func() { tmpl.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(0)) })
+	cdktest.Check(t, "function environment", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]interface{}{
+			"Runtime": "provided.al2023", "Architectures": []interface{}{"arm64"},
+			"Environment": map[string]interface{}{"Variables": assertions.Match_ObjectEquals(&map[string]interface{}{
+				"SSM_PARAMETER_NAME": "/golden-ami/al2023/latest", "IMAGE_PIPELINE_ARN": pipelineARN,
+			})},
+		})
+	})
+	cdktest.Check(t, "role writes the parameter in every distribution region, nothing more", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::IAM::ManagedPolicy"), map[string]interface{}{"PolicyDocument": map[string]interface{}{"Statement": []interface{}{
+			map[string]interface{}{"Sid": "WriteOwnLogs"}, map[string]interface{}{"Sid": "SendDeadLetters"},
+			map[string]interface{}{"Sid": "UseOwnKey"}, map[string]interface{}{"Sid": "Tracing"},
+			map[string]interface{}{"Sid": "WriteLatestAMIParameterInEveryRegion", "Resource": params,
+				"Action": []interface{}{"ssm:AddTagsToResource", "ssm:GetParameter", "ssm:ListTagsForResource", "ssm:PutParameter"}},
+			map[string]interface{}{"Sid": "ValidateAMIParameters", "Action": "ec2:DescribeImages", "Resource": "*"},
+		}}})
+	})
+	cdktest.Check(t, "GrantRead", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]interface{}{
+			"PolicyDocument": map[string]interface{}{"Statement": []interface{}{map[string]interface{}{
+				"Action": []interface{}{"ssm:GetParameter", "ssm:GetParameters"}, "Resource": params,
+			}}},
+		})
+	})
+	if got := *r.ParameterARN(jsii.String("eu-west-1")); got != params[0] {
+		t.Errorf("ParameterARN(eu-west-1) = %s", got)
+	}
+	t.Run("cdk-nag finds nothing in the recorder", func(t *testing.T) {
+		compliance.Apply(r, false)
+		for _, f := range cdktest.NagFindings(t, stack) {
+			t.Error(f)
+		}
+	})
+}
+
+func TestRecorderOnEventBridge(t *testing.T) {
+	stack, pipeline := newPipeline(t)
+	latestami.NewLatestAMIRecorder(stack, jsii.String("Latest"), &latestami.LatestAMIRecorderProps{
+		Pipeline: pipeline, Trigger: latestami.TriggerEventBridge, ParameterName: jsii.String("/team/golden/latest"),
+	})
+	tmpl := assertions.Template_FromStack(stack, nil)
+	cdktest.Check(t, "no subscription", func() { tmpl.ResourceCountIs(jsii.String("AWS::SNS::Subscription"), jsii.Number(0)) })
+	cdktest.Check(t, "rule matches only this pipeline's AVAILABLE images", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]interface{}{
+			"EventPattern": assertions.Match_ObjectEquals(&map[string]interface{}{
+				"source":      []interface{}{"aws.imagebuilder"},
+				"detail-type": []interface{}{"EC2 Image Builder Image State Change"},
+				"resources":   []interface{}{map[string]interface{}{"prefix": "arn:aws:imagebuilder:us-east-1:111111111111:image/test-al2023-da8c3fd9/"}},
+				"detail":      map[string]interface{}{"state": map[string]interface{}{"status": []interface{}{"AVAILABLE"}}},
+			}),
+		})
+	})
+	cdktest.Check(t, "GetImage on this pipeline's images", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::IAM::ManagedPolicy"), map[string]interface{}{"PolicyDocument": map[string]interface{}{"Statement": assertions.Match_ArrayWith(&[]interface{}{
+			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "WriteLatestAMIParameterInEveryRegion", "Resource": assertions.Match_ArrayWith(&[]interface{}{
+				"arn:aws:ssm:us-east-1:111111111111:parameter/team/golden/latest"})}),
+			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "ReadPipelineImages", "Action": "imagebuilder:GetImage",
+				"Resource": "arn:aws:imagebuilder:us-east-1:111111111111:image/test-al2023-da8c3fd9/*"}),
+		})}})
+	})
+}
+
+func TestInvalidProps(t *testing.T) {
+	stack, pipeline := newPipeline(t)
+	for _, tc := range []struct {
+		test  string
+		props latestami.LatestAMIRecorderProps
+		want  string
+	}{
+		{"TestFailsWithoutAPipeline", latestami.LatestAMIRecorderProps{}, "latestami: Pipeline is required"},
+		{"TestFailsWhenParameterNameIsInvalid", latestami.LatestAMIRecorderProps{Pipeline: pipeline, ParameterName: jsii.String("latest")},
+			`latestami: ParameterName "latest" is not a fully qualified SSM parameter name (want e.g. "/golden-ami/al2023/latest")`},
+		{"TestFailsWhenTriggerIsUnknown", latestami.LatestAMIRecorderProps{Pipeline: pipeline, Trigger: "webhook"},
+			`latestami: Trigger "webhook" is not a trigger (want TriggerNotification "notification" or TriggerEventBridge "eventbridge")`},
+	} {
+		t.Run(tc.test, func(t *testing.T) {
+			props := tc.props
+			if got := cdktest.ExpectPanic(t, func() { latestami.NewLatestAMIRecorder(stack, jsii.String("R"), &props) }); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
