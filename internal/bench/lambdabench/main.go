@@ -21,7 +21,11 @@
 // Cold start and RSS are measured on a build for the host architecture
 // with the production flags; sizes are of the arm64 build. When
 // qemu-aarch64 is on PATH (see -qemu) the arm64 build is also run under
-// emulation, for information only.
+// emulation, for information only. Cold starts are interleaved: each round
+// starts every function once, so a burst of load on the machine spreads
+// over all of them. The report also gives each function's package-init
+// time from GODEBUG=inittrace=1 (see -inittrace), which is most of the
+// difference between a function and the aws-lambda-go-only baseline.
 //
 // Usage:
 //
@@ -60,6 +64,7 @@ type options struct {
 	qemu        string
 	keep        string
 	timeout     time.Duration
+	initTraces  int
 }
 
 func main() {
@@ -71,6 +76,7 @@ func main() {
 	flag.StringVar(&o.qemu, "qemu", "auto", "also run the arm64 build under qemu-aarch64, for information: auto (if on PATH), on, off")
 	flag.StringVar(&o.keep, "keep", "", "directory to keep the built binaries and zips in (default: a temporary directory, removed)")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long to wait for a start or an invocation")
+	flag.IntVar(&o.initTraces, "inittrace", 11, "starts per function with GODEBUG=inittrace=1 for the package-init table (0: skip)")
 	flag.Parse()
 	if functions != "" {
 		o.functions = strings.Split(functions, ",")
@@ -102,6 +108,7 @@ type result struct {
 	Binary    int64 // arm64
 	Zip       int64 // arm64
 	HostBytes int64
+	Init      initSummary
 	Runs      []runResult
 }
 
@@ -163,16 +170,15 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	if qemuVersion != "" {
 		fmt.Fprintf(w, "- qemu: %s\n", qemuVersion)
 	}
-	fmt.Fprintf(w, "- runs: %d cold starts (after 1 untimed warm-up), %d invocations for RSS\n\n", o.runs, o.invocations)
+	fmt.Fprintf(w, "- runs: %d cold starts per function and runner (after 1 untimed warm-up; functions interleaved round by round), %d invocations for RSS\n", o.runs, o.invocations)
+	loadBefore, psiBefore := loadAvg(), cpuPressure()
 
-	var results []result
-	for _, s := range selected {
-		r, err := measure(ctx, o, moduleDir, dir, s, runners)
-		if err != nil {
-			return fmt.Errorf("%s: %w", s.Name, err)
-		}
-		results = append(results, r)
+	results, err := measureAll(ctx, o, moduleDir, dir, selected, runners)
+	if err != nil {
+		return err
 	}
+	fmt.Fprintf(w, "- load average before / after: %s / %s; CPU pressure (PSI some) before / after: %s / %s\n\n",
+		loadBefore, loadAvg(), psiBefore, cpuPressure())
 	failures := report(w, results)
 	if len(failures) > 0 {
 		return fmt.Errorf("%w:\n  %s", errLimits, strings.Join(failures, "\n  "))
@@ -204,116 +210,187 @@ func selectScenarios(names []string) ([]scenario, error) {
 	return out, nil
 }
 
-// measure builds one function and runs it with every runner.
-func measure(ctx context.Context, o options, moduleDir, dir string, s scenario, runners []runner) (result, error) {
-	res := result{Scenario: s}
+// measureAll builds every function, then times the cold starts round by
+// round, each round starting every function on every runner once, so a
+// burst of noise on the machine spreads over all of them instead of
+// landing on one. Then it drives one process per function and runner
+// through o.invocations invocations for the memory numbers.
+func measureAll(ctx context.Context, o options, moduleDir, dir string, selected []scenario, runners []runner) ([]result, error) {
+	results := make([]result, len(selected))
+	var targets []*target
+	defer func() {
+		for _, t := range targets {
+			t.close()
+		}
+	}()
+	for i, s := range selected {
+		results[i].Scenario = s
+		bins, err := buildAll(ctx, moduleDir, dir, s, runners, &results[i])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Name, err)
+		}
+		if o.initTraces > 0 {
+			env := lambdaEnv(s, "http://127.0.0.1:9", dir)
+			if results[i].Init, err = traceInit(bins[runtime.GOARCH], env, o.initTraces); err != nil {
+				return nil, fmt.Errorf("%s: inittrace: %w", s.Name, err)
+			}
+		}
+		for _, rn := range runners {
+			argv := append(append([]string(nil), rn.Prefix...), bins[rn.GOARCH])
+			targets = append(targets, newTarget(s, rn, argv, dir))
+		}
+	}
+	for round := 0; round <= o.runs; round++ { // round 0 is the warm-up
+		for _, t := range targets {
+			if err := t.coldRun(o.timeout, round > 0); err != nil {
+				return nil, fmt.Errorf("%s on %s, start %d: %w", t.s.Name, t.rn.Label, round, err)
+			}
+		}
+	}
+	k := 0
+	for i := range selected {
+		for range runners {
+			t := targets[k]
+			k++
+			rr, err := t.finish(o)
+			if err != nil {
+				return nil, fmt.Errorf("%s on %s: %w", t.s.Name, t.rn.Label, err)
+			}
+			results[i].Runs = append(results[i].Runs, rr)
+		}
+	}
+	return results, nil
+}
+
+// buildAll builds s for arm64 (size and zip recorded in res) and for every
+// runner's architecture, and returns GOARCH -> binary.
+func buildAll(ctx context.Context, moduleDir, dir string, s scenario, runners []runner, res *result) (map[string]string, error) {
+	arches := []string{"arm64", runtime.GOARCH}
+	for _, rn := range runners {
+		arches = append(arches, rn.GOARCH)
+	}
 	bins := map[string]string{}
-	for _, arch := range []string{"arm64", runtime.GOARCH} {
+	for _, arch := range arches {
 		if bins[arch] != "" {
 			continue
 		}
 		out := filepath.Join(dir, s.Name, arch, "bootstrap")
 		size, err := build(ctx, moduleDir, arch, s.Package, out)
 		if err != nil {
-			return res, err
+			return nil, err
 		}
 		bins[arch] = out
-		if arch == "arm64" {
-			res.Binary = size
-			zf, err := os.Create(filepath.Join(dir, s.Name, arch, "function.zip"))
-			if err != nil {
-				return res, err
-			}
-			res.Zip, err = zipSize(out, zf)
-			if cerr := zf.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return res, fmt.Errorf("zip: %w", err)
-			}
-		}
 		if arch == runtime.GOARCH {
 			res.HostBytes = size
 		}
-	}
-	for _, rn := range runners {
-		argv := append(append([]string(nil), rn.Prefix...), bins[rn.GOARCH])
-		rr, err := runFunction(o, s, rn, argv, dir)
-		if err != nil {
-			return res, fmt.Errorf("%s: %w", rn.Label, err)
+		if arch != "arm64" {
+			continue
 		}
-		res.Runs = append(res.Runs, rr)
+		res.Binary = size
+		zf, err := os.Create(filepath.Join(dir, s.Name, arch, "function.zip"))
+		if err != nil {
+			return nil, err
+		}
+		res.Zip, err = zipSize(out, zf)
+		if cerr := zf.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("zip: %w", err)
+		}
 	}
-	return res, nil
+	return bins, nil
 }
 
-// runFunction times o.runs cold starts (each process answers one
-// invocation, then is killed), then drives one process through
-// o.invocations invocations and reads its memory.
-func runFunction(o options, s scenario, rn runner, argv []string, dir string) (runResult, error) {
-	rr := runResult{Runner: rn, Invocations: o.invocations}
+// target is one function on one runner: the fake its cold starts share and
+// what they measured.
+type target struct {
+	s    scenario
+	rn   runner
+	argv []string
+	dir  string
+	fake *fake
+	env  []string
+	// n counts the invocations made against fake.
+	n           int
+	cold, first []time.Duration
+}
 
+func newTarget(s scenario, rn runner, argv []string, dir string) *target {
 	f := newFake()
-	defer f.close()
 	s.Setup(f.Server)
-	env := lambdaEnv(s, f.URL(), dir)
-	var cold, first []time.Duration
-	n := 0
-	for i := -1; i < o.runs; i++ { // i == -1 is the warm-up
-		p, err := startProc(argv, env, functionARN(s))
-		if err != nil {
-			return rr, err
-		}
-		d, err := p.coldStart(o.timeout)
-		if err != nil {
-			p.stop()
-			return rr, fmt.Errorf("start %d: %w", i+1, err)
-		}
-		payload, check := s.Event(f.Server, n)
-		inv, err := p.invoke(payload, check, o.timeout)
-		p.stop()
-		if err != nil {
-			return rr, fmt.Errorf("start %d, first invocation: %w", i+1, err)
-		}
-		n++
-		if i >= 0 {
-			cold = append(cold, d)
-			first = append(first, inv.Duration)
-		}
+	return &target{s: s, rn: rn, argv: argv, dir: dir, fake: f, env: lambdaEnv(s, f.URL(), dir)}
+}
+
+func (t *target) close() { t.fake.close() }
+
+// coldRun starts a process, waits for its first next, makes one
+// invocation, and kills it. timed is false for the warm-up.
+func (t *target) coldRun(timeout time.Duration, timed bool) error {
+	p, err := startProc(t.argv, t.env, functionARN(t.s))
+	if err != nil {
+		return err
 	}
-	if err := s.Verify(f.Server, n); err != nil {
+	defer p.stop()
+	d, err := p.coldStart(timeout)
+	if err != nil {
+		return err
+	}
+	payload, check := t.s.Event(t.fake.Server, t.n)
+	t.n++
+	inv, err := p.invoke(payload, check, timeout)
+	if err != nil {
+		return fmt.Errorf("first invocation: %w", err)
+	}
+	if timed {
+		t.cold = append(t.cold, d)
+		t.first = append(t.first, inv.Duration)
+	}
+	return nil
+}
+
+// finish checks the cold starts' work, then measures memory.
+func (t *target) finish(o options) (runResult, error) {
+	rr := runResult{Runner: t.rn, Invocations: o.invocations, Cold: summarize(t.cold), FirstInvoke: summarize(t.first)}
+	if err := t.s.Verify(t.fake.Server, t.n); err != nil {
 		return rr, fmt.Errorf("after the cold starts: %w", err)
 	}
-	rr.Cold, rr.FirstInvoke = summarize(cold), summarize(first)
+	var err error
+	rr.InitRSS, rr.After, err = memoryRun(o, t.s, t.argv, t.dir)
+	return rr, err
+}
 
+// memoryRun drives one process through o.invocations invocations against a
+// fresh fake and returns its memory after init and at the end.
+func memoryRun(o options, s scenario, argv []string, dir string) (initial, after procStatus, err error) {
 	g := newFake()
 	defer g.close()
 	s.Setup(g.Server)
 	p, err := startProc(argv, lambdaEnv(s, g.URL(), dir), functionARN(s))
 	if err != nil {
-		return rr, err
+		return initial, after, err
 	}
 	defer p.stop()
 	if _, err := p.coldStart(o.timeout); err != nil {
-		return rr, err
+		return initial, after, err
 	}
-	if rr.InitRSS, err = readProcStatus(p.cmd.Process.Pid); err != nil {
-		return rr, err
+	if initial, err = readProcStatus(p.cmd.Process.Pid); err != nil {
+		return initial, after, err
 	}
 	for i := 0; i < o.invocations; i++ {
 		payload, check := s.Event(g.Server, i)
 		if _, err := p.invoke(payload, check, o.timeout); err != nil {
-			return rr, fmt.Errorf("invocation %d of %d: %w", i+1, o.invocations, err)
+			return initial, after, fmt.Errorf("invocation %d of %d: %w", i+1, o.invocations, err)
 		}
 	}
 	// The process is now blocked in its next call, as Lambda freezes it.
-	if rr.After, err = readProcStatus(p.cmd.Process.Pid); err != nil {
-		return rr, err
+	if after, err = readProcStatus(p.cmd.Process.Pid); err != nil {
+		return initial, after, err
 	}
 	if err := s.Verify(g.Server, o.invocations); err != nil {
-		return rr, fmt.Errorf("after %d invocations: %w", o.invocations, err)
+		return initial, after, fmt.Errorf("after %d invocations: %w", o.invocations, err)
 	}
-	return rr, nil
+	return initial, after, nil
 }
 
 // report prints the tables and returns one line per missed limit.
@@ -373,6 +450,20 @@ func report(w io.Writer, results []result) []string {
 		}
 	}
 	fmt.Fprintln(w)
+
+	if results[0].Init.Packages > 0 {
+		fmt.Fprintf(w, "## Package init before main (host build, GODEBUG=inittrace=1, median of %d starts)\n\n", results[0].Init.Total.N)
+		fmt.Fprintf(w, "| function | packages | init total | largest |\n|---|---:|---:|---|\n")
+		for _, r := range results {
+			var top []string
+			for _, p := range r.Init.Top {
+				top = append(top, fmt.Sprintf("%s %s", strings.TrimPrefix(p.Package, "github.com/aws/"), ms(p.Median)))
+			}
+			fmt.Fprintf(w, "| %s | %d | %s | %s |\n", r.Scenario.Name, r.Init.Packages, ms(r.Init.Total.Median), strings.Join(top, ", "))
+		}
+		fmt.Fprintln(w)
+	}
+
 	if len(failures) == 0 {
 		fmt.Fprintf(w, "All limits met.\n")
 	} else {
@@ -431,6 +522,33 @@ func cpuModel() string {
 		}
 	}
 	return "unknown"
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// cpuPressure is the "some" line of /proc/pressure/cpu: the share of time
+// runnable tasks waited for a CPU, which is what makes cold starts noisy.
+func cpuPressure() string {
+	b, err := os.ReadFile("/proc/pressure/cpu")
+	if err != nil {
+		return "unavailable"
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 3 || f[0] != "some" {
+		return "unavailable"
+	}
+	return strings.Join(f[1:3], " ")
 }
 
 func kernel() string {

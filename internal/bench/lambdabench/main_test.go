@@ -196,7 +196,15 @@ func TestBaselineEndToEnd(t *testing.T) {
 	if _, err := build(ctx, filepath.Dir(moduleDir), runtime.GOARCH, s.Package, bin); err != nil {
 		t.Fatal(err)
 	}
-	rr, err := runFunction(options{runs: 3, invocations: 5, timeout: 10 * time.Second}, s, runner{Label: "native"}, []string{bin}, dir)
+	tg := newTarget(s, runner{Label: "native"}, []string{bin}, dir)
+	defer tg.close()
+	o := options{runs: 3, invocations: 5, timeout: 10 * time.Second}
+	for i := 0; i <= o.runs; i++ {
+		if err := tg.coldRun(o.timeout, i > 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rr, err := tg.finish(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,5 +228,36 @@ func TestAnExitBeforeTheFirstNextFailsFast(t *testing.T) {
 	_, err = p.coldStart(time.Minute)
 	if err == nil || !strings.Contains(err.Error(), "invalid configuration") || time.Since(start) > 10*time.Second {
 		t.Errorf("error = %v after %v", err, time.Since(start))
+	}
+}
+
+func TestParseAndSummarizeInitTrace(t *testing.T) {
+	run := func(schemasMS string) initTrace {
+		t.Helper()
+		out := "init runtime @0.030 ms, 0.45 ms clock, 0 bytes, 0 allocs\n" +
+			"some other output\n" +
+			"init github.com/aws/aws-sdk-go-v2/service/ssm/schemas @3.7 ms, " + schemasMS + " ms clock, 1427032 bytes, 7857 allocs\n" +
+			"init main @8.4 ms, 0.12 ms clock, 21584 bytes, 180 allocs\n"
+		tr, err := parseInitTrace(strings.NewReader(out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	tr := run("2.8")
+	if !slices.Equal(tr.Packages, []string{"runtime", "github.com/aws/aws-sdk-go-v2/service/ssm/schemas", "main"}) ||
+		tr.Total() != 3370*time.Microsecond || tr.Bytes != 1427032+21584 {
+		t.Errorf("trace = %+v, total %v", tr, tr.Total())
+	}
+	s := summarizeInit([]initTrace{run("2.8"), run("1.0"), run("2.0")}, 2)
+	if s.Packages != 3 || s.Total.N != 3 || s.Total.Median != 2570*time.Microsecond {
+		t.Errorf("summary = %+v", s)
+	}
+	want := []pkgInit{{"github.com/aws/aws-sdk-go-v2/service/ssm/schemas", 2 * time.Millisecond}, {"runtime", 450 * time.Microsecond}}
+	if !slices.Equal(s.Top, want) {
+		t.Errorf("top = %+v, want %+v", s.Top, want)
+	}
+	if _, err := parseInitTrace(strings.NewReader("no trace here\n")); err == nil {
+		t.Error("parseInitTrace accepted output without init lines")
 	}
 }

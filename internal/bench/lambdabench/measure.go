@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/flate"
 	"context"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -266,4 +268,117 @@ func (p *proc) stop() {
 	_ = p.cmd.Process.Kill()
 	<-p.exited
 	p.rt.Close()
+}
+
+// initTrace is what GODEBUG=inittrace=1 reports for one start: the clock
+// time of each package's init, in the order they ran.
+type initTrace struct {
+	Packages []string
+	Clock    map[string]time.Duration
+	Bytes    int64
+}
+
+var initLine = regexp.MustCompile(`^init (\S+) @[0-9.]+ ms, ([0-9.]+) ms clock, ([0-9]+) bytes, [0-9]+ allocs$`)
+
+// parseInitTrace reads the init lines of a GODEBUG=inittrace=1 run and
+// ignores every other line.
+func parseInitTrace(r io.Reader) (initTrace, error) {
+	tr := initTrace{Clock: map[string]time.Duration{}}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		m := initLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		msf, err := strconv.ParseFloat(m[2], 64)
+		if err != nil {
+			return initTrace{}, err
+		}
+		b, err := strconv.ParseInt(m[3], 10, 64)
+		if err != nil {
+			return initTrace{}, err
+		}
+		if _, dup := tr.Clock[m[1]]; !dup {
+			tr.Packages = append(tr.Packages, m[1])
+		}
+		tr.Clock[m[1]] += time.Duration(math.Round(msf * float64(time.Millisecond)))
+		tr.Bytes += b
+	}
+	if err := sc.Err(); err != nil {
+		return initTrace{}, err
+	}
+	if len(tr.Packages) == 0 {
+		return initTrace{}, errors.New("no inittrace lines")
+	}
+	return tr, nil
+}
+
+// Total is the summed init clock time.
+func (tr initTrace) Total() time.Duration {
+	var t time.Duration
+	for _, d := range tr.Clock {
+		t += d
+	}
+	return t
+}
+
+// initSummary is package init over several starts.
+type initSummary struct {
+	Packages int
+	Total    stats
+	Bytes    int64
+	// Top are the packages with the largest median init time, largest first.
+	Top []pkgInit
+}
+
+type pkgInit struct {
+	Package string
+	Median  time.Duration
+}
+
+// summarizeInit takes the median per package over traces and keeps the top n.
+func summarizeInit(traces []initTrace, n int) initSummary {
+	if len(traces) == 0 {
+		return initSummary{}
+	}
+	var totals []time.Duration
+	per := map[string][]time.Duration{}
+	for _, tr := range traces {
+		totals = append(totals, tr.Total())
+		for p, d := range tr.Clock {
+			per[p] = append(per[p], d)
+		}
+	}
+	s := initSummary{Packages: len(traces[0].Packages), Total: summarize(totals), Bytes: traces[0].Bytes}
+	for p, ds := range per {
+		s.Top = append(s.Top, pkgInit{p, summarize(ds).Median})
+	}
+	slices.SortFunc(s.Top, func(a, b pkgInit) int {
+		if c := cmp.Compare(b.Median, a.Median); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Package, b.Package)
+	})
+	if len(s.Top) > n {
+		s.Top = s.Top[:n]
+	}
+	return s
+}
+
+// traceInit starts bin runs times with GODEBUG=inittrace=1 and env, and no
+// Runtime API, so aws-lambda-go exits right after main reaches
+// lambda.Start.
+func traceInit(bin string, env []string, runs int) (initSummary, error) {
+	var traces []initTrace
+	for i := 0; i < runs; i++ {
+		cmd := exec.Command(bin)
+		cmd.Env = append(slices.Clone(env), "GODEBUG=inittrace=1")
+		out, _ := cmd.CombinedOutput() // exits 1: no AWS_LAMBDA_RUNTIME_API
+		tr, err := parseInitTrace(bytes.NewReader(out))
+		if err != nil {
+			return initSummary{}, fmt.Errorf("%s: %w; output:\n%s", bin, err, out)
+		}
+		traces = append(traces, tr)
+	}
+	return summarizeInit(traces, 3), nil
 }
