@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	gi "github.com/platform-eng/golden-ami/constructs/goldenimage"
 	"github.com/platform-eng/golden-ami/internal/assemblycheck"
@@ -41,6 +42,9 @@ type Environment struct {
 	// (StartOnSchedule) or only when a dependency changed; empty means
 	// StartOnSchedule, the only mode that picks up monthly OS patches.
 	StartCondition gi.StartCondition
+	// UpstreamCheckInterval is how often each image's upstream monitor looks
+	// for a new base AMI (whole minutes, at least 1); zero means 1 hour.
+	UpstreamCheckInterval time.Duration
 	// TerminationProtection protects every stack of the environment from deletion.
 	TerminationProtection bool
 	// Images are the golden images to build: at least one.
@@ -183,6 +187,9 @@ func (e Environment) Validate() error {
 			fail("Schedule", err)
 		}
 	}
+	if i := e.UpstreamCheckInterval; i != 0 && (i < time.Minute || i%time.Minute != 0) {
+		fail("UpstreamCheckInterval", fmt.Errorf("%v is not a whole number of minutes of at least 1 (EventBridge's minimum rate)", i))
+	}
 	if e.StartCondition != "" {
 		if err := e.StartCondition.Validate(); err != nil {
 			fail("StartCondition", err)
@@ -219,6 +226,14 @@ func (e Environment) Validate() error {
 		fail("Images names", err)
 	}
 	return errors.Join(errs...)
+}
+
+// upstreamCheckInterval is UpstreamCheckInterval with its default.
+func (e Environment) upstreamCheckInterval() time.Duration {
+	if e.UpstreamCheckInterval == 0 {
+		return time.Hour
+	}
+	return e.UpstreamCheckInterval
 }
 
 // ValidateAll checks every environment and that their names are unique.

@@ -3,6 +3,7 @@ package stacks
 import (
 	"strings"
 	"testing"
+	"time"
 
 	gi "github.com/platform-eng/golden-ami/constructs/goldenimage"
 )
@@ -83,6 +84,8 @@ func TestInvalidEnvironmentsFailWithTheFieldAndValue(t *testing.T) {
 			`environment "test": Images[0].Upstream.PlatformARN "arn:aws:elasticbeanstalk:us-east-1::platform/Docker" is not an Elastic Beanstalk platform version ARN (want e.g. "arn:aws:elasticbeanstalk:us-east-1::platform/Docker running on 64bit Amazon Linux 2023/4.3.0")`},
 		{"TestFailsWhenSourceParameterIsInvalid", func(e *Environment) { e.Images[0].Upstream = Upstream{SourceParameterName: "al2023"} },
 			`environment "test": Images[0].Upstream.SourceParameterName "al2023" is not a fully qualified SSM parameter name (want e.g. "/golden-ami/al2023/latest")`},
+		{"TestFailsWhenUpstreamCheckIntervalIsTooShort", func(e *Environment) { e.UpstreamCheckInterval = 30 * time.Second },
+			`environment "test": UpstreamCheckInterval 30s is not a whole number of minutes of at least 1 (EventBridge's minimum rate)`},
 		{"TestFailsWhenStartConditionIsUnknown", func(e *Environment) { e.StartCondition = "ALWAYS" },
 			`environment "test": StartCondition "ALWAYS" is not a start condition (want StartOnSchedule "EXPRESSION_MATCH_ONLY" or StartWhenDependenciesUpdated "EXPRESSION_MATCH_AND_DEPENDENCY_UPDATES_AVAILABLE")`},
 		{"TestFailsWhenNameIsInvalid", func(e *Environment) { e.Name = "Prod" },

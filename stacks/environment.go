@@ -4,9 +4,13 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 
+	"github.com/platform-eng/golden-ami/constructs/amimonitor"
 	gi "github.com/platform-eng/golden-ami/constructs/goldenimage"
+	"github.com/platform-eng/golden-ami/constructs/latestami"
+	"github.com/platform-eng/golden-ami/constructs/pipelinetrigger"
 )
 
 // GoldenImageStackProps configures a GoldenImageStack.
@@ -22,8 +26,19 @@ type GoldenImageStack struct {
 	awscdk.Stack
 	// Shared is the environment's key and build-log buckets.
 	Shared *gi.SharedResources
-	// Pipelines by image name.
-	Pipelines map[string]*gi.GoldenImagePipeline
+	// AlarmTopic receives every function's alarms.
+	AlarmTopic awssns.Topic
+	// Images by image name.
+	Images map[string]*ImageResources
+}
+
+// ImageResources are everything one golden image runs on: the pipeline and
+// the loop that keeps it fresh.
+type ImageResources struct {
+	Pipeline *gi.GoldenImagePipeline
+	Monitor  *amimonitor.UpstreamMonitor
+	Trigger  *pipelinetrigger.PipelineTrigger
+	Recorder *latestami.LatestAMIRecorder
 }
 
 // NewGoldenImageStack defines one pipeline per configured image, with
@@ -34,8 +49,8 @@ func NewGoldenImageStack(scope constructs.Construct, id *string, props *GoldenIm
 	}
 	env := props.Environment
 	stack := &GoldenImageStack{
-		Stack:     awscdk.NewStack(scope, id, &props.StackProps),
-		Pipelines: map[string]*gi.GoldenImagePipeline{},
+		Stack:  awscdk.NewStack(scope, id, &props.StackProps),
+		Images: map[string]*ImageResources{},
 	}
 
 	// One key and one set of log buckets per environment; every pipeline
@@ -43,6 +58,12 @@ func NewGoldenImageStack(scope constructs.Construct, id *string, props *GoldenIm
 	stack.Shared = gi.NewSharedResources(stack.Stack, str("Shared"), &gi.SharedResourcesProps{
 		Purpose: str("golden images of environment " + env.Name),
 	})
+	stack.AlarmTopic = awssns.NewTopic(stack.Stack, str("AlarmTopic"), &awssns.TopicProps{
+		DisplayName: str("Golden AMI alarms (" + env.Name + ")"),
+		MasterKey:   stack.Shared.EncryptionKey,
+		EnforceSSL:  boolean(true),
+	})
+	output(stack.Stack, "AlarmTopicArn", stack.AlarmTopic.TopicArn(), "Alarms of every golden-image function")
 	for _, img := range env.Images {
 		p := gi.NewGoldenImagePipeline(stack.Stack, str(img.Name), &gi.GoldenImagePipelineProps{
 			EncryptionKey:         stack.Shared.EncryptionKey,
@@ -63,10 +84,33 @@ func NewGoldenImageStack(scope constructs.Construct, id *string, props *GoldenIm
 			StartCondition:        env.StartCondition,
 			AmiTags:               &map[string]*string{"golden-ami:environment": str(env.Name), "golden-ami:upstream": str(img.Upstream.Kind())},
 		})
-		stack.Pipelines[img.Name] = p
+		monitor := amimonitor.NewUpstreamMonitor(stack.Stack, str(img.Name+"-monitor"), &amimonitor.UpstreamMonitorProps{
+			Parameter:           p.UpstreamParameter,
+			SourceParameterName: strOrNil(img.Upstream.SourceParameterName),
+			PlatformBranch:      strOrNil(img.Upstream.PlatformBranch),
+			PlatformARN:         strOrNil(img.Upstream.PlatformARN),
+			ImageOwner:          strOrNil(img.Upstream.ImageOwner),
+			ImageNamePattern:    strOrNil(img.Upstream.ImageNamePattern),
+			CheckInterval:       awscdk.Duration_Minutes(num(env.upstreamCheckInterval().Minutes())),
+			EncryptionKey:       stack.Shared.EncryptionKey,
+			AlarmTopic:          stack.AlarmTopic,
+		})
+		trigger := pipelinetrigger.NewPipelineTrigger(stack.Stack, str(img.Name+"-trigger"), &pipelinetrigger.PipelineTriggerProps{
+			Pipeline:      p,
+			EncryptionKey: stack.Shared.EncryptionKey,
+			AlarmTopic:    stack.AlarmTopic,
+		})
+		recorder := latestami.NewLatestAMIRecorder(stack.Stack, str(img.Name+"-latest"), &latestami.LatestAMIRecorderProps{
+			Pipeline:      p,
+			ParameterName: str(LatestAMIParameterName(env, img)),
+			EncryptionKey: stack.Shared.EncryptionKey,
+			AlarmTopic:    stack.AlarmTopic,
+		})
+		stack.Images[img.Name] = &ImageResources{Pipeline: p, Monitor: monitor, Trigger: trigger, Recorder: recorder}
 		prefix := camel(img.Name)
 		output(stack.Stack, prefix+"PipelineArn", p.PipelineARN, "Image Builder pipeline of "+img.Name)
 		output(stack.Stack, prefix+"UpstreamParameterName", p.UpstreamParameter.ParameterName(), "Upstream-AMI parameter the "+img.Name+" recipe builds on")
+		output(stack.Stack, prefix+"LatestAmiParameterName", recorder.ParameterName, "Latest golden AMI of "+img.Name+", in every distribution region")
 		output(stack.Stack, prefix+"NotificationTopicArn", p.Topic.TopicArn(), "Image Builder notifications of "+img.Name)
 	}
 	return stack
@@ -175,7 +219,15 @@ func camel(name string) string {
 	return b.String()
 }
 
-func str(s string) *string { return &s }
+// LatestAMIParameterName is the latest-AMI parameter of an image, in every
+// distribution region.
+func LatestAMIParameterName(env Environment, img Image) string {
+	return "/golden-ami/" + env.Name + "/" + img.Name + "/latest"
+}
+
+func str(s string) *string   { return &s }
+func num(v float64) *float64 { return &v }
+func boolean(v bool) *bool   { return &v }
 
 func strOrNil(s string) *string {
 	if s == "" {

@@ -1,6 +1,10 @@
 package stacks
 
-import gi "github.com/platform-eng/golden-ami/constructs/goldenimage"
+import (
+	"time"
+
+	gi "github.com/platform-eng/golden-ami/constructs/goldenimage"
+)
 
 // Environments returns every environment of the golden-image platform. Edit
 // this file to add one: replace the placeholder account ids with your own.
@@ -15,6 +19,8 @@ func Environments() []Environment {
 			// Build every Monday; the upstream monitor triggers extra builds.
 			Schedule:       "cron(0 4 ? * MON *)",
 			StartCondition: gi.StartOnSchedule,
+			// Look for a new upstream base image every hour.
+			UpstreamCheckInterval: time.Hour,
 			Images: []Image{
 				{
 					Name:          "al2023",
@@ -37,6 +43,7 @@ func Environments() []Environment {
 			// Monthly patch build on the Wednesday after Patch Tuesday.
 			Schedule:              "cron(0 6 ? * WED#2 *)",
 			StartCondition:        gi.StartOnSchedule,
+			UpstreamCheckInterval: 6 * time.Hour,
 			TerminationProtection: true,
 			Images: []Image{
 				{

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
@@ -103,7 +104,7 @@ func TestEveryEnvironmentTemplateHasTheGoldenImagePipeline(t *testing.T) {
 	for _, env := range Environments() {
 		tmpl := readTemplate(t, dir, "GoldenAmi-"+env.Name)
 		for _, img := range env.Images {
-			for _, out := range []string{"PipelineArn", "UpstreamParameterName", "NotificationTopicArn"} {
+			for _, out := range []string{"PipelineArn", "UpstreamParameterName", "LatestAmiParameterName", "NotificationTopicArn"} {
 				if _, ok := tmpl["Outputs"].(map[string]interface{})[camel(img.Name)+out]; !ok {
 					t.Errorf("%s: output %s%s is missing", env.Name, camel(img.Name), out)
 				}
@@ -113,6 +114,79 @@ func TestEveryEnvironmentTemplateHasTheGoldenImagePipeline(t *testing.T) {
 			t.Errorf("%s: %d key stacks, want one per distribution region (%d)", env.Name, got, len(env.DistributionRegions))
 		}
 	}
+}
+
+func TestEveryImageHasItsMonitorTriggerAndRecorder(t *testing.T) {
+	dir, envs, _ := synthAll(t)
+	for _, env := range Environments() {
+		tmpl := readTemplate(t, dir, "GoldenAmi-"+env.Name)
+		functions := cdktest.ResourcesOfType(tmpl, "AWS::Lambda::Function")
+		if len(functions) != 3*len(env.Images) {
+			t.Errorf("%s: %d functions, want 3 per image", env.Name, len(functions))
+		}
+		vars := func(prefix string) map[string]interface{} {
+			for id, f := range functions {
+				if strings.HasPrefix(id, prefix) {
+					return f["Properties"].(map[string]interface{})["Environment"].(map[string]interface{})["Variables"].(map[string]interface{})
+				}
+			}
+			t.Fatalf("%s: no function %s*", env.Name, prefix)
+			return nil
+		}
+		for _, img := range env.Images {
+			id := strings.ReplaceAll(img.Name, "-", "")
+			monitor := vars(id + "monitor")
+			want := map[string]string{
+				"SOURCE_PARAMETER_NAME": img.Upstream.SourceParameterName, "PLATFORM_BRANCH": img.Upstream.PlatformBranch,
+				"PLATFORM_ARN": img.Upstream.PlatformARN, "IMAGE_OWNER": img.Upstream.ImageOwner, "IMAGE_NAME_PATTERN": img.Upstream.ImageNamePattern,
+			}
+			for name, value := range want {
+				got, _ := monitor[name].(string)
+				if got != value {
+					t.Errorf("%s/%s monitor %s = %q, want %q", env.Name, img.Name, name, got, value)
+				}
+			}
+			if got := vars(id + "latest")["SSM_PARAMETER_NAME"]; got != LatestAMIParameterName(env, img) {
+				t.Errorf("%s/%s recorder writes %v, want %s", env.Name, img.Name, got, LatestAMIParameterName(env, img))
+			}
+			if _, ok := vars(id + "trigger")["IMAGE_PIPELINE_ARN"]; !ok {
+				t.Errorf("%s/%s trigger has no pipeline", env.Name, img.Name)
+			}
+			res := envs[env.Name].Images.Images[img.Name]
+			if res.Monitor.Parameter != res.Pipeline.UpstreamParameter {
+				t.Errorf("%s/%s: the monitor maintains a different parameter than the recipe reads", env.Name, img.Name)
+			}
+		}
+		schedules := 0
+		for _, r := range cdktest.ResourcesOfType(tmpl, "AWS::Events::Rule") {
+			if expr, ok := r["Properties"].(map[string]interface{})["ScheduleExpression"]; ok {
+				schedules++
+				if want := rate(env.upstreamCheckInterval()); expr != want {
+					t.Errorf("%s: monitor schedule %v, want %s", env.Name, expr, want)
+				}
+			}
+		}
+		if schedules != len(env.Images) {
+			t.Errorf("%s: %d schedules, want one monitor schedule per image", env.Name, schedules)
+		}
+	}
+}
+
+// rate renders d the way EventBridge schedules (and CDK) write it.
+func rate(d time.Duration) string {
+	unit := func(n int, name string) string {
+		if n == 1 {
+			return fmt.Sprintf("rate(1 %s)", name)
+		}
+		return fmt.Sprintf("rate(%d %ss)", n, name)
+	}
+	switch {
+	case d%(24*time.Hour) == 0:
+		return unit(int(d/(24*time.Hour)), "day")
+	case d%time.Hour == 0:
+		return unit(int(d/time.Hour), "hour")
+	}
+	return unit(int(d/time.Minute), "minute")
 }
 
 func TestUpstreamParametersAreSeededFromTheirSource(t *testing.T) {
