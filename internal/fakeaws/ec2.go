@@ -143,3 +143,8 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+func init() {
+	register(ServiceEC2, service{Protocol: ProtocolEC2Query,
+		Handler: func(s *Server, _, op string) handlerFunc { return s.ec2Handler(op) }})
+}

@@ -156,3 +156,8 @@ func paginate(n, size int, token string) ([2]int, string, *apiError) {
 	}
 	return [2]int{start, end}, next, nil
 }
+
+func init() {
+	register(ServiceElasticBeanstalk, service{Protocol: ProtocolQuery,
+		Handler: func(s *Server, _, op string) handlerFunc { return s.ebHandler(op) }})
+}

@@ -139,3 +139,8 @@ func (s *Server) ibGetImage(req *request) (any, *apiError) {
 	}
 	return map[string]any{"requestId": "fake-request", "image": image}, nil
 }
+
+func init() {
+	register(ServiceImageBuilder, service{Protocol: ProtocolRESTJSON,
+		Handler: func(s *Server, method, op string) handlerFunc { return s.imageBuilderHandler(method, op) }})
+}

@@ -3,7 +3,8 @@
 // functions call, keeps just enough state to answer them, injects faults, and
 // records every call so tests can assert exact counts.
 //
-// Protocols: SSM (awsJson1_1, X-Amz-Target: AmazonSSM.<Op>), Image Builder
+// Services register themselves (see register), one file each. Protocols:
+// SSM (awsJson1_1, X-Amz-Target: AmazonSSM.<Op>), Image Builder
 // (REST-JSON: PUT /StartImagePipelineExecution, GET /GetImage), Elastic
 // Beanstalk (awsQuery: form Action=..., XML) and EC2 (ec2Query, XML). The
 // service and region of each request come from the SigV4 credential scope of
@@ -208,7 +209,43 @@ func (s *Server) count(match func(Call) bool) int {
 type request struct {
 	*http.Request
 	service, region, operation string
+	protocol                   Protocol
 	body                       []byte
+}
+
+// Protocol is an AWS wire protocol.
+type Protocol int
+
+// The protocols the fake speaks.
+const (
+	// ProtocolJSON is awsJson1_0/1_1: POST /, X-Amz-Target: <prefix><Op>, JSON both ways.
+	ProtocolJSON Protocol = iota
+	// ProtocolRESTJSON is restJson1: the operation is the URL path; errors in X-Amzn-ErrorType.
+	ProtocolRESTJSON
+	// ProtocolQuery is awsQuery: form-encoded Action=<Op>, XML responses and ErrorResponse errors.
+	ProtocolQuery
+	// ProtocolEC2Query is ec2Query: like awsQuery, with Response/Errors errors.
+	ProtocolEC2Query
+)
+
+// service is one AWS service the fake implements.
+type service struct {
+	Protocol Protocol
+	// TargetPrefix is stripped from X-Amz-Target (ProtocolJSON), e.g. "AmazonSSM.".
+	TargetPrefix string
+	// Handler returns the handler of an operation, or nil when it is not implemented.
+	Handler func(s *Server, method, operation string) handlerFunc
+}
+
+// services by the name in the SigV4 credential scope. Each service's file
+// registers itself in init, so adding a service never edits this file.
+var services = map[string]service{}
+
+func register(name string, svc service) {
+	if _, dup := services[name]; dup {
+		panic("fakeaws: service " + name + " registered twice")
+	}
+	services[name] = svc
 }
 
 var credentialScope = regexp.MustCompile(`Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request`)
@@ -227,31 +264,27 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req.body = body
 
-	var h handlerFunc
-	switch req.service {
-	case ServiceSSM:
-		req.operation = strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AmazonSSM.")
-		h = s.ssmHandler(req.operation)
-	case ServiceImageBuilder:
+	svc, ok := services[req.service]
+	if !ok {
+		writeJSONError(w, http.StatusBadRequest, "UnknownService", "fakeaws does not implement "+req.service)
+		return
+	}
+	req.protocol = svc.Protocol
+	switch svc.Protocol {
+	case ProtocolJSON:
+		req.operation = strings.TrimPrefix(r.Header.Get("X-Amz-Target"), svc.TargetPrefix)
+	case ProtocolRESTJSON:
 		req.operation = strings.TrimPrefix(r.URL.Path, "/")
-		h = s.imageBuilderHandler(r.Method, req.operation)
-	case ServiceElasticBeanstalk, ServiceEC2:
+	case ProtocolQuery, ProtocolEC2Query:
 		form, err := url.ParseQuery(string(req.body))
 		if err != nil {
-			writeXMLError(w, req.service, http.StatusBadRequest, "MalformedQueryString", err.Error())
+			writeXMLError(w, svc.Protocol, http.StatusBadRequest, "MalformedQueryString", err.Error())
 			return
 		}
 		req.Form = form
 		req.operation = form.Get("Action")
-		if req.service == ServiceEC2 {
-			h = s.ec2Handler(req.operation)
-		} else {
-			h = s.ebHandler(req.operation)
-		}
-	default:
-		writeJSONError(w, http.StatusBadRequest, "UnknownService", "fakeaws does not implement "+req.service)
-		return
 	}
+	h := svc.Handler(s, r.Method, req.operation)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -318,10 +351,10 @@ func errorf(status int, code, format string, args ...any) *apiError {
 
 func (s *Server) writeOK(w http.ResponseWriter, req *request, resp any) {
 	w.Header().Set("X-Amzn-RequestId", fmt.Sprintf("fake-%d", len(s.calls)))
-	switch req.service {
-	case ServiceSSM, ServiceImageBuilder:
+	switch req.protocol {
+	case ProtocolJSON, ProtocolRESTJSON:
 		w.Header().Set("Content-Type", "application/json")
-		if req.service == ServiceSSM {
+		if req.protocol == ProtocolJSON {
 			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		}
 		w.WriteHeader(http.StatusOK)
@@ -335,17 +368,17 @@ func (s *Server) writeOK(w http.ResponseWriter, req *request, resp any) {
 }
 
 func (s *Server) writeError(w http.ResponseWriter, req *request, e *apiError) {
-	switch req.service {
-	case ServiceSSM:
+	switch req.protocol {
+	case ProtocolJSON:
 		writeJSONError(w, e.status, e.code, e.message)
-	case ServiceImageBuilder:
+	case ProtocolRESTJSON:
 		// REST-JSON: the code travels in X-Amzn-ErrorType.
 		w.Header().Set("X-Amzn-ErrorType", e.code)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(e.status)
 		_ = json.NewEncoder(w).Encode(map[string]string{"message": e.message})
 	default:
-		writeXMLError(w, req.service, e.status, e.code, e.message)
+		writeXMLError(w, req.protocol, e.status, e.code, e.message)
 	}
 }
 
@@ -355,11 +388,11 @@ func writeJSONError(w http.ResponseWriter, status int, code, message string) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": message})
 }
 
-func writeXMLError(w http.ResponseWriter, service string, status int, code, message string) {
+func writeXMLError(w http.ResponseWriter, protocol Protocol, status int, code, message string) {
 	w.Header().Set("Content-Type", "text/xml")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(xml.Header))
-	if service == ServiceEC2 {
+	if protocol == ProtocolEC2Query {
 		// ec2Query: <Response><Errors><Error>...</Error></Errors><RequestID/></Response>
 		_ = xml.NewEncoder(w).Encode(struct {
 			XMLName   xml.Name `xml:"Response"`

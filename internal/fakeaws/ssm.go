@@ -194,3 +194,8 @@ func (s *Server) ssmListTagsForResource(req *request) (any, *apiError) {
 	}
 	return map[string]any{"TagList": tags}, nil
 }
+
+func init() {
+	register(ServiceSSM, service{Protocol: ProtocolJSON, TargetPrefix: "AmazonSSM.",
+		Handler: func(s *Server, _, op string) handlerFunc { return s.ssmHandler(op) }})
+}
