@@ -115,6 +115,8 @@ type result struct {
 type runResult struct {
 	Runner      runner
 	Cold        stats
+	ColdCPU     stats // CPU time of the process until its first next
+	ColdWait    stats // time it waited for a CPU until then
 	FirstInvoke stats
 	InitRSS     procStatus
 	After       procStatus
@@ -312,8 +314,8 @@ type target struct {
 	fake *fake
 	env  []string
 	// n counts the invocations made against fake.
-	n           int
-	cold, first []time.Duration
+	n                      int
+	cold, cpu, wait, first []time.Duration
 }
 
 func newTarget(s scenario, rn runner, argv []string, dir string) *target {
@@ -336,6 +338,12 @@ func (t *target) coldRun(timeout time.Duration, timed bool) error {
 	if err != nil {
 		return err
 	}
+	// The process now waits in next; its scheduler counters are those of
+	// the cold start.
+	sched, err := readSchedStat(p.cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
 	payload, check := t.s.Event(t.fake.Server, t.n)
 	t.n++
 	inv, err := p.invoke(payload, check, timeout)
@@ -344,6 +352,8 @@ func (t *target) coldRun(timeout time.Duration, timed bool) error {
 	}
 	if timed {
 		t.cold = append(t.cold, d)
+		t.cpu = append(t.cpu, sched.CPU)
+		t.wait = append(t.wait, sched.Wait)
 		t.first = append(t.first, inv.Duration)
 	}
 	return nil
@@ -351,7 +361,8 @@ func (t *target) coldRun(timeout time.Duration, timed bool) error {
 
 // finish checks the cold starts' work, then measures memory.
 func (t *target) finish(o options) (runResult, error) {
-	rr := runResult{Runner: t.rn, Invocations: o.invocations, Cold: summarize(t.cold), FirstInvoke: summarize(t.first)}
+	rr := runResult{Runner: t.rn, Invocations: o.invocations, Cold: summarize(t.cold),
+		ColdCPU: summarize(t.cpu), ColdWait: summarize(t.wait), FirstInvoke: summarize(t.first)}
 	if err := t.s.Verify(t.fake.Server, t.n); err != nil {
 		return rr, fmt.Errorf("after the cold starts: %w", err)
 	}
@@ -422,9 +433,9 @@ func report(w io.Writer, results []result) []string {
 	}
 
 	fmt.Fprintf(w, "\n## Cold start and memory\n\n")
-	fmt.Fprintf(w, "Cold start: exec until the first GET .../invocation/next arrives. 1st invoke: next handed the event until the response arrived, in a fresh process. RSS from /proc/<pid>/status.\n\n")
-	fmt.Fprintf(w, "| function | run on | cold start median | p90 (limit %s) | min..max | 1st invoke median | VmRSS after init | VmRSS after N invocations (limit %s) | VmHWM |\n", ms(MaxColdStart), mb(MaxRSSBytes))
-	fmt.Fprintf(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(w, "Cold start: exec until the first GET .../invocation/next arrives (wall clock). CPU and CPU wait: the process's on-CPU time and its time runnable but waiting for a CPU until then (/proc/<pid>/task/*/schedstat, medians). 1st invoke: next handed the event until the response arrived, in a fresh process. RSS from /proc/<pid>/status.\n\n")
+	fmt.Fprintf(w, "| function | run on | cold start median | p90 (limit %s) | min..max | CPU | CPU wait | 1st invoke median | VmRSS after init | VmRSS after N invocations (limit %s) | VmHWM |\n", ms(MaxColdStart), mb(MaxRSSBytes))
+	fmt.Fprintf(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range results {
 		for _, rr := range r.Runs {
 			checked := r.Scenario.Limits && rr.Runner.Checked
@@ -444,9 +455,9 @@ func report(w io.Writer, results []result) []string {
 			if !checked {
 				label += " (info)"
 			}
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s..%s | %s | %s | %s (N=%d) | %s |\n",
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s..%s | %s | %s | %s | %s | %s (N=%d) | %s |\n",
 				r.Scenario.Name, label, ms(rr.Cold.Median), coldCol, ms(rr.Cold.Min), ms(rr.Cold.Max),
-				ms(rr.FirstInvoke.Median), mb(rr.InitRSS.VmRSS), rssCol, rr.Invocations, mb(rr.After.VmHWM))
+				ms(rr.ColdCPU.Median), ms(rr.ColdWait.Median), ms(rr.FirstInvoke.Median), mb(rr.InitRSS.VmRSS), rssCol, rr.Invocations, mb(rr.After.VmHWM))
 		}
 	}
 	fmt.Fprintln(w)

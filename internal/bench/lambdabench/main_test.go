@@ -208,7 +208,7 @@ func TestBaselineEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rr.Cold.N != 3 || rr.Cold.Min <= 0 || rr.FirstInvoke.N != 3 {
+	if rr.Cold.N != 3 || rr.Cold.Min <= 0 || rr.FirstInvoke.N != 3 || rr.ColdCPU.N != 3 || rr.ColdCPU.Min <= 0 {
 		t.Errorf("cold = %+v, first invoke = %+v", rr.Cold, rr.FirstInvoke)
 	}
 	if rr.InitRSS.VmRSS <= 0 || rr.After.VmRSS <= 0 || rr.After.VmHWM < rr.After.VmRSS {
@@ -259,5 +259,19 @@ func TestParseAndSummarizeInitTrace(t *testing.T) {
 	}
 	if _, err := parseInitTrace(strings.NewReader("no trace here\n")); err == nil {
 		t.Error("parseInitTrace accepted output without init lines")
+	}
+}
+
+func TestSchedStat(t *testing.T) {
+	got, err := parseSchedStat("284023891 24232848 67\n")
+	if err != nil || got != (schedStat{CPU: 284023891, Wait: 24232848}) {
+		t.Errorf("parseSchedStat = %+v, %v", got, err)
+	}
+	if _, err := parseSchedStat("1 2"); err == nil {
+		t.Error("parseSchedStat accepted two fields")
+	}
+	st, err := readSchedStat(os.Getpid())
+	if err != nil || st.CPU <= 0 {
+		t.Errorf("readSchedStat(self) = %+v, %v", st, err)
 	}
 }

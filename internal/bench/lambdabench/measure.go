@@ -382,3 +382,52 @@ func traceInit(bin string, env []string, runs int) (initSummary, error) {
 	}
 	return summarizeInit(traces, 3), nil
 }
+
+// schedStat is a process's scheduler accounting, summed over its threads.
+type schedStat struct {
+	// CPU is time spent running on a CPU.
+	CPU time.Duration
+	// Wait is time spent runnable but waiting for a CPU: what other load
+	// on the machine adds to a cold start.
+	Wait time.Duration
+}
+
+// readSchedStat sums /proc/<pid>/task/*/schedstat.
+func readSchedStat(pid int) (schedStat, error) {
+	dir := filepath.Join("/proc", strconv.Itoa(pid), "task")
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return schedStat{}, err
+	}
+	var st schedStat
+	for _, t := range tasks {
+		b, err := os.ReadFile(filepath.Join(dir, t.Name(), "schedstat"))
+		if errors.Is(err, os.ErrNotExist) {
+			continue // the thread exited
+		}
+		if err != nil {
+			return schedStat{}, err
+		}
+		one, err := parseSchedStat(string(b))
+		if err != nil {
+			return schedStat{}, err
+		}
+		st.CPU += one.CPU
+		st.Wait += one.Wait
+	}
+	return st, nil
+}
+
+// parseSchedStat parses "<ns on cpu> <ns waiting> <timeslices>".
+func parseSchedStat(s string) (schedStat, error) {
+	f := strings.Fields(s)
+	if len(f) != 3 {
+		return schedStat{}, fmt.Errorf("schedstat %q: want 3 fields", s)
+	}
+	run, err1 := strconv.ParseInt(f[0], 10, 64)
+	wait, err2 := strconv.ParseInt(f[1], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return schedStat{}, fmt.Errorf("schedstat %q: %w", s, err)
+	}
+	return schedStat{CPU: time.Duration(run), Wait: time.Duration(wait)}, nil
+}
