@@ -2,10 +2,13 @@ package fakeaws
 
 import (
 	"encoding/xml"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
 // EC2Image is an AMI DescribeImages can return.
@@ -32,8 +35,13 @@ func (s *Server) AddEC2Image(region string, img EC2Image) {
 }
 
 func (s *Server) ec2Handler(op string) handlerFunc {
-	if op == "DescribeImages" {
+	switch op {
+	case "DescribeImages":
 		return s.ec2DescribeImages
+	case "DescribeLaunchTemplateVersions":
+		return s.ec2DescribeLaunchTemplateVersions
+	case "CreateLaunchTemplateVersion":
+		return s.ec2CreateLaunchTemplateVersion
 	}
 	return nil
 }
@@ -103,7 +111,286 @@ func (s *Server) ec2DescribeImages(req *request) (any, *apiError) {
 		RequestID string        `xml:"requestId"`
 		Images    []ec2ImageXML `xml:"imagesSet>item"`
 		NextToken string        `xml:"nextToken,omitempty"`
-	}{XMLNS: "http://ec2.amazonaws.com/doc/2016-11-15/", RequestID: "fake-request", Images: matched[page[0]:page[1]], NextToken: next}, nil
+	}{XMLNS: ec2XMLNS, RequestID: "fake-request", Images: matched[page[0]:page[1]], NextToken: next}, nil
+}
+
+const ec2XMLNS = "http://ec2.amazonaws.com/doc/2016-11-15/"
+
+// LaunchTemplate is an EC2 launch template held by the fake.
+type LaunchTemplate struct {
+	ID   string
+	Name string
+	// DefaultVersion is the version number $Default resolves to.
+	DefaultVersion int64
+	// Versions holds every version, oldest first: Versions[i].Number is i+1.
+	Versions []LaunchTemplateVersion
+}
+
+// LaunchTemplateVersion is one immutable version of a launch template. The
+// fake models the two launch parameters the golden-AMI functions care about;
+// CreateLaunchTemplateVersion rejects any other.
+type LaunchTemplateVersion struct {
+	Number      int64
+	Description string
+	// ImageID is an AMI id, or an SSM alias such as resolve:ssm:/golden-ami/latest.
+	ImageID      string
+	InstanceType string
+	// SourceVersion and ClientToken are what CreateLaunchTemplateVersion was
+	// called with, so tests can check how a version was derived.
+	SourceVersion string
+	ClientToken   string
+	CreateTime    time.Time
+}
+
+// launchTemplateState is the launch-template state of one server. It hangs
+// off a side table rather than a Server field so that EC2's state stays in
+// this file; it is only touched with the server's mutex held.
+type launchTemplateState struct {
+	byRegion map[string]map[string]*LaunchTemplate // region -> id -> template
+	tokens   map[string]clientTokenUse             // region + "/" + ClientToken
+}
+
+type clientTokenUse struct {
+	fingerprint string
+	templateID  string
+	version     int64
+}
+
+var launchTemplateStates sync.Map // *Server -> *launchTemplateState
+
+func (s *Server) launchTemplates() *launchTemplateState {
+	v, _ := launchTemplateStates.LoadOrStore(s, &launchTemplateState{
+		byRegion: map[string]map[string]*LaunchTemplate{},
+		tokens:   map[string]clientTokenUse{},
+	})
+	return v.(*launchTemplateState)
+}
+
+// AddLaunchTemplate creates the launch template id (named name) in region
+// with a version 1, which is also its default version, that launches
+// imageID on instanceType. It records no call.
+func (s *Server) AddLaunchTemplate(region, id, name, imageID, instanceType string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.launchTemplates()
+	if st.byRegion[region] == nil {
+		st.byRegion[region] = map[string]*LaunchTemplate{}
+	}
+	st.byRegion[region][id] = &LaunchTemplate{ID: id, Name: name, DefaultVersion: 1, Versions: []LaunchTemplateVersion{
+		{Number: 1, ImageID: imageID, InstanceType: instanceType, CreateTime: time.Now().UTC()},
+	}}
+}
+
+// LaunchTemplate returns a copy of the launch template id in region.
+func (s *Server) LaunchTemplate(region, id string) (LaunchTemplate, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lt, ok := s.launchTemplates().byRegion[region][id]
+	if !ok {
+		return LaunchTemplate{}, false
+	}
+	c := *lt
+	c.Versions = append([]LaunchTemplateVersion(nil), lt.Versions...)
+	return c, true
+}
+
+// findLaunchTemplate looks a template up by id or, when id is empty, by name.
+func (s *Server) findLaunchTemplate(region, id, name string) (*LaunchTemplate, *apiError) {
+	st := s.launchTemplates()
+	switch {
+	case id != "" && name != "":
+		return nil, errorf(http.StatusBadRequest, "InvalidParameterCombination", "specify either the launch template ID or the launch template name, not both")
+	case id != "":
+		if lt, ok := st.byRegion[region][id]; ok {
+			return lt, nil
+		}
+		return nil, errorf(http.StatusBadRequest, "InvalidLaunchTemplateId.NotFound", "The specified launch template, with template ID %s, does not exist.", id)
+	case name != "":
+		for _, lt := range st.byRegion[region] {
+			if lt.Name == name {
+				return lt, nil
+			}
+		}
+		return nil, errorf(http.StatusBadRequest, "InvalidLaunchTemplateName.NotFoundException", "At least one of the launch templates specified in the request does not exist.")
+	}
+	return nil, errorf(http.StatusBadRequest, "MissingParameter", "fakeaws needs LaunchTemplateId or LaunchTemplateName")
+}
+
+// version resolves a version number, $Latest or $Default.
+func (lt *LaunchTemplate) version(v string) (*LaunchTemplateVersion, *apiError) {
+	var n int64
+	switch v {
+	case "$Latest":
+		n = int64(len(lt.Versions))
+	case "$Default":
+		n = lt.DefaultVersion
+	default:
+		var err error
+		if n, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return nil, errorf(http.StatusBadRequest, "InvalidLaunchTemplateId.VersionNotFound", "Could not find launch template version %q for launch template %s", v, lt.ID)
+		}
+	}
+	if n < 1 || n > int64(len(lt.Versions)) {
+		return nil, errorf(http.StatusBadRequest, "InvalidLaunchTemplateId.VersionNotFound", "Could not find launch template version %s for launch template %s", v, lt.ID)
+	}
+	return &lt.Versions[n-1], nil
+}
+
+type ec2LaunchTemplateVersionXML struct {
+	LaunchTemplateID   string `xml:"launchTemplateId"`
+	LaunchTemplateName string `xml:"launchTemplateName"`
+	VersionNumber      int64  `xml:"versionNumber"`
+	VersionDescription string `xml:"versionDescription,omitempty"`
+	DefaultVersion     bool   `xml:"defaultVersion"`
+	CreateTime         string `xml:"createTime"`
+	ImageID            string `xml:"launchTemplateData>imageId,omitempty"`
+	InstanceType       string `xml:"launchTemplateData>instanceType,omitempty"`
+}
+
+func launchTemplateVersionXML(lt *LaunchTemplate, v *LaunchTemplateVersion) ec2LaunchTemplateVersionXML {
+	return ec2LaunchTemplateVersionXML{
+		LaunchTemplateID: lt.ID, LaunchTemplateName: lt.Name, VersionNumber: v.Number,
+		VersionDescription: v.Description, DefaultVersion: v.Number == lt.DefaultVersion,
+		CreateTime: v.CreateTime.Format("2006-01-02T15:04:05.000Z"), ImageID: v.ImageID, InstanceType: v.InstanceType,
+	}
+}
+
+// ec2DescribeLaunchTemplateVersions describes the versions named by
+// LaunchTemplateVersion.N (numbers, $Latest, $Default; every version when
+// none is named) of one template, with paging via MaxResults and NextToken.
+// Filters and ResolveAlias are not supported.
+func (s *Server) ec2DescribeLaunchTemplateVersions(req *request) (any, *apiError) {
+	if req.Form.Get("Filter.1.Name") != "" || req.Form.Get("ResolveAlias") == "true" {
+		return nil, errorf(http.StatusBadRequest, "InvalidParameterValue", "fakeaws does not support Filter or ResolveAlias on DescribeLaunchTemplateVersions")
+	}
+	lt, aerr := s.findLaunchTemplate(req.region, req.Form.Get("LaunchTemplateId"), req.Form.Get("LaunchTemplateName"))
+	if aerr != nil {
+		return nil, aerr
+	}
+	var selected []*LaunchTemplateVersion
+	seen := map[int64]bool{}
+	for i := 1; ; i++ {
+		name := req.Form.Get("LaunchTemplateVersion." + strconv.Itoa(i))
+		if name == "" {
+			break
+		}
+		v, aerr := lt.version(name)
+		if aerr != nil {
+			return nil, aerr
+		}
+		if !seen[v.Number] {
+			seen[v.Number] = true
+			selected = append(selected, v)
+		}
+	}
+	if len(seen) == 0 {
+		for i := range lt.Versions {
+			selected = append(selected, &lt.Versions[i])
+		}
+	}
+	size := s.EC2PageSize
+	if v, err := strconv.Atoi(req.Form.Get("MaxResults")); err == nil && v > 0 {
+		size = v
+	}
+	page, next, aerr := paginate(len(selected), size, req.Form.Get("NextToken"))
+	if aerr != nil {
+		return nil, aerr
+	}
+	items := make([]ec2LaunchTemplateVersionXML, 0, page[1]-page[0])
+	for _, v := range selected[page[0]:page[1]] {
+		items = append(items, launchTemplateVersionXML(lt, v))
+	}
+	return struct {
+		XMLName   xml.Name                      `xml:"DescribeLaunchTemplateVersionsResponse"`
+		XMLNS     string                        `xml:"xmlns,attr"`
+		RequestID string                        `xml:"requestId"`
+		Versions  []ec2LaunchTemplateVersionXML `xml:"launchTemplateVersionSet>item"`
+		NextToken string                        `xml:"nextToken,omitempty"`
+	}{XMLNS: ec2XMLNS, RequestID: "fake-request", Versions: items, NextToken: next}, nil
+}
+
+var amiIDPattern = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
+
+// ec2CreateLaunchTemplateVersion appends a version. With SourceVersion the
+// new version inherits the source's launch parameters and overrides those
+// given. A ClientToken seen before with the same request returns the version
+// that request created (as EC2 does); with a different request it is
+// IdempotentParameterMismatch.
+func (s *Server) ec2CreateLaunchTemplateVersion(req *request) (any, *apiError) {
+	for key := range req.Form {
+		if strings.HasPrefix(key, "LaunchTemplateData.") && key != "LaunchTemplateData.ImageId" && key != "LaunchTemplateData.InstanceType" {
+			return nil, errorf(http.StatusBadRequest, "InvalidParameterValue", "fakeaws models only ImageId and InstanceType, got %s", key)
+		}
+	}
+	lt, aerr := s.findLaunchTemplate(req.region, req.Form.Get("LaunchTemplateId"), req.Form.Get("LaunchTemplateName"))
+	if aerr != nil {
+		return nil, aerr
+	}
+	f := req.Form
+	image, instanceType, source, desc, token := f.Get("LaunchTemplateData.ImageId"), f.Get("LaunchTemplateData.InstanceType"),
+		f.Get("SourceVersion"), f.Get("VersionDescription"), f.Get("ClientToken")
+	st := s.launchTemplates()
+	fingerprint := strings.Join([]string{lt.ID, source, desc, image, instanceType}, "\x00")
+	if token != "" {
+		if use, ok := st.tokens[req.region+"/"+token]; ok {
+			if use.fingerprint != fingerprint {
+				return nil, errorf(http.StatusBadRequest, "IdempotentParameterMismatch", "The client token %s was already used with different parameters.", token)
+			}
+			prev := st.byRegion[req.region][use.templateID]
+			return createLaunchTemplateVersionResponse(prev, &prev.Versions[use.version-1]), nil
+		}
+	}
+	if image != "" && !strings.HasPrefix(image, "resolve:ssm:") && !amiIDPattern.MatchString(image) {
+		return nil, errorf(http.StatusBadRequest, "InvalidAMIID.Malformed", "Invalid id: %q (expecting \"ami-...\")", image)
+	}
+	if len(desc) > 255 {
+		return nil, errorf(http.StatusBadRequest, "InvalidParameterValue", "VersionDescription is longer than 255 characters")
+	}
+	v := LaunchTemplateVersion{Number: int64(len(lt.Versions)) + 1, Description: desc, SourceVersion: source, ClientToken: token, CreateTime: time.Now().UTC()}
+	if source != "" {
+		src, aerr := lt.version(source)
+		if aerr != nil {
+			return nil, aerr
+		}
+		v.ImageID, v.InstanceType = src.ImageID, src.InstanceType
+	}
+	if image != "" {
+		v.ImageID = image
+	}
+	if instanceType != "" {
+		v.InstanceType = instanceType
+	}
+	if v.ImageID == "" {
+		return nil, errorf(http.StatusBadRequest, "MissingParameter", "fakeaws: the new version of %s has no ImageId", lt.ID)
+	}
+	lt.Versions = append(lt.Versions, v)
+	if token != "" {
+		st.tokens[req.region+"/"+token] = clientTokenUse{fingerprint: fingerprint, templateID: lt.ID, version: v.Number}
+	}
+	return createLaunchTemplateVersionResponse(lt, &lt.Versions[len(lt.Versions)-1]), nil
+}
+
+func createLaunchTemplateVersionResponse(lt *LaunchTemplate, v *LaunchTemplateVersion) any {
+	return struct {
+		XMLName   xml.Name                    `xml:"CreateLaunchTemplateVersionResponse"`
+		XMLNS     string                      `xml:"xmlns,attr"`
+		RequestID string                      `xml:"requestId"`
+		Version   ec2LaunchTemplateVersionXML `xml:"launchTemplateVersion"`
+	}{XMLNS: ec2XMLNS, RequestID: "fake-request", Version: launchTemplateVersionXML(lt, v)}
+}
+
+// launchTemplateVersionImage returns the ImageID of version of template id,
+// for the Auto Scaling fake's rollback checks.
+func (s *Server) launchTemplateVersionImage(region, id, version string) (string, error) {
+	lt, aerr := s.findLaunchTemplate(region, id, "")
+	if aerr != nil {
+		return "", fmt.Errorf("%s", aerr.message)
+	}
+	v, aerr := lt.version(version)
+	if aerr != nil {
+		return "", fmt.Errorf("%s", aerr.message)
+	}
+	return v.ImageID, nil
 }
 
 func glob(pattern string) *regexp.Regexp {
