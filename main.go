@@ -1,5 +1,6 @@
 // Command golden-ami synthesizes the golden-image platform: every
-// environment in stacks/environments.go, or one with `-c env=<name>`.
+// environment in stacks/environments.go, or one with `-c env=<name>`; with
+// `-c pipeline=true`, the self-mutating delivery pipeline that deploys them.
 package main
 
 import (
@@ -20,13 +21,35 @@ func main() {
 	name, _ := app.Node().TryGetContext(jsii.String("env")).(string)
 	envs, err := stacks.Select(stacks.Environments(), name)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		jsii.Close()
-		os.Exit(1)
+		exit(err)
 	}
-	for _, env := range envs {
-		stacks.NewEnvironment(app, env)
+	if pipeline, _ := app.Node().TryGetContext(jsii.String("pipeline")).(string); pipeline == "true" {
+		// The delivery pipeline deploys every environment; -c env does not apply.
+		cfg := stacks.DeliveryPipeline()
+		if err := cfg.Validate(); err != nil {
+			exit(err)
+		}
+		all, _ := stacks.Select(stacks.Environments(), "")
+		stacks.NewPipelineStack(app, jsii.String("GoldenAmi-Pipeline"), &stacks.PipelineStackProps{
+			StackProps: awscdk.StackProps{
+				Env:         &awscdk.Environment{Account: jsii.String(cfg.Account), Region: jsii.String(cfg.Region)},
+				Description: jsii.String("Self-mutating delivery pipeline of the golden AMI platform"),
+			},
+			Pipeline:     cfg,
+			Environments: all,
+			PrepareStage: func(stage awscdk.Stage) { compliance.Apply(stage, true) },
+		})
+	} else {
+		for _, env := range envs {
+			stacks.NewEnvironment(app, env)
+		}
 	}
 	compliance.Apply(app, true)
 	app.Synth(nil)
+}
+
+func exit(err error) {
+	fmt.Fprintln(os.Stderr, err)
+	jsii.Close()
+	os.Exit(1)
 }

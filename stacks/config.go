@@ -47,6 +47,17 @@ type Environment struct {
 	UpstreamCheckInterval time.Duration
 	// TerminationProtection protects every stack of the environment from deletion.
 	TerminationProtection bool
+	// RequireApproval puts a manual approval in front of the environment's
+	// wave in the delivery pipeline.
+	RequireApproval bool
+	// NotificationEmails receive the environment's notifications (image
+	// builds, trigger decisions, alarms) by email; each must confirm the
+	// subscription.
+	NotificationEmails []string
+	// SlackWebhookSecretARN names a Secrets Manager secret in the
+	// environment's account holding a Slack incoming-webhook URL; empty
+	// means no Slack.
+	SlackWebhookSecretARN string
 	// Images are the golden images to build: at least one.
 	Images []Image
 }
@@ -87,6 +98,8 @@ type Upstream struct {
 }
 
 var (
+	emailPattern       = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[a-z]{2,}$`)
+	secretARNPattern   = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):([0-9]{12}):secret:[A-Za-z0-9/_+=.@-]+$`)
 	platformARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:elasticbeanstalk:[a-z0-9-]+::platform/[^/]+/[0-9]+(\.[0-9]+)*$`)
 	imageOwnerPattern  = regexp.MustCompile(`^(amazon|self|aws-marketplace|aws-backup-vault|[0-9]{12})$`)
 )
@@ -195,6 +208,16 @@ func (e Environment) Validate() error {
 			fail("StartCondition", err)
 		}
 	}
+	for i, m := range e.NotificationEmails {
+		if !emailPattern.MatchString(m) {
+			fail(fmt.Sprintf("NotificationEmails[%d]", i), fmt.Errorf("%q is not an email address", m))
+		}
+	}
+	if a := e.SlackWebhookSecretARN; a != "" {
+		if err := validateSecretARN(a, e.Account); err != nil {
+			fail("SlackWebhookSecretARN", err)
+		}
+	}
 	if len(e.Images) == 0 {
 		fail("Images", errors.New("is empty (want at least one image)"))
 	}
@@ -234,6 +257,18 @@ func (e Environment) upstreamCheckInterval() time.Duration {
 		return time.Hour
 	}
 	return e.UpstreamCheckInterval
+}
+
+// validateSecretARN checks a Secrets Manager secret ARN in account.
+func validateSecretARN(arn, account string) error {
+	m := secretARNPattern.FindStringSubmatch(arn)
+	if m == nil {
+		return fmt.Errorf("%q is not a Secrets Manager secret ARN (want arn:aws:secretsmanager:<region>:<account>:secret:<name>)", arn)
+	}
+	if m[2] != account {
+		return fmt.Errorf("%q is in account %s, not %s", arn, m[2], account)
+	}
+	return nil
 }
 
 // ValidateAll checks every environment and that their names are unique.

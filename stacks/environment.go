@@ -30,6 +30,8 @@ type GoldenImageStack struct {
 	AlarmTopic awssns.Topic
 	// Images by image name.
 	Images map[string]*ImageResources
+	// Outputs by id, e.g. "Al2023PipelineArn".
+	Outputs map[string]awscdk.CfnOutput
 }
 
 // ImageResources are everything one golden image runs on: the pipeline and
@@ -49,8 +51,9 @@ func NewGoldenImageStack(scope constructs.Construct, id *string, props *GoldenIm
 	}
 	env := props.Environment
 	stack := &GoldenImageStack{
-		Stack:  awscdk.NewStack(scope, id, &props.StackProps),
-		Images: map[string]*ImageResources{},
+		Stack:   awscdk.NewStack(scope, id, &props.StackProps),
+		Images:  map[string]*ImageResources{},
+		Outputs: map[string]awscdk.CfnOutput{},
 	}
 
 	// One key and one set of log buckets per environment; every pipeline
@@ -63,7 +66,7 @@ func NewGoldenImageStack(scope constructs.Construct, id *string, props *GoldenIm
 		MasterKey:   stack.Shared.EncryptionKey,
 		EnforceSSL:  boolean(true),
 	})
-	output(stack.Stack, "AlarmTopicArn", stack.AlarmTopic.TopicArn(), "Alarms of every golden-image function")
+	stack.output("AlarmTopicArn", stack.AlarmTopic.TopicArn(), "Alarms of every golden-image function")
 	for _, img := range env.Images {
 		p := gi.NewGoldenImagePipeline(stack.Stack, str(img.Name), &gi.GoldenImagePipelineProps{
 			EncryptionKey:         stack.Shared.EncryptionKey,
@@ -108,10 +111,10 @@ func NewGoldenImageStack(scope constructs.Construct, id *string, props *GoldenIm
 		})
 		stack.Images[img.Name] = &ImageResources{Pipeline: p, Monitor: monitor, Trigger: trigger, Recorder: recorder}
 		prefix := camel(img.Name)
-		output(stack.Stack, prefix+"PipelineArn", p.PipelineARN, "Image Builder pipeline of "+img.Name)
-		output(stack.Stack, prefix+"UpstreamParameterName", p.UpstreamParameter.ParameterName(), "Upstream-AMI parameter the "+img.Name+" recipe builds on")
-		output(stack.Stack, prefix+"LatestAmiParameterName", recorder.ParameterName, "Latest golden AMI of "+img.Name+", in every distribution region")
-		output(stack.Stack, prefix+"NotificationTopicArn", p.Topic.TopicArn(), "Image Builder notifications of "+img.Name)
+		stack.output(prefix+"PipelineArn", p.PipelineARN, "Image Builder pipeline of "+img.Name)
+		stack.output(prefix+"UpstreamParameterName", p.UpstreamParameter.ParameterName(), "Upstream-AMI parameter the "+img.Name+" recipe builds on")
+		stack.output(prefix+"LatestAmiParameterName", recorder.ParameterName, "Latest golden AMI of "+img.Name+", in every distribution region")
+		stack.output(prefix+"NotificationTopicArn", p.Topic.TopicArn(), "Image Builder notifications of "+img.Name)
 	}
 	return stack
 }
@@ -158,33 +161,78 @@ type EnvironmentStacks struct {
 // stack depends on the key stacks, so a deploy creates the keys first.
 func NewEnvironment(scope constructs.Construct, env Environment) *EnvironmentStacks {
 	out := &EnvironmentStacks{Keys: map[string]*DistributionKeyStack{}}
-	tags := func(s awscdk.Stack) {
-		awscdk.Tags_Of(s).Add(str("golden-ami:environment"), str(env.Name), nil)
-		awscdk.Tags_Of(s).Add(str("golden-ami:managed-by"), str("cdk"), nil)
-	}
 	out.Images = NewGoldenImageStack(scope, str("GoldenAmi-"+env.Name), &GoldenImageStackProps{
-		StackProps: awscdk.StackProps{
-			Env:                   &awscdk.Environment{Account: str(env.Account), Region: str(env.Region)},
-			Description:           str("Golden AMI pipelines of environment " + env.Name),
-			TerminationProtection: &env.TerminationProtection,
-		},
+		StackProps:  stackProps(env, env.Region, "GoldenAmi-"+env.Name, "Golden AMI pipelines of environment "+env.Name),
 		Environment: env,
 	})
-	tags(out.Images.Stack)
+	tagStack(out.Images.Stack, env)
 	for _, region := range env.DistributionRegions {
 		keys := NewDistributionKeyStack(scope, str("GoldenAmi-"+env.Name+"-keys-"+region), &DistributionKeyStackProps{
-			StackProps: awscdk.StackProps{
-				Env:                   &awscdk.Environment{Account: str(env.Account), Region: str(region)},
-				Description:           str("Keys for golden AMI copies of environment " + env.Name + " in " + region),
-				TerminationProtection: &env.TerminationProtection,
-			},
+			StackProps:  stackProps(env, region, "GoldenAmi-"+env.Name+"-keys-"+region, "Keys for golden AMI copies of environment "+env.Name+" in "+region),
 			Environment: env,
 		})
-		tags(keys.Stack)
+		tagStack(keys.Stack, env)
 		out.Images.AddStackDependency(keys.Stack, str("distribution needs the region's key"))
 		out.Keys[region] = keys
 	}
 	return out
+}
+
+// EnvironmentStages are an environment's stages in the delivery pipeline:
+// the images stage in the home region and a key stage per extra
+// distribution region, deployed in parallel within the environment's wave.
+type EnvironmentStages struct {
+	Images *ImagesStage
+	Keys   map[string]awscdk.Stage
+}
+
+// ImagesStage is the home-region stage of an environment.
+type ImagesStage struct {
+	awscdk.Stage
+	Stack *GoldenImageStack
+}
+
+// NewEnvironmentStages defines env's stages under scope (the pipeline
+// stack). Their stacks keep the names of NewEnvironment's ("GoldenAmi-<env>",
+// "GoldenAmi-<env>-keys-<region>"), so an environment can move from direct
+// deploys to the pipeline without replacing anything.
+func NewEnvironmentStages(scope constructs.Construct, env Environment) *EnvironmentStages {
+	out := &EnvironmentStages{Keys: map[string]awscdk.Stage{}}
+	stage := awscdk.NewStage(scope, str(env.Name), &awscdk.StageProps{
+		Env: &awscdk.Environment{Account: str(env.Account), Region: str(env.Region)},
+	})
+	images := NewGoldenImageStack(stage, str("GoldenAmi"), &GoldenImageStackProps{
+		StackProps:  stackProps(env, env.Region, "GoldenAmi-"+env.Name, "Golden AMI pipelines of environment "+env.Name),
+		Environment: env,
+	})
+	tagStack(images.Stack, env)
+	out.Images = &ImagesStage{Stage: stage, Stack: images}
+	for _, region := range env.DistributionRegions {
+		ks := awscdk.NewStage(scope, str(env.Name+"-keys-"+region), &awscdk.StageProps{
+			Env: &awscdk.Environment{Account: str(env.Account), Region: str(region)},
+		})
+		keys := NewDistributionKeyStack(ks, str("Keys"), &DistributionKeyStackProps{
+			StackProps:  stackProps(env, region, "GoldenAmi-"+env.Name+"-keys-"+region, "Keys for golden AMI copies of environment "+env.Name+" in "+region),
+			Environment: env,
+		})
+		tagStack(keys.Stack, env)
+		out.Keys[region] = ks
+	}
+	return out
+}
+
+func stackProps(env Environment, region, name, description string) awscdk.StackProps {
+	return awscdk.StackProps{
+		Env:                   &awscdk.Environment{Account: str(env.Account), Region: str(region)},
+		StackName:             str(name),
+		Description:           str(description),
+		TerminationProtection: boolean(env.TerminationProtection),
+	}
+}
+
+func tagStack(s awscdk.Stack, env Environment) {
+	awscdk.Tags_Of(s).Add(str("golden-ami:environment"), str(env.Name), nil)
+	awscdk.Tags_Of(s).Add(str("golden-ami:managed-by"), str("cdk"), nil)
 }
 
 // distributionKeyAlias is the alias of an environment's key in each distribution region.
@@ -204,8 +252,12 @@ func upstreamSeed(u Upstream) *string {
 	return nil
 }
 
-func output(stack awscdk.Stack, id string, value *string, description string) {
-	awscdk.NewCfnOutput(stack, str(id), &awscdk.CfnOutputProps{Value: value, Description: str(description)})
+func (s *GoldenImageStack) output(id string, value *string, description string) {
+	s.Outputs[id] = output(s.Stack, id, value, description)
+}
+
+func output(stack awscdk.Stack, id string, value *string, description string) awscdk.CfnOutput {
+	return awscdk.NewCfnOutput(stack, str(id), &awscdk.CfnOutputProps{Value: value, Description: str(description)})
 }
 
 // camel turns "al2023-arm64" into "Al2023Arm64" for output ids.

@@ -6,6 +6,20 @@ import (
 	gi "github.com/platform-eng/golden-ami/constructs/goldenimage"
 )
 
+// DeliveryPipeline returns the delivery pipeline's configuration: it runs in
+// a tools account and deploys the environments below, in order, one wave
+// each. Replace the placeholders with your account, repository and connection.
+func DeliveryPipeline() PipelineConfig {
+	return PipelineConfig{
+		Account:       "999999999999", // placeholder: your tools account
+		Region:        "us-east-1",
+		Repository:    "platform-eng/golden-ami",
+		Branch:        "main",
+		ConnectionARN: "arn:aws:codeconnections:us-east-1:999999999999:connection/00000000-0000-0000-0000-000000000000", // placeholder
+		GoToolchain:   "go1.26.8",
+	}
+}
+
 // Environments returns every environment of the golden-image platform. Edit
 // this file to add one: replace the placeholder account ids with your own.
 // `cdk synth` builds all of them; `cdk synth -c env=<name>` builds one.
@@ -45,6 +59,7 @@ func Environments() []Environment {
 			StartCondition:        gi.StartOnSchedule,
 			UpstreamCheckInterval: 6 * time.Hour,
 			TerminationProtection: true,
+			RequireApproval:       true,
 			Images: []Image{
 				{
 					Name:          "al2023",

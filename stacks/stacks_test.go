@@ -27,11 +27,12 @@ var update = flag.Bool("update", false, "rewrite the template snapshots in testd
 // fixture is the whole app, every environment, synthesized once with the
 // compliance packs and reports, exactly as main.go does.
 type synthFixture struct {
-	once   sync.Once
-	dir    string
-	envs   map[string]*EnvironmentStacks
-	stacks []awscdk.Stack
-	err    error
+	once      sync.Once
+	dir       string
+	extraDirs []string
+	envs      map[string]*EnvironmentStacks
+	stacks    []awscdk.Stack
+	err       error
 }
 
 var fixture synthFixture
@@ -39,6 +40,9 @@ var fixture synthFixture
 func (f *synthFixture) cleanup() {
 	if f.dir != "" {
 		os.RemoveAll(f.dir)
+	}
+	for _, d := range f.extraDirs {
+		os.RemoveAll(d)
 	}
 }
 
@@ -312,6 +316,8 @@ func TestSuppressionsAreNarrowAndExplained(t *testing.T) {
 		t.Error("found no suppressions at all; the check is not looking in the right place")
 	}
 }
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
 var assetHash = regexp.MustCompile(`[0-9a-f]{64}`)
 

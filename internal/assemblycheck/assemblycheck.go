@@ -92,14 +92,21 @@ func Check(dir string, envs []Environment) []string {
 			}
 		}
 	}
-	problems = append(problems, nagReportProblems(dir)...)
+	problems = append(problems, NagReportProblems(dir)...)
 	return problems
 }
 
-// nagReportProblems returns a problem per Non-Compliant row in any cdk-nag
-// report, and one when there are no reports at all.
-func nagReportProblems(dir string) []string {
-	reports, _ := filepath.Glob(filepath.Join(dir, "*-NagReport.csv"))
+// NagReportProblems returns a problem per Non-Compliant row in any cdk-nag
+// report under dir (nested stage assemblies included), and one when there
+// are no reports at all.
+func NagReportProblems(dir string) []string {
+	var reports []string
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && strings.HasSuffix(p, "-NagReport.csv") {
+			reports = append(reports, p)
+		}
+		return nil
+	})
 	if len(reports) == 0 {
 		return []string{"no cdk-nag reports (*-NagReport.csv) in " + dir}
 	}

@@ -136,7 +136,8 @@ func stage(root, arch, importPath, bin, goCmd string) (Result, error) {
 	sum := sha256.Sum256(append([]byte(importPath+" linux/"+arch+" "), bytes.TrimSpace(id)...))
 	hash := hex.EncodeToString(sum[:])
 	assets := filepath.Join(root, "assets-linux-"+arch)
-	name := binaryName(importPath)
+	// No dots: CDK would stage "github.com_..." as a directory with an extension.
+	name := strings.ReplaceAll(binaryName(importPath), ".", "_")
 	dir := filepath.Join(assets, name+"-"+hash[:16])
 	target := filepath.Join(dir, "bootstrap")
 	if _, err := os.Stat(target); err != nil {

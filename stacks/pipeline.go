@@ -1,0 +1,264 @@
+package stacks
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodebuild"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/pipelines"
+	"github.com/aws/constructs-go/constructs/v10"
+)
+
+// PipelineStackProps configures the delivery pipeline stack.
+type PipelineStackProps struct {
+	awscdk.StackProps
+	// Pipeline is the validated pipeline configuration.
+	Pipeline PipelineConfig
+	// Environments are deployed in this order, one wave each.
+	Environments []Environment
+	// PrepareStage, when set, is called with every stage before it joins the
+	// pipeline. Adding a stage synthesizes it, and aspects applied to the app
+	// do not cross into stages, so this is where the cdk-nag packs go.
+	PrepareStage func(awscdk.Stage)
+}
+
+// PipelineStack is the self-mutating CDK pipeline: source, synth (vet,
+// tests with a JUnit report, synth), self-update, assets, then one wave per
+// environment, each region a parallel stage behind a permissions-broadening
+// check, with a manual approval in front of environments that require it
+// and a post-deploy check of every images stage.
+type PipelineStack struct {
+	awscdk.Stack
+	// Pipeline is the CDK pipeline, built.
+	Pipeline pipelines.CodePipeline
+	// Key encrypts the artifacts, caches, reports and topic.
+	Key awskms.Key
+	// Topic receives permission-broadening notifications.
+	Topic awssns.Topic
+	// TestReports is the CodeBuild report group of the unit tests.
+	TestReports awscodebuild.ReportGroup
+	// Waves by environment name.
+	Waves map[string]pipelines.Wave
+	// Stages by environment name.
+	Stages map[string]*EnvironmentStages
+
+	envOrder []string
+	regions  map[string][]string
+}
+
+// NewPipelineStack defines the delivery pipeline.
+func NewPipelineStack(scope constructs.Construct, id *string, props *PipelineStackProps) *PipelineStack {
+	cfg := props.Pipeline
+	stack := &PipelineStack{
+		Stack:   awscdk.NewStack(scope, id, &props.StackProps),
+		Waves:   map[string]pipelines.Wave{},
+		Stages:  map[string]*EnvironmentStages{},
+		regions: map[string][]string{},
+	}
+	s := stack.Stack
+
+	stack.Key = awskms.NewKey(s, str("Key"), &awskms.KeyProps{
+		Description:       str("Encrypts the golden AMI delivery pipeline's artifacts, caches, reports and notifications"),
+		EnableKeyRotation: boolean(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	accessLogs := awss3.NewBucket(s, str("AccessLogs"), &awss3.BucketProps{
+		Encryption: awss3.BucketEncryption_S3_MANAGED, EnforceSSL: boolean(true), Versioned: boolean(true),
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(), RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		LifecycleRules: &[]*awss3.LifecycleRule{{Expiration: awscdk.Duration_Days(num(365))}},
+	})
+	bucket := func(id, prefix string, expire float64) awss3.Bucket {
+		return awss3.NewBucket(s, str(id), &awss3.BucketProps{
+			Encryption: awss3.BucketEncryption_KMS, EncryptionKey: stack.Key, BucketKeyEnabled: boolean(true),
+			EnforceSSL: boolean(true), Versioned: boolean(true), BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+			ObjectOwnership:        awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+			ServerAccessLogsBucket: accessLogs, ServerAccessLogsPrefix: str(prefix),
+			LifecycleRules: &[]*awss3.LifecycleRule{{
+				Expiration: awscdk.Duration_Days(num(expire)), NoncurrentVersionExpiration: awscdk.Duration_Days(num(7)),
+			}},
+			RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		})
+	}
+	artifacts := bucket("Artifacts", "artifacts/", 90)
+	cache := bucket("BuildCache", "cache/", 30)
+	suppressPipelineBuckets(accessLogs, artifacts, cache)
+	stack.Topic = awssns.NewTopic(s, str("Topic"), &awssns.TopicProps{
+		DisplayName: str("Golden AMI delivery pipeline"), MasterKey: stack.Key, EnforceSSL: boolean(true),
+	})
+	stack.TestReports = awscodebuild.NewReportGroup(s, str("TestReports"), &awscodebuild.ReportGroupProps{
+		ExportBucket: artifacts, ZipExport: boolean(true), RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+
+	var source pipelines.CodePipelineSource
+	if cfg.ConnectionARN != "" {
+		source = pipelines.CodePipelineSource_Connection(str(cfg.Repository), str(cfg.Branch), &pipelines.ConnectionSourceOptions{
+			ConnectionArn: str(cfg.ConnectionARN), TriggerOnPush: boolean(true),
+		})
+	} else {
+		repo := awscodecommit.Repository_FromRepositoryName(s, str("Repository"), str(cfg.CodeCommitRepository))
+		source = pipelines.CodePipelineSource_CodeCommit(repo, str(cfg.Branch), nil)
+	}
+
+	goEnv := map[string]*string{
+		"GOTOOLCHAIN": str(cfg.GoToolchain),
+		"GOFLAGS":     str("-mod=readonly"),
+		"GOMODCACHE":  str(goModCache),
+		"GOCACHE":     str(goBuildCache),
+		// The bundler's binary cache lives under the user cache, cached too.
+		"GOLDEN_AMI_BUILD_CACHE":                       str(bundleCache),
+		"JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": str("1"),
+	}
+	synth := pipelines.NewCodeBuildStep(str("Synth"), &pipelines.CodeBuildStepProps{
+		Input: source,
+		Env:   &goEnv,
+		InstallCommands: strs(
+			"go version", // switches to GOTOOLCHAIN, verified against sum.golang.org
+			"node --version",
+		),
+		Commands: strs(
+			"go vet ./...",
+			"mkdir -p reports",
+			fmt.Sprintf("go run gotest.tools/gotestsum@%s --junitfile reports/unit-tests.xml -- ./...", GotestsumVersion),
+			fmt.Sprintf("npx --yes aws-cdk@%s synth --quiet -c pipeline=true", CDKCLIVersion),
+		),
+		PrimaryOutputDirectory: str("cdk.out"),
+		Cache:                  awscodebuild.Cache_Bucket(cache, &awscodebuild.BucketCacheOptions{Prefix: str("synth")}),
+		PartialBuildSpec: awscodebuild.BuildSpec_FromObject(&map[string]interface{}{
+			"reports": map[string]interface{}{
+				*stack.TestReports.ReportGroupArn(): map[string]interface{}{
+					"files": []string{"unit-tests.xml"}, "base-directory": "reports", "file-format": "JUNITXML",
+				},
+			},
+			"cache": map[string]interface{}{"paths": cachePaths},
+		}),
+		BuildEnvironment: &awscodebuild.BuildEnvironment{
+			BuildImage:  awscodebuild.LinuxBuildImage_AMAZON_LINUX_2023_5(),
+			ComputeType: awscodebuild.ComputeType_MEDIUM,
+		},
+		Timeout: awscdk.Duration_Minutes(num(60)),
+	})
+
+	stack.Pipeline = pipelines.NewCodePipeline(s, str("Pipeline"), &pipelines.CodePipelineProps{
+		PipelineName:        str("golden-ami"),
+		Synth:               synth,
+		SelfMutation:        boolean(true),
+		CrossAccountKeys:    boolean(true),
+		EnableKeyRotation:   boolean(true),
+		ArtifactBucket:      artifacts,
+		CliVersion:          str(CDKCLIVersion),
+		CdkAssetsCliVersion: str(CDKAssetsCLIVersion),
+		CodeBuildDefaults: &pipelines.CodeBuildOptions{
+			BuildEnvironment: &awscodebuild.BuildEnvironment{BuildImage: awscodebuild.LinuxBuildImage_AMAZON_LINUX_2023_5()},
+		},
+	})
+
+	for _, env := range props.Environments {
+		var pre []pipelines.Step
+		if env.RequireApproval {
+			pre = append(pre, pipelines.NewManualApprovalStep(str("Approve-"+env.Name), &pipelines.ManualApprovalStepProps{
+				Comment: str("Deploy the golden AMI platform to " + env.Name + "?"),
+			}))
+		}
+		wave := stack.Pipeline.AddWave(str(env.Name), &pipelines.WaveOptions{Pre: &pre})
+		stages := NewEnvironmentStages(s, env)
+		stack.Waves[env.Name], stack.Stages[env.Name] = wave, stages
+		stack.envOrder = append(stack.envOrder, env.Name)
+		stack.regions[env.Name] = env.DistributionRegions
+		// AddStage synthesizes the stage at once, so prepare it first.
+		if props.PrepareStage != nil {
+			props.PrepareStage(stages.Images.Stage)
+			for _, region := range env.DistributionRegions {
+				props.PrepareStage(stages.Keys[region])
+			}
+		}
+
+		wave.AddStage(stages.Images.Stage, &pipelines.AddStageOpts{
+			Pre:  &[]pipelines.Step{broadening(stages.Images.Stage, stack.Topic)},
+			Post: &[]pipelines.Step{verifyStep(env, stages.Images.Stack)},
+		})
+		for _, region := range env.DistributionRegions {
+			ks := stages.Keys[region]
+			wave.AddStage(ks, &pipelines.AddStageOpts{Pre: &[]pipelines.Step{broadening(ks, stack.Topic)}})
+		}
+	}
+	// Pipeline children exist only once the pipeline is built; cdk-nag and
+	// the suppressions below need them.
+	stack.Pipeline.BuildPipeline()
+	hardenPipeline(stack)
+	return stack
+}
+
+func broadening(stage awscdk.Stage, topic awssns.ITopic) pipelines.Step {
+	return pipelines.NewConfirmPermissionsBroadening(str("Check-"+*stage.StageName()), &pipelines.PermissionsBroadeningCheckProps{
+		Stage: stage, NotificationTopic: topic,
+	})
+}
+
+// verifyStep checks, after the deployment, that every pipeline and upstream
+// parameter of the environment exists, reading them through the
+// environment account's CDK lookup role (read-only, created by bootstrap).
+func verifyStep(env Environment, images *GoldenImageStack) pipelines.Step {
+	outputs := map[string]awscdk.CfnOutput{}
+	var checks []string
+	for i, img := range env.Images {
+		pipe, param := fmt.Sprintf("PIPELINE_ARN_%d", i), fmt.Sprintf("UPSTREAM_PARAMETER_%d", i)
+		outputs[pipe] = images.Outputs[camel(img.Name)+"PipelineArn"]
+		outputs[param] = images.Outputs[camel(img.Name)+"UpstreamParameterName"]
+		checks = append(checks,
+			fmt.Sprintf(`aws imagebuilder get-image-pipeline --region %s --image-pipeline-arn "$%s" --query imagePipeline.status --output text`, env.Region, pipe),
+			fmt.Sprintf(`aws ssm get-parameter --region %s --name "$%s" --query Parameter.Version --output text`, env.Region, param),
+		)
+	}
+	role := fmt.Sprintf("arn:aws:iam::%s:role/cdk-hnb659fds-lookup-role-%s-%s", env.Account, env.Account, env.Region)
+	commands := append([]string{
+		"set -eu",
+		fmt.Sprintf(`creds=$(aws sts assume-role --role-arn %s --role-session-name verify-%s --query Credentials --output text)`, role, env.Name),
+		`export AWS_ACCESS_KEY_ID=$(echo "$creds" | cut -f1) AWS_SECRET_ACCESS_KEY=$(echo "$creds" | cut -f3) AWS_SESSION_TOKEN=$(echo "$creds" | cut -f4)`,
+	}, checks...)
+	return pipelines.NewCodeBuildStep(str("Verify-"+env.Name), &pipelines.CodeBuildStepProps{
+		EnvFromCfnOutputs: &outputs,
+		Commands:          strs(commands...),
+		RolePolicyStatements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions: strs("sts:AssumeRole"), Resources: strs(role),
+		})},
+	})
+}
+
+// Paths CodeBuild caches between builds: modules, build cache, the bundled
+// Lambda binaries, jsii's package cache and npm's cache.
+const (
+	goModCache   = "/root/go/pkg/mod"
+	goBuildCache = "/root/.cache/go-build"
+	bundleCache  = "/root/.cache/golden-ami/lambda-builds"
+)
+
+var cachePaths = []string{
+	goModCache + "/**/*", goBuildCache + "/**/*", bundleCache + "/**/*",
+	"/root/.cache/aws/jsii/package-cache/**/*", "/root/.npm/**/*",
+}
+
+func strs(values ...string) *[]*string {
+	out := make([]*string, len(values))
+	for i := range values {
+		out[i] = &values[i]
+	}
+	return &out
+}
+
+// AllStages returns every stage the pipeline deploys, in deployment order.
+func (p *PipelineStack) AllStages() []awscdk.Stage {
+	var out []awscdk.Stage
+	for _, env := range p.envOrder {
+		st := p.Stages[env]
+		out = append(out, st.Images.Stage)
+		for _, region := range p.regions[env] {
+			out = append(out, st.Keys[region])
+		}
+	}
+	return out
+}

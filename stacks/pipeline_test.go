@@ -1,0 +1,352 @@
+package stacks
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/platform-eng/golden-ami/internal/assemblycheck"
+	"github.com/platform-eng/golden-ami/internal/cdktest"
+	"github.com/platform-eng/golden-ami/internal/compliance"
+)
+
+// pipelineFixture is the pipeline stack with every environment, synthesized
+// once the way `cdk synth -c pipeline=true` does.
+var pipelineFixture struct {
+	once  sync.Once
+	dir   string
+	stack *PipelineStack
+	err   error
+}
+
+func synthPipeline(t *testing.T) (string, *PipelineStack) {
+	t.Helper()
+	f := &pipelineFixture
+	f.once.Do(func() {
+		ctx, err := cdktest.Context()
+		if err != nil {
+			f.err = err
+			return
+		}
+		if f.dir, f.err = os.MkdirTemp("", "golden-ami-pipeline-"); f.err != nil {
+			return
+		}
+		fixture.extraDirs = append(fixture.extraDirs, f.dir)
+		app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(f.dir)})
+		cfg := DeliveryPipeline()
+		if f.err = cfg.Validate(); f.err != nil {
+			return
+		}
+		envs, _ := Select(Environments(), "")
+		f.stack = NewPipelineStack(app, jsii.String("GoldenAmi-Pipeline"), &PipelineStackProps{
+			StackProps:   awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String(cfg.Account), Region: jsii.String(cfg.Region)}},
+			Pipeline:     cfg,
+			Environments: envs,
+			PrepareStage: func(s awscdk.Stage) { compliance.Apply(s, true) },
+		})
+		compliance.Apply(app, true)
+		defer func() {
+			if r := recover(); r != nil {
+				f.err = errorf("pipeline synth failed: %v", r)
+			}
+		}()
+		app.Synth(nil)
+	})
+	if f.err != nil {
+		t.Fatal(f.err)
+	}
+	return f.dir, f.stack
+}
+
+func pipelineStages(t *testing.T, dir string) []map[string]interface{} {
+	t.Helper()
+	tmpl := readTemplate(t, dir, "GoldenAmi-Pipeline")
+	for _, p := range cdktest.ResourcesOfType(tmpl, "AWS::CodePipeline::Pipeline") {
+		var stages []map[string]interface{}
+		for _, s := range p["Properties"].(map[string]interface{})["Stages"].([]interface{}) {
+			stages = append(stages, s.(map[string]interface{}))
+		}
+		return stages
+	}
+	t.Fatal("no AWS::CodePipeline::Pipeline")
+	return nil
+}
+
+func TestPipelineStagesRunInOrder(t *testing.T) {
+	dir, _ := synthPipeline(t)
+	var names []string
+	for _, s := range pipelineStages(t, dir) {
+		names = append(names, s["Name"].(string))
+	}
+	want := []string{"Source", "Build", "UpdatePipeline", "Assets"}
+	for _, env := range Environments() {
+		want = append(want, env.Name)
+	}
+	if strings.Join(names, ",") != strings.Join(want, ",") {
+		t.Errorf("stages %v, want %v", names, want)
+	}
+}
+
+type action struct {
+	Name      string
+	RunOrder  float64
+	Category  string
+	Provider  string
+	StackName string
+}
+
+func stageActions(t *testing.T, dir, stage string) []action {
+	t.Helper()
+	for _, s := range pipelineStages(t, dir) {
+		if s["Name"] != stage {
+			continue
+		}
+		var out []action
+		for _, a := range s["Actions"].([]interface{}) {
+			am := a.(map[string]interface{})
+			typ := am["ActionTypeId"].(map[string]interface{})
+			act := action{Name: am["Name"].(string), RunOrder: am["RunOrder"].(float64), Category: typ["Category"].(string), Provider: typ["Provider"].(string)}
+			if cfg, ok := am["Configuration"].(map[string]interface{}); ok {
+				act.StackName, _ = cfg["StackName"].(string)
+			}
+			out = append(out, act)
+		}
+		return out
+	}
+	t.Fatalf("no stage %s", stage)
+	return nil
+}
+
+func TestProdWaitsForApprovalAndItsRegionsDeployInParallel(t *testing.T) {
+	dir, _ := synthPipeline(t)
+	for _, env := range Environments() {
+		actions := stageActions(t, dir, env.Name)
+		first := actions[0]
+		for _, a := range actions {
+			if a.RunOrder < first.RunOrder {
+				first = a
+			}
+		}
+		approval := first.Category == "Approval" && first.Provider == "Manual"
+		if approval != env.RequireApproval {
+			t.Errorf("%s: first action %+v; approval %v, want %v", env.Name, first, approval, env.RequireApproval)
+		}
+		// Every stack of the environment deploys at the same run order: in parallel.
+		deploys := map[string]float64{}
+		for _, a := range actions {
+			if a.Provider == "CloudFormation" && strings.HasSuffix(a.Name, ".Deploy") {
+				deploys[a.StackName] = a.RunOrder
+			}
+		}
+		want := []string{"GoldenAmi-" + env.Name}
+		for _, r := range env.DistributionRegions {
+			want = append(want, "GoldenAmi-"+env.Name+"-keys-"+r)
+		}
+		if len(deploys) != len(want) {
+			t.Errorf("%s deploys %v, want %v", env.Name, deploys, want)
+		}
+		for _, name := range want {
+			if deploys[name] != deploys[want[0]] {
+				t.Errorf("%s: %s deploys at run order %v, %s at %v; want them in parallel", env.Name, name, deploys[name], want[0], deploys[want[0]])
+			}
+		}
+		if len(env.DistributionRegions) < 1 {
+			continue
+		}
+		// Each stage is preceded by its permissions-broadening check and the images stage followed by its verification.
+		var checks, verify int
+		for _, a := range actions {
+			if strings.Contains(a.Name, "Check") {
+				checks++
+			}
+			if strings.Contains(a.Name, "Verify-"+env.Name) {
+				verify++
+				if a.RunOrder <= deploys["GoldenAmi-"+env.Name] {
+					t.Errorf("%s: verification runs at %v, before or with the deploy at %v", env.Name, a.RunOrder, deploys["GoldenAmi-"+env.Name])
+				}
+			}
+		}
+		if checks < len(want) || verify != 1 {
+			t.Errorf("%s: %d permission checks for %d stacks, %d verifications", env.Name, checks, len(want), verify)
+		}
+	}
+	prod := stageActions(t, dir, "prod")
+	regions := map[string]bool{}
+	for _, a := range prod {
+		if a.Provider == "CloudFormation" {
+			regions[a.StackName] = true
+		}
+	}
+	if len(regions) < 3 {
+		t.Errorf("prod deploys %d stacks; want the home region and at least two more in parallel", len(regions))
+	}
+}
+
+func TestBuildRunsVetTestsWithAReportThenSynth(t *testing.T) {
+	dir, _ := synthPipeline(t)
+	tmpl := readTemplate(t, dir, "GoldenAmi-Pipeline")
+	var spec map[string]interface{}
+	var cache, environment map[string]interface{}
+	for _, p := range cdktest.ResourcesOfType(tmpl, "AWS::CodeBuild::Project") {
+		props := p["Properties"].(map[string]interface{})
+		src := props["Source"].(map[string]interface{})
+		raw := flatten(src["BuildSpec"])
+		if strings.Contains(raw, "gotestsum") {
+			if err := json.Unmarshal([]byte(raw), &spec); err != nil {
+				t.Fatal(err)
+			}
+			cache, _ = props["Cache"].(map[string]interface{})
+			environment, _ = props["Environment"].(map[string]interface{})
+		}
+	}
+	if spec == nil {
+		t.Fatal("no CodeBuild project runs the tests")
+	}
+	phases, _ := json.Marshal(spec["phases"])
+	order := []string{`go vet ./...`, `gotest.tools/gotestsum@` + GotestsumVersion + ` --junitfile reports/unit-tests.xml -- ./...`, `aws-cdk@` + CDKCLIVersion + ` synth --quiet -c pipeline=true`}
+	last := -1
+	for _, cmd := range order {
+		i := strings.Index(string(phases), cmd)
+		if i < 0 || i < last {
+			t.Errorf("build commands %s: want %q after the previous step", phases, cmd)
+		}
+		last = i
+	}
+	reports, _ := json.Marshal(spec["reports"])
+	if !strings.Contains(string(reports), `"file-format":"JUNITXML"`) || !strings.Contains(string(reports), "TestReports") {
+		t.Errorf("reports %s: want the unit tests' JUnit file in the TestReports group", reports)
+	}
+	paths, _ := json.Marshal(spec["cache"])
+	for _, p := range []string{goModCache, goBuildCache, "/root/.cache/aws/jsii/package-cache", bundleCache} {
+		if !strings.Contains(string(paths), p) {
+			t.Errorf("cache paths %s lack %s", paths, p)
+		}
+	}
+	if cache["Type"] != "S3" {
+		t.Errorf("build cache %v, want an S3 cache", cache)
+	}
+	vars := map[string]interface{}{}
+	for _, v := range environment["EnvironmentVariables"].([]interface{}) {
+		vm := v.(map[string]interface{})
+		vars[vm["Name"].(string)] = vm["Value"]
+	}
+	if vars["GOTOOLCHAIN"] != DeliveryPipeline().GoToolchain || vars["GOMODCACHE"] != goModCache || vars["GOCACHE"] != goBuildCache {
+		t.Errorf("build environment %v does not pin the Go toolchain and caches", vars)
+	}
+}
+
+// flatten renders a string or an Fn::Join of strings and references as one
+// string, each reference written as its logical id.
+func flatten(v interface{}) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case map[string]interface{}:
+		if join, ok := x["Fn::Join"].([]interface{}); ok {
+			var b strings.Builder
+			for _, part := range join[1].([]interface{}) {
+				b.WriteString(flatten(part))
+			}
+			return b.String()
+		}
+		if att, ok := x["Fn::GetAtt"].([]interface{}); ok {
+			return att[0].(string)
+		}
+		if ref, ok := x["Ref"].(string); ok {
+			return ref
+		}
+	}
+	return ""
+}
+
+func TestPipelineTemplateResources(t *testing.T) {
+	_, stack := synthPipeline(t)
+	tmpl := assertions.Template_FromStack(stack.Stack, nil)
+	cdktest.Check(t, "keys rotate", func() {
+		tmpl.AllResourcesProperties(jsii.String("AWS::KMS::Key"), map[string]interface{}{"EnableKeyRotation": true})
+	})
+	cdktest.Check(t, "report group", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::CodeBuild::ReportGroup"), map[string]interface{}{
+			"Type": "TEST", "ExportConfig": map[string]interface{}{"ExportConfigType": "S3"},
+		})
+	})
+	cdktest.Check(t, "self-mutation uses the pinned CLI", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::CodeBuild::Project"), map[string]interface{}{
+			"Source": map[string]interface{}{"BuildSpec": assertions.Match_StringLikeRegexp(jsii.String(`npm install -g aws-cdk@` + strings.ReplaceAll(CDKCLIVersion, ".", `\.`)))},
+		})
+	})
+	cdktest.Check(t, "permission-broadening notifications go to the encrypted topic", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::SNS::Topic"), map[string]interface{}{
+			"KmsMasterKeyId": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^Key")), "Arn"}},
+		})
+	})
+}
+
+// TestPipelineNagGate covers the pipeline stack, its cross-region support
+// stacks and every stage's stacks: reports exist for each and hold no
+// Non-Compliant row; no unsuppressed annotation remains.
+func TestPipelineNagGate(t *testing.T) {
+	dir, stack := synthPipeline(t)
+	for _, f := range cdktest.NagFindings(t, stack.Stack) {
+		t.Error(f)
+	}
+	var reports []string
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && strings.HasSuffix(p, "-NagReport.csv") {
+			reports = append(reports, filepath.Base(p))
+		}
+		return nil
+	})
+	for _, name := range []string{"GoldenAmi-Pipeline", "GoldenAmi-Pipeline-support-us-west-2", "GoldenAmi-dev", "GoldenAmi-prod", "GoldenAmi-prod-keys-eu-west-1"} {
+		for _, pack := range []string{"AwsSolutions", "NIST.800.53.R5"} {
+			found := false
+			for _, r := range reports {
+				found = found || r == pack+"-"+name+"-NagReport.csv"
+			}
+			if !found {
+				t.Errorf("no %s report for %s among %v", pack, name, reports)
+			}
+		}
+	}
+	for _, p := range assemblycheck.NagReportProblems(dir) {
+		t.Error(p)
+	}
+}
+
+func TestInvalidPipelineConfig(t *testing.T) {
+	good := DeliveryPipeline()
+	for _, tc := range []struct {
+		test   string
+		mutate func(*PipelineConfig)
+		want   string
+	}{
+		{"TestFailsWhenPipelineAccountIsInvalid", func(c *PipelineConfig) { c.Account = "99" }, `pipeline: Account "99" is not an AWS account id (want 12 digits)`},
+		{"TestFailsWithoutASource", func(c *PipelineConfig) { c.ConnectionARN = "" }, `pipeline: ConnectionARN is empty and so is CodeCommitRepository (want one source)`},
+		{"TestFailsWithTwoSources", func(c *PipelineConfig) { c.CodeCommitRepository = "golden-ami" }, `pipeline: ConnectionARN and CodeCommitRepository are both set (want one source)`},
+		{"TestFailsWhenConnectionIsNotAConnection", func(c *PipelineConfig) { c.ConnectionARN = "arn:aws:iam::999999999999:role/x" },
+			`pipeline: ConnectionARN "arn:aws:iam::999999999999:role/x" is not a CodeConnections connection ARN`},
+		{"TestFailsWhenRepositoryHasNoOwner", func(c *PipelineConfig) { c.Repository = "golden-ami" }, `pipeline: Repository "golden-ami" is not an "owner/name" repository`},
+		{"TestFailsWhenToolchainIsNotExact", func(c *PipelineConfig) { c.GoToolchain = "1.26" }, `pipeline: GoToolchain "1.26" is not an exact Go toolchain (want e.g. "go1.26.8")`},
+		{"TestFailsWhenSlackSecretIsInAnotherAccount", func(c *PipelineConfig) {
+			c.SlackWebhookSecretARN = "arn:aws:secretsmanager:us-east-1:111111111111:secret:slack-AbCdEf"
+		}, `pipeline: SlackWebhookSecretARN "arn:aws:secretsmanager:us-east-1:111111111111:secret:slack-AbCdEf" is in account 111111111111, not 999999999999`},
+	} {
+		t.Run(tc.test, func(t *testing.T) {
+			c := good
+			tc.mutate(&c)
+			if err := c.Validate(); err == nil || err.Error() != tc.want {
+				t.Errorf("got %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+	if err := good.Validate(); err != nil {
+		t.Errorf("the shipped pipeline config is invalid: %v", err)
+	}
+}

@@ -1,0 +1,97 @@
+package stacks
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/platform-eng/golden-ami/internal/validate"
+)
+
+// PipelineConfig is the delivery pipeline: where it runs, where its source
+// comes from, and who hears about it.
+type PipelineConfig struct {
+	// Account and Region are where the pipeline runs (a tools account, or dev).
+	// Every environment account must be bootstrapped to trust this account.
+	Account string
+	Region  string
+	// Repository is the source repository as "owner/name", on the provider
+	// behind ConnectionARN (GitHub, GitLab, Bitbucket).
+	Repository string
+	// Branch is the branch every merge to which runs the pipeline.
+	Branch string
+	// ConnectionARN is the CodeConnections (CodeStar) connection to the
+	// repository provider. Leave it empty to use CodeCommitRepository.
+	ConnectionARN string
+	// CodeCommitRepository is a CodeCommit repository name in Account, used
+	// when ConnectionARN is empty.
+	CodeCommitRepository string
+	// GoToolchain is the exact Go toolchain the build uses (GOTOOLCHAIN).
+	GoToolchain string
+	// NotificationEmails receive pipeline notifications by email.
+	NotificationEmails []string
+	// SlackWebhookSecretARN names the secret with the Slack webhook URL for
+	// pipeline notifications, in Account; empty means no Slack.
+	SlackWebhookSecretARN string
+}
+
+// Pinned tool versions: the CLI must read this library's cloud assembly.
+const (
+	CDKCLIVersion       = "2.1148.1"
+	CDKAssetsCLIVersion = "4.7.3"
+	GotestsumVersion    = "v1.13.0"
+)
+
+var (
+	repositoryPattern    = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$`)
+	branchPattern        = regexp.MustCompile(`^[A-Za-z0-9._/-]+$`)
+	connectionARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:connection/[0-9a-f-]{36}$`)
+	codeCommitPattern    = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
+	goToolchainPattern   = regexp.MustCompile(`^go1\.[0-9]+\.[0-9]+$`)
+)
+
+// Validate checks the pipeline configuration, naming the field and the value.
+func (c PipelineConfig) Validate() error {
+	var errs []error
+	fail := func(field string, err error) { errs = append(errs, fmt.Errorf("pipeline: %s %w", field, err)) }
+	if err := validate.Account(c.Account); err != nil {
+		fail("Account", err)
+	}
+	if err := validate.Region(c.Region); err != nil {
+		fail("Region", err)
+	}
+	if !branchPattern.MatchString(c.Branch) {
+		fail("Branch", fmt.Errorf("%q is not a branch name", c.Branch))
+	}
+	switch {
+	case c.ConnectionARN != "" && c.CodeCommitRepository != "":
+		fail("ConnectionARN", errors.New("and CodeCommitRepository are both set (want one source)"))
+	case c.ConnectionARN != "":
+		if !connectionARNPattern.MatchString(c.ConnectionARN) {
+			fail("ConnectionARN", fmt.Errorf("%q is not a CodeConnections connection ARN", c.ConnectionARN))
+		}
+		if !repositoryPattern.MatchString(c.Repository) {
+			fail("Repository", fmt.Errorf("%q is not an \"owner/name\" repository", c.Repository))
+		}
+	case c.CodeCommitRepository != "":
+		if !codeCommitPattern.MatchString(c.CodeCommitRepository) {
+			fail("CodeCommitRepository", fmt.Errorf("%q is not a CodeCommit repository name", c.CodeCommitRepository))
+		}
+	default:
+		fail("ConnectionARN", errors.New("is empty and so is CodeCommitRepository (want one source)"))
+	}
+	if !goToolchainPattern.MatchString(c.GoToolchain) {
+		fail("GoToolchain", fmt.Errorf("%q is not an exact Go toolchain (want e.g. \"go1.26.8\")", c.GoToolchain))
+	}
+	for i, m := range c.NotificationEmails {
+		if !emailPattern.MatchString(m) {
+			fail(fmt.Sprintf("NotificationEmails[%d]", i), fmt.Errorf("%q is not an email address", m))
+		}
+	}
+	if c.SlackWebhookSecretARN != "" {
+		if err := validateSecretARN(c.SlackWebhookSecretARN, c.Account); err != nil {
+			fail("SlackWebhookSecretARN", err)
+		}
+	}
+	return errors.Join(errs...)
+}
