@@ -107,4 +107,45 @@ const (
 
 // Functions lists every Lambda function of the module. Bundling builds them
 // together in one `go build`, which links them in parallel.
-var Functions = []string{FunctionAMIMonitor, FunctionImageBuilderTrigger, FunctionLatestAMI}
+var Functions = []string{FunctionAMIMonitor, FunctionImageBuilderTrigger, FunctionLatestAMI, FunctionRollout}
+
+// FunctionRollout is the import path of the function that rolls Auto Scaling
+// groups onto each new golden AMI with an instance refresh.
+const FunctionRollout = ModulePath + "/lambdas/rollout"
+
+// Environment of the rollout function. It also reads EnvSSMParameterName: the
+// latest-AMI parameter whose value it rolls out.
+const (
+	// EnvAutoScalingGroupName is the group the function refreshes.
+	EnvAutoScalingGroupName = "AUTO_SCALING_GROUP_NAME"
+	// EnvLaunchTemplateID is the group's launch template (lt-...). The
+	// function adds versions to it and refuses to act when the group uses
+	// another template.
+	EnvLaunchTemplateID = "LAUNCH_TEMPLATE_ID"
+	// EnvRefreshMinHealthyPercentage is the refresh's MinHealthyPercentage,
+	// 0 to 100.
+	EnvRefreshMinHealthyPercentage = "REFRESH_MIN_HEALTHY_PERCENTAGE"
+	// EnvRefreshCheckpointPercentages are the refresh's
+	// CheckpointPercentages: comma-separated, ascending, ending with 100,
+	// e.g. "20,50,100".
+	EnvRefreshCheckpointPercentages = "REFRESH_CHECKPOINT_PERCENTAGES"
+	// EnvRefreshCheckpointDelaySeconds is the refresh's CheckpointDelay,
+	// 0 to 172800.
+	EnvRefreshCheckpointDelaySeconds = "REFRESH_CHECKPOINT_DELAY_SECONDS"
+	// EnvRefreshInstanceWarmupSeconds is the refresh's InstanceWarmup. Empty
+	// leaves it unset, so the group's DefaultInstanceWarmup (or health check
+	// grace period) applies.
+	EnvRefreshInstanceWarmupSeconds = "REFRESH_INSTANCE_WARMUP_SECONDS"
+	// EnvRefreshAlarmNames are the CloudWatch alarms that fail and roll back
+	// the refresh when they go into ALARM: comma-separated, 1 to 10 names.
+	EnvRefreshAlarmNames = "REFRESH_ALARM_NAMES"
+	// EnvRefreshSkipMatching is "true" or "false": whether the refresh keeps
+	// instances that already run the new launch template version.
+	EnvRefreshSkipMatching = "REFRESH_SKIP_MATCHING"
+)
+
+// The scheduled event the rollout function's convergence rule sends.
+const (
+	SourceEvents             = "aws.events"
+	DetailTypeScheduledEvent = "Scheduled Event"
+)

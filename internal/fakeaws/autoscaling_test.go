@@ -132,6 +132,32 @@ func TestEC2LaunchTemplateVersionsPaging(t *testing.T) {
 	if n != 2 || srv.Count("DescribeLaunchTemplateVersions") != 2 {
 		t.Errorf("paged versions = %d in %d calls, want 2 in 2", n, srv.Count("DescribeLaunchTemplateVersions"))
 	}
+	// MinVersion is exclusive, MaxVersion inclusive; versions that do not
+	// exist are simply not in the range.
+	for _, tc := range []struct {
+		min, max string
+		want     []int64
+	}{{"1", "", []int64{2}}, {"", "1", []int64{1}}, {"0", "9", []int64{1, 2}}, {"2", "", nil}} {
+		opt := func(s string) *string {
+			if s == "" {
+				return nil
+			}
+			return &s
+		}
+		out, err := client.DescribeLaunchTemplateVersions(context.Background(), &ec2.DescribeLaunchTemplateVersionsInput{
+			LaunchTemplateId: aws.String(ltID), MinVersion: opt(tc.min), MaxVersion: opt(tc.max), MaxResults: aws.Int32(10),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, v := range out.LaunchTemplateVersions {
+			got = append(got, aws.ToInt64(v.VersionNumber))
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("MinVersion %q MaxVersion %q: versions %v, want %v", tc.min, tc.max, got, tc.want)
+		}
+	}
 }
 
 func seedGroup(srv *fakeaws.Server, version string, image string) {

@@ -256,8 +256,9 @@ func launchTemplateVersionXML(lt *LaunchTemplate, v *LaunchTemplateVersion) ec2L
 }
 
 // ec2DescribeLaunchTemplateVersions describes the versions named by
-// LaunchTemplateVersion.N (numbers, $Latest, $Default; every version when
-// none is named) of one template, with paging via MaxResults and NextToken.
+// LaunchTemplateVersion.N (numbers, $Latest, $Default) of one template or,
+// when none is named, every version after MinVersion up to MaxVersion, with
+// paging via MaxResults and NextToken.
 // Filters and ResolveAlias are not supported.
 func (s *Server) ec2DescribeLaunchTemplateVersions(req *request) (any, *apiError) {
 	if req.Form.Get("Filter.1.Name") != "" || req.Form.Get("ResolveAlias") == "true" {
@@ -284,8 +285,14 @@ func (s *Server) ec2DescribeLaunchTemplateVersions(req *request) (any, *apiError
 		}
 	}
 	if len(seen) == 0 {
+		lo, hi, aerr := versionRange(req.Form.Get("MinVersion"), req.Form.Get("MaxVersion"))
+		if aerr != nil {
+			return nil, aerr
+		}
 		for i := range lt.Versions {
-			selected = append(selected, &lt.Versions[i])
+			if n := lt.Versions[i].Number; n > lo && n <= hi {
+				selected = append(selected, &lt.Versions[i])
+			}
 		}
 	}
 	size := s.EC2PageSize
@@ -307,6 +314,26 @@ func (s *Server) ec2DescribeLaunchTemplateVersions(req *request) (any, *apiError
 		Versions  []ec2LaunchTemplateVersionXML `xml:"launchTemplateVersionSet>item"`
 		NextToken string                        `xml:"nextToken,omitempty"`
 	}{XMLNS: ec2XMLNS, RequestID: "fake-request", Versions: items, NextToken: next}, nil
+}
+
+// versionRange parses MinVersion (exclusive: "the version number after
+// which to describe") and MaxVersion (inclusive: "up to which").
+func versionRange(minVersion, maxVersion string) (lo, hi int64, aerr *apiError) {
+	lo, hi = 0, 1<<62
+	for _, b := range []struct {
+		s string
+		p *int64
+	}{{minVersion, &lo}, {maxVersion, &hi}} {
+		if b.s == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(b.s, 10, 64)
+		if err != nil || n < 0 {
+			return 0, 0, errorf(http.StatusBadRequest, "InvalidParameterValue", "%q is not a launch template version number", b.s)
+		}
+		*b.p = n
+	}
+	return lo, hi, nil
 }
 
 var amiIDPattern = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
