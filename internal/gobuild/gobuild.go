@@ -65,6 +65,10 @@ func (b *builder) build(importPath, arch string) (Result, error) {
 		batch = contract.Functions // build all of ours in one go build
 	}
 	results, err := buildBatch(batch, arch)
+	if err != nil && len(batch) > 1 {
+		// One broken function must not break the others: build this one alone.
+		results, err = buildBatch([]string{importPath}, arch)
+	}
 	if err != nil {
 		return Result{}, err
 	}

@@ -85,6 +85,20 @@ func TestBuildFailuresNameTheProblem(t *testing.T) {
 	}
 }
 
+func TestABrokenBatchMemberDoesNotBreakTheOthers(t *testing.T) {
+	t.Setenv("GOLDEN_AMI_BUILD_CACHE", t.TempDir())
+	saved := contract.Functions
+	contract.Functions = append([]string{contract.ModulePath + "/lambdas/nosuchfunction"}, saved...)
+	t.Cleanup(func() { contract.Functions = saved })
+	r, err := (&builder{built: map[string]Result{}}).build(contract.FunctionLatestAMI, "arm64")
+	if err != nil {
+		t.Fatalf("building latestami failed because another batch member does not build: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(r.Dir, "bootstrap")); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestBinaryName(t *testing.T) {
 	if got := binaryName("github.com/x/y-z/lambdas/fn_1"); got != "github.com_x_y-z_lambdas_fn_1" {
 		t.Errorf("binaryName = %q", got)

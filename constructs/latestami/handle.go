@@ -1,0 +1,133 @@
+package latestami
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/constructs-go/constructs/v10"
+
+	"github.com/platform-eng/golden-ami/internal/validate"
+)
+
+// ParameterType is the CloudFormation parameter type that resolves a
+// latest-AMI parameter to its AMI id when a stack deploys. Raw templates
+// declare:
+//
+//	Parameters:
+//	  GoldenAmi:
+//	    Type: AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>
+//	    Default: /golden-ami/prod/al2023/latest
+const ParameterType = "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
+
+// LatestAMI is a consumer's handle on a latest-AMI parameter: the golden AMI
+// a platform team's recorder keeps current. Create one with
+// LatestAMIFromParameterName, LatestAMIFromRecorder or
+// LatestAMIFromParameterARN. Nothing is looked up at synth time.
+type LatestAMI struct {
+	// ParameterName is the parameter's name, e.g. "/golden-ami/prod/al2023/latest".
+	ParameterName *string
+	// ParameterARN is set when the parameter lives in another account
+	// (shared through AWS RAM); CloudFormation and EC2 then read it by ARN.
+	ParameterARN *string
+	recorder     *LatestAMIRecorder
+}
+
+var parameterARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:ssm:([a-z0-9-]+):([0-9]{12}):parameter(/.+)$`)
+
+// LatestAMIFromParameterName refers to a latest-AMI parameter of this
+// account by name. It panics when the name is not a fully qualified SSM
+// parameter name.
+func LatestAMIFromParameterName(name string) *LatestAMI {
+	if !strings.Contains(name, "${Token[") {
+		if err := validate.SSMParameterName(name); err != nil {
+			panic(fmt.Errorf("latestami: parameter name %w", err))
+		}
+	}
+	return &LatestAMI{ParameterName: &name}
+}
+
+// LatestAMIFromRecorder refers to the parameter a recorder writes.
+func LatestAMIFromRecorder(r *LatestAMIRecorder) *LatestAMI {
+	return &LatestAMI{ParameterName: r.ParameterName, recorder: r}
+}
+
+// LatestAMIFromParameterARN refers to a latest-AMI parameter of another
+// account, shared with this one through AWS RAM (which requires the
+// advanced parameter tier). It panics when arn is not an SSM parameter ARN.
+func LatestAMIFromParameterARN(arn string) *LatestAMI {
+	m := parameterARNPattern.FindStringSubmatch(arn)
+	if m == nil {
+		panic(fmt.Errorf("latestami: %q is not an SSM parameter ARN (want arn:aws:ssm:<region>:<account>:parameter/<name>)", arn))
+	}
+	return &LatestAMI{ParameterName: &m[3], ParameterARN: &arn}
+}
+
+// reference is how CloudFormation and EC2 name the parameter: its ARN when
+// shared from another account, else its name.
+func (l *LatestAMI) reference() *string {
+	if l.ParameterARN != nil {
+		return l.ParameterARN
+	}
+	return l.ParameterName
+}
+
+// MachineImage is the golden AMI as an awsec2.IMachineImage, resolved by
+// CloudFormation when the stack deploys (a parameter of type ParameterType):
+// each deployment picks up the AMI current at that moment.
+func (l *LatestAMI) MachineImage() awsec2.IMachineImage {
+	return awsec2.MachineImage_FromSsmParameter(l.reference(), &awsec2.SsmParameterImageOptions{
+		Os: awsec2.OperatingSystemType_LINUX,
+	})
+}
+
+// MachineImageAtLaunch is the golden AMI resolved by EC2 every time an
+// instance launches ("resolve:ssm:<parameter>"), so new instances follow the
+// parameter without a deployment.
+func (l *LatestAMI) MachineImageAtLaunch() awsec2.IMachineImage {
+	return awsec2.MachineImage_ResolveSsmParameterAtLaunch(l.reference(), &awsec2.SsmParameterImageOptions{
+		Os: awsec2.OperatingSystemType_LINUX,
+	})
+}
+
+// ResolveAtLaunch is the "resolve:ssm:" reference launch templates and
+// RunInstances accept as an image id.
+func (l *LatestAMI) ResolveAtLaunch() *string {
+	return awscdk.Fn_Join(str(""), &[]*string{str("resolve:ssm:"), l.reference()})
+}
+
+// CfnParameter defines, in scope, a CloudFormation parameter of type
+// ParameterType defaulting to this parameter, for templates that pass the
+// AMI id along themselves.
+func (l *LatestAMI) CfnParameter(scope constructs.Construct, id *string) awscdk.CfnParameter {
+	return awscdk.NewCfnParameter(scope, id, &awscdk.CfnParameterProps{
+		Type:        str(ParameterType),
+		Default:     l.reference(),
+		Description: str("The latest golden AMI, resolved from " + *l.ParameterName + " at deployment"),
+	})
+}
+
+// GrantRead lets grantee read the parameter (ssm:GetParameter and
+// ssm:GetParameters): in every region the recorder writes it when built
+// from a recorder, by ARN when shared, else in the region and account of
+// the stack the grant is made in.
+func (l *LatestAMI) GrantRead(grantee awsiam.IGrantable) awsiam.Grant {
+	if l.recorder != nil {
+		return l.recorder.GrantRead(grantee)
+	}
+	arn := l.ParameterARN
+	if arn == nil {
+		// Pseudo-parameters resolve in whichever stack the grant lands in.
+		arn = awscdk.Fn_Join(str(""), &[]*string{
+			str("arn:"), awscdk.Aws_PARTITION(), str(":ssm:"), awscdk.Aws_REGION(), str(":"), awscdk.Aws_ACCOUNT_ID(), str(":parameter"), l.ParameterName,
+		})
+	}
+	return awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+		Grantee:      grantee,
+		Actions:      strs("ssm:GetParameter", "ssm:GetParameters"),
+		ResourceArns: &[]*string{arn},
+	})
+}

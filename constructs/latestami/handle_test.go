@@ -1,0 +1,96 @@
+package latestami_test
+
+import (
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/platform-eng/golden-ami/constructs/latestami"
+	"github.com/platform-eng/golden-ami/internal/cdktest"
+)
+
+func TestLatestAMIHandle(t *testing.T) {
+	stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Consumer"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("333333333333"), Region: jsii.String("eu-west-1")},
+	})
+	own := latestami.LatestAMIFromParameterName("/golden-ami/prod/al2023/latest")
+	shared := latestami.LatestAMIFromParameterARN("arn:aws:ssm:eu-west-1:222222222222:parameter/golden-ami/prod/al2023/latest")
+
+	// Deploy-time resolution: a CloudFormation parameter of the SSM AMI type.
+	deployTime := own.MachineImage().GetImage(stack)
+	launchTime := shared.MachineImageAtLaunch().GetImage(stack)
+	if got := *launchTime.ImageId; got != "resolve:ssm:arn:aws:ssm:eu-west-1:222222222222:parameter/golden-ami/prod/al2023/latest" {
+		t.Errorf("launch-time image id = %s", got)
+	}
+	if stack.Resolve(shared.ResolveAtLaunch()) != "resolve:ssm:arn:aws:ssm:eu-west-1:222222222222:parameter/golden-ami/prod/al2023/latest" {
+		t.Errorf("ResolveAtLaunch = %v", stack.Resolve(shared.ResolveAtLaunch()))
+	}
+	awscdk.NewCfnOutput(stack, jsii.String("Ami"), &awscdk.CfnOutputProps{Value: own.CfnParameter(stack, jsii.String("GoldenAmi")).ValueAsString()})
+	role := awsiam.NewRole(stack, jsii.String("Reader"), &awsiam.RoleProps{AssumedBy: awsiam.NewServicePrincipal(jsii.String("ec2.amazonaws.com"), nil)})
+	own.GrantRead(role)
+	shared.GrantRead(role)
+	awsec2.NewCfnInstance(stack, jsii.String("Instance"), &awsec2.CfnInstanceProps{ImageId: deployTime.ImageId, InstanceType: jsii.String("t4g.micro")})
+
+	tmpl := assertions.Template_FromStack(stack, nil)
+	cdktest.Check(t, "deploy-time parameters", func() {
+		tmpl.HasParameter(jsii.String("GoldenAmi"), map[string]interface{}{
+			"Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>", "Default": "/golden-ami/prod/al2023/latest",
+		})
+		tmpl.HasParameter(jsii.String("*"), map[string]interface{}{
+			"Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>", "Default": "/golden-ami/prod/al2023/latest",
+		})
+	})
+	cdktest.Check(t, "GrantRead", func() {
+		// CDK merges the two grants into one statement.
+		tmpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]interface{}{"PolicyDocument": map[string]interface{}{"Statement": []interface{}{
+			map[string]interface{}{"Action": []interface{}{"ssm:GetParameter", "ssm:GetParameters"}, "Resource": []interface{}{
+				"arn:aws:ssm:eu-west-1:222222222222:parameter/golden-ami/prod/al2023/latest",
+				map[string]interface{}{"Fn::Join": []interface{}{"", []interface{}{"arn:", map[string]interface{}{"Ref": "AWS::Partition"}, ":ssm:", map[string]interface{}{"Ref": "AWS::Region"}, ":", map[string]interface{}{"Ref": "AWS::AccountId"}, ":parameter/golden-ami/prod/al2023/latest"}}},
+			}},
+		}}})
+	})
+	if latestami.ParameterType != "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>" {
+		t.Errorf("ParameterType = %s", latestami.ParameterType)
+	}
+}
+
+func TestLatestAMIFromRecorderReadsEveryRegion(t *testing.T) {
+	stack, pipeline := newPipeline(t)
+	r := latestami.NewLatestAMIRecorder(stack, jsii.String("Latest"), &latestami.LatestAMIRecorderProps{Pipeline: pipeline})
+	handle := latestami.LatestAMIFromRecorder(r)
+	role := awsiam.NewRole(stack, jsii.String("Reader"), &awsiam.RoleProps{AssumedBy: awsiam.NewServicePrincipal(jsii.String("ec2.amazonaws.com"), nil)})
+	handle.GrantRead(role)
+	if *handle.ParameterName != "/golden-ami/al2023/latest" {
+		t.Errorf("ParameterName = %s", *handle.ParameterName)
+	}
+	cdktest.Check(t, "GrantRead covers every distribution region", func() {
+		assertions.Template_FromStack(stack, nil).HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]interface{}{
+			"PolicyDocument": map[string]interface{}{"Statement": []interface{}{map[string]interface{}{
+				"Resource": assertions.Match_ArrayWith(&[]interface{}{"arn:aws:ssm:us-west-2:111111111111:parameter/golden-ami/al2023/latest"}),
+			}}},
+		})
+	})
+}
+
+func TestLatestAMIRejectsBadReferences(t *testing.T) {
+	for _, tc := range []struct {
+		test string
+		fn   func()
+		want string
+	}{
+		{"TestFailsWhenNameIsRelative", func() { latestami.LatestAMIFromParameterName("golden/latest") },
+			`latestami: parameter name "golden/latest" is not a fully qualified SSM parameter name (want e.g. "/golden-ami/al2023/latest")`},
+		{"TestFailsWhenARNIsNotAParameter", func() { latestami.LatestAMIFromParameterARN("arn:aws:s3:::bucket/latest") },
+			`latestami: "arn:aws:s3:::bucket/latest" is not an SSM parameter ARN (want arn:aws:ssm:<region>:<account>:parameter/<name>)`},
+	} {
+		t.Run(tc.test, func(t *testing.T) {
+			if got := cdktest.ExpectPanic(t, tc.fn); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
