@@ -1,0 +1,702 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
+	ibtypes "github.com/aws/aws-sdk-go-v2/service/imagebuilder/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go"
+)
+
+const (
+	secretARN   = "arn:aws:secretsmanager:us-east-1:123456789012:secret:golden-ami/slack-webhook-AbCdEf"
+	webhookPath = "/services/T0GOLDEN1/B0AMI0001/Zx9sQ2vN7kLm4PqR8tYw3HcJ"
+	webhookTok  = "Zx9sQ2vN7kLm4PqR8tYw3HcJ"
+	pipeline    = "golden-ami-delivery"
+	executionID = "0b6a7c9e-1d2f-4e3a-8b5c-6d7e8f9a0b1c"
+	imageARN4   = "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/1.2.0/4"
+	imageARN5   = "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/1.2.0/5"
+	commitSHA   = "9f3c1e2d4b5a69788766554433221100ffeeddcc"
+	commitURL   = "https://github.com/platform-eng/golden-ami/commit/9f3c1e2d4b5a69788766554433221100ffeeddcc"
+	execURL     = "https://us-east-1.console.aws.amazon.com/codesuite/codepipeline/pipelines/golden-ami-delivery/executions/0b6a7c9e-1d2f-4e3a-8b5c-6d7e8f9a0b1c/timeline?region=us-east-1"
+)
+
+func apiErr(service, op, code, msg string) error {
+	return &smithy.OperationError{ServiceID: service, OperationName: op, Err: &smithy.GenericAPIError{Code: code, Message: msg}}
+}
+
+func loadEvent(t testing.TB, name string) events.SNSEvent {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.SNSEvent
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return ev
+}
+
+// Function-type fakes with the SDK's signatures.
+
+type getSecretValueFunc func(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+
+func (f getSecretValueFunc) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	return f(ctx, in, optFns...)
+}
+
+type getImageFunc func(ctx context.Context, in *imagebuilder.GetImageInput, optFns ...func(*imagebuilder.Options)) (*imagebuilder.GetImageOutput, error)
+
+func (f getImageFunc) GetImage(ctx context.Context, in *imagebuilder.GetImageInput, optFns ...func(*imagebuilder.Options)) (*imagebuilder.GetImageOutput, error) {
+	return f(ctx, in, optFns...)
+}
+
+type getPipelineExecutionFunc func(ctx context.Context, in *codepipeline.GetPipelineExecutionInput, optFns ...func(*codepipeline.Options)) (*codepipeline.GetPipelineExecutionOutput, error)
+
+func (f getPipelineExecutionFunc) GetPipelineExecution(ctx context.Context, in *codepipeline.GetPipelineExecutionInput, optFns ...func(*codepipeline.Options)) (*codepipeline.GetPipelineExecutionOutput, error) {
+	return f(ctx, in, optFns...)
+}
+
+// calls counts the AWS calls the fakes answered.
+type calls struct {
+	mu                                         sync.Mutex
+	secret, image, execution                   int
+	imageARN, imageRegion                      string
+	executionPipeline, executionID, execRegion string
+}
+
+func secretIs(value string, c *calls) getSecretValueFunc {
+	return func(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.secret++
+		if aws.ToString(in.SecretId) != secretARN {
+			return nil, apiErr("Secrets Manager", "GetSecretValue", "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
+		}
+		return &secretsmanager.GetSecretValueOutput{ARN: in.SecretId, SecretString: aws.String(value), VersionId: aws.String("v1")}, nil
+	}
+}
+
+// imageAvailable4 is what GetImage says of build 4, as in
+// testdata/imagebuilder-notification-available.json.
+func imageAvailable4() *ibtypes.Image {
+	return &ibtypes.Image{
+		Arn: aws.String(imageARN4), Name: aws.String("golden-ami-recipe"), Version: aws.String("1.2.0"),
+		State:              &ibtypes.ImageState{Status: ibtypes.ImageStatusAvailable},
+		SourcePipelineArn:  aws.String("arn:aws:imagebuilder:us-east-1:123456789012:image-pipeline/golden-ami"),
+		SourcePipelineName: aws.String("golden-ami"),
+		OutputResources: &ibtypes.OutputResources{Amis: []ibtypes.Ami{
+			{Region: aws.String("us-east-1"), Image: aws.String("ami-0123456789abcdef0"), AccountId: aws.String("123456789012")},
+			{Region: aws.String("us-east-1"), Image: aws.String("ami-0fedcba9876543210"), AccountId: aws.String("210987654321")},
+			{Region: aws.String("eu-west-1"), Image: aws.String("ami-0a1b2c3d4e5f60718"), AccountId: aws.String("123456789012")},
+		}},
+	}
+}
+
+func imagesAre(c *calls, byARN map[string]*ibtypes.Image) getImageFunc {
+	return func(_ context.Context, in *imagebuilder.GetImageInput, optFns ...func(*imagebuilder.Options)) (*imagebuilder.GetImageOutput, error) {
+		var o imagebuilder.Options
+		for _, f := range optFns {
+			f(&o)
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.image++
+		c.imageARN, c.imageRegion = aws.ToString(in.ImageBuildVersionArn), o.Region
+		img, ok := byARN[c.imageARN]
+		if !ok {
+			return nil, apiErr("imagebuilder", "GetImage", "ResourceNotFoundException", "image not found")
+		}
+		return &imagebuilder.GetImageOutput{Image: img}, nil
+	}
+}
+
+func executionIs(c *calls, e *cptypes.PipelineExecution, err error) getPipelineExecutionFunc {
+	return func(_ context.Context, in *codepipeline.GetPipelineExecutionInput, optFns ...func(*codepipeline.Options)) (*codepipeline.GetPipelineExecutionOutput, error) {
+		var o codepipeline.Options
+		for _, f := range optFns {
+			f(&o)
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.execution++
+		c.executionPipeline, c.executionID, c.execRegion = aws.ToString(in.PipelineName), aws.ToString(in.PipelineExecutionId), o.Region
+		if err != nil {
+			return nil, err
+		}
+		return &codepipeline.GetPipelineExecutionOutput{PipelineExecution: e}, nil
+	}
+}
+
+func failedExecution() *cptypes.PipelineExecution {
+	return &cptypes.PipelineExecution{
+		PipelineName: aws.String(pipeline), PipelineExecutionId: aws.String(executionID), Status: cptypes.PipelineExecutionStatusFailed,
+		ArtifactRevisions: []cptypes.ArtifactRevision{{
+			Name: aws.String("Source"), RevisionId: aws.String(commitSHA),
+			RevisionSummary: aws.String(`{"ProviderType":"GitHub","CommitMessage":"Pin the STIG component to 2.1.0\n\nThe 2.2.0 release breaks sshd."}`),
+			RevisionUrl:     aws.String(commitURL),
+		}},
+	}
+}
+
+// slackServer stands in for Slack: it answers each POST with the next
+// scripted response (then 200 "ok") and records every body it accepted.
+type slackServer struct {
+	*httptest.Server
+	mu        sync.Mutex
+	script    []slackResponse
+	attempts  int
+	delivered []slackPayload
+	paths     []string
+}
+
+type slackResponse struct {
+	status     int
+	body       string
+	retryAfter string
+	location   string
+}
+
+func newSlack(t testing.TB, script ...slackResponse) *slackServer {
+	t.Helper()
+	s := &slackServer{script: script}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.attempts++
+		s.paths = append(s.paths, r.URL.Path)
+		resp := slackResponse{status: http.StatusOK, body: "ok"}
+		if len(s.script) > 0 {
+			resp, s.script = s.script[0], s.script[1:]
+		}
+		if resp.status/100 == 2 {
+			var p slackPayload
+			if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" || json.Unmarshal(body, &p) != nil {
+				http.Error(w, "invalid_payload", http.StatusBadRequest)
+				return
+			}
+			s.delivered = append(s.delivered, p)
+		}
+		if resp.retryAfter != "" {
+			w.Header().Set("Retry-After", resp.retryAfter)
+		}
+		if resp.location != "" {
+			w.Header().Set("Location", resp.location)
+		}
+		w.WriteHeader(resp.status)
+		_, _ = io.WriteString(w, resp.body)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *slackServer) webhook() string { return s.URL + webhookPath }
+
+func (s *slackServer) counts() (attempts int, delivered []slackPayload) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.attempts, append([]slackPayload(nil), s.delivered...)
+}
+
+func fastPoster() *SlackPoster {
+	p := newSlackPoster()
+	p.Backoff = time.Millisecond
+	p.MaxRetryAfter = 20 * time.Millisecond
+	return p
+}
+
+// shown is a delivered message reduced to what a person reads.
+type shown struct {
+	Text    string
+	Fields  []string // "Title: value"
+	Detail  string
+	Context string
+}
+
+func show(t testing.TB, p slackPayload) shown {
+	t.Helper()
+	var s shown
+	s.Text = p.Text
+	for i, b := range p.Blocks {
+		switch {
+		case i == 0:
+			if b.Type != "section" || b.Text == nil || b.Text.Type != "mrkdwn" || b.Text.Text != p.Text {
+				t.Errorf("block 0 = %+v, want a mrkdwn section repeating the text", b)
+			}
+		case b.Type == "section" && b.Fields != nil:
+			for _, f := range b.Fields {
+				title, value, _ := strings.Cut(f.Text, "\n")
+				s.Fields = append(s.Fields, strings.Trim(title, "*")+": "+value)
+			}
+		case b.Type == "section" && b.Text != nil:
+			s.Detail = b.Text.Text
+		case b.Type == "context" && len(b.Elements) == 1:
+			s.Context = b.Elements[0].Text
+		default:
+			t.Errorf("unexpected block %+v", b)
+		}
+	}
+	return s
+}
+
+func TestMessagesFromRealSamples(t *testing.T) {
+	trigger := "Lambda function golden-ami-dev-trigger in 123456789012/us-east-1 at "
+	amis := "*AMIs*\n• us-east-1: `ami-0123456789abcdef0`\n• us-east-1: `ami-0fedcba9876543210` (account 210987654321)\n• eu-west-1: `ami-0a1b2c3d4e5f60718`"
+	imageFields := func(version, state string, extra ...string) []string {
+		f := []string{"Image: golden-ami-recipe", "Version: " + version, "State: " + state}
+		return append(append(f, extra...), "Account: 123456789012", "Region: us-east-1")
+	}
+	for _, tc := range []struct {
+		event         string
+		execution     *cptypes.PipelineExecution
+		executionErr  error
+		images        map[string]*ibtypes.Image
+		kind          string
+		want          shown
+		wantImageCall bool
+		wantExecCall  bool
+	}{
+		{
+			event: "codepipeline-execution-failed.json", execution: failedExecution(), kind: KindPipelineExecution, wantExecCall: true,
+			want: shown{
+				Text: ":x: CodePipeline *golden-ami-delivery* failed",
+				Fields: []string{"Pipeline: golden-ami-delivery", "State: FAILED", "Account: 123456789012", "Region: us-east-1",
+					"Execution: <" + execURL + "|" + executionID + ">",
+					"Commit: <" + commitURL + "|9f3c1e2> Pin the STIG component to 2.1.0"},
+				Context: "<" + execURL + "|Open this execution in the CodePipeline console>",
+			},
+		},
+		{
+			// GetPipelineExecution is denied: the commit comes from the
+			// event's Git trigger, escaped for Slack.
+			event: "codepipeline-execution-succeeded-git-tag.json", kind: KindPipelineExecution, wantExecCall: true,
+			executionErr: apiErr("CodePipeline", "GetPipelineExecution", "AccessDeniedException", "not authorized"),
+			want: shown{
+				Text: ":white_check_mark: CodePipeline *golden-ami-delivery* succeeded",
+				Fields: []string{"Pipeline: golden-ami-delivery", "State: SUCCEEDED", "Account: 123456789012", "Region: us-east-1",
+					"Execution: <https://us-east-1.console.aws.amazon.com/codesuite/codepipeline/pipelines/golden-ami-delivery/executions/e17b5773-cc0d-4db2-9ad7-594c73888de8/timeline?region=us-east-1|e17b5773-cc0d-4db2-9ad7-594c73888de8>",
+					"Commit: `4c2a7e9` Release 1.3.0: CIS level 2 &lt;hardening&gt; &amp; SSM agent pin"},
+				Context: "<https://us-east-1.console.aws.amazon.com/codesuite/codepipeline/pipelines/golden-ami-delivery/executions/e17b5773-cc0d-4db2-9ad7-594c73888de8/timeline?region=us-east-1|Open this execution in the CodePipeline console>",
+			},
+		},
+		{
+			event: "codepipeline-approval-waiting.json", execution: failedExecution(), kind: KindApproval, wantExecCall: true,
+			want: shown{
+				Text: ":raised_hand: CodePipeline *golden-ami-delivery* is waiting for approval (stage Approve, action ApproveProduction)",
+				Fields: []string{"Pipeline: golden-ami-delivery", "Stage: Approve", "Action: ApproveProduction", "State: STARTED",
+					"Account: 123456789012", "Region: us-east-1", "Execution: <" + execURL + "|" + executionID + ">",
+					"Commit: <" + commitURL + "|9f3c1e2> Pin the STIG component to 2.1.0"},
+				Context: "<https://us-east-1.console.aws.amazon.com/codesuite/codepipeline/pipelines/golden-ami-delivery/view?region=us-east-1|Review it in the CodePipeline console>",
+			},
+		},
+		{
+			event: "imagebuilder-state-available.json", images: map[string]*ibtypes.Image{imageARN4: imageAvailable4()}, kind: KindImageStateChange, wantImageCall: true,
+			want: shown{
+				Text:    ":white_check_mark: Image *golden-ami-recipe 1.2.0/4* is available",
+				Fields:  imageFields("1.2.0/4", "AVAILABLE", "Pipeline: golden-ami"),
+				Detail:  amis,
+				Context: "Image " + imageARN4,
+			},
+		},
+		{
+			// GetImage fails: the message still goes out, saying the AMIs
+			// are unknown.
+			event: "imagebuilder-state-available.json", images: map[string]*ibtypes.Image{}, kind: KindImageStateChange, wantImageCall: true,
+			want: shown{
+				Text:    ":white_check_mark: Image *golden-ami-recipe 1.2.0/4* is available",
+				Fields:  imageFields("1.2.0/4", "AVAILABLE"),
+				Detail:  "*AMIs*\nunknown: Image Builder's GetImage failed (see the notifier's log)",
+				Context: "Image " + imageARN4,
+			},
+		},
+		{
+			event: "imagebuilder-state-failed.json", kind: KindImageStateChange, wantImageCall: true,
+			images: map[string]*ibtypes.Image{imageARN5: {Arn: aws.String(imageARN5), SourcePipelineName: aws.String("golden-ami"),
+				State: &ibtypes.ImageState{Status: ibtypes.ImageStatusFailed, Reason: aws.String("from GetImage, not shown: the event has a reason")}}},
+			want: shown{
+				Text:    ":x: Image *golden-ami-recipe 1.2.0/5* failed",
+				Fields:  imageFields("1.2.0/5", "FAILED", "Pipeline: golden-ami"),
+				Detail:  "*Reason*\nImage Failure reason: component golden-ami-hardening failed in step harden: exit status 1 (see &lt;log group&gt; &amp; stream).",
+				Context: "Image " + imageARN5,
+			},
+		},
+		{
+			event: "imagebuilder-notification-available.json", kind: KindImageNotification,
+			want: shown{
+				Text:    ":white_check_mark: Image *golden-ami-recipe 1.2.0/4* is available",
+				Fields:  imageFields("1.2.0/4", "AVAILABLE", "Pipeline: golden-ami"),
+				Detail:  amis,
+				Context: "Image " + imageARN4,
+			},
+		},
+		{
+			event: "imagebuilder-notification-failed.json", kind: KindImageNotification,
+			want: shown{
+				Text:    ":x: Image *golden-ami-recipe 1.2.0/5* failed",
+				Fields:  imageFields("1.2.0/5", "FAILED", "Pipeline: golden-ami"),
+				Detail:  "*Reason*\nImage Failure reason: component golden-ami-hardening failed in step harden.",
+				Context: "Image " + imageARN5,
+			},
+		},
+		{
+			event: "trigger-started.json", kind: KindTriggerDecision,
+			want: shown{
+				Text:    ":rocket: *golden-ami-dev-trigger* started image build *golden-ami 1.0.0/7*: parameter /golden-ami/upstream version 3 is ami-0bbbbbbbbbbbbbbb0",
+				Context: trigger + "2024-07-01T06:00:09.312Z",
+			},
+		},
+		{
+			event: "trigger-already-started.json", kind: KindTriggerDecision,
+			want: shown{
+				Text:    ":repeat: *golden-ami-dev-trigger* found the build already started: client token 5f0c7d1e9a2b4c3d8e6f7a1b2c3d4e5f was already used for parameter /golden-ami/upstream version 3",
+				Context: trigger + "2024-07-01T06:00:09.312Z",
+			},
+		},
+		{
+			event: "trigger-ignored.json", kind: KindTriggerDecision,
+			want: shown{
+				Text:    ":information_source: *golden-ami-dev-trigger* ignored an event: operation Delete does not create a new value",
+				Context: trigger + "2024-07-01T06:00:09.312Z",
+			},
+		},
+		{
+			event: "trigger-retries-exhausted.json", kind: KindTriggerDecision,
+			want: shown{
+				Text: ":x: *golden-ami-dev-trigger* failed (RetriesExhausted, 3 attempts): start image pipeline arn:aws:imagebuilder:us-east-1:123456789012:image-pipeline/golden-ami " +
+					"for parameter /golden-ami/upstream version 3 (client token 5f0c7d1e9a2b4c3d8e6f7a1b2c3d4e5f): operation error imagebuilder: StartImagePipelineExecution, " +
+					"exceeded maximum number of attempts, 5, https response error StatusCode: 429, RequestID: 8b1f5c2e-0d3a-4e6b-9c7d-1a2b3c4d5e6f, CallRateLimitExceededException: Rate exceeded",
+				Context: trigger + "2024-07-01T06:03:12.018Z",
+			},
+		},
+		{
+			event: "alarm-dlq-alarm.json", kind: KindAlarm,
+			want: shown{
+				Text:    ":rotating_light: Alarm *golden-ami-dev-trigger-dlq-not-empty* is ALARM (was OK)",
+				Detail:  "Threshold Crossed: 1 out of the last 1 datapoints [1.0 (01/07/24 07:15:00)] was greater than or equal to the threshold (1.0) (minimum 1 datapoint for OK -&gt; ALARM transition).",
+				Context: "Account 123456789012 · us-east-1 · <https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/golden-ami-dev-trigger-dlq-not-empty|Open in the CloudWatch console>",
+			},
+		},
+		{
+			event: "alarm-dlq-ok.json", kind: KindAlarm,
+			want: shown{
+				Text:    ":white_check_mark: Alarm *golden-ami-dev-trigger-dlq-not-empty* is OK (was ALARM)",
+				Detail:  "Threshold Crossed: 1 out of the last 1 datapoints [0.0 (01/07/24 08:15:00)] was not greater than or equal to the threshold (1.0) (minimum 1 datapoint for ALARM -&gt; OK transition).",
+				Context: "Account 123456789012 · us-east-1 · <https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/golden-ami-dev-trigger-dlq-not-empty|Open in the CloudWatch console>",
+			},
+		},
+	} {
+		t.Run(tc.event, func(t *testing.T) {
+			slack := newSlack(t)
+			var c calls
+			h := &Handler{
+				SecretARN: secretARN, Secrets: secretIs(slack.webhook(), &c),
+				Images: imagesAre(&c, tc.images), Executions: executionIs(&c, tc.execution, tc.executionErr),
+				Slack: fastPoster(),
+			}
+			ev := loadEvent(t, tc.event)
+			res, err := h.Handle(context.Background(), ev)
+			if err != nil {
+				t.Fatalf("Handle: %v", err)
+			}
+			want := []RecordResult{{MessageID: ev.Records[0].SNS.MessageID, Kind: tc.kind, Outcome: OutcomePosted, Reason: tc.want.Text}}
+			if !reflect.DeepEqual(res.Records, want) {
+				t.Errorf("result = %+v\nwant %+v", res.Records, want)
+			}
+			attempts, delivered := slack.counts()
+			if attempts != 1 || len(delivered) != 1 {
+				t.Fatalf("Slack attempts = %d, delivered = %d; want 1 and 1", attempts, len(delivered))
+			}
+			got := show(t, delivered[0])
+			if got.Text != tc.want.Text {
+				t.Errorf("text\n got %q\nwant %q", got.Text, tc.want.Text)
+			}
+			if !reflect.DeepEqual(got.Fields, tc.want.Fields) {
+				t.Errorf("fields\n got %q\nwant %q", got.Fields, tc.want.Fields)
+			}
+			if got.Detail != tc.want.Detail {
+				t.Errorf("detail\n got %q\nwant %q", got.Detail, tc.want.Detail)
+			}
+			if got.Context != tc.want.Context {
+				t.Errorf("context\n got %q\nwant %q", got.Context, tc.want.Context)
+			}
+			if c.secret != 1 {
+				t.Errorf("GetSecretValue calls = %d, want 1", c.secret)
+			}
+			if (c.image == 1) != tc.wantImageCall || c.image > 1 {
+				t.Errorf("GetImage calls = %d, want call: %v", c.image, tc.wantImageCall)
+			}
+			if tc.wantImageCall && (c.imageRegion != "us-east-1" || !strings.HasPrefix(c.imageARN, "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/1.2.0/")) {
+				t.Errorf("GetImage(%s) in %q; want the event's image in us-east-1", c.imageARN, c.imageRegion)
+			}
+			if (c.execution == 1) != tc.wantExecCall || c.execution > 1 {
+				t.Errorf("GetPipelineExecution calls = %d, want call: %v", c.execution, tc.wantExecCall)
+			}
+			if tc.wantExecCall && (c.executionPipeline != pipeline || c.execRegion != "us-east-1" || c.executionID == "") {
+				t.Errorf("GetPipelineExecution(%s, %s) in %q", c.executionPipeline, c.executionID, c.execRegion)
+			}
+		})
+	}
+}
+
+// The rendered payload has the exact Block Kit structure Slack expects.
+func TestRenderBlockKit(t *testing.T) {
+	body, err := render(message{Text: "head", Fields: []field{{"A", "1"}, {"B", "2"}}, Detail: "more", Context: "ctx"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"text":"head","blocks":[` +
+		`{"type":"section","text":{"type":"mrkdwn","text":"head"}},` +
+		`{"type":"section","fields":[{"type":"mrkdwn","text":"*A*\n1"},{"type":"mrkdwn","text":"*B*\n2"}]},` +
+		`{"type":"section","text":{"type":"mrkdwn","text":"more"}},` +
+		`{"type":"context","elements":[{"type":"mrkdwn","text":"ctx"}]}]}`
+	if string(body) != want {
+		t.Errorf("render =\n%s\nwant\n%s", body, want)
+	}
+	// A headline alone is one block; long values are cut to Slack's limits.
+	long := strings.Repeat("é", 5000)
+	body, _ = render(message{Text: long, Fields: make([]field, 12)})
+	var p slackPayload
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatal(err)
+	}
+	if n := len([]rune(p.Text)); n != maxTextRunes || !strings.HasSuffix(p.Text, "…") {
+		t.Errorf("text has %d runes, want %d ending in an ellipsis", n, maxTextRunes)
+	}
+	if len(p.Blocks) != 2 || len(p.Blocks[1].Fields) != maxFields {
+		t.Errorf("blocks = %d, fields = %d; want 2 blocks and %d fields", len(p.Blocks), len(p.Blocks[1].Fields), maxFields)
+	}
+}
+
+func TestSkippedMessagesPostNothingAndReadNothing(t *testing.T) {
+	for _, tc := range []struct {
+		event, kind, reason string
+	}{
+		{"unknown-not-json.json", KindUnknown, `the message is not a JSON object: "Hello from the SNS console: testing the golden AMI notifications"...`},
+		{"unknown-s3-test-event.json", KindUnknown, "the message is not a CodePipeline or Image Builder event, an Image Builder notification, a Lambda destination record or a CloudWatch alarm"},
+		{"unknown-ec2-state-change.json", KindUnknown, `EventBridge event aws.ec2/"EC2 Instance State-change Notification" is not one the notifier formats`},
+		{"codepipeline-stage-started.json", KindPipelineOther, `CodePipeline "CodePipeline Stage Execution State Change" events are not notified`},
+		{"codepipeline-action-build-failed.json", KindPipelineOther, `action "Synth" (category "Build") is not an approval`},
+		{"imagebuilder-state-building.json", KindImageStateChange, "image " + imageARN5 + " is BUILDING, not a final state (AVAILABLE, FAILED or CANCELLED)"},
+	} {
+		t.Run(tc.event, func(t *testing.T) {
+			slack := newSlack(t)
+			var c calls
+			h := &Handler{SecretARN: secretARN, Secrets: secretIs(slack.webhook(), &c), Images: imagesAre(&c, nil),
+				Executions: executionIs(&c, nil, nil), Slack: fastPoster()}
+			ev := loadEvent(t, tc.event)
+			res, err := h.Handle(context.Background(), ev)
+			if err != nil {
+				t.Fatalf("Handle: %v", err)
+			}
+			want := []RecordResult{{MessageID: ev.Records[0].SNS.MessageID, Kind: tc.kind, Outcome: OutcomeSkipped, Reason: tc.reason}}
+			if !reflect.DeepEqual(res.Records, want) {
+				t.Errorf("result = %+v\nwant %+v", res.Records, want)
+			}
+			if attempts, _ := slack.counts(); attempts != 0 || c.secret+c.image+c.execution != 0 {
+				t.Errorf("Slack attempts = %d, AWS calls = %d secret, %d image, %d execution; want none", attempts, c.secret, c.image, c.execution)
+			}
+		})
+	}
+}
+
+func TestMalformedEventsAreErrorsNamingTheField(t *testing.T) {
+	for _, tc := range []struct {
+		event, wantErr string
+	}{
+		{"malformed-no-records.json", `malformed SNS event: field "Records" is empty`},
+		{"malformed-empty-message.json", `malformed SNS event: field "Records[0].Sns.Message" is empty (message 5a1b2c15-3c1d-5e2f-9a4b-6d7e8f9a0b15)`},
+		{"malformed-sqs-record.json", `malformed SNS event: field "Records[0].EventSource" is "aws:sqs", want "aws:sns"`},
+		{"codepipeline-missing-execution-id.json", `Records[0] (SNS message 5a1b2c06-3c1d-5e2f-9a4b-6d7e8f9a0b06, codepipeline-execution): field "detail.execution-id" is empty or not a string`},
+	} {
+		t.Run(tc.event, func(t *testing.T) {
+			slack := newSlack(t)
+			var c calls
+			h := &Handler{SecretARN: secretARN, Secrets: secretIs(slack.webhook(), &c), Images: imagesAre(&c, nil),
+				Executions: executionIs(&c, nil, nil), Slack: fastPoster()}
+			_, err := h.Handle(context.Background(), loadEvent(t, tc.event))
+			if err == nil || err.Error() != tc.wantErr {
+				t.Fatalf("error = %v\nwant %s", err, tc.wantErr)
+			}
+			if attempts, _ := slack.counts(); attempts != 0 || c.secret+c.image+c.execution != 0 {
+				t.Errorf("Slack attempts = %d, AWS calls = %d secret, %d image, %d execution; want none", attempts, c.secret, c.image, c.execution)
+			}
+		})
+	}
+}
+
+// Two records, the second undeliverable: the first is posted, the error
+// names the second, and a redelivery of the whole event (Lambda's retry)
+// does not post the first again.
+func TestPartialFailureThenRedelivery(t *testing.T) {
+	slack := newSlack(t, slackResponse{status: 200, body: "ok"}, slackResponse{status: 404, body: "no_service"})
+	var c calls
+	h := &Handler{SecretARN: secretARN, Secrets: secretIs(slack.webhook(), &c), Images: imagesAre(&c, nil),
+		Executions: executionIs(&c, failedExecution(), nil), Slack: fastPoster()}
+	ev := loadEvent(t, "alarm-dlq-alarm.json")
+	ev.Records = append(ev.Records, loadEvent(t, "trigger-started.json").Records...)
+	alarmID, triggerID := ev.Records[0].SNS.MessageID, ev.Records[1].SNS.MessageID
+
+	res, err := h.Handle(context.Background(), ev)
+	wantErr := "Records[1] (SNS message " + triggerID + `, trigger-decision): slack webhook: HTTP 404 Not Found: "no_service"; not retried`
+	if err == nil || err.Error() != wantErr {
+		t.Fatalf("error = %v\nwant %s", err, wantErr)
+	}
+	if len(res.Records) != 2 || res.Records[0].Outcome != OutcomePosted || res.Records[1].Outcome != OutcomeFailed {
+		t.Errorf("result = %+v, want posted then failed", res.Records)
+	}
+
+	res, err = h.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatalf("redelivery: %v", err)
+	}
+	want := []RecordResult{
+		{MessageID: alarmID, Kind: KindAlarm, Outcome: OutcomeSkipped, Reason: "SNS message " + alarmID + " was already posted by this execution environment (a redelivery)"},
+		{MessageID: triggerID, Kind: KindTriggerDecision, Outcome: OutcomePosted, Reason: ":rocket: *golden-ami-dev-trigger* started image build *golden-ami 1.0.0/7*: parameter /golden-ami/upstream version 3 is ami-0bbbbbbbbbbbbbbb0"},
+	}
+	if !reflect.DeepEqual(res.Records, want) {
+		t.Errorf("redelivery result = %+v\nwant %+v", res.Records, want)
+	}
+	attempts, delivered := slack.counts()
+	if attempts != 3 || len(delivered) != 2 || !strings.HasPrefix(delivered[0].Text, ":rotating_light:") || !strings.HasPrefix(delivered[1].Text, ":rocket:") {
+		t.Errorf("Slack attempts = %d, delivered = %+v; want 3 attempts delivering the alarm, then the trigger line once", attempts, delivered)
+	}
+	if c.secret != 1 {
+		t.Errorf("GetSecretValue calls = %d, want 1", c.secret)
+	}
+}
+
+func TestWebhookSecretProblemsFailWithoutEchoingIt(t *testing.T) {
+	for _, tc := range []struct {
+		name, secret string
+		binary       bool
+		readErr      error
+		wantErr      string
+	}{
+		{name: "empty", secret: "  ", wantErr: "webhook secret " + secretARN + ": the secret is empty"},
+		{name: "plain http to a real host", secret: "http://hooks.example.com" + webhookPath,
+			wantErr: "webhook secret " + secretARN + ": the webhook URL uses plain http to a host that is not loopback (want https)"},
+		{name: "not a URL", secret: "xoxb-" + webhookTok, wantErr: "webhook secret " + secretARN + ": the webhook URL is not an https URL"},
+		{name: "broken JSON", secret: `{"webhookUrl": "https://hooks.example.com` + webhookPath + `"`,
+			wantErr: "webhook secret " + secretARN + `: the secret starts with "{" but is not a JSON object whose "webhookUrl" is a string`},
+		{name: "JSON without webhookUrl", secret: `{"url": "https://hooks.example.com` + webhookPath + `"}`,
+			wantErr: "webhook secret " + secretARN + `: the secret is a JSON object without a "webhookUrl"`},
+		{name: "user info", secret: "https://user:" + webhookTok + "@hooks.example.com/x",
+			wantErr: "webhook secret " + secretARN + ": the webhook URL carries user info (want https://hooks.slack.com/services/...)"},
+		{name: "binary", binary: true, wantErr: "webhook secret " + secretARN + " has no SecretString (a binary secret is not supported)"},
+		{name: "access denied", readErr: apiErr("Secrets Manager", "GetSecretValue", "AccessDeniedException", "not authorized to perform secretsmanager:GetSecretValue"),
+			wantErr: "read webhook secret " + secretARN + ": operation error Secrets Manager: GetSecretValue, api error AccessDeniedException: not authorized to perform secretsmanager:GetSecretValue"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reads := 0
+			h := &Handler{SecretARN: secretARN, Slack: fastPoster(),
+				Secrets: getSecretValueFunc(func(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+					reads++
+					if tc.readErr != nil {
+						return nil, tc.readErr
+					}
+					if tc.binary {
+						return &secretsmanager.GetSecretValueOutput{SecretBinary: []byte(tc.secret)}, nil
+					}
+					return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(tc.secret)}, nil
+				})}
+			for i := 1; i <= 2; i++ {
+				_, err := h.Handle(context.Background(), loadEvent(t, "alarm-dlq-alarm.json"))
+				want := "Records[0] (SNS message 5a1b2c10-3c1d-5e2f-9a4b-6d7e8f9a0b10, alarm): " + tc.wantErr
+				if err == nil || err.Error() != want {
+					t.Fatalf("invocation %d: error = %v\nwant %s", i, err, want)
+				}
+				if strings.Contains(err.Error(), webhookTok) || strings.Contains(err.Error(), "hooks.example.com") {
+					t.Errorf("error echoes the secret: %v", err)
+				}
+			}
+			if reads != 2 {
+				t.Errorf("secret reads = %d, want 2 (a failed read is not cached)", reads)
+			}
+		})
+	}
+}
+
+func TestParseWebhookSecret(t *testing.T) {
+	for _, tc := range []struct{ secret, want string }{
+		{"https://hooks.slack.com/services/T0/B0/x", "https://hooks.slack.com/services/T0/B0/x"},
+		{"  https://hooks.slack.com/services/T0/B0/x\n", "https://hooks.slack.com/services/T0/B0/x"},
+		{`{"webhookUrl":"https://hooks.slack.com/services/T0/B0/x","channel":"#golden-ami"}`, "https://hooks.slack.com/services/T0/B0/x"},
+		{"http://127.0.0.1:8080/hook", "http://127.0.0.1:8080/hook"},
+		{"http://localhost/hook", "http://localhost/hook"},
+		{"http://[::1]:9/hook", "http://[::1]:9/hook"},
+	} {
+		got, err := parseWebhookSecret(tc.secret)
+		if err != nil || got != tc.want {
+			t.Errorf("parseWebhookSecret(%q) = %q, %v; want %q", tc.secret, got, err, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		secret string
+		want   error
+	}{
+		{"", errSecretEmpty},
+		{"http://10.0.0.1/hook", errURLPlainHTTP},
+		{"ftp://hooks.slack.com/x", errURLScheme},
+		{"hooks.slack.com/services/T0/B0/x", errURLScheme},
+		{"https:///services/x", errURLNoHost},
+		{"https://%zz", errURLParse},
+		{`{"webhookUrl": 42}`, errSecretJSON},
+		{`{"webhookUrl": ""}`, errSecretNoWebhookURL},
+		{`{}`, errSecretNoWebhookURL},
+	} {
+		if _, err := parseWebhookSecret(tc.secret); !errors.Is(err, tc.want) {
+			t.Errorf("parseWebhookSecret(%q) error = %v, want %v", tc.secret, err, tc.want)
+		}
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		h    string
+		want time.Duration
+	}{
+		{"", 0}, {"0", 0}, {"-3", 0}, {"soon", 0}, {"2", 2 * time.Second}, {"30", 5 * time.Second},
+		{"99999999999999999999", 0}, {"9223372036", 5 * time.Second},
+		{time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat), 0},
+		{time.Now().Add(time.Hour).UTC().Format(http.TimeFormat), 5 * time.Second},
+	} {
+		if got := retryAfter(tc.h, 5*time.Second); got != tc.want {
+			t.Errorf("retryAfter(%q) = %v, want %v", tc.h, got, tc.want)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	u := "https://hooks.slack.com" + webhookPath + "?x=secretquery"
+	for _, s := range []string{
+		`Post "` + u + `": EOF`,
+		"path " + webhookPath + " and token " + webhookTok + " and query x=secretquery",
+	} {
+		got := redact(s, u)
+		if strings.Contains(got, webhookTok) || strings.Contains(got, "secretquery") || strings.Contains(got, webhookPath) {
+			t.Errorf("redact(%q) = %q still has the secret", s, got)
+		}
+	}
+	if got := redact(`Post "`+u+`": EOF`, u); got != `Post "[webhook URL]": EOF` {
+		t.Errorf("redact = %q", got)
+	}
+}
