@@ -107,7 +107,7 @@ const (
 
 // Functions lists every Lambda function of the module. Bundling builds them
 // together in one `go build`, which links them in parallel.
-var Functions = []string{FunctionAMIMonitor, FunctionImageBuilderTrigger, FunctionLatestAMI, FunctionRollout}
+var Functions = []string{FunctionAMIMonitor, FunctionImageBuilderTrigger, FunctionLatestAMI, FunctionRollout, FunctionNotifier}
 
 // FunctionRollout is the import path of the function that rolls Auto Scaling
 // groups onto each new golden AMI with an instance refresh.
@@ -148,4 +148,17 @@ const (
 const (
 	SourceEvents             = "aws.events"
 	DetailTypeScheduledEvent = "Scheduled Event"
+)
+
+// FunctionNotifier is the import path of the function that posts pipeline,
+// image, trigger-decision and alarm notifications from the notifications SNS
+// topic to Slack. It reads EnvSlackWebhookSecretARN.
+const FunctionNotifier = ModulePath + "/lambdas/notifier"
+
+// CodePipeline events the notifier formats besides pipeline executions: an
+// Action Execution State Change whose detail.type.category is Approval
+// (state STARTED means it is waiting for approval).
+const (
+	DetailTypeActionExecution = "CodePipeline Action Execution State Change"
+	ActionCategoryApproval    = "Approval"
 )

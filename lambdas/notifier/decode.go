@@ -25,12 +25,6 @@ const (
 	KindUnknown           = "unknown"                // anything else: skipped
 )
 
-// Detail types and categories the notifier decodes besides those in contract.
-const (
-	detailTypeActionExecution = "CodePipeline Action Execution State Change"
-	categoryApproval          = "Approval"
-)
-
 // notification is one decoded SNS message. Exactly one of the pointers is
 // set for a kind that is posted; Skip is set, and no pointer, for one that
 // is not.
@@ -174,7 +168,7 @@ func decodeEventBridge(top map[string]json.RawMessage) (notification, error) {
 	switch {
 	case source == contract.SourceCodePipeline && detailType == contract.DetailTypePipelineExecution:
 		return decodePipelineExecution(top)
-	case source == contract.SourceCodePipeline && detailType == detailTypeActionExecution:
+	case source == contract.SourceCodePipeline && detailType == contract.DetailTypeActionExecution:
 		return decodePipelineAction(top)
 	case source == contract.SourceCodePipeline:
 		return skip(KindPipelineOther, fmt.Sprintf("CodePipeline %q events are not notified", detailType)), nil
@@ -266,7 +260,7 @@ func decodePipelineAction(top map[string]json.RawMessage) (notification, error) 
 	if err := decodeDetail(top, &d); err != nil {
 		return notification{Kind: KindPipelineOther}, err
 	}
-	if d.Type.Category != categoryApproval {
+	if d.Type.Category != contract.ActionCategoryApproval {
 		return skip(KindPipelineOther, fmt.Sprintf("action %q (category %q) is not an approval", d.Action, d.Type.Category)), nil
 	}
 	const kind = KindApproval
