@@ -55,7 +55,9 @@ func addSeedMessages(f *testing.F) {
 // every "<" in the rendered text opens a link the notifier built.
 func FuzzDecodeMessage(f *testing.F) {
 	addSeedMessages(f)
+	prev := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f.Cleanup(func() { slog.SetDefault(prev) })
 	var c calls
 	answering := &Handler{
 		Images:     imagesAre(&c, map[string]*ibtypes.Image{imageARN4: imageAvailable4()}),
