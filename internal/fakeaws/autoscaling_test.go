@@ -134,6 +134,7 @@ func TestEC2LaunchTemplateVersionsPaging(t *testing.T) {
 	}
 	// MinVersion is exclusive, MaxVersion inclusive; versions that do not
 	// exist are simply not in the range.
+	srv.EC2PageSize = 0
 	for _, tc := range []struct {
 		min, max string
 		want     []int64

@@ -295,8 +295,10 @@ func (s *Server) ec2DescribeLaunchTemplateVersions(req *request) (any, *apiError
 			}
 		}
 	}
+	// EC2 may return fewer than MaxResults with a NextToken; EC2PageSize
+	// makes the fake do so.
 	size := s.EC2PageSize
-	if v, err := strconv.Atoi(req.Form.Get("MaxResults")); err == nil && v > 0 {
+	if v, err := strconv.Atoi(req.Form.Get("MaxResults")); err == nil && v > 0 && (size <= 0 || v < size) {
 		size = v
 	}
 	page, next, aerr := paginate(len(selected), size, req.Form.Get("NextToken"))
