@@ -131,11 +131,14 @@
 //   - the launch template's ImageId is resolved at deploy time from the
 //     latest-AMI parameter (a CloudFormation parameter of type
 //     AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>, which is what CDK's
-//     MachineImage.fromSsmParameter without resolveSsmParameterAtLaunch
-//     produces). Every deployment re-resolves it, so whenever the parameter
-//     changed since the last deployment CloudFormation writes a new version
-//     with the same AMI the function rolls out, and points the group at it:
-//     CloudFormation moves the group sideways, never back to an older AMI.
+//     MachineImage.fromSsmParameter produces without
+//     resolveSsmParameterAtLaunch and without cachedInContext; the latter
+//     would freeze an old AMI in cdk.context.json, and every deployment would
+//     then put the group back on it). Every deployment re-resolves it, so
+//     whenever the parameter changed since the last deployment CloudFormation
+//     writes a new version with the same AMI the function rolls out, and
+//     points the group at it: CloudFormation moves the group sideways, never
+//     back to an older AMI.
 //   - the group's LaunchTemplate.Version is the template's
 //     LatestVersionNumber (numbered; CDK's default), not $Latest/$Default.
 //   - the group has no AutoScalingRollingUpdate, AutoScalingReplacingUpdate
