@@ -138,19 +138,21 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 			"eventId", ev.ID, "source", ev.Source, "detailType", ev.DetailType)
 		return Result{Decision: DecisionIgnored, Reason: reason}, nil
 	}
-	res, err := h.converge(ctx)
+	res, warn, err := h.converge(ctx)
 	if err != nil {
 		return Result{}, err
 	}
 	attrs := []any{"decision", res.Decision, "reason", res.Reason, "trigger", trigger, "eventId", ev.ID,
 		"group", h.GroupName, "launchTemplate", h.LaunchTemplateID, "ami", res.AMI,
 		"launchTemplateVersion", res.LaunchTemplateVersion, "instanceRefreshId", res.InstanceRefreshID}
-	switch res.Decision {
-	case DecisionStarted:
+	switch {
+	case res.Decision == DecisionStarted:
 		slog.InfoContext(ctx, "instance refresh started", attrs...)
-	case DecisionBlocked:
+	case res.Decision == DecisionBlocked:
 		slog.WarnContext(ctx, "rollout not retried: this exact rollout already failed", attrs...)
-	case DecisionDeferred:
+	case warn:
+		slog.WarnContext(ctx, "nothing to roll out, but the group runs an AMI whose rollout failed", attrs...)
+	case res.Decision == DecisionDeferred:
 		slog.InfoContext(ctx, "rollout deferred until the running refresh ends; the convergence schedule will start it", attrs...)
 	default:
 		slog.InfoContext(ctx, "nothing to roll out", attrs...)
@@ -182,35 +184,35 @@ func (r refreshView) describe() string {
 }
 
 // converge compares the parameter with the group and starts at most one
-// refresh.
-func (h *Handler) converge(ctx context.Context) (Result, error) {
+// refresh. warn reports a result someone should look at.
+func (h *Handler) converge(ctx context.Context) (res Result, warn bool, err error) {
 	ami, paramVersion, err := h.latestAMI(ctx)
 	if err != nil {
-		return Result{}, err
+		return Result{}, false, err
 	}
-	res := Result{AMI: ami}
+	res.AMI = ami
 
 	current, err := h.groupVersion(ctx)
 	if err != nil {
-		return Result{}, err
+		return Result{}, false, err
 	}
 	rawRefreshes, err := h.describeRefreshes(ctx)
 	if err != nil {
-		return Result{}, err
+		return Result{}, false, err
 	}
 	versions, latest, err := h.describeVersions(ctx, current, rawRefreshes)
 	if err != nil {
-		return Result{}, err
+		return Result{}, false, err
 	}
 	cur, ok := versions[current]
 	if !ok {
-		return Result{}, fmt.Errorf("launch template %s has no version %s, the version auto scaling group %s uses", h.LaunchTemplateID, current, h.GroupName)
+		return Result{}, false, fmt.Errorf("launch template %s has no version %s, the version auto scaling group %s uses", h.LaunchTemplateID, current, h.GroupName)
 	}
 	if strings.HasPrefix(cur.image, "resolve:") {
-		return Result{}, fmt.Errorf("launch template %s version %s, which auto scaling group %s uses, takes its AMI from %q: "+
+		return Result{}, false, fmt.Errorf("launch template %s version %s, which auto scaling group %s uses, takes its AMI from %q: "+
 			"an instance refresh cannot roll back to a version whose AMI is a Systems Manager parameter; give the template a concrete AMI id", h.LaunchTemplateID, current, h.GroupName, cur.image)
 	}
-	refreshes := h.viewRefreshes(rawRefreshes, versions, latest)
+	refreshes := h.viewRefreshes(rawRefreshes, versions)
 
 	// 1. A running refresh blocks any other.
 	if i := slices.IndexFunc(refreshes, func(r refreshView) bool { return active(r.status) }); i >= 0 {
@@ -219,12 +221,12 @@ func (h *Handler) converge(ctx context.Context) (Result, error) {
 		if r.target != nil && r.target.image == ami {
 			res.Decision, res.LaunchTemplateVersion = DecisionInProgress, r.target.version
 			res.Reason = fmt.Sprintf("%s already rolls out %s", r.describe(), ami)
-			return res, nil
+			return res, false, nil
 		}
 		res.Decision = DecisionDeferred
 		res.Reason = fmt.Sprintf("%s is running; %s (parameter %s version %d) rolls out on the first convergence pass after it ends",
 			r.describe(), ami, h.ParameterName, paramVersion)
-		return res, nil
+		return res, false, nil
 	}
 
 	// 2. Nothing to do when the group already launches the AMI.
@@ -233,8 +235,9 @@ func (h *Handler) converge(ctx context.Context) (Result, error) {
 		res.Reason = fmt.Sprintf("auto scaling group %s is on launch template %s version %s, which launches %s", h.GroupName, h.LaunchTemplateID, current, ami)
 		if last, ok := lastFinished(refreshes, func(t *target) bool { return t.image == ami }); ok && failed(last.status) {
 			res.Reason += fmt.Sprintf("; but the last refresh to %s, %s, did not succeed, so something other than this function (e.g. a CloudFormation deployment) configured the group with it", ami, last.describe())
+			return res, true, nil
 		}
-		return res, nil
+		return res, false, nil
 	}
 
 	// 3. Never retry, by itself, a rollout that already failed.
@@ -243,13 +246,13 @@ func (h *Handler) converge(ctx context.Context) (Result, error) {
 		res.Decision, res.LaunchTemplateVersion, res.InstanceRefreshID = DecisionBlocked, last.target.version, last.id
 		res.Reason = fmt.Sprintf("%s for parameter %s version %d ended %s; to retry the same AMI write it to the parameter again (a new parameter version)",
 			last.describe(), h.ParameterName, paramVersion, last.status)
-		return res, nil
+		return res, true, nil
 	}
 
 	// 4. Roll out: one launch template version, one refresh.
 	version, err := h.ensureVersion(ctx, current, latest, ami, paramVersion)
 	if err != nil {
-		return Result{}, err
+		return Result{}, false, err
 	}
 	res.LaunchTemplateVersion = version
 	id, err := h.start(ctx, version)
@@ -258,15 +261,16 @@ func (h *Handler) converge(ctx context.Context) (Result, error) {
 	case errors.As(err, &inProgress):
 		// Someone started a refresh since we looked, or our own start
 		// succeeded and its response was lost and retried. Look again.
-		return h.afterConflict(ctx, res, version, err)
+		res, err := h.afterConflict(ctx, res, version, err)
+		return res, false, err
 	case err != nil:
-		return Result{}, fmt.Errorf("start instance refresh of auto scaling group %s to launch template %s version %s (%s): %w",
+		return Result{}, false, fmt.Errorf("start instance refresh of auto scaling group %s to launch template %s version %s (%s): %w",
 			h.GroupName, h.LaunchTemplateID, version, ami, err)
 	}
 	res.Decision, res.InstanceRefreshID = DecisionStarted, id
 	res.Reason = fmt.Sprintf("parameter %s version %d is %s; auto scaling group %s was on launch template %s version %s with %s",
 		h.ParameterName, paramVersion, ami, h.GroupName, h.LaunchTemplateID, current, cur.image)
-	return res, nil
+	return res, false, nil
 }
 
 func (h *Handler) latestAMI(ctx context.Context) (string, int64, error) {
@@ -391,7 +395,7 @@ func desiredTemplate(r astypes.InstanceRefresh) *astypes.LaunchTemplateSpecifica
 
 // viewRefreshes pairs each refresh with the version it rolls out, newest
 // first.
-func (h *Handler) viewRefreshes(raw []astypes.InstanceRefresh, versions map[string]target, latest target) []refreshView {
+func (h *Handler) viewRefreshes(raw []astypes.InstanceRefresh, versions map[string]target) []refreshView {
 	out := make([]refreshView, 0, len(raw))
 	for _, r := range raw {
 		v := refreshView{id: aws.ToString(r.InstanceRefreshId), status: r.Status, start: aws.ToTime(r.StartTime)}

@@ -599,3 +599,30 @@ func TestVersionsAreReadFromTheLowestOfInterest(t *testing.T) {
 		})
 	}
 }
+
+// A group configured, from elsewhere, with an AMI whose rollout rolled back
+// is logged at warn too.
+func TestRolledBackAMIOnTheGroupIsLoggedAtWarn(t *testing.T) {
+	logs := captureLogs(t)
+	w := newWorld()
+	w.versions = append(w.versions, ltVersion{image: amiB, description: versionDescription(amiB, 2)}, ltVersion{image: amiB, description: "CloudFormation"})
+	w.complete(w.addRefresh(astypes.InstanceRefreshStatusInProgress, "2"), astypes.InstanceRefreshStatusRollbackSuccessful)
+	w.groupVersion = "3"
+	got, err := w.handler().Handle(context.Background(), loadEvent(t, "scheduled-event.json"))
+	if err != nil || got.Decision != DecisionUnchanged {
+		t.Fatalf("Handle = %+v, %v; want unchanged", got, err)
+	}
+	recs := logRecords(t, logs)
+	if len(recs) != 1 || recs[0]["level"] != "WARN" || recs[0]["msg"] != "nothing to roll out, but the group runs an AMI whose rollout failed" || recs[0]["reason"] != got.Reason {
+		t.Errorf("log = %v", recs)
+	}
+	// Without the failed refresh, the same state is an ordinary info.
+	logs.Reset()
+	w.refreshes = nil
+	if _, err := w.handler().Handle(context.Background(), loadEvent(t, "scheduled-event.json")); err != nil {
+		t.Fatal(err)
+	}
+	if recs := logRecords(t, logs); len(recs) != 1 || recs[0]["level"] != "INFO" || recs[0]["msg"] != "nothing to roll out" {
+		t.Errorf("log = %v", recs)
+	}
+}
