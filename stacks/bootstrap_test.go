@@ -113,7 +113,9 @@ func TestEnvironmentPolicyCoversEveryResourceType(t *testing.T) {
 	}
 	types := map[string]bool{}
 	for _, path := range snapshots {
-		var tmpl struct{ Resources map[string]struct{ Type string } }
+		var tmpl struct {
+			Resources map[string]struct{ Type string }
+		}
 		data, _ := os.ReadFile(path)
 		if err := json.Unmarshal(data, &tmpl); err != nil {
 			t.Fatal(err)

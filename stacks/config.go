@@ -99,7 +99,7 @@ type Upstream struct {
 
 var (
 	emailPattern       = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[a-z]{2,}$`)
-	secretARNPattern   = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):([0-9]{12}):secret:[A-Za-z0-9/_+=.@-]+$`)
+	secretARNPattern   = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):([0-9]{12}):secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$`)
 	platformARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:elasticbeanstalk:[a-z0-9-]+::platform/[^/]+/[0-9]+(\.[0-9]+)*$`)
 	imageOwnerPattern  = regexp.MustCompile(`^(amazon|self|aws-marketplace|aws-backup-vault|[0-9]{12})$`)
 )
@@ -263,7 +263,7 @@ func (e Environment) upstreamCheckInterval() time.Duration {
 func validateSecretARN(arn, account string) error {
 	m := secretARNPattern.FindStringSubmatch(arn)
 	if m == nil {
-		return fmt.Errorf("%q is not a Secrets Manager secret ARN (want arn:aws:secretsmanager:<region>:<account>:secret:<name>)", arn)
+		return fmt.Errorf("%q is not a complete Secrets Manager secret ARN (want arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)", arn)
 	}
 	if m[2] != account {
 		return fmt.Errorf("%q is in account %s, not %s", arn, m[2], account)

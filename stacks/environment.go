@@ -4,12 +4,13 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 
 	"github.com/platform-eng/golden-ami/constructs/amimonitor"
 	gi "github.com/platform-eng/golden-ami/constructs/goldenimage"
 	"github.com/platform-eng/golden-ami/constructs/latestami"
+	"github.com/platform-eng/golden-ami/constructs/notifications"
 	"github.com/platform-eng/golden-ami/constructs/pipelinetrigger"
 )
 
@@ -26,8 +27,9 @@ type GoldenImageStack struct {
 	awscdk.Stack
 	// Shared is the environment's key and build-log buckets.
 	Shared *gi.SharedResources
-	// AlarmTopic receives every function's alarms.
-	AlarmTopic awssns.Topic
+	// Notifications receive image builds, trigger decisions and every
+	// function's alarms, and post them to Slack when configured.
+	Notifications *notifications.Notifications
 	// Images by image name.
 	Images map[string]*ImageResources
 	// Outputs by id, e.g. "Al2023PipelineArn".
@@ -61,12 +63,13 @@ func NewGoldenImageStack(scope constructs.Construct, id *string, props *GoldenIm
 	stack.Shared = gi.NewSharedResources(stack.Stack, str("Shared"), &gi.SharedResourcesProps{
 		Purpose: str("golden images of environment " + env.Name),
 	})
-	stack.AlarmTopic = awssns.NewTopic(stack.Stack, str("AlarmTopic"), &awssns.TopicProps{
-		DisplayName: str("Golden AMI alarms (" + env.Name + ")"),
-		MasterKey:   stack.Shared.EncryptionKey,
-		EnforceSSL:  boolean(true),
+	stack.Notifications = notifications.NewNotifications(stack.Stack, str("Notifications"), &notifications.NotificationsProps{
+		SlackWebhookSecret: slackSecret(stack.Stack, env.SlackWebhookSecretARN),
+		EmailAddresses:     strsOrNil(env.NotificationEmails),
+		EncryptionKey:      stack.Shared.EncryptionKey,
 	})
-	stack.output("AlarmTopicArn", stack.AlarmTopic.TopicArn(), "Alarms of every golden-image function")
+	alarms := stack.Notifications.Topic
+	stack.output("NotificationsTopicArn", alarms.TopicArn(), "Image builds, trigger decisions and alarms of environment "+env.Name)
 	for _, img := range env.Images {
 		p := gi.NewGoldenImagePipeline(stack.Stack, str(img.Name), &gi.GoldenImagePipelineProps{
 			EncryptionKey:         stack.Shared.EncryptionKey,
@@ -96,19 +99,21 @@ func NewGoldenImageStack(scope constructs.Construct, id *string, props *GoldenIm
 			ImageNamePattern:    strOrNil(img.Upstream.ImageNamePattern),
 			CheckInterval:       awscdk.Duration_Minutes(num(env.upstreamCheckInterval().Minutes())),
 			EncryptionKey:       stack.Shared.EncryptionKey,
-			AlarmTopic:          stack.AlarmTopic,
+			AlarmTopic:          alarms,
 		})
 		trigger := pipelinetrigger.NewPipelineTrigger(stack.Stack, str(img.Name+"-trigger"), &pipelinetrigger.PipelineTriggerProps{
 			Pipeline:      p,
 			EncryptionKey: stack.Shared.EncryptionKey,
-			AlarmTopic:    stack.AlarmTopic,
+			AlarmTopic:    alarms,
 		})
 		recorder := latestami.NewLatestAMIRecorder(stack.Stack, str(img.Name+"-latest"), &latestami.LatestAMIRecorderProps{
 			Pipeline:      p,
 			ParameterName: str(LatestAMIParameterName(env, img)),
 			EncryptionKey: stack.Shared.EncryptionKey,
-			AlarmTopic:    stack.AlarmTopic,
+			AlarmTopic:    alarms,
 		})
+		stack.Notifications.NotifyImages(p)
+		stack.Notifications.NotifyDecisions(trigger)
 		stack.Images[img.Name] = &ImageResources{Pipeline: p, Monitor: monitor, Trigger: trigger, Recorder: recorder}
 		prefix := camel(img.Name)
 		stack.output(prefix+"PipelineArn", p.PipelineARN, "Image Builder pipeline of "+img.Name)
@@ -269,6 +274,14 @@ func camel(name string) string {
 		}
 	}
 	return b.String()
+}
+
+// slackSecret imports the Slack webhook secret, or returns nil without one.
+func slackSecret(scope constructs.Construct, arn string) awssecretsmanager.ISecret {
+	if arn == "" {
+		return nil
+	}
+	return awssecretsmanager.Secret_FromSecretCompleteArn(scope, str("SlackWebhook"), str(arn))
 }
 
 // LatestAMIParameterName is the latest-AMI parameter of an image, in every

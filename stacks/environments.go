@@ -17,6 +17,9 @@ func DeliveryPipeline() PipelineConfig {
 		Branch:        "main",
 		ConnectionARN: "arn:aws:codeconnections:us-east-1:999999999999:connection/00000000-0000-0000-0000-000000000000", // placeholder
 		GoToolchain:   "go1.26.8",
+		// Placeholder: a secret holding the Slack incoming-webhook URL for pipeline runs.
+		SlackWebhookSecretARN: "arn:aws:secretsmanager:us-east-1:999999999999:secret:golden-ami/slack-webhook-AbCdEf",
+		NotificationEmails:    []string{"platform-team@example.com"},
 	}
 }
 
@@ -60,6 +63,9 @@ func Environments() []Environment {
 			UpstreamCheckInterval: 6 * time.Hour,
 			TerminationProtection: true,
 			RequireApproval:       true,
+			// Placeholders: who hears about prod builds, decisions and alarms.
+			NotificationEmails:    []string{"platform-team@example.com"},
+			SlackWebhookSecretARN: "arn:aws:secretsmanager:us-east-1:222222222222:secret:golden-ami/slack-webhook-AbCdEf",
 			Images: []Image{
 				{
 					Name:          "al2023",

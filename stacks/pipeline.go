@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/pipelines"
 	"github.com/aws/constructs-go/constructs/v10"
+
+	"github.com/platform-eng/golden-ami/constructs/notifications"
 )
 
 // PipelineStackProps configures the delivery pipeline stack.
@@ -38,8 +40,9 @@ type PipelineStack struct {
 	Pipeline pipelines.CodePipeline
 	// Key encrypts the artifacts, caches, reports and topic.
 	Key awskms.Key
-	// Topic receives permission-broadening notifications.
-	Topic awssns.Topic
+	// Notifications receive pipeline executions, approvals waiting and
+	// permission-broadening checks, and post them to Slack when configured.
+	Notifications *notifications.Notifications
 	// TestReports is the CodeBuild report group of the unit tests.
 	TestReports awscodebuild.ReportGroup
 	// Waves by environment name.
@@ -87,9 +90,12 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *PipelineSta
 	artifacts := bucket("Artifacts", "artifacts/", 90)
 	cache := bucket("BuildCache", "cache/", 30)
 	suppressPipelineBuckets(accessLogs, artifacts, cache)
-	stack.Topic = awssns.NewTopic(s, str("Topic"), &awssns.TopicProps{
-		DisplayName: str("Golden AMI delivery pipeline"), MasterKey: stack.Key, EnforceSSL: boolean(true),
+	stack.Notifications = notifications.NewNotifications(s, str("Notifications"), &notifications.NotificationsProps{
+		SlackWebhookSecret: slackSecret(s, cfg.SlackWebhookSecretARN),
+		EmailAddresses:     strsOrNil(cfg.NotificationEmails),
+		EncryptionKey:      stack.Key,
 	})
+	topic := stack.Notifications.Topic
 	stack.TestReports = awscodebuild.NewReportGroup(s, str("TestReports"), &awscodebuild.ReportGroupProps{
 		ExportBucket: artifacts, ZipExport: boolean(true), RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
@@ -178,17 +184,18 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *PipelineSta
 		}
 
 		wave.AddStage(stages.Images.Stage, &pipelines.AddStageOpts{
-			Pre:  &[]pipelines.Step{broadening(stages.Images.Stage, stack.Topic)},
+			Pre:  &[]pipelines.Step{broadening(stages.Images.Stage, topic)},
 			Post: &[]pipelines.Step{verifyStep(env, stages.Images.Stack)},
 		})
 		for _, region := range env.DistributionRegions {
 			ks := stages.Keys[region]
-			wave.AddStage(ks, &pipelines.AddStageOpts{Pre: &[]pipelines.Step{broadening(ks, stack.Topic)}})
+			wave.AddStage(ks, &pipelines.AddStageOpts{Pre: &[]pipelines.Step{broadening(ks, topic)}})
 		}
 	}
 	// Pipeline children exist only once the pipeline is built; cdk-nag and
 	// the suppressions below need them.
 	stack.Pipeline.BuildPipeline()
+	stack.Notifications.NotifyPipeline(stack.Pipeline.Pipeline())
 	hardenPipeline(stack)
 	return stack
 }

@@ -54,7 +54,7 @@ func synthPipeline(t *testing.T) (string, *PipelineStack) {
 		compliance.Apply(app, true)
 		defer func() {
 			if r := recover(); r != nil {
-				f.err = errorf("pipeline synth failed: %v", r)
+				f.err = errorf("pipeline synth failed: %v\n%s", r, violations(f.dir))
 			}
 		}()
 		app.Synth(nil)
@@ -327,7 +327,7 @@ func TestInvalidPipelineConfig(t *testing.T) {
 		mutate func(*PipelineConfig)
 		want   string
 	}{
-		{"TestFailsWhenPipelineAccountIsInvalid", func(c *PipelineConfig) { c.Account = "99" }, `pipeline: Account "99" is not an AWS account id (want 12 digits)`},
+		{"TestFailsWhenPipelineAccountIsInvalid", func(c *PipelineConfig) { c.Account, c.SlackWebhookSecretARN = "99", "" }, `pipeline: Account "99" is not an AWS account id (want 12 digits)`},
 		{"TestFailsWithoutASource", func(c *PipelineConfig) { c.ConnectionARN = "" }, `pipeline: ConnectionARN is empty and so is CodeCommitRepository (want one source)`},
 		{"TestFailsWithTwoSources", func(c *PipelineConfig) { c.CodeCommitRepository = "golden-ami" }, `pipeline: ConnectionARN and CodeCommitRepository are both set (want one source)`},
 		{"TestFailsWhenConnectionIsNotAConnection", func(c *PipelineConfig) { c.ConnectionARN = "arn:aws:iam::999999999999:role/x" },

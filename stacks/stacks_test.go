@@ -76,7 +76,7 @@ func synthAll(t *testing.T) (dir string, envs map[string]*EnvironmentStacks, sta
 		compliance.Apply(app, true)
 		defer func() {
 			if r := recover(); r != nil {
-				fixture.err = fmt.Errorf("synth failed: %v", r)
+				fixture.err = fmt.Errorf("synth failed: %v\n%s", r, violations(fixture.dir))
 			}
 		}()
 		app.Synth(nil)
@@ -125,8 +125,12 @@ func TestEveryImageHasItsMonitorTriggerAndRecorder(t *testing.T) {
 	for _, env := range Environments() {
 		tmpl := readTemplate(t, dir, "GoldenAmi-"+env.Name)
 		functions := cdktest.ResourcesOfType(tmpl, "AWS::Lambda::Function")
-		if len(functions) != 3*len(env.Images) {
-			t.Errorf("%s: %d functions, want 3 per image", env.Name, len(functions))
+		want := 3 * len(env.Images)
+		if env.SlackWebhookSecretARN != "" {
+			want++ // the Slack notifier
+		}
+		if len(functions) != want {
+			t.Errorf("%s: %d functions, want 3 per image and the notifier with Slack (%d)", env.Name, len(functions), want)
 		}
 		vars := func(prefix string) map[string]interface{} {
 			for id, f := range functions {
@@ -318,6 +322,38 @@ func TestSuppressionsAreNarrowAndExplained(t *testing.T) {
 }
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// violations summarizes the validation report in dir: one line per rule and resource.
+func violations(dir string) string {
+	data, err := os.ReadFile(filepath.Join(dir, "validation-report.json"))
+	if err != nil {
+		return ""
+	}
+	var report struct {
+		PluginReports []struct {
+			Violations []struct {
+				Description         string
+				ViolatingConstructs []struct{ ConstructPath string }
+			}
+		}
+	}
+	if json.Unmarshal(data, &report) != nil {
+		return string(data)
+	}
+	var lines []string
+	for _, p := range report.PluginReports {
+		for _, v := range p.Violations {
+			desc := v.Description
+			if i := strings.IndexAny(desc, ".\n"); i > 0 && i < 160 {
+				desc = desc[:i]
+			}
+			for _, c := range v.ViolatingConstructs {
+				lines = append(lines, c.ConstructPath+": "+desc)
+			}
+		}
+	}
+	return strings.Join(lines, "\n")
+}
 
 var assetHash = regexp.MustCompile(`[0-9a-f]{64}`)
 

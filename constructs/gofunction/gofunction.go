@@ -446,3 +446,27 @@ func strs(values ...string) *[]*string {
 	}
 	return &out
 }
+
+// SendResultsTo makes Lambda publish the outcome of every asynchronous
+// invocation to topic: the function's result on success, the error after
+// the last retry on failure (the event still goes to the dead-letter queue
+// too). topicKey is the key topic is encrypted with, or nil. The permissions
+// go into Policy.
+func (f *GoFunction) SendResultsTo(topic awssns.ITopic, topicKey awskms.IKey) {
+	cfg, ok := f.Function.Node().TryFindChild(str("EventInvokeConfig")).(awslambda.EventInvokeConfig)
+	if !ok {
+		panic("gofunction: the function has no asynchronous invocation config")
+	}
+	cfn := cfg.Node().DefaultChild().(awslambda.CfnEventInvokeConfig)
+	cfn.SetDestinationConfig(&awslambda.CfnEventInvokeConfig_DestinationConfigProperty{
+		OnSuccess: &awslambda.CfnEventInvokeConfig_OnSuccessProperty{Destination: topic.TopicArn()},
+		OnFailure: &awslambda.CfnEventInvokeConfig_OnFailureProperty{Destination: topic.TopicArn()},
+	})
+	statements := []awsiam.PolicyStatement{statement("PublishResults", []string{"sns:Publish"}, topic.TopicArn())}
+	if topicKey != nil {
+		statements = append(statements, statement("EncryptResults", []string{"kms:GenerateDataKey", "kms:Decrypt"}, topicKey.KeyArn()))
+	}
+	f.AddToRolePolicy(statements...)
+	// The destination needs the permissions before Lambda validates it.
+	cfn.AddResourceDependency(f.Policy.Node().DefaultChild().(awscdk.CfnResource), str("Lambda checks it may publish to the destination"))
+}

@@ -27,7 +27,7 @@ func ExampleNewGoldenImagePipeline() {
 		fmt.Println(*region)
 	}
 	// Output:
-	// images-al2023-f0af67b0
+	// images-al2023
 	// us-east-1
 	// eu-west-1
 }

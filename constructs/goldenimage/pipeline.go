@@ -87,12 +87,17 @@ func NewGoldenImagePipeline(scope constructs.Construct, id *string, props *Golde
 	}
 	p := props.withDefaults()
 
+	// Image Builder names derive from the stack and ImageName, so ImageName
+	// must be unique within the stack; a marker catches a second pipeline.
+	stack := awscdk.Stack_Of(scope)
+	marker := "GoldenImageName-" + *p.ImageName
+	if stack.Node().TryFindChild(jsiiString(marker)) != nil {
+		panic(fmt.Errorf("goldenimage: ImageName %q is already used by another pipeline in stack %s (want one pipeline per ImageName per stack)", *p.ImageName, *stack.StackName()))
+	}
+	constructs.NewConstruct(stack, jsiiString(marker))
 	this := &GoldenImagePipeline{ImageName: p.ImageName, Platform: p.Platform, Architecture: p.Architecture}
 	constructs.NewConstruct_Override(this, scope, id)
-	stack := awscdk.Stack_Of(this)
-	baseName := strings.ToLower(*awscdk.Names_UniqueResourceName(this, &awscdk.UniqueResourceNameOptions{
-		MaxLength: jsiiNumber(96), Separator: jsiiString("-"),
-	}))
+	baseName := resourceName(this, stack, *p.ImageName)
 	this.RecipeName = jsiiString(baseName)
 	this.LogPrefix = jsiiString(*p.ImageName + "/")
 	this.DistributionRegions = distributionRegions(stack, p.DistributionRegions)
@@ -118,6 +123,24 @@ func NewGoldenImagePipeline(scope constructs.Construct, id *string, props *Golde
 	this.PipelineARN = this.Pipeline.AttrArn()
 	this.LifecycleRole, this.LifecyclePolicy = this.defineLifecycle(p, baseName)
 	return this
+}
+
+// resourceName is the stable name of the Image Builder resources:
+// "<stack name>-<ImageName>", lowercased. Stack names are unique per account
+// and region, and ImageName per stack, so the name is too; it is the same
+// whether the stack is deployed directly or from a pipeline stage, so image
+// ARNs, lifecycle tags and event rules keep matching across deploy modes.
+func resourceName(g *GoldenImagePipeline, stack awscdk.Stack, imageName string) string {
+	name := *stack.StackName()
+	if isToken(name) {
+		return strings.ToLower(*awscdk.Names_UniqueResourceName(g, &awscdk.UniqueResourceNameOptions{MaxLength: jsiiNumber(96), Separator: jsiiString("-")}))
+	}
+	name = strings.ToLower(name + "-" + imageName)
+	if len(name) > 100 {
+		sum := sha256.Sum256([]byte(name))
+		name = name[:91] + "-" + fmt.Sprintf("%x", sum[:4])
+	}
+	return name
 }
 
 // distributionRegions puts the stack's region first and drops duplicates of it.

@@ -85,11 +85,11 @@ func TestDefaults(t *testing.T) {
 					"VolumeSize": assertions.Match_Absent(),
 				},
 			}},
-			"Name":        "test-al2023-da8c3fd9",
+			"Name":        "test-al2023",
 			"Description": "Golden image al2023",
 			"Version":     assertions.Match_StringLikeRegexp(jsii.String(`^1\.[0-9]+\.[0-9]+$`)),
 			"AmiTags": map[string]interface{}{
-				"golden-ami:image": "al2023", "golden-ami:pipeline": "test-al2023-da8c3fd9",
+				"golden-ami:image": "al2023", "golden-ami:pipeline": "test-al2023",
 				"golden-ami:platform": "Linux", "golden-ami:architecture": "x86_64", "golden-ami:stig-level": "medium",
 			},
 		})
@@ -99,7 +99,7 @@ func TestDefaults(t *testing.T) {
 	})
 	t.Run("SSM agent component is our embedded Linux document", func(t *testing.T) {
 		hasProps(t, tmpl, "AWS::ImageBuilder::Component", map[string]interface{}{
-			"Name":     "test-al2023-da8c3fd9-update-ssm-agent-linux",
+			"Name":     "test-al2023-update-ssm-agent-linux",
 			"Platform": "Linux",
 			"Data":     assertions.Match_StringLikeRegexp(jsii.String("name: UpdateSSMAgentLinux")),
 			"Version":  assertions.Match_StringLikeRegexp(jsii.String(`^1\.[0-9]+\.[0-9]+$`)),
@@ -175,7 +175,7 @@ func TestDefaults(t *testing.T) {
 		})
 	})
 	t.Run("log groups: Image Builder's names, 90 days, encrypted", func(t *testing.T) {
-		for _, name := range []string{"/aws/imagebuilder/test-al2023-da8c3fd9", "/aws/imagebuilder/pipeline/test-al2023-da8c3fd9"} {
+		for _, name := range []string{"/aws/imagebuilder/test-al2023", "/aws/imagebuilder/pipeline/test-al2023"} {
 			hasProps(t, tmpl, "AWS::Logs::LogGroup", map[string]interface{}{
 				"LogGroupName": name, "RetentionInDays": 90,
 				"KmsKeyId": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^AL2023Key")), "Arn"}},
@@ -207,7 +207,7 @@ func TestDefaults(t *testing.T) {
 			"ImageTestsConfiguration":      map[string]interface{}{"ImageTestsEnabled": true, "TimeoutMinutes": 90},
 			"ImageScanningConfiguration":   map[string]interface{}{"ImageScanningEnabled": true},
 			"EnhancedImageMetadataEnabled": true,
-			"ImageTags":                    map[string]interface{}{"golden-ami:pipeline": "test-al2023-da8c3fd9"},
+			"ImageTags":                    map[string]interface{}{"golden-ami:pipeline": "test-al2023"},
 		})
 	})
 	t.Run("lifecycle: deprecate after 30 days, delete after 180 keeping 3, selected by pipeline tag", func(t *testing.T) {
@@ -220,7 +220,7 @@ func TestDefaults(t *testing.T) {
 					"Filter": map[string]interface{}{"Type": "AGE", "Value": 180, "Unit": "DAYS", "RetainAtLeast": 3},
 				},
 			},
-			"ResourceSelection": map[string]interface{}{"TagMap": map[string]interface{}{"golden-ami:pipeline": "test-al2023-da8c3fd9"}},
+			"ResourceSelection": map[string]interface{}{"TagMap": map[string]interface{}{"golden-ami:pipeline": "test-al2023"}},
 			"ExecutionRole":     map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^AL2023LifecycleRole")), "Arn"}},
 		})
 		hasProps(t, tmpl, "AWS::IAM::Role", map[string]interface{}{
@@ -235,7 +235,7 @@ func TestDefaults(t *testing.T) {
 			p.LogBucket == nil || p.LifecyclePolicy == nil || p.LifecycleRole == nil || p.PipelineARN == nil {
 			t.Error("an exported field is nil")
 		}
-		if *p.RecipeName != "test-al2023-da8c3fd9" || *p.LogPrefix != "al2023/" || p.Platform != gi.PlatformLinux || p.Architecture != gi.ArchitectureX86_64 {
+		if *p.RecipeName != "test-al2023" || *p.LogPrefix != "al2023/" || p.Platform != gi.PlatformLinux || p.Architecture != gi.ArchitectureX86_64 {
 			t.Errorf("RecipeName %q, LogPrefix %q, Platform %q, Architecture %q", *p.RecipeName, *p.LogPrefix, p.Platform, p.Architecture)
 		}
 		if got := *p.DistributionRegions; len(got) != 1 || *got[0] != "us-east-1" {
@@ -493,7 +493,7 @@ func TestEventRulesAndGrants(t *testing.T) {
 	p.GrantReadImages(role)
 	tmpl := assertions.Template_FromStack(stack, nil)
 
-	prefix := map[string]interface{}{"prefix": "arn:aws:imagebuilder:us-east-1:111111111111:image/test-al2023-da8c3fd9/"}
+	prefix := map[string]interface{}{"prefix": "arn:aws:imagebuilder:us-east-1:111111111111:image/test-al2023/"}
 	cdktest.Check(t, "available rule", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]interface{}{"EventPattern": map[string]interface{}{
 			"source":      []interface{}{"aws.imagebuilder"},
@@ -513,7 +513,7 @@ func TestEventRulesAndGrants(t *testing.T) {
 	cdktest.Check(t, "grants", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]interface{}{"PolicyDocument": map[string]interface{}{"Statement": []interface{}{
 			map[string]interface{}{"Action": "imagebuilder:StartImagePipelineExecution", "Effect": "Allow", "Resource": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^AL2023Pipeline")), "Arn"}}},
-			map[string]interface{}{"Action": "imagebuilder:GetImage", "Effect": "Allow", "Resource": "arn:aws:imagebuilder:us-east-1:111111111111:image/test-al2023-da8c3fd9/*"},
+			map[string]interface{}{"Action": "imagebuilder:GetImage", "Effect": "Allow", "Resource": "arn:aws:imagebuilder:us-east-1:111111111111:image/test-al2023/*"},
 		}}})
 	})
 }

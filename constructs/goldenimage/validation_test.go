@@ -113,3 +113,29 @@ func TestWithDefaultsDoesNotModifyTheCallersProps(t *testing.T) {
 		t.Errorf("props were modified: %+v", *props)
 	}
 }
+
+func TestFailsWhenImageNameRepeatsInAStack(t *testing.T) {
+	stack := newStack(t)
+	gi.NewGoldenImagePipeline(stack, jsii.String("One"), &gi.GoldenImagePipelineProps{ImageName: jsii.String("al2023")})
+	got := cdktest.ExpectPanic(t, func() {
+		gi.NewGoldenImagePipeline(stack, jsii.String("Two"), &gi.GoldenImagePipelineProps{ImageName: jsii.String("al2023")})
+	})
+	if want := `goldenimage: ImageName "al2023" is already used by another pipeline in stack Test (want one pipeline per ImageName per stack)`; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+// Image Builder names must not depend on where the stack sits: an
+// environment moved from direct deploys into a pipeline stage keeps its
+// recipe name, so image ARNs, lifecycle tags and event rules still match.
+func TestNamesAreTheSameInAnAppAndInAStage(t *testing.T) {
+	app := cdktest.NewApp(t, nil)
+	direct := awscdk.NewStack(app, jsii.String("GoldenAmi-prod"), &awscdk.StackProps{Env: testEnv})
+	stage := awscdk.NewStage(app, jsii.String("Pipeline"), &awscdk.StageProps{Env: testEnv})
+	staged := awscdk.NewStack(stage, jsii.String("GoldenAmi"), &awscdk.StackProps{StackName: jsii.String("GoldenAmi-prod")})
+	a := gi.NewGoldenImagePipeline(direct, jsii.String("al2023"), &gi.GoldenImagePipelineProps{ImageName: jsii.String("al2023")})
+	b := gi.NewGoldenImagePipeline(staged, jsii.String("al2023"), &gi.GoldenImagePipelineProps{ImageName: jsii.String("al2023")})
+	if *a.RecipeName != "goldenami-prod-al2023" || *b.RecipeName != *a.RecipeName {
+		t.Errorf("recipe names %q (app) and %q (stage), want both goldenami-prod-al2023", *a.RecipeName, *b.RecipeName)
+	}
+}

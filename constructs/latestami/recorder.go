@@ -164,6 +164,7 @@ func NewLatestAMIRecorder(scope constructs.Construct, id *string, props *LatestA
 			Actions:   strs("imagebuilder:GetImage"),
 			Resources: &[]*string{p.ImageARNs()},
 		}))
+		nag.Suppress(this.Function.Policy, nag.Rule{ID: "AwsSolutions-IAM5", Reason: nag.ImageVersionsReason, AppliesTo: []string{nag.ImageVersions(*p.RecipeName)}})
 		this.Rule = p.OnImageAvailable(str("RecordLatestAMI"), &awsevents.OnEventOptions{
 			Target: this.Function.RuleTarget(nil),
 		})

@@ -101,7 +101,7 @@ func TestRecorderOnEventBridge(t *testing.T) {
 			"EventPattern": assertions.Match_ObjectEquals(&map[string]interface{}{
 				"source":      []interface{}{"aws.imagebuilder"},
 				"detail-type": []interface{}{"EC2 Image Builder Image State Change"},
-				"resources":   []interface{}{map[string]interface{}{"prefix": "arn:aws:imagebuilder:us-east-1:111111111111:image/test-al2023-da8c3fd9/"}},
+				"resources":   []interface{}{map[string]interface{}{"prefix": "arn:aws:imagebuilder:us-east-1:111111111111:image/test-al2023/"}},
 				"detail":      map[string]interface{}{"state": map[string]interface{}{"status": []interface{}{"AVAILABLE"}}},
 			}),
 		})
@@ -111,8 +111,14 @@ func TestRecorderOnEventBridge(t *testing.T) {
 			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "WriteLatestAMIParameterInEveryRegion", "Resource": assertions.Match_ArrayWith(&[]interface{}{
 				"arn:aws:ssm:us-east-1:111111111111:parameter/team/golden/latest"})}),
 			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "ReadPipelineImages", "Action": "imagebuilder:GetImage",
-				"Resource": "arn:aws:imagebuilder:us-east-1:111111111111:image/test-al2023-da8c3fd9/*"}),
+				"Resource": "arn:aws:imagebuilder:us-east-1:111111111111:image/test-al2023/*"}),
 		})}})
+	})
+	t.Run("cdk-nag finds nothing", func(t *testing.T) {
+		compliance.Apply(stack, false)
+		for _, f := range cdktest.NagFindings(t, stack) {
+			t.Error(f)
+		}
 	})
 }
 

@@ -10,6 +10,7 @@ package nag
 
 import (
 	"fmt"
+	"regexp"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -72,3 +73,14 @@ func resourceOf(c constructs.IConstruct) awscdk.CfnResource {
 }
 
 func jsiiString(s string) *string { return &s }
+
+// ImageVersions is the AppliesTo pattern of a grant on every image of one
+// Image Builder recipe, "arn:...:image/<recipe>/*", and ImageVersionsReason
+// explains it: image versions and builds are created by every build, so
+// they cannot be listed in advance.
+func ImageVersions(recipeName string) string {
+	return `/^Resource::arn:[^:]+:imagebuilder:[^:]+:[^:]+:image\/` + regexp.QuoteMeta(recipeName) + `\/\*$/`
+}
+
+// ImageVersionsReason is the reason for an ImageVersions suppression.
+const ImageVersionsReason = "Every build creates a new image version and build number under the recipe, so the grant covers image/<recipe>/*: this pipeline's images and no other recipe's."

@@ -1,0 +1,226 @@
+package notifications
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+
+	"github.com/platform-eng/golden-ami/constructs/gofunction"
+	"github.com/platform-eng/golden-ami/constructs/goldenimage"
+	"github.com/platform-eng/golden-ami/constructs/pipelinetrigger"
+	"github.com/platform-eng/golden-ami/internal/contract"
+	"github.com/platform-eng/golden-ami/internal/nag"
+)
+
+// NotificationsProps configures Notifications.
+type NotificationsProps struct {
+	// SlackWebhookSecret holds a Slack incoming-webhook URL (the bare URL or
+	// {"webhookUrl": "..."}). The notifier reads it once per container and
+	// never logs it. A secret encrypted with a customer-managed key also
+	// needs that key to allow the notifier kms:Decrypt.
+	//
+	// Default: no Slack notifier; the topic only reaches EmailAddresses.
+	SlackWebhookSecret awssecretsmanager.ISecret
+
+	// EmailAddresses are subscribed to the topic; each must confirm.
+	//
+	// Default: none.
+	EmailAddresses *[]*string
+
+	// EncryptionKey encrypts the topic (and the notifier's environment, logs
+	// and dead-letter queue). The construct adds the statements EventBridge,
+	// CloudWatch and Image Builder need to publish; an imported key must
+	// already allow them.
+	//
+	// Default: a new customer-managed key with yearly rotation.
+	EncryptionKey awskms.IKey
+
+	// DeadLetterQueue and LogRetention are passed to the notifier function;
+	// see gofunction.GoFunctionProps.
+	//
+	// Default: the GoFunction defaults.
+	DeadLetterQueue awssqs.IQueue
+	LogRetention    awslogs.RetentionDays
+}
+
+// Notifications is one KMS-encrypted SNS topic that tells people what
+// happened, and, with a Slack webhook, the notifier function that posts
+// every message to Slack with what a person needs: for pipelines the state,
+// console link, account, region and commit; for images the version, the
+// AMI per region or the failure reason; the trigger's decisions; alarms.
+//
+// Connect sources with NotifyPipeline, NotifyImages and NotifyDecisions, or
+// use Topic as any alarm's action. When Slack is unreachable the notifier
+// retries a few times, then fails and the message goes to its dead-letter
+// queue; it never blocks what it reports on.
+type Notifications struct {
+	constructs.Construct
+
+	// Topic receives every notification.
+	Topic awssns.Topic
+	// EncryptionKey encrypts Topic.
+	EncryptionKey awskms.IKey
+	// Notifier posts to Slack; nil without SlackWebhookSecret.
+	Notifier *gofunction.GoFunction
+}
+
+var emailPattern = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[a-z]{2,}$`)
+
+// NewNotifications defines the topic and, with a Slack webhook, the notifier.
+// It panics with an error naming the field and the value when props are invalid.
+func NewNotifications(scope constructs.Construct, id *string, props *NotificationsProps) *Notifications {
+	if props == nil {
+		props = &NotificationsProps{}
+	}
+	var errs []error
+	if props.EmailAddresses != nil {
+		for i, e := range *props.EmailAddresses {
+			if !emailPattern.MatchString(*e) {
+				errs = append(errs, fmt.Errorf("notifications: EmailAddresses[%d] %q is not an email address", i, *e))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		panic(err)
+	}
+
+	this := &Notifications{EncryptionKey: props.EncryptionKey}
+	constructs.NewConstruct_Override(this, scope, id)
+	stack := awscdk.Stack_Of(this)
+	if this.EncryptionKey == nil {
+		this.EncryptionKey = awskms.NewKey(this, str("Key"), &awskms.KeyProps{
+			Description:       str("Encrypts notifications"),
+			EnableKeyRotation: boolean(true),
+			RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		})
+	}
+	// EventBridge rules, CloudWatch alarms and Image Builder publish here.
+	for sid, principal := range map[string]string{"AllowEventBridgeNotifications": "events.amazonaws.com", "AllowCloudWatchNotifications": "cloudwatch.amazonaws.com"} {
+		this.EncryptionKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        str(sid),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(str(principal), nil)},
+			Actions:    strs("kms:Decrypt", "kms:GenerateDataKey*"),
+			Resources:  strs("*"),
+			Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": *stack.Account()}},
+		}), boolean(true))
+	}
+	this.Topic = awssns.NewTopic(this, str("Topic"), &awssns.TopicProps{
+		DisplayName: str("Golden AMI notifications"),
+		MasterKey:   this.EncryptionKey,
+		EnforceSSL:  boolean(true),
+	})
+	if props.EmailAddresses != nil {
+		for _, e := range *props.EmailAddresses {
+			this.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(e, nil))
+		}
+	}
+	if props.SlackWebhookSecret != nil {
+		this.Notifier = gofunction.NewGoFunction(this, str("Notifier"), &gofunction.GoFunctionProps{
+			ImportPath:  str(contract.FunctionNotifier),
+			Description: str("Posts golden AMI notifications to Slack"),
+			Environment: &map[string]*string{contract.EnvSlackWebhookSecretARN: props.SlackWebhookSecret.SecretArn()},
+			// Slack allows about one message per second per webhook.
+			ReservedConcurrentExecutions: num(1),
+			EncryptionKey:                this.EncryptionKey,
+			DeadLetterQueue:              props.DeadLetterQueue,
+			AlarmTopic:                   this.Topic,
+			LogRetention:                 props.LogRetention,
+		})
+		secretARN := props.SlackWebhookSecret.SecretFullArn()
+		if secretARN == nil {
+			secretARN = str(*props.SlackWebhookSecret.SecretArn() + "-??????")
+		}
+		this.Notifier.AddToRolePolicy(statement("ReadWebhookSecret", []string{"secretsmanager:GetSecretValue"}, secretARN))
+		this.Notifier.Subscribe(this.Topic)
+	}
+	return this
+}
+
+// NotifyPipeline sends pipeline's execution state changes (succeeded,
+// failed, stopped, superseded) and its approvals waiting for a person to
+// the topic. The notifier may read the pipeline's executions for the commit.
+func (n *Notifications) NotifyPipeline(pipeline awscodepipeline.IPipeline) []awsevents.Rule {
+	target := awseventstargets.NewSnsTopic(n.Topic, nil)
+	executions := awsevents.NewRule(n, str("PipelineExecutions"), &awsevents.RuleProps{
+		Description: str("Pipeline executions that finished or failed"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     strs(contract.SourceCodePipeline),
+			DetailType: strs(contract.DetailTypePipelineExecution),
+			Resources:  &[]*string{pipeline.PipelineArn()},
+			Detail:     &map[string]interface{}{"state": []string{"SUCCEEDED", "FAILED", "STOPPED", "SUPERSEDED"}},
+		},
+		Targets: &[]awsevents.IRuleTarget{target},
+	})
+	approvals := awsevents.NewRule(n, str("PipelineApprovals"), &awsevents.RuleProps{
+		Description: str("Manual approvals waiting for a person"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     strs(contract.SourceCodePipeline),
+			DetailType: strs(contract.DetailTypeActionExecution),
+			Resources:  &[]*string{pipeline.PipelineArn()},
+			Detail: &map[string]interface{}{
+				"type":  map[string]interface{}{"category": []string{contract.ActionCategoryApproval}},
+				"state": []string{"STARTED"},
+			},
+		},
+		Targets: &[]awsevents.IRuleTarget{target},
+	})
+	if n.Notifier != nil {
+		n.Notifier.AddToRolePolicy(statement("ReadPipelineExecutions", []string{"codepipeline:GetPipelineExecution"}, pipeline.PipelineArn()))
+	}
+	return []awsevents.Rule{executions, approvals}
+}
+
+// NotifyImages sends pipeline's finished images (available, failed,
+// cancelled) to the topic. The notifier may read those images for their
+// AMIs and failure reasons.
+func (n *Notifications) NotifyImages(pipeline *goldenimage.GoldenImagePipeline) []awsevents.Rule {
+	target := awseventstargets.NewSnsTopic(n.Topic, nil)
+	id := *pipeline.Node().Id()
+	rules := []awsevents.Rule{
+		pipeline.OnImageAvailable(str("Notify"+id+"Available"), &awsevents.OnEventOptions{Target: target}),
+		pipeline.OnImageFailed(str("Notify"+id+"Failed"), &awsevents.OnEventOptions{Target: target}),
+	}
+	if n.Notifier != nil {
+		n.Notifier.AddToRolePolicy(statement("ReadImagesOf"+sanitize(id), []string{"imagebuilder:GetImage"}, pipeline.ImageARNs()))
+		nag.Suppress(n.Notifier.Policy, nag.Rule{ID: "AwsSolutions-IAM5", Reason: nag.ImageVersionsReason, AppliesTo: []string{nag.ImageVersions(*pipeline.RecipeName)}})
+	}
+	return rules
+}
+
+// NotifyDecisions sends every decision of trigger (build started, already
+// started, ignored, and failures after the last retry) to the topic.
+func (n *Notifications) NotifyDecisions(trigger *pipelinetrigger.PipelineTrigger) {
+	trigger.Function.SendResultsTo(n.Topic, n.EncryptionKey)
+}
+
+func statement(sid string, actions []string, resources ...*string) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Sid: str(sid), Actions: strs(actions...), Resources: &resources})
+}
+
+var nonAlphanumeric = regexp.MustCompile(`[^A-Za-z0-9]`)
+
+func sanitize(s string) string { return nonAlphanumeric.ReplaceAllString(s, "") }
+
+func str(s string) *string   { return &s }
+func num(v float64) *float64 { return &v }
+func boolean(v bool) *bool   { return &v }
+func strs(values ...string) *[]*string {
+	out := make([]*string, len(values))
+	for i := range values {
+		out[i] = &values[i]
+	}
+	return &out
+}

@@ -1,0 +1,132 @@
+package notifications_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/jsii-runtime-go"
+
+	gi "github.com/platform-eng/golden-ami/constructs/goldenimage"
+	"github.com/platform-eng/golden-ami/constructs/notifications"
+	"github.com/platform-eng/golden-ami/constructs/pipelinetrigger"
+	"github.com/platform-eng/golden-ami/internal/cdktest"
+	"github.com/platform-eng/golden-ami/internal/compliance"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
+
+const secretARN = "arn:aws:secretsmanager:us-east-1:111111111111:secret:golden-ami/slack-AbCdEf"
+
+func arn(prefix string) map[string]interface{} {
+	return map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^" + prefix)), "Arn"}}
+}
+
+func TestNotificationsWithSlack(t *testing.T) {
+	stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Test"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("us-east-1")},
+	})
+	n := notifications.NewNotifications(stack, jsii.String("Notifications"), &notifications.NotificationsProps{
+		SlackWebhookSecret: awssecretsmanager.Secret_FromSecretCompleteArn(stack, jsii.String("Slack"), jsii.String(secretARN)),
+		EmailAddresses:     jsii.Strings("platform@example.com"),
+	})
+	pipeline := gi.NewGoldenImagePipeline(stack, jsii.String("AL2023"), &gi.GoldenImagePipelineProps{ImageName: jsii.String("al2023")})
+	trigger := pipelinetrigger.NewPipelineTrigger(stack, jsii.String("Trigger"), &pipelinetrigger.PipelineTriggerProps{Pipeline: pipeline, AlarmTopic: n.Topic})
+	delivery := awscodepipeline.Pipeline_FromPipelineArn(stack, jsii.String("Delivery"), jsii.String("arn:aws:codepipeline:us-east-1:111111111111:golden-ami"))
+	n.NotifyImages(pipeline)
+	n.NotifyDecisions(trigger)
+	n.NotifyPipeline(delivery)
+	tmpl := assertions.Template_FromStack(stack, nil)
+
+	cdktest.Check(t, "topic encrypted with the key, SSL only", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::SNS::Topic"), map[string]interface{}{"DisplayName": "Golden AMI notifications", "KmsMasterKeyId": arn("NotificationsKey")})
+	})
+	cdktest.Check(t, "email subscription", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), map[string]interface{}{"Protocol": "email", "Endpoint": "platform@example.com"})
+	})
+	cdktest.Check(t, "notifier subscribed with a dead-letter queue", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), map[string]interface{}{
+			"Protocol": "lambda", "Endpoint": arn("NotificationsNotifierFunction"),
+			"RedrivePolicy": map[string]interface{}{"deadLetterTargetArn": arn("NotificationsNotifierDeadLetterQueue")},
+		})
+	})
+	cdktest.Check(t, "notifier: one at a time, reads the secret ARN from its environment", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]interface{}{
+			"Description": "Posts golden AMI notifications to Slack", "ReservedConcurrentExecutions": 1,
+			"Environment": map[string]interface{}{"Variables": assertions.Match_ObjectEquals(&map[string]interface{}{"SLACK_WEBHOOK_SECRET_ARN": secretARN})},
+		})
+	})
+	cdktest.Check(t, "notifier permissions: the secret, the images, the pipeline's executions", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::IAM::ManagedPolicy"), map[string]interface{}{"PolicyDocument": map[string]interface{}{"Statement": assertions.Match_ArrayWith(&[]interface{}{
+			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "ReadWebhookSecret", "Action": "secretsmanager:GetSecretValue", "Resource": secretARN}),
+			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "ReadImagesOfAL2023", "Action": "imagebuilder:GetImage", "Resource": "arn:aws:imagebuilder:us-east-1:111111111111:image/test-al2023/*"}),
+			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "ReadPipelineExecutions", "Action": "codepipeline:GetPipelineExecution", "Resource": "arn:aws:codepipeline:us-east-1:111111111111:golden-ami"}),
+		})}})
+	})
+	cdktest.Check(t, "finished images go to the topic", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]interface{}{
+			"EventPattern": map[string]interface{}{"detail": map[string]interface{}{"state": map[string]interface{}{"status": []interface{}{"FAILED", "CANCELLED"}}}},
+			"Targets":      []interface{}{map[string]interface{}{"Arn": map[string]interface{}{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^NotificationsTopic"))}}},
+		})
+	})
+	cdktest.Check(t, "pipeline executions and approvals go to the topic", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]interface{}{
+			"EventPattern": assertions.Match_ObjectEquals(&map[string]interface{}{
+				"source": []interface{}{"aws.codepipeline"}, "detail-type": []interface{}{"CodePipeline Pipeline Execution State Change"},
+				"resources": []interface{}{"arn:aws:codepipeline:us-east-1:111111111111:golden-ami"},
+				"detail":    map[string]interface{}{"state": []interface{}{"SUCCEEDED", "FAILED", "STOPPED", "SUPERSEDED"}},
+			}),
+		})
+		tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]interface{}{
+			"EventPattern": map[string]interface{}{"detail-type": []interface{}{"CodePipeline Action Execution State Change"},
+				"detail": map[string]interface{}{"type": map[string]interface{}{"category": []interface{}{"Approval"}}, "state": []interface{}{"STARTED"}}},
+		})
+	})
+	cdktest.Check(t, "trigger decisions go to the topic", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::EventInvokeConfig"), map[string]interface{}{
+			"FunctionName": map[string]interface{}{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^TriggerFunction"))},
+			"DestinationConfig": map[string]interface{}{
+				"OnSuccess": map[string]interface{}{"Destination": map[string]interface{}{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^NotificationsTopic"))}},
+				"OnFailure": map[string]interface{}{"Destination": map[string]interface{}{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^NotificationsTopic"))}},
+			},
+		})
+		tmpl.HasResourceProperties(jsii.String("AWS::IAM::ManagedPolicy"), map[string]interface{}{"PolicyDocument": map[string]interface{}{"Statement": assertions.Match_ArrayWith(&[]interface{}{
+			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "PublishResults", "Action": "sns:Publish"}),
+			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "EncryptResults", "Action": []interface{}{"kms:Decrypt", "kms:GenerateDataKey"}}),
+		})}})
+	})
+	t.Run("cdk-nag finds nothing", func(t *testing.T) {
+		compliance.Apply(stack, false)
+		for _, f := range cdktest.NagFindings(t, stack) {
+			t.Error(f)
+		}
+	})
+}
+
+func TestNotificationsWithoutSlackHaveNoFunction(t *testing.T) {
+	stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Test"), nil)
+	n := notifications.NewNotifications(stack, jsii.String("N"), nil)
+	if n.Notifier != nil {
+		t.Error("a notifier without a Slack secret")
+	}
+	cdktest.Check(t, "no function", func() {
+		assertions.Template_FromStack(stack, nil).ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(0))
+	})
+}
+
+func TestFailsWhenAnEmailIsInvalid(t *testing.T) {
+	stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Test"), nil)
+	got := cdktest.ExpectPanic(t, func() {
+		notifications.NewNotifications(stack, jsii.String("N"), &notifications.NotificationsProps{EmailAddresses: jsii.Strings("ops@example.com", "ops")})
+	})
+	if want := `notifications: EmailAddresses[1] "ops" is not an email address`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
