@@ -75,14 +75,52 @@ func (l *LatestAMI) reference() *string {
 	return l.ParameterName
 }
 
+// ParameterReference is what an API call names the parameter by: its ARN
+// when shared from another account, else its name.
+func (l *LatestAMI) ParameterReference() *string { return l.reference() }
+
+// ParameterARNIn is the parameter's ARN as seen from stack: the shared ARN,
+// or the name in stack's account and region.
+func (l *LatestAMI) ParameterARNIn(stack awscdk.Stack) *string {
+	if l.ParameterARN != nil {
+		return l.ParameterARN
+	}
+	return str("arn:" + *stack.Partition() + ":ssm:" + *stack.Region() + ":" + *stack.Account() + ":parameter" + *l.ParameterName)
+}
+
 // MachineImage is the golden AMI as an awsec2.IMachineImage, resolved by
 // CloudFormation when the stack deploys (a parameter of type ParameterType):
 // each deployment picks up the AMI current at that moment.
 func (l *LatestAMI) MachineImage() awsec2.IMachineImage {
+	if l.ParameterARN != nil {
+		// CDK's SSM machine image accepts names only; a shared parameter is
+		// named by ARN in an SSM-typed CloudFormation parameter instead.
+		return &sharedParameterImage{arn: l.ParameterARN}
+	}
 	return awsec2.MachineImage_FromSsmParameter(l.reference(), &awsec2.SsmParameterImageOptions{
 		Os: awsec2.OperatingSystemType_LINUX,
 	})
 }
+
+// sharedParameterImage resolves a parameter shared by ARN through a
+// CloudFormation parameter of type ParameterType, one per stack and ARN.
+type sharedParameterImage struct{ arn *string }
+
+// GetImage returns the CloudFormation parameter's value as the image id.
+func (s *sharedParameterImage) GetImage(scope constructs.Construct) *awsec2.MachineImageConfig {
+	stack := awscdk.Stack_Of(scope)
+	id := "LatestAmi" + nonAlphanumeric.ReplaceAllString(*s.arn, "")
+	param, ok := stack.Node().TryFindChild(str(id)).(awscdk.CfnParameter)
+	if !ok {
+		param = awscdk.NewCfnParameter(stack, str(id), &awscdk.CfnParameterProps{
+			Type: str(ParameterType), Default: s.arn,
+			Description: str("The latest golden AMI shared as " + *s.arn + ", resolved at deployment"),
+		})
+	}
+	return &awsec2.MachineImageConfig{ImageId: param.ValueAsString(), OsType: awsec2.OperatingSystemType_LINUX, UserData: awsec2.UserData_ForLinux(nil)}
+}
+
+var nonAlphanumeric = regexp.MustCompile(`[^A-Za-z0-9]`)
 
 // MachineImageAtLaunch is the golden AMI resolved by EC2 every time an
 // instance launches ("resolve:ssm:<parameter>"), so new instances follow the
@@ -97,6 +135,45 @@ func (l *LatestAMI) MachineImageAtLaunch() awsec2.IMachineImage {
 // RunInstances accept as an image id.
 func (l *LatestAMI) ResolveAtLaunch() *string {
 	return awscdk.Fn_Join(str(""), &[]*string{str("resolve:ssm:"), l.reference()})
+}
+
+// MachineImageAtDeploy is the golden AMI resolved by CloudFormation when the
+// stack deploys, so launch templates built from it store a concrete AMI id,
+// which Auto Scaling instance-refresh rollback requires. Each deployment
+// picks up the AMI current at that moment. It is the dynamic reference
+// "{{resolve:ssm:<name>}}" for a parameter of this account; dynamic
+// references cannot name a parameter by ARN, so a parameter shared from
+// another account becomes a CloudFormation parameter of type ParameterType,
+// which can.
+func (l *LatestAMI) MachineImageAtDeploy() awsec2.IMachineImage {
+	if l.ParameterARN != nil {
+		return &sharedParameterImage{arn: l.ParameterARN}
+	}
+	return &deployTimeImage{ref: l.ResolveAtDeploy()}
+}
+
+// deployTimeImage is an awsec2.IMachineImage resolved by CloudFormation.
+type deployTimeImage struct{ ref *string }
+
+// GetImage returns the dynamic reference as the image id.
+func (d *deployTimeImage) GetImage(constructs.Construct) *awsec2.MachineImageConfig {
+	return &awsec2.MachineImageConfig{
+		ImageId:  d.ref,
+		OsType:   awsec2.OperatingSystemType_LINUX,
+		UserData: awsec2.UserData_ForLinux(nil),
+	}
+}
+
+// ResolveAtDeploy is the CloudFormation dynamic reference
+// "{{resolve:ssm:<name>}}": CloudFormation replaces it with the AMI id when
+// the stack deploys, so what it configures holds a concrete AMI. It panics
+// for a parameter shared by ARN, which dynamic references cannot name; use
+// MachineImageAtDeploy or CfnParameter for those.
+func (l *LatestAMI) ResolveAtDeploy() *string {
+	if l.ParameterARN != nil {
+		panic(fmt.Errorf("latestami: %s is shared by ARN, which a {{resolve:ssm:...}} dynamic reference cannot name; use MachineImageAtDeploy or CfnParameter", *l.ParameterARN))
+	}
+	return awscdk.Fn_Join(str(""), &[]*string{str("{{resolve:ssm:"), l.ParameterName, str("}}")})
 }
 
 // CfnParameter defines, in scope, a CloudFormation parameter of type

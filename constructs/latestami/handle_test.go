@@ -84,6 +84,9 @@ func TestLatestAMIRejectsBadReferences(t *testing.T) {
 	}{
 		{"TestFailsWhenNameIsRelative", func() { latestami.LatestAMIFromParameterName("golden/latest") },
 			`latestami: parameter name "golden/latest" is not a fully qualified SSM parameter name (want e.g. "/golden-ami/al2023/latest")`},
+		{"TestFailsToResolveASharedARNAtDeploy", func() {
+			latestami.LatestAMIFromParameterARN("arn:aws:ssm:eu-west-1:222222222222:parameter/golden-ami/latest").ResolveAtDeploy()
+		}, "latestami: arn:aws:ssm:eu-west-1:222222222222:parameter/golden-ami/latest is shared by ARN, which a {{resolve:ssm:...}} dynamic reference cannot name; use MachineImageAtDeploy or CfnParameter"},
 		{"TestFailsWhenARNIsNotAParameter", func() { latestami.LatestAMIFromParameterARN("arn:aws:s3:::bucket/latest") },
 			`latestami: "arn:aws:s3:::bucket/latest" is not an SSM parameter ARN (want arn:aws:ssm:<region>:<account>:parameter/<name>)`},
 	} {

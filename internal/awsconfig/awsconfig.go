@@ -43,6 +43,7 @@ var ExtraThrottleCodes = []string{
 // describe a transient conflict and are safe to retry.
 var ExtraRetryableCodes = []string{
 	"ResourceInUseException", // Image Builder: the pipeline or a resource is busy
+	"ResourceContention",     // Auto Scaling: a pending update to the group
 }
 
 // Option changes how Load builds the configuration.

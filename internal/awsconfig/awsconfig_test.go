@@ -22,6 +22,7 @@ func TestRetryerRetriesThrottlingAndTransientCodes(t *testing.T) {
 		"CallRateLimitExceededException",
 		"TooManyUpdates",
 		"ResourceInUseException",
+		"ResourceContention",
 		"ThrottlingException",
 		"Throttling",
 		"RequestLimitExceeded",

@@ -1,0 +1,491 @@
+package goldenfleet
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+
+	"github.com/platform-eng/golden-ami/constructs/gofunction"
+	"github.com/platform-eng/golden-ami/constructs/latestami"
+	"github.com/platform-eng/golden-ami/internal/contract"
+	"github.com/platform-eng/golden-ami/internal/nag"
+)
+
+// GoldenFleetProps configures a GoldenFleet.
+type GoldenFleetProps struct {
+	// LatestAMI is the golden image the fleet runs and follows.
+	//
+	// Required.
+	LatestAMI *latestami.LatestAMI
+
+	// AutoScalingGroup and LaunchTemplate are an existing group and its
+	// launch template to roll, instead of the ones this construct defines.
+	// The group must use the template at a numbered version whose image is
+	// an AMI id (for example "{{resolve:ssm:...}}", resolved at deploy), not
+	// $Latest, $Default or a launch-time "resolve:ssm:"; the rollout function
+	// refuses to act otherwise. Set Role to the template's instance role, if
+	// it has one. Vpc, InstanceType and the other instance props are unused.
+	//
+	// Default: the construct defines both.
+	AutoScalingGroup awsautoscaling.IAutoScalingGroup
+	LaunchTemplate   awsec2.ILaunchTemplate
+
+	// Vpc is where the fleet runs.
+	//
+	// Required unless AutoScalingGroup is given.
+	Vpc awsec2.IVpc
+
+	// VpcSubnets are the fleet's subnets.
+	//
+	// Default: the VPC's private subnets.
+	VpcSubnets *awsec2.SubnetSelection
+
+	// InstanceType of the fleet's instances; it must match the golden
+	// image's architecture.
+	//
+	// Required unless AutoScalingGroup is given.
+	InstanceType awsec2.InstanceType
+
+	// MinCapacity and MaxCapacity bound the group.
+	//
+	// Default: 1 and MinCapacity.
+	MinCapacity *float64
+	MaxCapacity *float64
+
+	// Role is the instances' role.
+	//
+	// Default: a new role with AmazonSSMManagedInstanceCore, so instances
+	// are managed through Systems Manager instead of SSH.
+	Role awsiam.IRole
+
+	// SecurityGroup of the instances.
+	//
+	// Default: a new security group allowing all outbound and no inbound traffic.
+	SecurityGroup awsec2.ISecurityGroup
+
+	// UserData runs on every instance's first boot.
+	//
+	// Default: none.
+	UserData awsec2.UserData
+
+	// RollbackAlarms fail an instance refresh and roll it back when any
+	// goes into ALARM (at most 10).
+	//
+	// Default: one alarm on the group's instances failing EC2 status checks.
+	RollbackAlarms *[]awscloudwatch.IAlarm
+
+	// MinHealthyPercentage is how much of the group stays in service during
+	// a refresh (0-100).
+	//
+	// Default: 90.
+	MinHealthyPercentage *float64
+
+	// CheckpointPercentages are where a refresh pauses for CheckpointDelay
+	// so the alarms can judge the new AMI; ascending, ending with 100.
+	//
+	// Default: 50 and 100.
+	CheckpointPercentages *[]*float64
+
+	// CheckpointDelay is how long a refresh waits at each checkpoint (at most 48 hours).
+	//
+	// Default: 10 minutes.
+	CheckpointDelay awscdk.Duration
+
+	// InstanceWarmup is how long a new instance warms up before it counts as healthy.
+	//
+	// Default: the group's default instance warmup (5 minutes, set by this construct).
+	InstanceWarmup awscdk.Duration
+
+	// ConvergenceInterval is how often the rollout function compares the
+	// latest-AMI parameter with the group anyway, so a change that arrived
+	// during another refresh, or a missed event, is rolled out later.
+	// Parameter Store publishes change events in the parameter's own
+	// account only: for a LatestAMI shared by ARN, the fleet follows on this
+	// schedule unless the owner forwards its "Parameter Store Change" events
+	// to this account's default event bus, where ParameterRule matches them.
+	//
+	// Default: 15 minutes.
+	ConvergenceInterval awscdk.Duration
+
+	// EncryptionKey, DeadLetterQueue, AlarmTopic and LogRetention are passed
+	// to the rollout function; AlarmTopic also receives the default rollback
+	// alarm. See gofunction.GoFunctionProps.
+	//
+	// Default: the GoFunction defaults.
+	EncryptionKey   awskms.IKey
+	DeadLetterQueue awssqs.IQueue
+	AlarmTopic      awssns.ITopic
+	LogRetention    awslogs.RetentionDays
+}
+
+// GoldenFleet is an Auto Scaling group that runs the latest golden AMI and
+// rolls onto each new one with an instance refresh, the immutable-server
+// pattern: instances are replaced, never patched in place.
+//
+// # How it follows the AMI without drifting
+//
+// The launch template's image is the CloudFormation dynamic reference
+// "{{resolve:ssm:<latest-AMI parameter>}}", resolved when the stack deploys,
+// so every version CloudFormation writes holds a concrete AMI id. The group
+// is pinned to a numbered version: launch-template version $Latest or
+// $Default, or an image resolved by EC2 at launch ("resolve:ssm:" without
+// braces), would each rule out instance-refresh auto-rollback, which AWS
+// documents as unsupported for them.
+//
+// When the parameter changes (and every ConvergenceInterval), the rollout
+// function creates a new launch-template version with the new AMI and starts
+// an instance refresh to that version number, with checkpoints, a minimum
+// healthy percentage and auto-rollback on RollbackAlarms. A rollback returns
+// the group to the version it ran before. The function never changes the
+// template's default version or the group's settings; on success the
+// refresh moves the group to the new version.
+//
+// CloudFormation still owns the template and the group. Its drift detection
+// reports the group's version as changed after a rollout: that is the
+// rollout, not drift to undo. A later deployment re-resolves the parameter,
+// so it writes a version with the current AMI and never rolls the group
+// back to an older one. The group has no update policy, so a deployment
+// never replaces instances itself, and CloudFormation refuses to change the
+// group while a refresh runs.
+//
+// Rollouts are idempotent: a redelivered event, or the next convergence
+// pass, finds the refresh already running or the AMI already in place and
+// does nothing. A change that arrives during another refresh is deferred to
+// a later pass, never lost.
+type GoldenFleet struct {
+	constructs.Construct
+
+	// LaunchTemplate is the fleet's launch template.
+	LaunchTemplate awsec2.ILaunchTemplate
+	// AutoScalingGroup is the fleet's group.
+	AutoScalingGroup awsautoscaling.IAutoScalingGroup
+	// Rollout is the function that rolls the group onto new AMIs.
+	Rollout *gofunction.GoFunction
+	// ParameterRule runs Rollout when the latest-AMI parameter changes.
+	ParameterRule awsevents.Rule
+	// ConvergenceRule runs Rollout every ConvergenceInterval.
+	ConvergenceRule awsevents.Rule
+	// RollbackAlarms roll a refresh back.
+	RollbackAlarms []awscloudwatch.IAlarm
+
+	securityGroup awsec2.ISecurityGroup
+}
+
+func (p *GoldenFleetProps) validate() error {
+	var errs []error
+	fail := func(field string, err error) { errs = append(errs, fmt.Errorf("goldenfleet: %s %w", field, err)) }
+	existing := p.AutoScalingGroup != nil
+	if existing != (p.LaunchTemplate != nil) {
+		fail("AutoScalingGroup/LaunchTemplate", errors.New("must be given together (an existing group and the template it runs)"))
+	}
+	for _, field := range []struct {
+		name    string
+		missing bool
+	}{{"LatestAMI", p.LatestAMI == nil}, {"Vpc", !existing && p.Vpc == nil}, {"InstanceType", !existing && p.InstanceType == nil}} {
+		if field.missing {
+			fail(field.name, errors.New("is required"))
+		}
+	}
+	whole := func(v float64) bool { return v == math.Trunc(v) }
+	if v := p.MinCapacity; v != nil && (*v < 0 || !whole(*v)) {
+		fail("MinCapacity", fmt.Errorf("%v is not a whole number of at least 0", *v))
+	}
+	if v := p.MaxCapacity; v != nil && (*v < 1 || !whole(*v) || (p.MinCapacity != nil && *v < *p.MinCapacity)) {
+		fail("MaxCapacity", fmt.Errorf("%v is not a whole number of at least 1 and at least MinCapacity", *v))
+	}
+	if v := p.MinHealthyPercentage; v != nil && (*v < 0 || *v > 100 || !whole(*v)) {
+		fail("MinHealthyPercentage", fmt.Errorf("%v is out of range (want a whole number from 0 to 100)", *v))
+	}
+	if p.CheckpointPercentages != nil {
+		cps := *p.CheckpointPercentages
+		last := 0.0
+		for i, c := range cps {
+			if *c <= last || *c > 100 || !whole(*c) {
+				fail(fmt.Sprintf("CheckpointPercentages[%d]", i), fmt.Errorf("%v is not above the previous checkpoint and at most 100", *c))
+			}
+			last = *c
+		}
+		if len(cps) == 0 || *cps[len(cps)-1] != 100 {
+			fail("CheckpointPercentages", errors.New("must end with 100, so the refresh finishes"))
+		}
+	}
+	if d := p.CheckpointDelay; d != nil && *d.ToSeconds(nil) > 172800 {
+		fail("CheckpointDelay", fmt.Errorf("%s is longer than 48 hours", *d.ToHumanString()))
+	}
+	if a := p.RollbackAlarms; a != nil && (len(*a) == 0 || len(*a) > 10) {
+		fail("RollbackAlarms", fmt.Errorf("has %d alarms (want 1 to 10, or leave it unset for the default)", len(*a)))
+	}
+	if d := p.ConvergenceInterval; d != nil && *d.ToSeconds(nil) < 60 {
+		fail("ConvergenceInterval", fmt.Errorf("%s is shorter than EventBridge's 1 minute minimum", *d.ToHumanString()))
+	}
+	return errors.Join(errs...)
+}
+
+// NewGoldenFleet defines the fleet. It panics with an error naming the
+// field and the value when props are invalid, before defining anything.
+func NewGoldenFleet(scope constructs.Construct, id *string, props *GoldenFleetProps) *GoldenFleet {
+	if props == nil {
+		props = &GoldenFleetProps{}
+	}
+	if err := props.validate(); err != nil {
+		panic(err)
+	}
+	this := &GoldenFleet{}
+	constructs.NewConstruct_Override(this, scope, id)
+	stack := awscdk.Stack_Of(this)
+	partition, region, account := *stack.Partition(), *stack.Region(), *stack.Account()
+
+	role := props.Role
+	if props.AutoScalingGroup != nil {
+		this.AutoScalingGroup, this.LaunchTemplate, this.securityGroup = props.AutoScalingGroup, props.LaunchTemplate, props.SecurityGroup
+	} else {
+		role = this.defineGroup(props)
+	}
+
+	this.RollbackAlarms = []awscloudwatch.IAlarm{}
+	if props.RollbackAlarms != nil {
+		this.RollbackAlarms = append(this.RollbackAlarms, *props.RollbackAlarms...)
+	} else {
+		alarm := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: str("AWS/EC2"), MetricName: str("StatusCheckFailed"), Statistic: str("Maximum"), Period: awscdk.Duration_Minutes(num(1)),
+			DimensionsMap: &map[string]*string{"AutoScalingGroupName": this.AutoScalingGroup.AutoScalingGroupName()},
+		}).CreateAlarm(this, str("StatusCheckAlarm"), &awscloudwatch.CreateAlarmOptions{
+			AlarmDescription:   str("Golden fleet instances fail EC2 status checks; rolls back a running instance refresh"),
+			Threshold:          num(1),
+			EvaluationPeriods:  num(2),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		this.RollbackAlarms = append(this.RollbackAlarms, alarm)
+	}
+
+	var alarmNames, checkpoints []string
+	for _, a := range this.RollbackAlarms {
+		alarmNames = append(alarmNames, *a.AlarmName())
+	}
+	cps := []float64{50, 100}
+	if props.CheckpointPercentages != nil {
+		cps = nil
+		for _, c := range *props.CheckpointPercentages {
+			cps = append(cps, *c)
+		}
+	}
+	for _, c := range cps {
+		checkpoints = append(checkpoints, fmt.Sprint(c))
+	}
+	env := map[string]*string{
+		contract.EnvSSMParameterName:              props.LatestAMI.ParameterReference(),
+		contract.EnvAutoScalingGroupName:          this.AutoScalingGroup.AutoScalingGroupName(),
+		contract.EnvLaunchTemplateID:              this.LaunchTemplate.LaunchTemplateId(),
+		contract.EnvRefreshMinHealthyPercentage:   str(fmt.Sprint(*orNumber(props.MinHealthyPercentage, 90))),
+		contract.EnvRefreshCheckpointPercentages:  str(strings.Join(checkpoints, ",")),
+		contract.EnvRefreshCheckpointDelaySeconds: str(fmt.Sprint(*orDuration(props.CheckpointDelay, awscdk.Duration_Minutes(num(10))).ToSeconds(nil))),
+		contract.EnvRefreshAlarmNames:             joinTokens(alarmNames),
+		contract.EnvRefreshSkipMatching:           str("true"),
+	}
+	if props.InstanceWarmup != nil {
+		env[contract.EnvRefreshInstanceWarmupSeconds] = str(fmt.Sprint(*props.InstanceWarmup.ToSeconds(nil)))
+	}
+	this.Rollout = gofunction.NewGoFunction(this, str("Rollout"), &gofunction.GoFunctionProps{
+		ImportPath:      str(contract.FunctionRollout),
+		Description:     str("Rolls a golden fleet onto each new golden AMI with an instance refresh"),
+		Environment:     &env,
+		EncryptionKey:   props.EncryptionKey,
+		DeadLetterQueue: props.DeadLetterQueue,
+		AlarmTopic:      props.AlarmTopic,
+		LogRetention:    props.LogRetention,
+	})
+
+	templateARN := str(fmt.Sprintf("arn:%s:ec2:%s:%s:launch-template/", partition, region, account) + *this.LaunchTemplate.LaunchTemplateId())
+	groupARN := str(fmt.Sprintf("arn:%s:autoscaling:%s:%s:autoScalingGroup:*:autoScalingGroupName/", partition, region, account) + *this.AutoScalingGroup.AutoScalingGroupName())
+	this.Rollout.AddToRolePolicy(
+		statement("ReadLatestAMI", []string{"ssm:GetParameter"}, props.LatestAMI.ParameterARNIn(stack)),
+		statement("DescribeGroupAndVersions", []string{"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeInstanceRefreshes", "ec2:DescribeLaunchTemplateVersions"}, str("*")),
+		statement("AddLaunchTemplateVersions", []string{"ec2:CreateLaunchTemplateVersion"}, templateARN),
+		statement("RefreshThisGroup", []string{"autoscaling:StartInstanceRefresh"}, groupARN),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: str("LaunchFromThisTemplate"), Actions: strs("ec2:RunInstances", "ec2:CreateTags"), Resources: strs("*"),
+			Conditions: &map[string]interface{}{"ArnEquals": map[string]interface{}{"ec2:LaunchTemplate": *templateARN}},
+		}),
+	)
+	if role != nil {
+		this.Rollout.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: str("PassInstanceRole"), Actions: strs("iam:PassRole"), Resources: &[]*string{role.RoleArn()},
+			Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"iam:PassedToService": "ec2.amazonaws.com"}},
+		}))
+	}
+	nag.Suppress(this.Rollout.Policy, nag.Rule{
+		ID: "AwsSolutions-IAM5",
+		AppliesTo: []string{"Resource::*",
+			`/^Resource::arn:[^:]+:autoscaling:[^:]+:[^:]+:autoScalingGroup:\*:autoScalingGroupName\/<[A-Za-z0-9]+>$/`},
+		Reason: "DescribeAutoScalingGroups, DescribeInstanceRefreshes and DescribeLaunchTemplateVersions support no resource-level permissions; " +
+			"RunInstances/CreateTags are limited to launches from this fleet's template by the ec2:LaunchTemplate condition; " +
+			"the group ARN's * is the group id Auto Scaling assigns, the name pins this one group.",
+	})
+
+	this.ParameterRule = awsevents.NewRule(this, str("ParameterRule"), &awsevents.RuleProps{
+		Description: str("Rolls the golden fleet onto a new latest AMI"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     strs(contract.SourceSSM),
+			DetailType: strs(contract.DetailTypeParameterChange),
+			Detail: &map[string]interface{}{
+				"name":      []interface{}{props.LatestAMI.ParameterName},
+				"operation": []string{contract.OperationCreate, contract.OperationUpdate},
+			},
+		},
+		Targets: &[]awsevents.IRuleTarget{this.Rollout.RuleTarget(nil)},
+	})
+	this.ConvergenceRule = awsevents.NewRule(this, str("ConvergenceRule"), &awsevents.RuleProps{
+		Description: str("Compares the golden fleet with the latest AMI and rolls out what is missing"),
+		Schedule:    awsevents.Schedule_Rate(orDuration(props.ConvergenceInterval, awscdk.Duration_Minutes(num(15)))),
+		Targets:     &[]awsevents.IRuleTarget{this.Rollout.RuleTarget(nil)},
+	})
+	if props.RollbackAlarms == nil {
+		if a, ok := this.RollbackAlarms[0].(awscloudwatch.Alarm); ok {
+			a.AddAlarmAction(awscloudwatchactions.NewSnsAction(this.Rollout.AlarmTopic))
+		}
+	}
+	// Every launch, termination and failure of the group reaches the same
+	// topic; Auto Scaling publishes through its service-linked role.
+	// (Set on the resource: the topic exists only once the rollout function does.)
+	if group, ok := this.AutoScalingGroup.Node().DefaultChild().(awsautoscaling.CfnAutoScalingGroup); ok {
+		group.SetNotificationConfigurations(&[]interface{}{&awsautoscaling.CfnAutoScalingGroup_NotificationConfigurationProperty{
+			TopicArn: this.Rollout.AlarmTopic.TopicArn(),
+			NotificationTypes: strs("autoscaling:EC2_INSTANCE_LAUNCH", "autoscaling:EC2_INSTANCE_LAUNCH_ERROR",
+				"autoscaling:EC2_INSTANCE_TERMINATE", "autoscaling:EC2_INSTANCE_TERMINATE_ERROR"),
+		}})
+	}
+	this.Rollout.EncryptionKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        str("AllowAutoScalingNotifications"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
+		Actions:    strs("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources:  strs("*"),
+		Conditions: &map[string]interface{}{"ArnLike": map[string]interface{}{
+			"aws:PrincipalArn": fmt.Sprintf("arn:%s:iam::%s:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling", partition, account),
+		}},
+	}), boolean(true))
+	return this
+}
+
+// defineGroup defines the launch template and the group, and returns the instance role.
+func (this *GoldenFleet) defineGroup(props *GoldenFleetProps) awsiam.IRole {
+	role := props.Role
+	if role == nil {
+		role = awsiam.NewRole(this, str("InstanceRole"), &awsiam.RoleProps{
+			AssumedBy:       awsiam.NewServicePrincipal(str("ec2.amazonaws.com"), nil),
+			Description:     str("Instances of a golden fleet"),
+			ManagedPolicies: &[]awsiam.IManagedPolicy{awsiam.ManagedPolicy_FromAwsManagedPolicyName(str("AmazonSSMManagedInstanceCore"))},
+		})
+		nag.Suppress(role, nag.Rule{ID: "AwsSolutions-IAM4", AppliesTo: []string{"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore"},
+			Reason: "Fleet instances are managed through Systems Manager instead of SSH; AmazonSSMManagedInstanceCore is AWS's policy for exactly that agent."})
+	}
+	securityGroup := props.SecurityGroup
+	if securityGroup == nil {
+		securityGroup = awsec2.NewSecurityGroup(this, str("SecurityGroup"), &awsec2.SecurityGroupProps{
+			Vpc: props.Vpc, Description: str("Golden fleet instances: no inbound traffic"), AllowAllOutbound: boolean(true),
+		})
+	}
+	this.securityGroup = securityGroup
+	template := awsec2.NewLaunchTemplate(this, str("LaunchTemplate"), &awsec2.LaunchTemplateProps{
+		// Resolved when the stack deploys: every version CloudFormation
+		// writes holds a concrete AMI, which instance-refresh rollback needs.
+		MachineImage:             props.LatestAMI.MachineImageAtDeploy(),
+		InstanceType:             props.InstanceType,
+		Role:                     role,
+		SecurityGroup:            securityGroup,
+		UserData:                 props.UserData,
+		RequireImdsv2:            boolean(true),
+		HttpTokens:               awsec2.LaunchTemplateHttpTokens_REQUIRED,
+		DetailedMonitoring:       boolean(true),
+		AssociatePublicIpAddress: boolean(false),
+		BlockDevices: &[]*awsec2.BlockDevice{{
+			DeviceName: str("/dev/xvda"),
+			Volume:     awsec2.BlockDeviceVolume_Ebs(num(30), &awsec2.EbsDeviceOptions{Encrypted: boolean(true), VolumeType: awsec2.EbsDeviceVolumeType_GP3, DeleteOnTermination: boolean(true)}),
+		}},
+	})
+
+	minCapacity := orNumber(props.MinCapacity, 1)
+	group := awsautoscaling.NewAutoScalingGroup(this, str("Group"), &awsautoscaling.AutoScalingGroupProps{
+		Vpc:                   props.Vpc,
+		VpcSubnets:            props.VpcSubnets,
+		LaunchTemplate:        template,
+		MinCapacity:           minCapacity,
+		MaxCapacity:           orNumber(props.MaxCapacity, *minCapacity),
+		DefaultInstanceWarmup: awscdk.Duration_Minutes(num(5)),
+		GroupMetrics:          &[]awsautoscaling.GroupMetrics{awsautoscaling.GroupMetrics_All()},
+	})
+	this.LaunchTemplate, this.AutoScalingGroup = template, group
+	return role
+}
+
+// joinTokens joins names that may be tokens into one comma-separated
+// string: a plain string when every name is known at synth, otherwise an
+// Fn::Join token.
+func joinTokens(names []string) *string {
+	concrete := true
+	for _, n := range names {
+		concrete = concrete && !*awscdk.Token_IsUnresolved(n)
+	}
+	if concrete {
+		return str(strings.Join(names, ","))
+	}
+	ptrs := make([]*string, len(names))
+	for i := range names {
+		ptrs[i] = &names[i]
+	}
+	return awscdk.Fn_Join(str(","), &ptrs)
+}
+
+func statement(sid string, actions []string, resources ...*string) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Sid: str(sid), Actions: strs(actions...), Resources: &resources})
+}
+
+func orNumber(v *float64, def float64) *float64 {
+	if v == nil {
+		return num(def)
+	}
+	return v
+}
+
+func orDuration(v, def awscdk.Duration) awscdk.Duration {
+	if v == nil {
+		return def
+	}
+	return v
+}
+
+func str(s string) *string   { return &s }
+func num(v float64) *float64 { return &v }
+func boolean(v bool) *bool   { return &v }
+func strs(values ...string) *[]*string {
+	out := make([]*string, len(values))
+	for i := range values {
+		out[i] = &values[i]
+	}
+	return &out
+}
+
+// Connections are the rules of the fleet's security group (SecurityGroup,
+// or the one the construct defines), so the fleet is an awsec2.IConnectable:
+// fleet.Connections().AllowFrom(loadBalancer, awsec2.Port_Tcp(jsii.Number(443)), nil).
+func (f *GoldenFleet) Connections() awsec2.Connections {
+	var groups []awsec2.ISecurityGroup
+	if f.securityGroup != nil {
+		groups = append(groups, f.securityGroup)
+	}
+	return awsec2.NewConnections(&awsec2.ConnectionsProps{SecurityGroups: &groups})
+}

@@ -1,0 +1,246 @@
+package goldenfleet_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/platform-eng/golden-ami/constructs/goldenfleet"
+	"github.com/platform-eng/golden-ami/constructs/latestami"
+	"github.com/platform-eng/golden-ami/internal/cdktest"
+	"github.com/platform-eng/golden-ami/internal/compliance"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
+
+const parameter = "/golden-ami/prod/al2023/latest"
+
+var env = &awscdk.Environment{Account: jsii.String("333333333333"), Region: jsii.String("eu-west-1")}
+
+func newStack(t *testing.T) awscdk.Stack {
+	return awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Consumer"), &awscdk.StackProps{Env: env})
+}
+
+func vpc(stack awscdk.Stack) awsec2.IVpc {
+	return awsec2.Vpc_FromVpcAttributes(stack, jsii.String("Vpc"), &awsec2.VpcAttributes{
+		VpcId: jsii.String("vpc-0123456789abcdef0"), AvailabilityZones: jsii.Strings("eu-west-1a", "eu-west-1b"),
+		PrivateSubnetIds:           jsii.Strings("subnet-0123456789abcdef0", "subnet-0123456789abcdef1"),
+		PrivateSubnetRouteTableIds: jsii.Strings("rtb-0123456789abcdef0", "rtb-0123456789abcdef1"),
+	})
+}
+
+func ref(prefix string) map[string]interface{} {
+	return map[string]interface{}{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^" + prefix))}
+}
+
+func has(t *testing.T, tmpl assertions.Template, what, typ string, props map[string]interface{}) {
+	t.Helper()
+	cdktest.Check(t, what, func() { tmpl.HasResourceProperties(jsii.String(typ), props) })
+}
+
+func TestFleetDefaults(t *testing.T) {
+	stack := newStack(t)
+	fleet := goldenfleet.NewGoldenFleet(stack, jsii.String("Fleet"), &goldenfleet.GoldenFleetProps{
+		LatestAMI:    latestami.LatestAMIFromParameterName(parameter),
+		Vpc:          vpc(stack),
+		InstanceType: awsec2.NewInstanceType(jsii.String("t3.small")),
+	})
+	tmpl := assertions.Template_FromStack(stack, nil)
+
+	has(t, tmpl, "launch template: deploy-time resolve:ssm image, IMDSv2, encrypted gp3, no public IP", "AWS::EC2::LaunchTemplate", map[string]interface{}{
+		"LaunchTemplateData": map[string]interface{}{
+			"ImageId":             "{{resolve:ssm:" + parameter + "}}",
+			"InstanceType":        "t3.small",
+			"MetadataOptions":     map[string]interface{}{"HttpTokens": "required"},
+			"Monitoring":          map[string]interface{}{"Enabled": true},
+			"BlockDeviceMappings": []interface{}{map[string]interface{}{"Ebs": map[string]interface{}{"Encrypted": true, "VolumeType": "gp3"}}},
+			"NetworkInterfaces":   []interface{}{map[string]interface{}{"AssociatePublicIpAddress": false}},
+		},
+	})
+	cdktest.Check(t, "group pinned to the template's numbered version, with no update policy", func() {
+		tmpl.HasResource(jsii.String("AWS::AutoScaling::AutoScalingGroup"), map[string]interface{}{
+			"Properties": map[string]interface{}{
+				"LaunchTemplate": map[string]interface{}{
+					"LaunchTemplateId": ref("FleetLaunchTemplate"),
+					"Version":          map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^FleetLaunchTemplate")), "LatestVersionNumber"}},
+				},
+				"MinSize": "1", "MaxSize": "1",
+				"NotificationConfigurations": []interface{}{map[string]interface{}{"TopicARN": ref("FleetRolloutAlarmTopic")}},
+			},
+			// Deployments never replace instances themselves: rollouts do.
+			"UpdatePolicy": map[string]interface{}{"AutoScalingRollingUpdate": assertions.Match_Absent(), "AutoScalingReplacingUpdate": assertions.Match_Absent()},
+		})
+	})
+	has(t, tmpl, "default rollback alarm on failed status checks", "AWS::CloudWatch::Alarm", map[string]interface{}{
+		"Namespace": "AWS/EC2", "MetricName": "StatusCheckFailed",
+		"Dimensions":   []interface{}{map[string]interface{}{"Name": "AutoScalingGroupName", "Value": ref("FleetGroup")}},
+		"AlarmActions": []interface{}{ref("FleetRolloutAlarmTopic")},
+	})
+	has(t, tmpl, "rollout function: arm64 Go, the refresh preferences and the rollback alarm", "AWS::Lambda::Function", map[string]interface{}{
+		"Runtime": "provided.al2023", "Architectures": []interface{}{"arm64"},
+		"Environment": map[string]interface{}{"Variables": assertions.Match_ObjectEquals(&map[string]interface{}{
+			"SSM_PARAMETER_NAME":               parameter,
+			"AUTO_SCALING_GROUP_NAME":          ref("FleetGroup"),
+			"LAUNCH_TEMPLATE_ID":               ref("FleetLaunchTemplate"),
+			"REFRESH_MIN_HEALTHY_PERCENTAGE":   "90",
+			"REFRESH_CHECKPOINT_PERCENTAGES":   "50,100",
+			"REFRESH_CHECKPOINT_DELAY_SECONDS": "600",
+			"REFRESH_ALARM_NAMES":              ref("FleetStatusCheckAlarm"),
+			"REFRESH_SKIP_MATCHING":            "true",
+		})},
+	})
+	has(t, tmpl, "parameter rule scoped to the one parameter", "AWS::Events::Rule", map[string]interface{}{
+		"EventPattern": assertions.Match_ObjectEquals(&map[string]interface{}{
+			"source": []interface{}{"aws.ssm"}, "detail-type": []interface{}{"Parameter Store Change"},
+			"detail": map[string]interface{}{"name": []interface{}{parameter}, "operation": []interface{}{"Create", "Update"}},
+		}),
+	})
+	has(t, tmpl, "convergence every 15 minutes", "AWS::Events::Rule", map[string]interface{}{"ScheduleExpression": "rate(15 minutes)"})
+	has(t, tmpl, "least privilege: only this group, this template, this parameter", "AWS::IAM::ManagedPolicy", map[string]interface{}{
+		"Roles": []interface{}{ref("FleetRolloutRole")},
+		"PolicyDocument": map[string]interface{}{"Statement": []interface{}{
+			map[string]interface{}{"Sid": "WriteOwnLogs"}, map[string]interface{}{"Sid": "SendDeadLetters"},
+			map[string]interface{}{"Sid": "UseOwnKey"}, map[string]interface{}{"Sid": "Tracing"},
+			map[string]interface{}{"Sid": "ReadLatestAMI", "Action": "ssm:GetParameter", "Resource": "arn:aws:ssm:eu-west-1:333333333333:parameter" + parameter},
+			map[string]interface{}{"Sid": "DescribeGroupAndVersions", "Resource": "*",
+				"Action": []interface{}{"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeInstanceRefreshes", "ec2:DescribeLaunchTemplateVersions"}},
+			map[string]interface{}{"Sid": "AddLaunchTemplateVersions", "Action": "ec2:CreateLaunchTemplateVersion",
+				"Resource": map[string]interface{}{"Fn::Join": []interface{}{"", []interface{}{"arn:aws:ec2:eu-west-1:333333333333:launch-template/", ref("FleetLaunchTemplate")}}}},
+			map[string]interface{}{"Sid": "RefreshThisGroup", "Action": "autoscaling:StartInstanceRefresh",
+				"Resource": map[string]interface{}{"Fn::Join": []interface{}{"", []interface{}{"arn:aws:autoscaling:eu-west-1:333333333333:autoScalingGroup:*:autoScalingGroupName/", ref("FleetGroup")}}}},
+			map[string]interface{}{"Sid": "LaunchFromThisTemplate", "Action": []interface{}{"ec2:CreateTags", "ec2:RunInstances"}, "Resource": "*",
+				"Condition": map[string]interface{}{"ArnEquals": map[string]interface{}{"ec2:LaunchTemplate": map[string]interface{}{"Fn::Join": []interface{}{"", []interface{}{"arn:aws:ec2:eu-west-1:333333333333:launch-template/", ref("FleetLaunchTemplate")}}}}}},
+			map[string]interface{}{"Sid": "PassInstanceRole", "Action": "iam:PassRole",
+				"Condition": map[string]interface{}{"StringEquals": map[string]interface{}{"iam:PassedToService": "ec2.amazonaws.com"}}},
+		}},
+	})
+	if fleet.Connections() == nil || len(fleet.RollbackAlarms) != 1 {
+		t.Errorf("Connections %v, %d rollback alarms", fleet.Connections(), len(fleet.RollbackAlarms))
+	}
+	t.Run("cdk-nag finds nothing", func(t *testing.T) {
+		compliance.Apply(stack, false)
+		for _, f := range cdktest.NagFindings(t, stack) {
+			t.Error(f)
+		}
+	})
+}
+
+func TestFleetOptions(t *testing.T) {
+	stack := newStack(t)
+	latency := awscloudwatch.NewAlarm(stack, jsii.String("Latency"), &awscloudwatch.AlarmProps{
+		Metric:    awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String("App"), MetricName: jsii.String("Latency")}),
+		Threshold: jsii.Number(500), EvaluationPeriods: jsii.Number(3), AlarmName: jsii.String("app-latency"),
+	})
+	errorsAlarm := awscloudwatch.Alarm_FromAlarmName(stack, jsii.String("Errors"), jsii.String("app-5xx"))
+	goldenfleet.NewGoldenFleet(stack, jsii.String("Fleet"), &goldenfleet.GoldenFleetProps{
+		LatestAMI:             latestami.LatestAMIFromParameterARN("arn:aws:ssm:eu-west-1:222222222222:parameter" + parameter),
+		Vpc:                   vpc(stack),
+		InstanceType:          awsec2.NewInstanceType(jsii.String("m7g.large")),
+		MinCapacity:           jsii.Number(2),
+		MaxCapacity:           jsii.Number(6),
+		RollbackAlarms:        &[]awscloudwatch.IAlarm{latency, errorsAlarm},
+		MinHealthyPercentage:  jsii.Number(100),
+		CheckpointPercentages: &[]*float64{jsii.Number(10), jsii.Number(50), jsii.Number(100)},
+		CheckpointDelay:       awscdk.Duration_Minutes(jsii.Number(30)),
+		InstanceWarmup:        awscdk.Duration_Minutes(jsii.Number(3)),
+		ConvergenceInterval:   awscdk.Duration_Hours(jsii.Number(1)),
+	})
+	tmpl := assertions.Template_FromStack(stack, nil)
+	cdktest.Check(t, "the given alarms replace the default", func() { tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(3)) })
+	has(t, tmpl, "preferences and alarms wired", "AWS::Lambda::Function", map[string]interface{}{
+		"Environment": map[string]interface{}{"Variables": map[string]interface{}{
+			"SSM_PARAMETER_NAME":               "arn:aws:ssm:eu-west-1:222222222222:parameter" + parameter,
+			"REFRESH_MIN_HEALTHY_PERCENTAGE":   "100",
+			"REFRESH_CHECKPOINT_PERCENTAGES":   "10,50,100",
+			"REFRESH_CHECKPOINT_DELAY_SECONDS": "1800",
+			"REFRESH_INSTANCE_WARMUP_SECONDS":  "180",
+			// A defined alarm is named through its Ref (which also orders the
+			// deployment); an imported one by its name.
+			"REFRESH_ALARM_NAMES": map[string]interface{}{"Fn::Join": []interface{}{",", []interface{}{ref("Latency"), "app-5xx"}}},
+		}},
+	})
+	has(t, tmpl, "group size", "AWS::AutoScaling::AutoScalingGroup", map[string]interface{}{"MinSize": "2", "MaxSize": "6"})
+	cdktest.Check(t, "a shared parameter resolves at deploy through an SSM-typed parameter", func() {
+		tmpl.HasParameter(jsii.String("*"), map[string]interface{}{
+			"Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>", "Default": "arn:aws:ssm:eu-west-1:222222222222:parameter" + parameter,
+		})
+	})
+	has(t, tmpl, "shared parameter read by ARN", "AWS::IAM::ManagedPolicy", map[string]interface{}{"PolicyDocument": map[string]interface{}{
+		"Statement": assertions.Match_ArrayWith(&[]interface{}{assertions.Match_ObjectLike(&map[string]interface{}{
+			"Sid": "ReadLatestAMI", "Resource": "arn:aws:ssm:eu-west-1:222222222222:parameter" + parameter,
+		})}),
+	}})
+	has(t, tmpl, "hourly convergence", "AWS::Events::Rule", map[string]interface{}{"ScheduleExpression": "rate(1 hour)"})
+}
+
+func TestFleetOnAnExistingGroup(t *testing.T) {
+	stack := newStack(t)
+	group := awsautoscaling.AutoScalingGroup_FromAutoScalingGroupName(stack, jsii.String("Group"), jsii.String("web"))
+	template := awsec2.LaunchTemplate_FromLaunchTemplateAttributes(stack, jsii.String("Template"), &awsec2.LaunchTemplateAttributes{LaunchTemplateId: jsii.String("lt-0123456789abcdef0")})
+	role := awsiam.Role_FromRoleName(stack, jsii.String("Role"), jsii.String("web-instances"), nil)
+	goldenfleet.NewGoldenFleet(stack, jsii.String("Fleet"), &goldenfleet.GoldenFleetProps{
+		LatestAMI: latestami.LatestAMIFromParameterName(parameter), AutoScalingGroup: group, LaunchTemplate: template, Role: role,
+	})
+	tmpl := assertions.Template_FromStack(stack, nil)
+	for _, typ := range []string{"AWS::AutoScaling::AutoScalingGroup", "AWS::EC2::LaunchTemplate"} {
+		cdktest.Check(t, "no new "+typ, func() { tmpl.ResourceCountIs(jsii.String(typ), jsii.Number(0)) })
+	}
+	has(t, tmpl, "rolls the given group and template", "AWS::Lambda::Function", map[string]interface{}{
+		"Environment": map[string]interface{}{"Variables": map[string]interface{}{"AUTO_SCALING_GROUP_NAME": "web", "LAUNCH_TEMPLATE_ID": "lt-0123456789abcdef0"}},
+	})
+	has(t, tmpl, "passes the given instance role", "AWS::IAM::ManagedPolicy", map[string]interface{}{"PolicyDocument": map[string]interface{}{
+		"Statement": assertions.Match_ArrayWith(&[]interface{}{assertions.Match_ObjectLike(&map[string]interface{}{
+			"Sid": "PassInstanceRole", "Resource": "arn:aws:iam::333333333333:role/web-instances",
+		})}),
+	}})
+}
+
+func TestInvalidFleetProps(t *testing.T) {
+	stack := newStack(t)
+	ami := latestami.LatestAMIFromParameterName(parameter)
+	v, small := vpc(stack), awsec2.NewInstanceType(jsii.String("t3.small"))
+	for _, tc := range []struct {
+		test  string
+		props goldenfleet.GoldenFleetProps
+		want  string
+	}{
+		{"TestFailsWithoutLatestAMI", goldenfleet.GoldenFleetProps{Vpc: v, InstanceType: small}, "goldenfleet: LatestAMI is required"},
+		{"TestFailsWithoutVpcAndInstanceType", goldenfleet.GoldenFleetProps{LatestAMI: ami},
+			"goldenfleet: Vpc is required\ngoldenfleet: InstanceType is required"},
+		{"TestFailsWhenGroupComesWithoutTemplate", goldenfleet.GoldenFleetProps{LatestAMI: ami,
+			AutoScalingGroup: awsautoscaling.AutoScalingGroup_FromAutoScalingGroupName(stack, jsii.String("G"), jsii.String("g"))},
+			"goldenfleet: AutoScalingGroup/LaunchTemplate must be given together (an existing group and the template it runs)"},
+		{"TestFailsWhenMaxIsBelowMin", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, MinCapacity: jsii.Number(3), MaxCapacity: jsii.Number(2)},
+			"goldenfleet: MaxCapacity 2 is not a whole number of at least 1 and at least MinCapacity"},
+		{"TestFailsWhenCheckpointsDoNotEndAt100", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, CheckpointPercentages: &[]*float64{jsii.Number(50)}},
+			"goldenfleet: CheckpointPercentages must end with 100, so the refresh finishes"},
+		{"TestFailsWhenCheckpointsDescend", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, CheckpointPercentages: &[]*float64{jsii.Number(60), jsii.Number(40), jsii.Number(100)}},
+			"goldenfleet: CheckpointPercentages[1] 40 is not above the previous checkpoint and at most 100"},
+		{"TestFailsWhenMinHealthyIsOver100", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, MinHealthyPercentage: jsii.Number(110)},
+			"goldenfleet: MinHealthyPercentage 110 is out of range (want a whole number from 0 to 100)"},
+		{"TestFailsWithNoRollbackAlarms", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, RollbackAlarms: &[]awscloudwatch.IAlarm{}},
+			"goldenfleet: RollbackAlarms has 0 alarms (want 1 to 10, or leave it unset for the default)"},
+		{"TestFailsWhenCheckpointDelayIsTooLong", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, CheckpointDelay: awscdk.Duration_Hours(jsii.Number(49))},
+			"goldenfleet: CheckpointDelay 2 days 1 hour is longer than 48 hours"},
+		{"TestFailsWhenConvergenceIsTooFrequent", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, ConvergenceInterval: awscdk.Duration_Seconds(jsii.Number(10))},
+			"goldenfleet: ConvergenceInterval 10 seconds is shorter than EventBridge's 1 minute minimum"},
+	} {
+		t.Run(tc.test, func(t *testing.T) {
+			props := tc.props
+			if got := cdktest.ExpectPanic(t, func() { goldenfleet.NewGoldenFleet(stack, jsii.String("Fleet"), &props) }); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
