@@ -416,6 +416,7 @@ func TestParentImageKinds(t *testing.T) {
 		"FromParameter":     gi.ParentImageFromParameter(param),
 		"FromParameterName": gi.ParentImageFromParameterName("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"),
 		"FromImageARN":      gi.ParentImageFromImageARN("arn:aws:imagebuilder:us-east-1:aws:image/amazon-linux-2023-x86/x.x.x"),
+		"FromParameterARN":  gi.ParentImageFromParameterName("arn:aws:ssm:eu-west-1:222222222222:parameter/golden-ami/prod/al2023/latest"),
 	} {
 		gi.NewGoldenImagePipeline(stack, jsii.String(id), &gi.GoldenImagePipelineProps{ImageName: jsii.String(strings.ToLower(id)), ParentImage: parent})
 	}
@@ -424,7 +425,8 @@ func TestParentImageKinds(t *testing.T) {
 	hasProps(t, tmpl, "AWS::ImageBuilder::ImageRecipe", map[string]interface{}{
 		"ParentImage": map[string]interface{}{"Fn::Join": []interface{}{"", []interface{}{"ssm:", map[string]interface{}{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^Given"))}}}},
 	})
-	for _, want := range []string{"ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64", "arn:aws:imagebuilder:us-east-1:aws:image/amazon-linux-2023-x86/x.x.x"} {
+	for _, want := range []string{"ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64", "arn:aws:imagebuilder:us-east-1:aws:image/amazon-linux-2023-x86/x.x.x",
+		"ssm:arn:aws:ssm:eu-west-1:222222222222:parameter/golden-ami/prod/al2023/latest"} {
 		hasProps(t, tmpl, "AWS::ImageBuilder::ImageRecipe", map[string]interface{}{"ParentImage": want})
 	}
 }

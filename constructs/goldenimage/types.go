@@ -139,7 +139,8 @@ func ParentImageFromParameter(parameter awsssm.IStringParameter) *ParentImage {
 
 // ParentImageFromParameterName builds on the AMI held in the SSM parameter
 // with this fully qualified name, for example AWS's public
-// "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64".
+// "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+// or with this ARN, for a parameter another account shares through AWS RAM.
 func ParentImageFromParameterName(name string) *ParentImage {
 	return &ParentImage{kind: parentParameterName, value: name}
 }
@@ -176,7 +177,7 @@ func (p *ParentImage) validate() error {
 		}
 		return nil
 	case parentParameterName:
-		return validate.SSMParameterName(p.value)
+		return validate.SSMParameter(p.value)
 	case parentAMI:
 		return contract.ValidateAMIID(p.value)
 	case parentImageARN:

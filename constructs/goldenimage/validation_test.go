@@ -40,6 +40,8 @@ func TestInvalidPropsFailBeforeAnythingIsDefined(t *testing.T) {
 			`goldenimage: ParentImage "arn:aws:ec2:us-east-1::image/ami-12345678" is not an Image Builder image ARN (want e.g. "arn:aws:imagebuilder:us-east-1:aws:image/amazon-linux-2023-x86/x.x.x")`},
 		{"TestFailsWhenParentParameterNameIsInvalid", gi.GoldenImagePipelineProps{ImageName: name, ParentImage: gi.ParentImageFromParameterName("golden")},
 			`goldenimage: ParentImage "golden" is not a fully qualified SSM parameter name (want e.g. "/golden-ami/al2023/latest")`},
+		{"TestFailsWhenParentParameterARNIsInvalid", gi.GoldenImagePipelineProps{ImageName: name, ParentImage: gi.ParentImageFromParameterName("arn:aws:ssm:eu-west-1:2222:parameter/golden")},
+			`goldenimage: ParentImage "arn:aws:ssm:eu-west-1:2222:parameter/golden" is not an SSM parameter ARN (want arn:aws:ssm:<region>:<account>:parameter/<name>)`},
 		{"TestFailsWhenUpstreamParameterIsGivenWithAParent", gi.GoldenImagePipelineProps{ImageName: name, ParentImage: gi.ParentImageFromAMIID("ami-12345678"), UpstreamParameterName: jsii.String("/x/y")},
 			`goldenimage: UpstreamParameterName "/x/y" is only used when ParentImage is not set`},
 		{"TestFailsWhenUpstreamParameterIsReserved", gi.GoldenImagePipelineProps{ImageName: name, UpstreamParameterName: jsii.String("/aws/service/mine")},

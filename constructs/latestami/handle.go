@@ -36,8 +36,6 @@ type LatestAMI struct {
 	recorder     *LatestAMIRecorder
 }
 
-var parameterARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:ssm:([a-z0-9-]+):([0-9]{12}):parameter(/.+)$`)
-
 // LatestAMIFromParameterName refers to a latest-AMI parameter of this
 // account by name. It panics when the name is not a fully qualified SSM
 // parameter name.
@@ -59,11 +57,11 @@ func LatestAMIFromRecorder(r *LatestAMIRecorder) *LatestAMI {
 // account, shared with this one through AWS RAM (which requires the
 // advanced parameter tier). It panics when arn is not an SSM parameter ARN.
 func LatestAMIFromParameterARN(arn string) *LatestAMI {
-	m := parameterARNPattern.FindStringSubmatch(arn)
-	if m == nil {
-		panic(fmt.Errorf("latestami: %q is not an SSM parameter ARN (want arn:aws:ssm:<region>:<account>:parameter/<name>)", arn))
+	name, err := validate.SSMParameterARN(arn)
+	if err != nil {
+		panic(fmt.Errorf("latestami: %w", err))
 	}
-	return &LatestAMI{ParameterName: &m[3], ParameterARN: &arn}
+	return &LatestAMI{ParameterName: &name, ParameterARN: &arn}
 }
 
 // reference is how CloudFormation and EC2 name the parameter: its ARN when

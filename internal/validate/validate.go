@@ -90,6 +90,30 @@ func SSMParameterName(s string) error {
 	return nil
 }
 
+var ssmParameterARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:ssm:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:parameter(/.+)$`)
+
+// SSMParameterARN checks the ARN of an SSM parameter, such as one shared
+// from another account, and returns the parameter's name.
+func SSMParameterARN(s string) (string, error) {
+	m := ssmParameterARNPattern.FindStringSubmatch(s)
+	if m == nil {
+		return "", fmt.Errorf("%q is not an SSM parameter ARN (want arn:aws:ssm:<region>:<account>:parameter/<name>)", s)
+	}
+	if err := SSMParameterName(m[2]); err != nil {
+		return "", fmt.Errorf("%q names a bad parameter: %w", s, err)
+	}
+	return m[2], nil
+}
+
+// SSMParameter checks a fully qualified SSM parameter name or a parameter ARN.
+func SSMParameter(s string) error {
+	if strings.HasPrefix(s, "arn:") {
+		_, err := SSMParameterARN(s)
+		return err
+	}
+	return SSMParameterName(s)
+}
+
 // Unique reports the first value that appears twice in values, as an error
 // naming both positions.
 func Unique(values []string) error {

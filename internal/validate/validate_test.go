@@ -80,6 +80,23 @@ func TestSSMParameterName(t *testing.T) {
 	})
 }
 
+func TestSSMParameter(t *testing.T) {
+	run(t, "SSMParameter", SSMParameter, []check{
+		{in: "/golden-ami/al2023/latest"},
+		{in: "arn:aws:ssm:us-east-1:222222222222:parameter/golden-ami/prod/al2023/latest"},
+		{in: "arn:aws-us-gov:ssm:us-gov-west-1:222222222222:parameter/golden-ami/latest"},
+		{in: "golden", wantErr: `"golden" is not a fully qualified SSM parameter name (want e.g. "/golden-ami/al2023/latest")`},
+		{in: "arn:aws:s3:::bucket/latest", wantErr: `"arn:aws:s3:::bucket/latest" is not an SSM parameter ARN (want arn:aws:ssm:<region>:<account>:parameter/<name>)`},
+		{in: "arn:aws:ssm:us-east-1:2222:parameter/golden", wantErr: `"arn:aws:ssm:us-east-1:2222:parameter/golden" is not an SSM parameter ARN (want arn:aws:ssm:<region>:<account>:parameter/<name>)`},
+		{in: "arn:aws:ssm:us-east-1:222222222222:parameter/golden//latest",
+			wantErr: `"arn:aws:ssm:us-east-1:222222222222:parameter/golden//latest" names a bad parameter: "/golden//latest" is not a fully qualified SSM parameter name (want e.g. "/golden-ami/al2023/latest")`},
+	})
+	name, err := SSMParameterARN("arn:aws:ssm:eu-west-1:222222222222:parameter/golden-ami/latest")
+	if name != "/golden-ami/latest" || err != nil {
+		t.Errorf("SSMParameterARN = %q, %v; want /golden-ami/latest", name, err)
+	}
+}
+
 func TestUnique(t *testing.T) {
 	if err := Unique([]string{"a", "b"}); err != nil {
 		t.Errorf("Unique(a, b) = %v", err)
