@@ -14,4 +14,15 @@
 // module's cache: the import path resolves through that module's go.mod.
 // Binaries are cached per user (GOLDEN_AMI_BUILD_CACHE overrides where),
 // so a synth with unchanged code does not relink.
+//
+// Nothing in an app imports a function's main package, so the app's go.sum
+// holds its dependencies only when go.mod lists it as a tool (Go 1.24+):
+//
+//	tool (
+//		github.com/platform-eng/golden-ami/lambdas/latestami
+//		github.com/platform-eng/golden-ami/lambdas/rollout
+//	)
+//
+// then `go mod tidy`. Without it the synth fails with a message that says so.
+// examples/consumer is such an app.
 package gofunction

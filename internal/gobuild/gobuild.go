@@ -110,7 +110,7 @@ func buildBatch(importPaths []string, arch string) (map[string]Result, error) {
 	var output bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &output, &output
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("gobuild: go %s (in %s): %w\n%s", strings.Join(args, " "), workingDir(), err, output.String())
+		return nil, fmt.Errorf("gobuild: go %s (in %s): %w\n%s%s", strings.Join(args, " "), workingDir(), err, output.String(), hint(output.String(), importPaths))
 	}
 
 	results := make(map[string]Result, len(importPaths))
@@ -182,6 +182,22 @@ func prune(assets, name, keep string) {
 			os.RemoveAll(d.path)
 		}
 	}
+}
+
+// hint explains the usual cause of a failed build in another team's
+// module: its go.sum lacks the function's dependencies, because nothing in
+// that module imports a Lambda's main package.
+func hint(output string, importPaths []string) string {
+	if !strings.Contains(output, "missing go.sum entry") {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\nThe app's module must list the functions it deploys as tools, so `go mod tidy` records their dependencies. Add to its go.mod, then run `go mod tidy`:\n\ttool (\n")
+	for _, p := range importPaths {
+		b.WriteString("\t\t" + p + "\n")
+	}
+	b.WriteString("\t)\n")
+	return b.String()
 }
 
 // binaryName turns an import path into a file name: every character

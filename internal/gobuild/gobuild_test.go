@@ -85,6 +85,29 @@ func TestBuildFailuresNameTheProblem(t *testing.T) {
 	}
 }
 
+// Another team's module that requires ours but does not list the function
+// as a tool has no go.sum entries for its dependencies: the error says how
+// to fix that.
+func TestBuildInAModuleWithoutToolsExplainsTheFix(t *testing.T) {
+	t.Setenv("GOLDEN_AMI_BUILD_CACHE", t.TempDir())
+	t.Setenv("GOFLAGS", "-mod=readonly")
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	consumer := t.TempDir()
+	goMod := "module example.com/consumer\n\ngo 1.26.8\n\nrequire " + contract.ModulePath + " v0.0.0-00010101000000-000000000000\n\nreplace " + contract.ModulePath + " => " + root + "\n"
+	if err := os.WriteFile(filepath.Join(consumer, "go.mod"), []byte(goMod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(consumer)
+	_, err = (&builder{built: map[string]Result{}}).build(contract.FunctionLatestAMI, "arm64")
+	want := "The app's module must list the functions it deploys as tools, so `go mod tidy` records their dependencies. Add to its go.mod, then run `go mod tidy`:\n\ttool (\n\t\t" + contract.FunctionLatestAMI + "\n\t)\n"
+	if err == nil || !strings.Contains(err.Error(), "missing go.sum entry") || !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("got %v\nwant it to end with:\n%s", err, want)
+	}
+}
+
 func TestABrokenBatchMemberDoesNotBreakTheOthers(t *testing.T) {
 	t.Setenv("GOLDEN_AMI_BUILD_CACHE", t.TempDir())
 	saved := contract.Functions
