@@ -15,8 +15,8 @@
 // reached through AWS_ENDPOINT_URL, with the environment Lambda gives a
 // provided.al2023 function. Every invocation must return a response (not an
 // error) of the expected shape, and the fake's state is checked afterwards
-// (parameters written, executions started), so the numbers are for
-// functions that did their work.
+// (parameters written, executions and instance refreshes started, Slack
+// posts received), so the numbers are for functions that did their work.
 //
 // Cold start and RSS are measured on a build for the host architecture
 // with the production flags; sizes are of the arm64 build. When
@@ -319,8 +319,7 @@ type target struct {
 }
 
 func newTarget(s scenario, rn runner, argv []string, dir string) *target {
-	f := newFake()
-	s.Setup(f.Server)
+	f := startFake(s)
 	return &target{s: s, rn: rn, argv: argv, dir: dir, fake: f, env: lambdaEnv(s, f.URL(), dir)}
 }
 
@@ -374,9 +373,8 @@ func (t *target) finish(o options) (runResult, error) {
 // memoryRun drives one process through o.invocations invocations against a
 // fresh fake and returns its memory after init and at the end.
 func memoryRun(o options, s scenario, argv []string, dir string) (initial, after procStatus, err error) {
-	g := newFake()
+	g := startFake(s)
 	defer g.close()
-	s.Setup(g.Server)
 	p, err := startProc(argv, lambdaEnv(s, g.URL(), dir), functionARN(s))
 	if err != nil {
 		return initial, after, err

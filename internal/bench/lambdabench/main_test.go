@@ -4,7 +4,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/platform-eng/golden-ami/internal/fakeaws"
 )
 
 func TestSummarize(t *testing.T) {
@@ -273,5 +277,228 @@ func TestSchedStat(t *testing.T) {
 	st, err := readSchedStat(os.Getpid())
 	if err != nil || st.CPU <= 0 {
 		t.Errorf("readSchedStat(self) = %+v, %v", st, err)
+	}
+}
+
+func TestCountMod(t *testing.T) {
+	for _, tc := range []struct{ n, k, m, want int }{
+		{0, 0, 4, 0}, {1, 0, 4, 1}, {1, 1, 4, 0}, {4, 3, 4, 1}, {5, 0, 4, 2}, {5, 1, 4, 1},
+		{100, 0, 4, 25}, {100, 3, 4, 25}, {21, 0, 4, 6}, {21, 1, 4, 5}, {21, 3, 4, 5},
+	} {
+		if got := countMod(tc.n, tc.k, tc.m); got != tc.want {
+			t.Errorf("countMod(%d, %d, %d) = %d, want %d", tc.n, tc.k, tc.m, got, tc.want)
+		}
+	}
+}
+
+func TestSlackWebhookAcceptsOnlyWhatSlackAccepts(t *testing.T) {
+	h := newSlackWebhook()
+	defer h.close()
+	base := strings.TrimSuffix(h.URL(), webhookPath)
+	for _, tc := range []struct {
+		name, method, url, contentType, body string
+		wantStatus                           int
+	}{
+		{"post", http.MethodPost, h.URL(), "application/json", `{"text":"hello"}`, http.StatusOK},
+		{"another path", http.MethodPost, base + "/services/T0/B0/other", "application/json", `{"text":"hello"}`, http.StatusNotFound},
+		{"get", http.MethodGet, h.URL(), "", "", http.StatusBadRequest},
+		{"not JSON", http.MethodPost, h.URL(), "application/json", `text=hello`, http.StatusBadRequest},
+		{"form content type", http.MethodPost, h.URL(), "application/x-www-form-urlencoded", `{"text":"hello"}`, http.StatusBadRequest},
+		{"no text", http.MethodPost, h.URL(), "application/json", `{"blocks":[]}`, http.StatusBadRequest},
+	} {
+		req, err := http.NewRequest(tc.method, tc.url, strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.contentType != "" {
+			req.Header.Set("Content-Type", tc.contentType)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.wantStatus || (tc.wantStatus == http.StatusOK && string(body) != "ok") {
+			t.Errorf("%s: %d %q, want %d", tc.name, resp.StatusCode, body, tc.wantStatus)
+		}
+	}
+	posts, rejected := h.Posts()
+	if len(posts) != 1 || string(posts[0]) != `{"text":"hello"}` || rejected != 5 {
+		t.Errorf("posts = %q, rejected = %d; want the one post and 5 rejected", posts, rejected)
+	}
+}
+
+// Each fake gets its own webhook, which stops when the fake is closed.
+func TestNotifierWebhookIsPerFakeAndStopsWithIt(t *testing.T) {
+	hooks := newWebhooks()
+	s := notifierScenario(hooks)
+	a, b := startFake(s), startFake(s)
+	defer b.close()
+	ha, err := hooks.of(a.Server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, err := hooks.of(b.Server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ha == hb || ha.URL() == hb.URL() || !strings.HasPrefix(ha.URL(), "http://127.0.0.1:") {
+		t.Errorf("webhooks %s and %s; want two loopback webhooks", ha.URL(), hb.URL())
+	}
+	a.close()
+	if _, err := hooks.of(a.Server); err == nil {
+		t.Error("the closed fake still has a webhook")
+	}
+	if _, err := http.Post(ha.URL(), "application/json", strings.NewReader(`{"text":"x"}`)); err == nil {
+		t.Error("the closed fake's webhook still answers")
+	}
+	if _, err := hooks.of(b.Server); err != nil {
+		t.Errorf("the other fake lost its webhook: %v", err)
+	}
+}
+
+// The check after each notifier invocation wants the record posted and
+// exactly one new Slack post, carrying what the message (or the AWS read
+// behind it) says.
+func TestNotifierCheckWantsExactlyOnePostPerInvocation(t *testing.T) {
+	hooks := newWebhooks()
+	s := notifierScenario(hooks)
+	f := startFake(s)
+	defer f.close()
+	h, err := hooks.of(f.Server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(text string) {
+		t.Helper()
+		resp, err := http.Post(h.URL(), "application/json", strings.NewReader(string(mustJSON(map[string]string{"text": text}))))
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("post: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	forget := func(keep int) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.posts = h.posts[:keep]
+	}
+	for i, tc := range []struct{ kind, marker string }{
+		{"codepipeline-execution", "bench commit 0"},
+		{"image-state-change", amiID(1)},
+		{"trigger-decision", amiID(2)},
+		{"alarm", "datapoints [3.0 "},
+	} {
+		payload, check := s.Event(f.Server, i)
+		var ev struct {
+			Records []struct {
+				Sns struct{ MessageID, Message string }
+			}
+		}
+		if err := json.Unmarshal(payload, &ev); err != nil || len(ev.Records) != 1 || ev.Records[0].Sns.MessageID != snsMessageID(i) {
+			t.Fatalf("event %d = %s, %v", i, payload, err)
+		}
+		response := func(kind, outcome string) []byte {
+			return mustJSON(map[string]any{"records": []map[string]string{{"messageId": snsMessageID(i), "kind": kind, "outcome": outcome}}})
+		}
+		if err := check(response(tc.kind, "posted")); err == nil || !strings.Contains(err.Error(), "accepted") {
+			t.Errorf("%d: check without a post = %v, want an error about the webhook", i, err)
+		}
+		post("a post without the marker")
+		if err := check(response(tc.kind, "posted")); err == nil || !strings.Contains(err.Error(), "lacks") {
+			t.Errorf("%d: check of a post without %q = %v, want an error", i, tc.marker, err)
+		}
+		forget(i) // the webhook keeps what it accepted
+		post("message with " + tc.marker)
+		if err := check(response(tc.kind, "posted")); err != nil {
+			t.Errorf("%d: check = %v", i, err)
+		}
+		for _, bad := range [][]byte{response(tc.kind, "skipped"), response("unknown", "posted"), []byte(`{"records":[]}`)} {
+			if err := check(bad); err == nil {
+				t.Errorf("%d: check accepted %s", i, bad)
+			}
+		}
+		post("a second post")
+		if err := check(response(tc.kind, "posted")); err == nil {
+			t.Errorf("%d: check accepted two posts for one invocation", i)
+		}
+		forget(i + 1)
+	}
+}
+
+// The refresh the previous rollout invocation started succeeds before the
+// next one, and the parameter alternates, so each invocation has a new AMI
+// to roll out and no refresh in its way.
+func TestRolloutEventFinishesThePreviousRefresh(t *testing.T) {
+	s := rolloutScenario()
+	f := startFake(s)
+	defer f.close()
+	_, check := s.Event(f.Server, 0)
+	if p, _ := f.Parameter(region, latestParameter); p.Value != fleetAMI(0) || p.Version != 2 {
+		t.Fatalf("parameter = %+v, want %s as version 2", p, fleetAMI(0))
+	}
+	if lt, _ := f.LaunchTemplate(region, fleetLaunchTemplate); lt.Versions[0].ImageID == fleetAMI(0) {
+		t.Fatal("the deployed template already launches the first AMI")
+	}
+	started := `{"decision":"started","ami":"` + fleetAMI(0) + `","launchTemplateVersion":"2","instanceRefreshId":"r-1"}`
+	if err := check([]byte(started)); err != nil {
+		t.Errorf("check(%s) = %v", started, err)
+	}
+	for _, bad := range []string{
+		`{"decision":"deferred","ami":"` + fleetAMI(0) + `","instanceRefreshId":"r-0"}`,
+		`{"decision":"started","ami":"` + fleetAMI(1) + `","launchTemplateVersion":"2","instanceRefreshId":"r-1"}`,
+		`{"decision":"started","ami":"` + fleetAMI(0) + `","launchTemplateVersion":"3","instanceRefreshId":"r-1"}`,
+		`{"decision":"started","ami":"` + fleetAMI(0) + `","launchTemplateVersion":"2"}`,
+	} {
+		if err := check([]byte(bad)); err == nil {
+			t.Errorf("check accepted %s", bad)
+		}
+	}
+
+	// What the function does on invocation 0 (version 2, a refresh to it),
+	// done here through the fake's fixtures.
+	id := f.AddInstanceRefresh(region, fakeaws.InstanceRefresh{GroupName: fleetGroup, DesiredLaunchTemplateID: fleetLaunchTemplate, DesiredLaunchTemplateVersion: "2"})
+	if _, check := s.Event(f.Server, 1); check([]byte("{}")) == nil {
+		t.Error("check accepted an empty response")
+	}
+	rs := f.InstanceRefreshes(region, fleetGroup)
+	if len(rs) != 1 || rs[0].ID != id || rs[0].Status != fakeaws.RefreshSuccessful {
+		t.Errorf("refreshes = %+v, want %s Successful", rs, id)
+	}
+	if g, _ := f.AutoScalingGroup(region, fleetGroup); g.LaunchTemplateVersion != "2" {
+		t.Errorf("group on version %s, want 2", g.LaunchTemplateVersion)
+	}
+	if p, _ := f.Parameter(region, latestParameter); p.Value != fleetAMI(1) || p.Version != 3 {
+		t.Errorf("parameter = %+v, want %s as version 3", p, fleetAMI(1))
+	}
+}
+
+// Each scenario's Verify fails when the function answered but did nothing,
+// so a run cannot pass on responses alone.
+func TestVerifyFailsWhenTheFunctionDidNothing(t *testing.T) {
+	for _, s := range scenarios() {
+		if !s.Limits {
+			continue
+		}
+		t.Run(s.Name, func(t *testing.T) {
+			f := startFake(s)
+			defer f.close()
+			s.Event(f.Server, 0)
+			if err := s.Verify(f.Server, 1); err == nil {
+				t.Error("Verify passed although nothing was written, started or posted")
+			}
+		})
+	}
+}
+
+func TestStartFakeRunsTeardownOnClose(t *testing.T) {
+	var setup, teardown *fakeaws.Server
+	f := startFake(scenario{Setup: func(f *fakeaws.Server) { setup = f }, Teardown: func(f *fakeaws.Server) { teardown = f }})
+	if setup != f.Server || teardown != nil {
+		t.Fatalf("after start: setup %p, teardown %p", setup, teardown)
+	}
+	f.close()
+	if teardown != f.Server {
+		t.Errorf("teardown ran on %p, want %p", teardown, f.Server)
 	}
 }
