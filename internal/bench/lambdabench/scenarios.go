@@ -288,9 +288,9 @@ func fleetAMI(i int) string { return amiID(i % 2) }
 // invocation reads the parameter, the group, its refreshes and the template's
 // versions, creates one launch template version and starts one refresh.
 //
-// The history the function reads grows with every invocation (after 100
-// invocations, 99 refreshes and 100 launch template versions), more than a
-// real group collects in the six weeks of refreshes Auto Scaling keeps.
+// The history the function reads grows with every invocation (the 100th
+// reads 99 refreshes and 99 launch template versions), more than a real
+// group collects in the six weeks of refreshes Auto Scaling keeps.
 func rolloutScenario() scenario {
 	return scenario{
 		Name:    "rollout",
