@@ -9,10 +9,11 @@ cd "$(dirname "$0")/.."
 runs="${1:-7}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 
 go build -o "$work/app" .
 go build -o "$work/empty" ./internal/bench/emptyapp
+go build -o "$work/phases" ./internal/bench/synthphases
 
 # One run of $1, printing "<wall ms> <cpu ms>" (cpu = user + sys of the app
 # and its Node process). The app reads the context `cdk synth` would pass.
@@ -42,3 +43,11 @@ echo "empty-stack app: wall ${ew}  cpu ${ec}   walls [${empty_wall[*]}]"
 echo "whole app:       wall ${aw}  cpu ${ac}   walls [${app_wall[*]}]  ($stacks stacks, $resources resources)"
 awk -v aw="$aw" -v ew="$ew" -v ac="$ac" -v ec="$ec" \
   'BEGIN {printf "ratio:           wall %.2fx, cpu %.2fx (target: wall <= 1.60x)\n", aw / ew, ac / ec}'
+
+# Where the whole app's time goes, one run each (not medians).
+echo
+echo "phases of one whole-app synth (internal/bench/synthphases):"
+CDK_OUTDIR="$work/out-phases" CDK_CONTEXT_JSON="$context" "$work/phases" 2>/dev/null | sed 's/^/  /'
+echo "the same with CDK_VALIDATION=false:"
+rm -rf "$work/out-phases"
+CDK_VALIDATION=false CDK_OUTDIR="$work/out-phases" CDK_CONTEXT_JSON="$context" "$work/phases" 2>/dev/null | sed 's/^/  /'

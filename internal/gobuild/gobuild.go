@@ -14,7 +14,9 @@ package gobuild
 import (
 	"bytes"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -119,7 +121,7 @@ func buildBatch(importPaths []string, arch string) (map[string]Result, error) {
 		if len(importPaths) > 1 {
 			bin = filepath.Join(binDir, filepath.Base(p))
 		}
-		r, err := stage(root, arch, p, bin, goCmd)
+		r, err := stage(root, arch, p, bin)
 		if err != nil {
 			return nil, err
 		}
@@ -132,12 +134,12 @@ func buildBatch(importPaths []string, arch string) (map[string]Result, error) {
 // is content-addressed and never changes once written, so a concurrent
 // synth copying an older asset can never see a half-replaced file. The hash
 // is derived from Go's build ID, which changes whenever the binary does.
-func stage(root, arch, importPath, bin, goCmd string) (Result, error) {
-	id, err := exec.Command(goCmd, "tool", "buildid", bin).Output()
-	if err != nil || len(bytes.TrimSpace(id)) == 0 {
-		return Result{}, fmt.Errorf("gobuild: read the build ID of %s for %s: %v", bin, importPath, err)
+func stage(root, arch, importPath, bin string) (Result, error) {
+	id, err := buildID(bin)
+	if err != nil {
+		return Result{}, fmt.Errorf("gobuild: read the build ID of %s for %s: %w", bin, importPath, err)
 	}
-	sum := sha256.Sum256(append([]byte(importPath+" linux/"+arch+" "), bytes.TrimSpace(id)...))
+	sum := sha256.Sum256(append([]byte(importPath+" linux/"+arch+" "), id...))
 	hash := hex.EncodeToString(sum[:])
 	assets := filepath.Join(root, "assets-linux-"+arch)
 	// No dots: CDK would stage "github.com_..." as a directory with an extension.
@@ -161,6 +163,35 @@ func stage(root, arch, importPath, bin, goCmd string) (Result, error) {
 		prune(assets, name, dir)
 	}
 	return Result{Dir: dir, Hash: hash}, nil
+}
+
+// buildID reads the Go build ID from the ELF note the linker writes
+// (section .note.go.buildid: name "Go", type 4), as `go tool buildid`
+// prints it, without starting a process per function on every synth.
+func buildID(bin string) ([]byte, error) {
+	f, err := elf.Open(bin)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sec := f.Section(".note.go.buildid")
+	if sec == nil {
+		return nil, errors.New("no .note.go.buildid section")
+	}
+	note, err := sec.Data()
+	if err != nil {
+		return nil, err
+	}
+	const header = 12 // namesz, descsz, type: 4 bytes each
+	if len(note) < header+4 {
+		return nil, fmt.Errorf(".note.go.buildid is %d bytes, too short", len(note))
+	}
+	bo := f.ByteOrder
+	namesz, descsz, typ := bo.Uint32(note[0:]), bo.Uint32(note[4:]), bo.Uint32(note[8:])
+	if namesz != 4 || typ != 4 || string(note[header:header+4]) != "Go\x00\x00" || int(descsz) > len(note)-header-4 || descsz == 0 {
+		return nil, fmt.Errorf(".note.go.buildid is not a Go build ID note (namesz %d, descsz %d, type %d)", namesz, descsz, typ)
+	}
+	return note[header+4 : header+4+int(descsz)], nil
 }
 
 // prune keeps the three newest asset directories of a function.

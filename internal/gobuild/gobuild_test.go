@@ -1,8 +1,10 @@
 package gobuild
 
 import (
+	"bytes"
 	"debug/elf"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -125,5 +127,53 @@ func TestABrokenBatchMemberDoesNotBreakTheOthers(t *testing.T) {
 func TestBinaryName(t *testing.T) {
 	if got := binaryName("github.com/x/y-z/lambdas/fn_1"); got != "github.com_x_y-z_lambdas_fn_1" {
 		t.Errorf("binaryName = %q", got)
+	}
+}
+
+func TestBuildIDMatchesGoToolBuildID(t *testing.T) {
+	t.Setenv("GOLDEN_AMI_BUILD_CACHE", t.TempDir())
+	b := &builder{built: map[string]Result{}}
+	r, err := b.build(contract.Functions[0], "arm64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(r.Dir, "bootstrap")
+	want, err := exec.Command("go", "tool", "buildid", bin).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := buildID(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != strings.TrimSpace(string(want)) {
+		t.Fatalf("buildID = %q, go tool buildid = %q", got, strings.TrimSpace(string(want)))
+	}
+}
+
+func TestBuildIDOfANonGoFileNamesTheProblem(t *testing.T) {
+	notELF := filepath.Join(t.TempDir(), "bootstrap")
+	if err := os.WriteFile(notELF, []byte(strings.Repeat("#!/bin/sh\n", 16)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := buildID(notELF); err == nil || !strings.Contains(err.Error(), "bad magic number") {
+		t.Fatalf("buildID(shell script) error = %v, want the ELF parser's bad magic number", err)
+	}
+	// An ELF without Go's note: the test binary's own ELF is a Go binary,
+	// so rename its section in a copy.
+	self, err := os.ReadFile("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(self, []byte(".note.go.buildid")) {
+		t.Fatal("test binary has no .note.go.buildid section name")
+	}
+	self = bytes.ReplaceAll(self, []byte(".note.go.buildid"), []byte(".note.go.buildix"))
+	noNote := filepath.Join(t.TempDir(), "nonote")
+	if err := os.WriteFile(noNote, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := buildID(noNote); err == nil || err.Error() != "no .note.go.buildid section" {
+		t.Fatalf("buildID(no note) error = %v, want \"no .note.go.buildid section\"", err)
 	}
 }
