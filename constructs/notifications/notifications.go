@@ -108,10 +108,15 @@ func NewNotifications(scope constructs.Construct, id *string, props *Notificatio
 		})
 	}
 	// EventBridge rules, CloudWatch alarms and Image Builder publish here.
-	for sid, principal := range map[string]string{"AllowEventBridgeNotifications": "events.amazonaws.com", "AllowCloudWatchNotifications": "cloudwatch.amazonaws.com"} {
+	// A slice, not a map: the key policy must come out in the same order on
+	// every synth, or every deploy would show a diff.
+	for _, p := range []struct{ sid, principal string }{
+		{"AllowEventBridgeNotifications", "events.amazonaws.com"},
+		{"AllowCloudWatchNotifications", "cloudwatch.amazonaws.com"},
+	} {
 		this.EncryptionKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        str(sid),
-			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(str(principal), nil)},
+			Sid:        str(p.sid),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(str(p.principal), nil)},
 			Actions:    strs("kms:Decrypt", "kms:GenerateDataKey*"),
 			Resources:  strs("*"),
 			Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": *stack.Account()}},
