@@ -14,11 +14,11 @@ import (
 // maxSchemaSourceBytes bounds the generated source of any one
 // aws-sdk-go-v2 "schemas" package a function links. Those packages build
 // every shape schema of their service in package-level variables, so their
-// size is their init cost before main: secretsmanager's 80 KB costs about
-// 0.2 ms, ssm's 765 KB about 2 ms (docs/lambda-benchmarks.md). The benchmark
-// itself takes minutes and is not part of the test command; this check is
-// the cheap, deterministic guard against a `go get -u` quietly giving the
-// cold start back.
+// size is their init cost before main: secretsmanager's 80 KB costs 0.2 to
+// 0.3 ms, ssm's 757 KB about 2 ms (docs/lambda-benchmarks.md). The
+// benchmark needs a quiet machine and is not part of the test command; this
+// check is the cheap, deterministic guard against a `go get -u` quietly
+// giving the cold start back.
 const maxSchemaSourceBytes = 100_000
 
 // goPackage is one line of `go list -deps` output.
