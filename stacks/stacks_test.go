@@ -290,6 +290,7 @@ func TestNoUnsuppressedNagFindings(t *testing.T) {
 func TestSuppressionsAreNarrowAndExplained(t *testing.T) {
 	dir, _, stacks := synthAll(t)
 	total := 0
+	used := map[string]bool{}
 	for _, s := range stacks {
 		tmpl := readTemplate(t, dir, *s.StackName())
 		if md, ok := tmpl["Metadata"].(map[string]interface{}); ok && md["cdk_nag"] != nil {
@@ -304,6 +305,7 @@ func TestSuppressionsAreNarrowAndExplained(t *testing.T) {
 				rm := rule.(map[string]interface{})
 				ruleID, _ := rm["id"].(string)
 				reason, _ := rm["reason"].(string)
+				used[ruleID] = true
 				if !regexp.MustCompile(`^(AwsSolutions|NIST\.800\.53\.R5)-[A-Za-z0-9]+$`).MatchString(ruleID) {
 					t.Errorf("%s/%s: suppression id %q is not one rule", *s.StackName(), id, ruleID)
 				}
@@ -318,6 +320,25 @@ func TestSuppressionsAreNarrowAndExplained(t *testing.T) {
 	}
 	if total == 0 {
 		t.Error("found no suppressions at all; the check is not looking in the right place")
+	}
+	// The README's table is the reviewer's list: every suppressed rule is on it.
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := regexp.MustCompile(`(?s)## Security gate\n.*?(\n\| Rule \|.*?)\n\n`).FindSubmatch(readme)
+	if table == nil {
+		t.Fatal("README.md has no suppression table under \"## Security gate\"")
+	}
+	for id := range used {
+		// The table writes AwsSolutions rules whole and NIST ones as "NIST <rule>".
+		want := id
+		if rule, ok := strings.CutPrefix(id, "NIST.800.53.R5-"); ok {
+			want = "NIST " + rule
+		}
+		if !strings.Contains(string(table[1]), want) {
+			t.Errorf("suppressed rule %s is not in the README's suppression table (as %q)", id, want)
+		}
 	}
 }
 
