@@ -1,6 +1,9 @@
 package contract
 
-import "testing"
+import (
+	"regexp"
+	"testing"
+)
 
 func TestValidateAMIID(t *testing.T) {
 	for _, tc := range []struct {
@@ -23,4 +26,18 @@ func TestValidateAMIID(t *testing.T) {
 			t.Errorf("ValidateAMIID(%q) = %v, want %q", tc.id, err, tc.wantErr)
 		}
 	}
+}
+
+// amiIDRegexp is the definition isAMIID implements by hand.
+var amiIDRegexp = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
+
+func FuzzValidateAMIIDMatchesRegexp(f *testing.F) {
+	for _, s := range []string{"ami-0123abcd", "ami-0123456789abcdef0", "ami-", "ami-0123abcg", "ami-0123456789abcdef", "AMI-0123abcd", "ami-0123abcd\n", "ami-0123456789abcdeF0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		if got, want := ValidateAMIID(id) == nil, amiIDRegexp.MatchString(id); got != want {
+			t.Fatalf("ValidateAMIID(%q) accepts = %v, the regexp %s says %v", id, got, amiIDRegexp, want)
+		}
+	})
 }
