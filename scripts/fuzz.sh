@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target of the module for a while each (default 30s), one
 # after another, and fails on the first crash. Fuzz targets cover the event
-# decoders of every Lambda function and the cron validator.
+# decoders of every Lambda function and the validators and parsers they and
+# the config rely on (cron, platform versions, AMI ids, the webhook secret).
 #
 # Usage: scripts/fuzz.sh [duration]     e.g. scripts/fuzz.sh 30s
 set -euo pipefail
