@@ -98,7 +98,7 @@ func NewPipelineTrigger(scope constructs.Construct, id *string, props *PipelineT
 	})
 	this.Function.AddToRolePolicy(
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid: str("ReadUpstreamParameter"), Actions: &[]*string{str("ssm:GetParameter")}, Resources: &[]*string{parameter.ParameterArn()},
+			Sid: str("ReadUpstreamParameter"), Actions: &[]*string{str("ssm:GetParameterHistory")}, Resources: &[]*string{parameter.ParameterArn()},
 		}),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid: str("StartPipeline"), Actions: &[]*string{str("imagebuilder:StartImagePipelineExecution")}, Resources: &[]*string{props.Pipeline.PipelineARN},

@@ -60,7 +60,7 @@ func TestTrigger(t *testing.T) {
 			"PolicyDocument": map[string]interface{}{"Statement": []interface{}{
 				map[string]interface{}{"Sid": "WriteOwnLogs"}, map[string]interface{}{"Sid": "SendDeadLetters"},
 				map[string]interface{}{"Sid": "UseOwnKey"}, map[string]interface{}{"Sid": "Tracing"},
-				map[string]interface{}{"Sid": "ReadUpstreamParameter", "Action": "ssm:GetParameter", "Resource": map[string]interface{}{
+				map[string]interface{}{"Sid": "ReadUpstreamParameter", "Action": "ssm:GetParameterHistory", "Resource": map[string]interface{}{
 					"Fn::Join": []interface{}{"", []interface{}{"arn:aws:ssm:us-east-1:111111111111:parameter", param}},
 				}},
 				map[string]interface{}{"Sid": "StartPipeline", "Action": "imagebuilder:StartImagePipelineExecution", "Resource": pipelineARN},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -19,7 +20,13 @@ type Parameter struct {
 	// History holds the value of every version, oldest first, so tests can
 	// see that nothing was written twice.
 	History []string
-	Tags    map[string]string
+	// Description is the current version's description. The fake keeps the
+	// previous description when PutParameter sends none; the functions
+	// that use descriptions always send one, so nothing relies on that.
+	Description string
+	// descriptions holds the description of every version, like History.
+	descriptions []string
+	Tags         map[string]string
 }
 
 // SetParameter creates or overwrites a String parameter of data type
@@ -27,7 +34,7 @@ type Parameter struct {
 func (s *Server) SetParameter(region, name, value string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.putParameter(region, name, value, "String", "aws:ec2:image")
+	s.putParameter(region, name, value, "String", "aws:ec2:image", "")
 }
 
 // Parameter returns a copy of the parameter name in region.
@@ -40,6 +47,7 @@ func (s *Server) Parameter(region, name string) (Parameter, bool) {
 	}
 	c := *p
 	c.History = append([]string(nil), p.History...)
+	c.descriptions = append([]string(nil), p.descriptions...)
 	c.Tags = make(map[string]string, len(p.Tags))
 	for k, v := range p.Tags {
 		c.Tags[k] = v
@@ -47,7 +55,7 @@ func (s *Server) Parameter(region, name string) (Parameter, bool) {
 	return c, true
 }
 
-func (s *Server) putParameter(region, name, value, typ, dataType string) *Parameter {
+func (s *Server) putParameter(region, name, value, typ, dataType, description string) *Parameter {
 	if s.params[region] == nil {
 		s.params[region] = map[string]*Parameter{}
 	}
@@ -59,6 +67,10 @@ func (s *Server) putParameter(region, name, value, typ, dataType string) *Parame
 	p.Value, p.Type, p.DataType = value, typ, dataType
 	p.Version++
 	p.History = append(p.History, value)
+	if description != "" {
+		p.Description = description
+	}
+	p.descriptions = append(p.descriptions, p.Description)
 	return p
 }
 
@@ -68,6 +80,8 @@ func (s *Server) ssmHandler(op string) handlerFunc {
 		return s.ssmGetParameter
 	case "PutParameter":
 		return s.ssmPutParameter
+	case "GetParameterHistory":
+		return s.ssmGetParameterHistory
 	case "AddTagsToResource":
 		return s.ssmAddTagsToResource
 	case "ListTagsForResource":
@@ -114,9 +128,9 @@ func (s *Server) ssmGetParameter(req *request) (any, *apiError) {
 
 func (s *Server) ssmPutParameter(req *request) (any, *apiError) {
 	var in struct {
-		Name, Value, Type, DataType string
-		Overwrite                   bool
-		Tags                        []ssmTag
+		Name, Value, Type, DataType, Description string
+		Overwrite                                bool
+		Tags                                     []ssmTag
 	}
 	if err := decodeJSON(req, &in); err != nil {
 		return nil, err
@@ -138,7 +152,7 @@ func (s *Server) ssmPutParameter(req *request) (any, *apiError) {
 	if in.DataType == "" {
 		in.DataType = "text"
 	}
-	p := s.putParameter(req.region, in.Name, in.Value, in.Type, in.DataType)
+	p := s.putParameter(req.region, in.Name, in.Value, in.Type, in.DataType, in.Description)
 	for _, t := range in.Tags {
 		p.Tags[t.Key] = t.Value
 	}
@@ -198,4 +212,54 @@ func (s *Server) ssmListTagsForResource(req *request) (any, *apiError) {
 func init() {
 	register(ServiceSSM, service{Protocol: ProtocolJSON, TargetPrefix: "AmazonSSM.",
 		Handler: func(s *Server, _, op string) handlerFunc { return s.ssmHandler(op) }})
+}
+
+// ssmGetParameterHistory pages through every version, oldest first, like the
+// service: at most MaxResults (default and maximum 50) per page.
+func (s *Server) ssmGetParameterHistory(req *request) (any, *apiError) {
+	var in struct {
+		Name       string
+		MaxResults int
+		NextToken  string
+	}
+	if err := decodeJSON(req, &in); err != nil {
+		return nil, err
+	}
+	p, ok := s.params[req.region][in.Name]
+	if !ok {
+		return nil, errorf(http.StatusBadRequest, "ParameterNotFound", "Parameter %s not found.", in.Name)
+	}
+	if in.MaxResults == 0 {
+		in.MaxResults = 50
+	}
+	if in.MaxResults < 1 || in.MaxResults > 50 {
+		return nil, errorf(http.StatusBadRequest, "ValidationException", "1 validation error detected: Value '%d' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 50", in.MaxResults)
+	}
+	start := 0
+	if in.NextToken != "" {
+		n, err := strconv.Atoi(in.NextToken)
+		if err != nil || n < 0 || n > len(p.History) {
+			return nil, errorf(http.StatusBadRequest, "InvalidNextToken", "The specified token is not valid.")
+		}
+		start = n
+	}
+	end := min(start+in.MaxResults, len(p.History))
+	versions := make([]map[string]any, 0, end-start)
+	for i := start; i < end; i++ {
+		versions = append(versions, map[string]any{
+			"Name":             p.Name,
+			"Type":             p.Type,
+			"Value":            p.History[i],
+			"Version":          int64(i + 1),
+			"DataType":         p.DataType,
+			"Description":      p.descriptions[i],
+			"Labels":           []string{},
+			"LastModifiedDate": float64(time.Now().UnixMilli()) / 1000,
+		})
+	}
+	out := map[string]any{"Parameters": versions}
+	if end < len(p.History) {
+		out["NextToken"] = strconv.Itoa(end)
+	}
+	return out, nil
 }

@@ -18,12 +18,16 @@
 // It acts only on a Create or Update of SSM_PARAMETER_NAME whose detail has
 // no "exception" (an aws:ec2:image write that failed Parameter Store's
 // asynchronous validation carries one, e.g. "Unable to Describe Resource").
-// It then reads the parameter's current version and value, checks the value
-// is an AMI id, and calls StartImagePipelineExecution with a client token
-// derived from the pipeline ARN, the parameter name, version and value (the
-// first 32 hex digits of their SHA-256). Redelivered or duplicate events for
-// one version therefore replay the original execution instead of starting
-// another; the next version starts a new build. It only ever starts
+// It then reads the parameter's history (GetParameterHistory, every page),
+// takes the current version and value, checks the value is an AMI id, and
+// finds the first version of the run of consecutive versions holding that
+// value. It calls StartImagePipelineExecution with a client token derived
+// from the pipeline ARN, the parameter name, that first version and the
+// value (the first 32 hex digits of their SHA-256). Redelivered or duplicate
+// events, and new versions that write the same AMI again (a PutParameter
+// retried after a lost response, overlapping monitor runs), therefore replay
+// the original execution instead of starting another; a new value starts a
+// new build, and so does a return to an earlier value. It only ever starts
 // executions: recipes and the pipeline belong to CloudFormation.
 //
 // Other parameters and sources, Delete and LabelParameterVersion operations,
@@ -36,6 +40,6 @@
 //
 // # IAM
 //
-// ssm:GetParameter on the parameter and imagebuilder:StartImagePipelineExecution
+// ssm:GetParameterHistory on the parameter and imagebuilder:StartImagePipelineExecution
 // on the pipeline; nothing else.
 package main

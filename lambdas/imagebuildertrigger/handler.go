@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -16,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
 	ibtypes "github.com/aws/aws-sdk-go-v2/service/imagebuilder/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/platform-eng/golden-ami/internal/contract"
 )
@@ -48,9 +51,11 @@ type parameterChange struct {
 	Exception   string `json:"exception"`
 }
 
-// parameterReader is the part of the SSM client the trigger reads with.
+// parameterReader is the part of the SSM client the trigger reads with. It
+// reads the parameter's history, not just its current value, to tell a new
+// value from the same value written again (see clientToken).
 type parameterReader interface {
-	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	GetParameterHistory(ctx context.Context, in *ssm.GetParameterHistoryInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error)
 }
 
 // pipelineStarter is the only Image Builder call the trigger makes. It never
@@ -88,19 +93,15 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 		return Result{Decision: DecisionIgnored, Reason: reason}, nil
 	}
 
-	out, err := h.Params.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(h.ParameterName)})
+	value, version, since, err := h.currentValue(ctx)
 	if err != nil {
-		return Result{}, fmt.Errorf("get parameter %s: %w", h.ParameterName, err)
+		return Result{}, err
 	}
-	if out.Parameter == nil {
-		return Result{}, fmt.Errorf("get parameter %s: response has no Parameter", h.ParameterName)
-	}
-	value, version := aws.ToString(out.Parameter.Value), out.Parameter.Version
 	if err := contract.ValidateAMIID(value); err != nil {
 		return Result{}, fmt.Errorf("parameter %s version %d: %w; no build started", h.ParameterName, version, err)
 	}
 
-	token := clientToken(h.PipelineARN, h.ParameterName, version, value)
+	token := clientToken(h.PipelineARN, h.ParameterName, since, value)
 	res := Result{ClientToken: token}
 	started, err := h.Pipelines.StartImagePipelineExecution(ctx, &imagebuilder.StartImagePipelineExecutionInput{
 		ImagePipelineArn: aws.String(h.PipelineARN),
@@ -109,11 +110,12 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 	var mismatch *ibtypes.IdempotentParameterMismatchException
 	switch {
 	case errors.As(err, &mismatch):
-		// The token is derived from the pipeline, so a mismatch can only
-		// mean the token was already used for this change.
+		// The token is derived from the pipeline, so a mismatch should only
+		// mean the token was already used for this change. Nothing checks
+		// that, so it is logged at warn level.
 		res.Decision = DecisionAlreadyStarted
-		res.Reason = fmt.Sprintf("client token %s was already used for parameter %s version %d", token, h.ParameterName, version)
-		slog.InfoContext(ctx, "build already started for this parameter version", "decision", res.Decision,
+		res.Reason = fmt.Sprintf("client token %s was already used for parameter %s value %s (version %d, since version %d)", token, h.ParameterName, value, version, since)
+		slog.WarnContext(ctx, "Image Builder reports the client token was used with other parameters; no build started", "decision", res.Decision,
 			"reason", res.Reason, "pipeline", h.PipelineARN, "error", err.Error())
 		return res, nil
 	case err != nil:
@@ -124,11 +126,40 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 	// a redelivered event lands here too, with the same ARN.
 	res.Decision = DecisionStarted
 	res.ImageBuildVersionARN = aws.ToString(started.ImageBuildVersionArn)
-	res.Reason = fmt.Sprintf("parameter %s version %d is %s", h.ParameterName, version, value)
+	res.Reason = fmt.Sprintf("parameter %s version %d is %s (its value since version %d)", h.ParameterName, version, value, since)
 	slog.InfoContext(ctx, "pipeline started (or the start for this version replayed)", "decision", res.Decision,
 		"pipeline", h.PipelineARN, "imageBuildVersionArn", res.ImageBuildVersionARN, "clientToken", token,
-		"parameter", h.ParameterName, "version", version, "ami", value)
+		"parameter", h.ParameterName, "version", version, "since", since, "ami", value)
 	return res, nil
+}
+
+// currentValue reads the parameter's history and returns its current value
+// and version, and since: the first version of the run of consecutive
+// versions that hold that same value. Writing the same AMI again (a retried
+// PutParameter whose first response was lost, two overlapping monitor runs)
+// adds a version but not a change, so since stays put.
+func (h *Handler) currentValue(ctx context.Context) (value string, version, since int64, err error) {
+	var history []ssmtypes.ParameterHistory
+	pages := ssm.NewGetParameterHistoryPaginator(h.Params, &ssm.GetParameterHistoryInput{
+		Name: aws.String(h.ParameterName), MaxResults: aws.Int32(50),
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return "", 0, 0, fmt.Errorf("get parameter history of %s: %w", h.ParameterName, err)
+		}
+		history = append(history, page.Parameters...)
+	}
+	if len(history) == 0 {
+		return "", 0, 0, fmt.Errorf("get parameter history of %s: the response lists no versions", h.ParameterName)
+	}
+	slices.SortFunc(history, func(a, b ssmtypes.ParameterHistory) int { return cmp.Compare(a.Version, b.Version) })
+	current := history[len(history)-1]
+	value, version, since = aws.ToString(current.Value), current.Version, current.Version
+	for i := len(history) - 2; i >= 0 && aws.ToString(history[i].Value) == value; i-- {
+		since = history[i].Version
+	}
+	return value, version, since, nil
 }
 
 // decide returns the decoded detail and, for a well-formed event the trigger
@@ -191,16 +222,17 @@ func truncate(b []byte) string {
 }
 
 // clientToken derives the StartImagePipelineExecution idempotency token from
-// what identifies one change: the pipeline, the parameter, its version and
-// its value. It is the first 32 hex digits of their SHA-256 (Image Builder
-// allows 1 to 36 characters).
+// what identifies one change: the pipeline, the parameter, its value and the
+// version at which it took that value (since). It is the first 32 hex digits
+// of their SHA-256 (Image Builder allows 1 to 36 characters).
 //
-// Redeliveries of an event, and several events for the same version, give
-// the same token, so Image Builder returns the original execution instead of
-// starting another. A later version gives a new token and a new build. The
-// value is included because a parameter deleted and re-created restarts at
-// version 1.
-func clientToken(pipelineARN, parameterName string, version int64, value string) string {
-	sum := sha256.Sum256([]byte(pipelineARN + "\n" + parameterName + "\n" + strconv.FormatInt(version, 10) + "\n" + value))
+// Redeliveries of an event, several events for the same version, and new
+// versions that write the same value again all give the same token, so Image
+// Builder returns the original execution instead of starting another. A new
+// value gives a new token and a new build, including a return to an earlier
+// value (its run starts at a later version). The value is included because a
+// parameter deleted and re-created restarts at version 1.
+func clientToken(pipelineARN, parameterName string, since int64, value string) string {
+	sum := sha256.Sum256([]byte(pipelineARN + "\n" + parameterName + "\n" + strconv.FormatInt(since, 10) + "\n" + value))
 	return hex.EncodeToString(sum[:])[:32]
 }

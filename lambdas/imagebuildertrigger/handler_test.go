@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -43,22 +44,46 @@ func loadEvent(t testing.TB, name string) events.CloudWatchEvent {
 	return ev
 }
 
-// getParameterFunc is a function-type fake with the SDK's signature.
-type getParameterFunc func(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+// historyFunc is a function-type fake with the SDK's signature.
+type historyFunc func(ctx context.Context, in *ssm.GetParameterHistoryInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error)
 
-func (f getParameterFunc) GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+func (f historyFunc) GetParameterHistory(ctx context.Context, in *ssm.GetParameterHistoryInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
 	return f(ctx, in, optFns...)
 }
 
-// parameterAt serves our parameter with a value and version and counts reads.
-func parameterAt(value string, version int64, reads *int) getParameterFunc {
-	return func(_ context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+// historyOf serves our parameter with one version per value (version 1 is
+// values[0]), in pages of MaxResults like the service, and counts reads.
+func historyOf(reads *int, values ...string) historyFunc {
+	return func(_ context.Context, in *ssm.GetParameterHistoryInput, _ ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
 		*reads++
 		if aws.ToString(in.Name) != paramName {
 			return nil, &ssmtypes.ParameterNotFound{Message: aws.String(aws.ToString(in.Name))}
 		}
-		return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Name: in.Name, Value: aws.String(value), Version: version}}, nil
+		start := 0
+		if in.NextToken != nil {
+			fmt.Sscan(*in.NextToken, &start)
+		}
+		end := min(start+int(aws.ToInt32(in.MaxResults)), len(values))
+		out := &ssm.GetParameterHistoryOutput{}
+		for i := start; i < end; i++ {
+			out.Parameters = append(out.Parameters, ssmtypes.ParameterHistory{Name: in.Name, Value: aws.String(values[i]), Version: int64(i + 1)})
+		}
+		if end < len(values) {
+			out.NextToken = aws.String(fmt.Sprint(end))
+		}
+		return out, nil
 	}
+}
+
+// parameterAt serves a history whose current version holds value and whose
+// earlier versions hold other values.
+func parameterAt(value string, version int64, reads *int) historyFunc {
+	values := make([]string, version)
+	for i := range values {
+		values[i] = fmt.Sprintf("ami-%017x", i+1)
+	}
+	values[version-1] = value
+	return historyOf(reads, values...)
 }
 
 // imageBuilder behaves like the service: a reused client token returns the
@@ -91,7 +116,7 @@ func TestHandle(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		event      string
-		params     func(reads *int) getParameterFunc
+		params     func(reads *int) historyFunc
 		starter    *imageBuilder
 		want       Result
 		wantErr    string
@@ -100,12 +125,12 @@ func TestHandle(t *testing.T) {
 	}{
 		{
 			name: "update starts the pipeline", event: "parameter-update.json",
-			want:      Result{Decision: DecisionStarted, Reason: "parameter /golden-ami/upstream version 3 is " + amiV3, ImageBuildVersionARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1", ClientToken: tokV3},
+			want:      Result{Decision: DecisionStarted, Reason: "parameter /golden-ami/upstream version 3 is " + amiV3 + " (its value since version 3)", ImageBuildVersionARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1", ClientToken: tokV3},
 			wantReads: 1, wantStarts: 1,
 		},
 		{
 			name: "create starts the pipeline", event: "parameter-create.json",
-			want:      Result{Decision: DecisionStarted, Reason: "parameter /golden-ami/upstream version 3 is " + amiV3, ImageBuildVersionARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1", ClientToken: tokV3},
+			want:      Result{Decision: DecisionStarted, Reason: "parameter /golden-ami/upstream version 3 is " + amiV3 + " (its value since version 3)", ImageBuildVersionARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1", ClientToken: tokV3},
 			wantReads: 1, wantStarts: 1,
 		},
 		{
@@ -138,31 +163,44 @@ func TestHandle(t *testing.T) {
 		},
 		{
 			name: "throttled read is an error naming the operation", event: "parameter-update.json",
-			params: func(reads *int) getParameterFunc {
-				return func(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+			params: func(reads *int) historyFunc {
+				return func(context.Context, *ssm.GetParameterHistoryInput, ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
 					*reads++
-					return nil, apiErr("SSM", "GetParameter", "ThrottlingException", "Rate exceeded")
+					return nil, apiErr("SSM", "GetParameterHistory", "ThrottlingException", "Rate exceeded")
 				}
 			},
-			wantErr:   "get parameter /golden-ami/upstream: operation error SSM: GetParameter, api error ThrottlingException: Rate exceeded",
+			wantErr:   "get parameter history of /golden-ami/upstream: operation error SSM: GetParameterHistory, api error ThrottlingException: Rate exceeded",
 			wantReads: 1,
 		},
 		{
 			name: "missing parameter is an error", event: "parameter-update.json",
-			params: func(reads *int) getParameterFunc {
-				return func(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+			params: func(reads *int) historyFunc {
+				return func(context.Context, *ssm.GetParameterHistoryInput, ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
 					*reads++
 					return nil, &ssmtypes.ParameterNotFound{Message: aws.String("Parameter /golden-ami/upstream not found.")}
 				}
 			},
-			wantErr:   "get parameter /golden-ami/upstream: ParameterNotFound: Parameter /golden-ami/upstream not found.",
+			wantErr:   "get parameter history of /golden-ami/upstream: ParameterNotFound: Parameter /golden-ami/upstream not found.",
 			wantReads: 1,
 		},
 		{
 			name: "invalid AMI id starts nothing", event: "parameter-update.json",
-			params:    func(reads *int) getParameterFunc { return parameterAt("ami-nope", 5, reads) },
+			params:    func(reads *int) historyFunc { return parameterAt("ami-nope", 5, reads) },
 			wantErr:   `parameter /golden-ami/upstream version 5: "ami-nope" is not an AMI id (want "ami-" followed by 8 or 17 hex digits); no build started`,
 			wantReads: 1,
+		},
+		{
+			name: "empty history is an error", event: "parameter-update.json",
+			params:    func(reads *int) historyFunc { return historyOf(reads) },
+			wantErr:   "get parameter history of /golden-ami/upstream: the response lists no versions",
+			wantReads: 1,
+		},
+		{
+			name: "the same value written again keeps the token of its first version", event: "parameter-update.json",
+			params: func(reads *int) historyFunc { return historyOf(reads, amiV4, amiV3, amiV3) },
+			want: Result{Decision: DecisionStarted, Reason: "parameter /golden-ami/upstream version 3 is " + amiV3 + " (its value since version 2)",
+				ImageBuildVersionARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1", ClientToken: clientToken(pipelineARN, paramName, 2, amiV3)},
+			wantReads: 1, wantStarts: 1,
 		},
 		{
 			name: "429 on start is an error naming the operation", event: "parameter-update.json",
@@ -173,7 +211,7 @@ func TestHandle(t *testing.T) {
 		{
 			name: "reused token with a mismatch counts as already started", event: "parameter-update.json",
 			starter:   &imageBuilder{fail: &smithy.OperationError{ServiceID: "imagebuilder", OperationName: "StartImagePipelineExecution", Err: &ibtypes.IdempotentParameterMismatchException{Message: aws.String("token reused")}}},
-			want:      Result{Decision: DecisionAlreadyStarted, Reason: "client token " + tokV3 + " was already used for parameter /golden-ami/upstream version 3", ClientToken: tokV3},
+			want:      Result{Decision: DecisionAlreadyStarted, Reason: "client token " + tokV3 + " was already used for parameter /golden-ami/upstream value " + amiV3 + " (version 3, since version 3)", ClientToken: tokV3},
 			wantReads: 1, wantStarts: 1,
 		},
 	} {
@@ -199,14 +237,14 @@ func TestHandle(t *testing.T) {
 				t.Errorf("result = %+v\nwant %+v", got, tc.want)
 			}
 			if reads != tc.wantReads {
-				t.Errorf("GetParameter calls = %d, want %d", reads, tc.wantReads)
+				t.Errorf("GetParameterHistory calls = %d, want %d", reads, tc.wantReads)
 			}
 			if len(starter.calls) != tc.wantStarts {
 				t.Errorf("StartImagePipelineExecution calls = %d, want %d", len(starter.calls), tc.wantStarts)
 			}
 			for _, in := range starter.calls {
-				if aws.ToString(in.ImagePipelineArn) != pipelineARN || aws.ToString(in.ClientToken) != tokV3 {
-					t.Errorf("start input = %+v, want pipeline %s token %s", in, pipelineARN, tokV3)
+				if want := cmp.Or(tc.want.ClientToken, tokV3); aws.ToString(in.ImagePipelineArn) != pipelineARN || aws.ToString(in.ClientToken) != want {
+					t.Errorf("start input = %+v, want pipeline %s token %s", in, pipelineARN, want)
 				}
 			}
 		})
@@ -256,46 +294,75 @@ func TestHandleMalformedEnvelope(t *testing.T) {
 	}
 }
 
-// A redelivered event, and a second event for the same version, start one
-// execution; the next version starts another.
-func TestRedeliveryStartsOneExecutionPerVersion(t *testing.T) {
+// A redelivered event, a second event for the same version, and a new
+// version that writes the same AMI again (a retried PutParameter whose first
+// response was lost, overlapping monitor runs) start one execution; a new
+// value starts another, and so does a return to an earlier value.
+func TestRedeliveryStartsOneExecutionPerChange(t *testing.T) {
 	var reads int
-	value, version := amiV3, int64(3)
-	params := getParameterFunc(func(_ context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
-		reads++
-		return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Name: in.Name, Value: aws.String(value), Version: version}}, nil
+	values := []string{amiV3}
+	params := historyFunc(func(ctx context.Context, in *ssm.GetParameterHistoryInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
+		return historyOf(&reads, values...)(ctx, in, optFns...)
 	})
 	ib := &imageBuilder{}
 	h := &Handler{PipelineARN: pipelineARN, ParameterName: paramName, Params: params, Pipelines: ib}
 	ev := loadEvent(t, "parameter-update.json")
+	handle := func(ev events.CloudWatchEvent) Result {
+		t.Helper()
+		res, err := h.Handle(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
 
-	first, err := h.Handle(context.Background(), ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := h.Handle(context.Background(), ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dup := loadEvent(t, "parameter-create.json")
-	third, err := h.Handle(context.Background(), dup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if first != again || first != third {
-		t.Errorf("results differ for the same version:\n%+v\n%+v\n%+v", first, again, third)
+	first := handle(ev)
+	again := handle(ev)
+	third := handle(loadEvent(t, "parameter-create.json"))
+	values = append(values, amiV3) // version 2: the same AMI written again
+	rewritten := handle(ev)
+	if first.ClientToken != again.ClientToken || first.ClientToken != third.ClientToken || first.ClientToken != rewritten.ClientToken ||
+		first.ImageBuildVersionARN != rewritten.ImageBuildVersionARN {
+		t.Errorf("results differ for one change:\n%+v\n%+v\n%+v\n%+v", first, again, third, rewritten)
 	}
 	if len(ib.byToken) != 1 {
 		t.Fatalf("executions = %d, want 1", len(ib.byToken))
 	}
 
-	value, version = amiV4, 4
-	next, err := h.Handle(context.Background(), ev)
+	values = append(values, amiV4) // version 3: a new AMI
+	next := handle(ev)
+	if len(ib.byToken) != 2 || next.ImageBuildVersionARN == first.ImageBuildVersionARN {
+		t.Errorf("new value: executions = %d, result %+v; want a second execution", len(ib.byToken), next)
+	}
+	values = append(values, amiV3) // version 4: back to the first AMI
+	back := handle(ev)
+	if len(ib.byToken) != 3 || back.ClientToken == first.ClientToken {
+		t.Errorf("return to an earlier value: executions = %d, result %+v; want a third execution", len(ib.byToken), back)
+	}
+}
+
+// A history longer than one page is read to its end, and the run of equal
+// values is found across page boundaries.
+func TestHistoryIsReadAcrossPages(t *testing.T) {
+	var reads int
+	values := make([]string, 120)
+	for i := range values {
+		values[i] = amiV4
+		if i >= 45 {
+			values[i] = amiV3
+		}
+	}
+	ib := &imageBuilder{}
+	h := &Handler{PipelineARN: pipelineARN, ParameterName: paramName, Params: historyOf(&reads, values...), Pipelines: ib}
+	got, err := h.Handle(context.Background(), loadEvent(t, "parameter-update.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ib.byToken) != 2 || next.ImageBuildVersionARN == first.ImageBuildVersionARN || next.ClientToken == first.ClientToken {
-		t.Errorf("next version: executions = %d, result %+v; want a second execution", len(ib.byToken), next)
+	if want := clientToken(pipelineARN, paramName, 46, amiV3); got.ClientToken != want || reads != 3 {
+		t.Errorf("token %s after %d reads, want %s (since version 46) after 3 pages of 50", got.ClientToken, reads, want)
+	}
+	if want := "parameter /golden-ami/upstream version 120 is " + amiV3 + " (its value since version 46)"; got.Reason != want {
+		t.Errorf("reason = %q, want %q", got.Reason, want)
 	}
 }
 

@@ -29,7 +29,7 @@ func setupIntegration(t *testing.T) (*fakeaws.Server, *Handler) {
 func TestIntegration429ThenRedeliveryStartsExactlyOneExecution(t *testing.T) {
 	srv, h := setupIntegration(t)
 	srv.SetParameter(region, paramName, amiV3)
-	srv.Inject(fakeaws.Fault{Operation: "GetParameter", Code: "ThrottlingException", Message: "Rate exceeded"})
+	srv.Inject(fakeaws.Fault{Operation: "GetParameterHistory", Code: "ThrottlingException", Message: "Rate exceeded"})
 	srv.Inject(fakeaws.Fault{Operation: "StartImagePipelineExecution", Status: 429, Code: "CallRateLimitExceededException", Message: "Rate exceeded"})
 	srv.Inject(fakeaws.Fault{Operation: "StartImagePipelineExecution", Status: 500, Code: "ServiceException"})
 	ev := loadEvent(t, "parameter-update.json")
@@ -59,6 +59,9 @@ func TestIntegration429ThenRedeliveryStartsExactlyOneExecution(t *testing.T) {
 	if ex[0].ClientToken != clientToken(pipelineARN, paramName, 1, amiV3) || ex[0].PipelineARN != pipelineARN {
 		t.Errorf("execution = %+v", ex[0])
 	}
+	if got := srv.Count("GetParameterHistory"); got != 4 {
+		t.Errorf("GetParameterHistory attempts = %d, want 4 (throttled, then one per event)", got)
+	}
 	if got := srv.Count("StartImagePipelineExecution"); got != 5 {
 		t.Errorf("StartImagePipelineExecution attempts = %d, want 5 (429, 500, success, 2 replays)", got)
 	}
@@ -71,6 +74,38 @@ func TestIntegration429ThenRedeliveryStartsExactlyOneExecution(t *testing.T) {
 	}
 	if n := len(srv.Executions()); n != 2 || next.ImageBuildVersionARN == first.ImageBuildVersionARN {
 		t.Errorf("after a new version: executions = %d, result %+v; want 2 distinct", n, next)
+	}
+}
+
+// The same AMI written again as a new version (a PutParameter retried after
+// its response was lost, or two overlapping monitor runs) sends a second
+// change event; it must not start a second build. A new AMI after that does.
+func TestIntegrationSameValueNewVersionStartsNoSecondBuild(t *testing.T) {
+	srv, h := setupIntegration(t)
+	srv.SetParameter(region, paramName, amiV4)
+	srv.SetParameter(region, paramName, amiV3)
+	ev := loadEvent(t, "parameter-update.json")
+	first, err := h.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	srv.SetParameter(region, paramName, amiV3) // version 3, same value
+	second, err := h.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatalf("Handle after the same value was written again: %v", err)
+	}
+	if ex := srv.Executions(); len(ex) != 1 || second.ImageBuildVersionARN != first.ImageBuildVersionARN {
+		t.Fatalf("executions = %+v, results %+v and %+v; want exactly one", ex, first, second)
+	}
+	if want := clientToken(pipelineARN, paramName, 2, amiV3); first.ClientToken != want || second.ClientToken != want {
+		t.Errorf("tokens %s, %s; want %s (the value's first version, 2)", first.ClientToken, second.ClientToken, want)
+	}
+	srv.SetParameter(region, paramName, amiV4)
+	if _, err := h.Handle(context.Background(), ev); err != nil {
+		t.Fatalf("Handle after a new value: %v", err)
+	}
+	if n := len(srv.Executions()); n != 2 {
+		t.Errorf("executions after a new value = %d, want 2", n)
 	}
 }
 
