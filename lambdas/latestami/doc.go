@@ -30,11 +30,20 @@
 //     is written ("unchanged"), so redelivery triggers nothing downstream;
 //   - it holds the AMI but an earlier attempt failed to tag it: only the
 //     tags are written ("retagged");
-//   - it is tagged with a newer build of the same image: nothing is written
-//     ("stale"), so a late notification cannot roll it back;
-//   - otherwise PutParameter (Overwrite) then AddTagsToResource with
-//     golden-ami:image-arn, golden-ami:pipeline-arn, golden-ami:recipe-arn
-//     and golden-ami:build-date ("written").
+//   - its current version was written for a newer build of the same image:
+//     nothing is written ("stale"), so a late notification cannot roll it
+//     back. The build is read from the version's description ("Golden AMI
+//     from <image ARN>"), which PutParameter writes together with the
+//     value, so it is right even when the tags lag behind; a parameter
+//     without such a description falls back to its golden-ami:image-arn tag;
+//   - otherwise PutParameter (Overwrite, with that description) then
+//     AddTagsToResource with golden-ami:image-arn, golden-ami:pipeline-arn,
+//     golden-ami:recipe-arn and golden-ami:build-date ("written").
+//
+// The parameter's current version and description are read with
+// GetParameterHistory (GetParameter returns no description). An
+// EventBridge AVAILABLE event whose GetImage still reports an earlier
+// status is an error, so Lambda retries it instead of losing the image.
 //
 // A region that fails does not stop the others; the function then returns
 // one error naming the failed regions, and a retry redoes only those.
@@ -43,7 +52,7 @@
 //
 // # IAM
 //
-// ssm:GetParameter, ssm:PutParameter, ssm:AddTagsToResource and
+// ssm:GetParameterHistory, ssm:PutParameter, ssm:AddTagsToResource and
 // ssm:ListTagsForResource on the parameter in every distribution region,
 // ec2:DescribeImages (Parameter Store validates aws:ec2:image values with
 // it), and imagebuilder:GetImage on the pipeline's images.

@@ -47,7 +47,7 @@ type ImageResult struct {
 // parameterStore is the part of an SSM client the recorder uses, in one
 // region.
 type parameterStore interface {
-	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	GetParameterHistory(ctx context.Context, in *ssm.GetParameterHistoryInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error)
 	PutParameter(ctx context.Context, in *ssm.PutParameterInput, optFns ...func(*ssm.Options)) (*ssm.PutParameterOutput, error)
 	AddTagsToResource(ctx context.Context, in *ssm.AddTagsToResourceInput, optFns ...func(*ssm.Options)) (*ssm.AddTagsToResourceOutput, error)
 	ListTagsForResource(ctx context.Context, in *ssm.ListTagsForResourceInput, optFns ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error)
@@ -104,6 +104,12 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Result, erro
 		if err != nil {
 			return Result{}, err
 		}
+		if inProgress(img.Status) {
+			// GetImage is behind the event. Ignoring the image would lose
+			// it; an error makes Lambda retry the event later.
+			return Result{}, fmt.Errorf("get image %s: the event says %s but GetImage reports status %q; nothing written, retry later",
+				n.ImageARN, contract.ImageStatusAvailable, img.Status)
+		}
 		images = []image{img}
 	}
 
@@ -153,6 +159,17 @@ func (h *Handler) getImage(ctx context.Context, arn string) (image, error) {
 		}
 	}
 	return img, nil
+}
+
+// inProgress reports whether an image status comes before AVAILABLE (or is
+// missing). DEPRECATED, DISABLED and DELETED come after it, and FAILED and
+// CANCELLED end a build; those are final answers, not a lagging read.
+func inProgress(status string) bool {
+	switch status {
+	case "", "PENDING", "CREATING", "BUILDING", "TESTING", "DISTRIBUTING", "INTEGRATING":
+		return true
+	}
+	return false
 }
 
 // ignore logs why an image is not recorded.
@@ -248,18 +265,12 @@ func (h *Handler) recordIn(ctx context.Context, region, ami string, img image) (
 	params := h.ParamsIn(region)
 	name := aws.String(h.ParameterName)
 
-	var current string
-	out, err := params.GetParameter(ctx, &ssm.GetParameterInput{Name: name})
-	var notFound *ssmtypes.ParameterNotFound
-	switch {
-	case errors.As(err, &notFound):
-	case err != nil:
-		return "", fmt.Errorf("get parameter %s: %w", h.ParameterName, err)
-	case out.Parameter != nil:
-		current = aws.ToString(out.Parameter.Value)
+	current, description, err := h.currentVersion(ctx, params)
+	if err != nil {
+		return "", err
 	}
 
-	var recordedImage string
+	var taggedImage string
 	if current != "" {
 		tags, err := params.ListTagsForResource(ctx, &ssm.ListTagsForResourceInput{
 			ResourceType: ssmtypes.ResourceTypeForTaggingParameter, ResourceId: name,
@@ -269,14 +280,22 @@ func (h *Handler) recordIn(ctx context.Context, region, ami string, img image) (
 		}
 		for _, t := range tags.TagList {
 			if aws.ToString(t.Key) == contract.TagImageARN {
-				recordedImage = aws.ToString(t.Value)
+				taggedImage = aws.ToString(t.Value)
 			}
 		}
+	}
+	// The description is written with the value, in one PutParameter, so
+	// it names the build of the current value even when the tags, written
+	// afterwards, lag behind. Parameters written before descriptions were
+	// used have only the tag.
+	recordedImage, ok := strings.CutPrefix(description, descriptionPrefix)
+	if !ok {
+		recordedImage = taggedImage
 	}
 
 	outcome := OutcomeWritten
 	switch {
-	case current == ami && recordedImage == img.ARN:
+	case current == ami && recordedImage == img.ARN && taggedImage == tagValue(img.ARN):
 		return OutcomeUnchanged, nil
 	case current == ami:
 		// A previous attempt wrote the value but not the tags.
@@ -287,11 +306,12 @@ func (h *Handler) recordIn(ctx context.Context, region, ami string, img image) (
 		return OutcomeStale, nil
 	default:
 		if _, err := params.PutParameter(ctx, &ssm.PutParameterInput{
-			Name:      name,
-			Value:     aws.String(ami),
-			Type:      ssmtypes.ParameterTypeString,
-			DataType:  aws.String(contract.DataTypeEC2Image),
-			Overwrite: aws.Bool(true),
+			Name:        name,
+			Value:       aws.String(ami),
+			Description: aws.String(descriptionPrefix + img.ARN),
+			Type:        ssmtypes.ParameterTypeString,
+			DataType:    aws.String(contract.DataTypeEC2Image),
+			Overwrite:   aws.Bool(true),
 		}); err != nil {
 			return "", fmt.Errorf("put parameter %s: %w", h.ParameterName, err)
 		}
@@ -306,6 +326,40 @@ func (h *Handler) recordIn(ctx context.Context, region, ami string, img image) (
 		return "", fmt.Errorf("tag parameter %s: %w", h.ParameterName, err)
 	}
 	return outcome, nil
+}
+
+// descriptionPrefix starts the description the recorder writes with every
+// value: descriptionPrefix + the image build version ARN.
+const descriptionPrefix = "Golden AMI from "
+
+// currentVersion returns the value and description of the parameter's
+// latest version, or two empty strings when it does not exist. It reads the
+// history because GetParameter returns no description; the history is at
+// most 100 versions, two pages.
+func (h *Handler) currentVersion(ctx context.Context, params parameterStore) (value, description string, err error) {
+	var latest *ssmtypes.ParameterHistory
+	pages := ssm.NewGetParameterHistoryPaginator(params, &ssm.GetParameterHistoryInput{
+		Name: aws.String(h.ParameterName), MaxResults: aws.Int32(50),
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		var notFound *ssmtypes.ParameterNotFound
+		if errors.As(err, &notFound) {
+			return "", "", nil
+		}
+		if err != nil {
+			return "", "", fmt.Errorf("get parameter history of %s: %w", h.ParameterName, err)
+		}
+		for i := range page.Parameters {
+			if latest == nil || page.Parameters[i].Version > latest.Version {
+				latest = &page.Parameters[i]
+			}
+		}
+	}
+	if latest == nil {
+		return "", "", nil
+	}
+	return aws.ToString(latest.Value), aws.ToString(latest.Description), nil
 }
 
 // newerBuild reports whether recorded is a later build of the same image

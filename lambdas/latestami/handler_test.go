@@ -49,25 +49,30 @@ func sample(t testing.TB, name string) json.RawMessage {
 // The optional function fields replace a method (to inject faults); every
 // call is recorded.
 type regionParams struct {
-	exists bool
-	value  string
-	tags   map[string]string
-	calls  []string
+	exists      bool
+	value       string
+	description string
+	tags        map[string]string
+	calls       []string
 
-	getParameter      func(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	getParameterHistory func(ctx context.Context, in *ssm.GetParameterHistoryInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error)
 	putParameter      func(ctx context.Context, in *ssm.PutParameterInput, optFns ...func(*ssm.Options)) (*ssm.PutParameterOutput, error)
 	addTagsToResource func(ctx context.Context, in *ssm.AddTagsToResourceInput, optFns ...func(*ssm.Options)) (*ssm.AddTagsToResourceOutput, error)
 }
 
-func (p *regionParams) GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
-	p.calls = append(p.calls, "GetParameter")
-	if p.getParameter != nil {
-		return p.getParameter(ctx, in, optFns...)
+// GetParameterHistory answers with the current version only, as if older
+// versions had expired.
+func (p *regionParams) GetParameterHistory(ctx context.Context, in *ssm.GetParameterHistoryInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
+	p.calls = append(p.calls, "GetParameterHistory")
+	if p.getParameterHistory != nil {
+		return p.getParameterHistory(ctx, in, optFns...)
 	}
 	if !p.exists {
 		return nil, &ssmtypes.ParameterNotFound{Message: aws.String("Parameter " + aws.ToString(in.Name) + " not found.")}
 	}
-	return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Name: in.Name, Value: aws.String(p.value)}}, nil
+	return &ssm.GetParameterHistoryOutput{Parameters: []ssmtypes.ParameterHistory{
+		{Name: in.Name, Value: aws.String(p.value), Description: aws.String(p.description), Version: 7},
+	}}, nil
 }
 
 func (p *regionParams) PutParameter(ctx context.Context, in *ssm.PutParameterInput, optFns ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
@@ -76,10 +81,11 @@ func (p *regionParams) PutParameter(ctx context.Context, in *ssm.PutParameterInp
 		return p.putParameter(ctx, in, optFns...)
 	}
 	if aws.ToString(in.Name) != paramName || in.Type != ssmtypes.ParameterTypeString ||
-		aws.ToString(in.DataType) != contract.DataTypeEC2Image || !aws.ToBool(in.Overwrite) || len(in.Tags) != 0 {
+		aws.ToString(in.DataType) != contract.DataTypeEC2Image || !aws.ToBool(in.Overwrite) || len(in.Tags) != 0 ||
+		!strings.HasPrefix(aws.ToString(in.Description), descriptionPrefix+"arn:aws:imagebuilder:") {
 		return nil, fmt.Errorf("unexpected PutParameter input %+v", in)
 	}
-	p.exists, p.value = true, aws.ToString(in.Value)
+	p.exists, p.value, p.description = true, aws.ToString(in.Value), aws.ToString(in.Description)
 	return &ssm.PutParameterOutput{Version: 2}, nil
 }
 
@@ -452,12 +458,12 @@ func TestPartialFailureNamesTheRegionAndRetryRedoesOnlyIt(t *testing.T) {
 func TestThrottlingIsAWrappedErrorNamingTheOperation(t *testing.T) {
 	t.Run("read", func(t *testing.T) {
 		w := newWorld(pipelineARN)
-		w.regions["us-east-1"].getParameter = func(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
-			return nil, apiErr("SSM", "GetParameter", "ThrottlingException", "Rate exceeded")
+		w.regions["us-east-1"].getParameterHistory = func(context.Context, *ssm.GetParameterHistoryInput, ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
+			return nil, apiErr("SSM", "GetParameterHistory", "ThrottlingException", "Rate exceeded")
 		}
 		_, err := w.h.Handle(context.Background(), sample(t, "sns-available.json"))
 		want := "record image " + imageARN + ": failed in 1 of 2 regions (us-east-1): record " + amiUSEast1 +
-			" in us-east-1: get parameter /golden-ami/latest: operation error SSM: GetParameter, api error ThrottlingException: Rate exceeded"
+			" in us-east-1: get parameter history of /golden-ami/latest: operation error SSM: GetParameterHistory, api error ThrottlingException: Rate exceeded"
 		if err == nil || err.Error() != want {
 			t.Fatalf("error = %v\nwant %s", err, want)
 		}
@@ -529,6 +535,82 @@ func TestOlderBuildDoesNotOverwriteANewerOne(t *testing.T) {
 	for name, p := range w.regions {
 		if p.writes() != 0 || p.value != "ami-0ffffffffffffffff" {
 			t.Errorf("%s was written: %v", name, p.calls)
+		}
+	}
+}
+
+// A newer build's value landed but its tags did not (AddTagsToResource
+// failed and the retries ran out, or have not run yet). The description,
+// written with the value, still names the newer build, so a late
+// notification of an older build is stale, while the newer build's own
+// retry repairs only the tags.
+func TestDescriptionGuardsAgainstRollbackWhenTagsLag(t *testing.T) {
+	w := newWorld(pipelineARN)
+	newer := "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/1.2.0/5"
+	older := "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/1.2.0/2"
+	for _, r := range []string{"us-east-1", "eu-west-1"} {
+		w.regions[r] = &regionParams{exists: true, value: "ami-0ffffffffffffffff", description: descriptionPrefix + newer,
+			tags: map[string]string{contract.TagImageARN: older}}
+	}
+	got, err := w.h.Handle(context.Background(), sample(t, "sns-available.json")) // build 1.2.0/4
+	if err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	if r := got.Images[0].Regions; r["us-east-1"] != OutcomeStale || r["eu-west-1"] != OutcomeStale {
+		t.Errorf("regions = %v, want stale (the description names build 5)", r)
+	}
+	for name, p := range w.regions {
+		if p.writes() != 0 || p.value != "ami-0ffffffffffffffff" {
+			t.Errorf("%s was written: %v", name, p.calls)
+		}
+	}
+}
+
+// Writing a value sets the description that names its build, in the same
+// PutParameter.
+func TestWriteSetsTheDescription(t *testing.T) {
+	w := newWorld(pipelineARN)
+	if _, err := w.h.Handle(context.Background(), sample(t, "sns-available.json")); err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	for name, p := range w.regions {
+		if want := descriptionPrefix + imageARN; p.description != want {
+			t.Errorf("%s description = %q, want %q", name, p.description, want)
+		}
+	}
+}
+
+// An EventBridge AVAILABLE event whose GetImage still reports an earlier
+// status (or none) is an error, so Lambda retries it; a later status such
+// as DEPRECATED is a final answer and is ignored.
+func TestGetImageBehindTheEvent(t *testing.T) {
+	for _, tc := range []struct {
+		state   *ibtypes.ImageState
+		wantErr string
+		want    string
+	}{
+		{state: &ibtypes.ImageState{Status: ibtypes.ImageStatusDistributing},
+			wantErr: "get image " + imageARN + `: the event says AVAILABLE but GetImage reports status "DISTRIBUTING"; nothing written, retry later`},
+		{state: nil,
+			wantErr: "get image " + imageARN + `: the event says AVAILABLE but GetImage reports status ""; nothing written, retry later`},
+		{state: &ibtypes.ImageState{Status: ibtypes.ImageStatusDeprecated}, want: "image status DEPRECATED is not AVAILABLE"},
+	} {
+		w := newWorld(pipelineARN)
+		inner := w.h.Images
+		w.h.Images = getImageFunc(func(ctx context.Context, in *imagebuilder.GetImageInput, optFns ...func(*imagebuilder.Options)) (*imagebuilder.GetImageOutput, error) {
+			out, err := inner.GetImage(ctx, in, optFns...)
+			out.Image.State = tc.state
+			return out, err
+		})
+		got, err := w.h.Handle(context.Background(), sample(t, "eventbridge-available.json"))
+		switch {
+		case tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr):
+			t.Errorf("state %v: error = %v\nwant %s", tc.state, err, tc.wantErr)
+		case tc.wantErr == "" && (err != nil || len(got.Images) != 1 || got.Images[0].Reason != tc.want):
+			t.Errorf("state %v: %+v, %v; want ignored with %q", tc.state, got, err, tc.want)
+		}
+		if w.totalCalls() != 0 {
+			t.Errorf("state %v: SSM calls = %d, want 0", tc.state, w.totalCalls())
 		}
 	}
 }

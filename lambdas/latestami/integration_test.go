@@ -43,7 +43,7 @@ func TestIntegrationEveryRegionExactlyOnceThroughFaults(t *testing.T) {
 	addImage(srv)
 	srv.SetParameter("us-east-1", paramName, amiPrevious)
 	srv.Inject(fakeaws.Fault{Operation: "GetImage", Status: 429, Code: "CallRateLimitExceededException", Message: "Rate exceeded"})
-	srv.Inject(fakeaws.Fault{Operation: "GetParameter", Region: "us-east-1", Code: "ThrottlingException"})
+	srv.Inject(fakeaws.Fault{Operation: "GetParameterHistory", Region: "us-east-1", Code: "ThrottlingException"})
 	srv.Inject(fakeaws.Fault{Operation: "PutParameter", Region: "eu-west-1", Code: "TooManyUpdates", Times: 2})
 	srv.Inject(fakeaws.Fault{Operation: "PutParameter", Region: "us-east-1", Status: 500, Code: "InternalServerError"})
 	srv.Inject(fakeaws.Fault{Operation: "AddTagsToResource", Region: "ap-southeast-2", Status: 503, Code: "ServiceUnavailable"})
