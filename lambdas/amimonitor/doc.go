@@ -27,16 +27,22 @@
 //
 // # Behaviour
 //
-// The function returns {"changed":bool,"previous":"ami-..","current":"ami-..","source":".."}.
-// When the upstream AMI equals the parameter's value nothing is written, so
-// the Parameter Store Change event that starts a build only fires for a real
-// change. An upstream without a usable AMI, or with an invalid id, is an
+// The function returns {"changed":bool,"previous":"ami-..","current":"ami-..","source":".."},
+// plus "retagged":true when it repaired the tags (below).
+// When the upstream AMI equals the parameter's value the value is never
+// written, so the Parameter Store Change event that starts a build only
+// fires for a real change. The function then reads the parameter's tags and,
+// only when golden-ami:upstream-source is missing or differs (a previous run
+// wrote the value but failed to tag it, or the parameter was seeded by
+// CloudFormation), re-applies the tags; golden-ami:observed-at is then the
+// value's LastModifiedDate, not the time of the repair. Otherwise nothing is
+// written. An upstream without a usable AMI, or with an invalid id, is an
 // error and the parameter is left untouched.
 //
 // # IAM
 //
-// ssm:GetParameter, ssm:PutParameter and ssm:AddTagsToResource on the
-// parameter, ec2:DescribeImages (Parameter Store validates aws:ec2:image
+// ssm:GetParameter, ssm:PutParameter, ssm:AddTagsToResource and
+// ssm:ListTagsForResource on the parameter, ec2:DescribeImages (Parameter Store validates aws:ec2:image
 // values with it), plus, per source, elasticbeanstalk:DescribePlatformVersion
 // and elasticbeanstalk:ListPlatformVersions, ssm:GetParameter on the source
 // parameter, or ec2:DescribeImages.

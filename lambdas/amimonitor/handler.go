@@ -25,17 +25,30 @@ import (
 
 // Result is what one run of the monitor returns.
 type Result struct {
-	Changed  bool   `json:"changed"`
+	Changed bool `json:"changed"`
+	// Retagged reports that the parameter already held the AMI but lacked
+	// this run's provenance tags (a previous run wrote the value and then
+	// failed to tag it), so the tags were written and the value was not.
+	Retagged bool   `json:"retagged,omitempty"`
 	Previous string `json:"previous"`
 	Current  string `json:"current"`
 	Source   string `json:"source"`
 }
+
+// Decisions logged with each run ("decision"). DecisionRetagged is also
+// reported as Result.Retagged; the names match lambdas/latestami's outcomes.
+const (
+	DecisionChanged   = "changed"   // the parameter now holds the new AMI, tagged
+	DecisionUnchanged = "unchanged" // it already did, with this run's tags; nothing written
+	DecisionRetagged  = "retagged"  // it already did; the provenance tags were repaired, the value not written
+)
 
 // parameterStore is the part of the SSM client the monitor writes with.
 type parameterStore interface {
 	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
 	PutParameter(ctx context.Context, in *ssm.PutParameterInput, optFns ...func(*ssm.Options)) (*ssm.PutParameterOutput, error)
 	AddTagsToResource(ctx context.Context, in *ssm.AddTagsToResourceInput, optFns ...func(*ssm.Options)) (*ssm.AddTagsToResourceOutput, error)
+	ListTagsForResource(ctx context.Context, in *ssm.ListTagsForResourceInput, optFns ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error)
 }
 
 // upstream finds the AMI the golden recipe should currently build on.
@@ -62,9 +75,12 @@ type Handler struct {
 // differs. It ignores its input: the scheduled event carries nothing the
 // monitor needs, so any payload (or none) is accepted.
 //
-// An unchanged AMI writes nothing, so the Parameter Store Change event that
-// starts a build fires only for a real change. An upstream without a usable
-// AMI is an error and leaves the parameter untouched.
+// An unchanged AMI never writes the value, so the Parameter Store Change
+// event that starts a build fires only for a real change. It writes the tags
+// only when the upstream-source tag is missing or differs (a previous run
+// wrote the value and then failed to tag it, or the source was reconfigured);
+// otherwise it writes nothing. An upstream without a usable AMI is an error
+// and leaves the parameter untouched.
 func (h *Handler) Handle(ctx context.Context) (Result, error) {
 	up, err := h.Upstream.Resolve(ctx)
 	if err != nil {
@@ -77,6 +93,7 @@ func (h *Handler) Handle(ctx context.Context) (Result, error) {
 
 	out, err := h.Params.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(h.ParameterName)})
 	var notFound *ssmtypes.ParameterNotFound
+	var written *time.Time // when the current value was written
 	switch {
 	case errors.As(err, &notFound):
 		// First run, or someone deleted it: create it.
@@ -84,12 +101,11 @@ func (h *Handler) Handle(ctx context.Context) (Result, error) {
 		return Result{}, fmt.Errorf("get parameter %s: %w", h.ParameterName, err)
 	case out.Parameter != nil:
 		res.Previous = aws.ToString(out.Parameter.Value)
+		written = out.Parameter.LastModifiedDate
 	}
 
 	if res.Previous == res.Current {
-		slog.InfoContext(ctx, "upstream AMI unchanged; nothing written",
-			"decision", "unchanged", "parameter", h.ParameterName, "ami", res.Current, "source", res.Source)
-		return res, nil
+		return h.keep(ctx, res, written)
 	}
 
 	// PutParameter rejects Tags together with Overwrite, so tag afterwards.
@@ -114,7 +130,58 @@ func (h *Handler) Handle(ctx context.Context) (Result, error) {
 		return res, fmt.Errorf("tag parameter %s after writing %s: %w", h.ParameterName, res.Current, err)
 	}
 	slog.InfoContext(ctx, "upstream AMI changed; parameter updated",
-		"decision", "changed", "parameter", h.ParameterName, "previous", res.Previous, "ami", res.Current, "source", res.Source)
+		"decision", DecisionChanged, "parameter", h.ParameterName, "previous", res.Previous, "ami", res.Current, "source", res.Source)
+	return res, nil
+}
+
+// keep handles a parameter that already holds the upstream AMI. It never
+// writes the value. It re-applies the provenance tags when the
+// upstream-source tag is missing or differs from what this run would
+// write: otherwise a run whose tag write failed after its PutParameter
+// would leave the parameter untagged for good, since its retry finds the
+// value current.
+func (h *Handler) keep(ctx context.Context, res Result, written *time.Time) (Result, error) {
+	name := aws.String(h.ParameterName)
+	out, err := h.Params.ListTagsForResource(ctx, &ssm.ListTagsForResourceInput{
+		ResourceType: ssmtypes.ResourceTypeForTaggingParameter, ResourceId: name,
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("list tags of parameter %s: %w", h.ParameterName, err)
+	}
+	source := tagValue(res.Source)
+	recorded, found := "", false
+	for _, t := range out.TagList {
+		if aws.ToString(t.Key) == contract.TagUpstreamSource {
+			recorded, found = aws.ToString(t.Value), true
+		}
+	}
+	if found && recorded == source {
+		slog.InfoContext(ctx, "upstream AMI unchanged; nothing written",
+			"decision", DecisionUnchanged, "parameter", h.ParameterName, "ami", res.Current, "source", res.Source)
+		return res, nil
+	}
+
+	tags := []ssmtypes.Tag{{Key: aws.String(contract.TagUpstreamSource), Value: aws.String(source)}}
+	// observed-at is when the monitor first saw the AMI. That is not now: the
+	// value was written when it was first seen, by the run whose tag write
+	// failed (or, for a seeded parameter, by CloudFormation). The value's
+	// LastModifiedDate is that write, so it is the closest honest answer.
+	// Without it the tag is left as it is (absent or not) rather than
+	// claiming a time the monitor does not know.
+	if written != nil {
+		tags = append(tags, ssmtypes.Tag{Key: aws.String(contract.TagObservedAt), Value: aws.String(written.UTC().Format(time.RFC3339))})
+	}
+	if _, err := h.Params.AddTagsToResource(ctx, &ssm.AddTagsToResourceInput{
+		ResourceType: ssmtypes.ResourceTypeForTaggingParameter,
+		ResourceId:   name,
+		Tags:         tags,
+	}); err != nil {
+		return Result{}, fmt.Errorf("retag parameter %s, which already holds %s: %w", h.ParameterName, res.Current, err)
+	}
+	res.Retagged = true
+	slog.InfoContext(ctx, "upstream AMI unchanged but its provenance tags were missing or stale; tags re-applied, value not written",
+		"decision", DecisionRetagged, "parameter", h.ParameterName, "ami", res.Current, "source", res.Source,
+		"previousSourceTag", recorded)
 	return res, nil
 }
 

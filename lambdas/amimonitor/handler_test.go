@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,10 +41,14 @@ type fakeSSM struct {
 	getParameter      func(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
 	putParameter      func(ctx context.Context, in *ssm.PutParameterInput, optFns ...func(*ssm.Options)) (*ssm.PutParameterOutput, error)
 	addTagsToResource func(ctx context.Context, in *ssm.AddTagsToResourceInput, optFns ...func(*ssm.Options)) (*ssm.AddTagsToResourceOutput, error)
+	// listTagsForResource nil answers with no tags, like a parameter that
+	// was never tagged.
+	listTagsForResource func(ctx context.Context, in *ssm.ListTagsForResourceInput, optFns ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error)
 
-	gets []string
-	puts []*ssm.PutParameterInput
-	tags []*ssm.AddTagsToResourceInput
+	gets  []string
+	puts  []*ssm.PutParameterInput
+	tags  []*ssm.AddTagsToResourceInput
+	lists []*ssm.ListTagsForResourceInput
 }
 
 func (f *fakeSSM) GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
@@ -70,6 +75,32 @@ func (f *fakeSSM) AddTagsToResource(ctx context.Context, in *ssm.AddTagsToResour
 	return f.addTagsToResource(ctx, in, optFns...)
 }
 
+func (f *fakeSSM) ListTagsForResource(ctx context.Context, in *ssm.ListTagsForResourceInput, optFns ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error) {
+	f.lists = append(f.lists, in)
+	if f.listTagsForResource == nil {
+		return &ssm.ListTagsForResourceOutput{}, nil
+	}
+	return f.listTagsForResource(ctx, in, optFns...)
+}
+
+// taggedWith answers ListTagsForResource with key, value pairs.
+func taggedWith(kv ...string) func(context.Context, *ssm.ListTagsForResourceInput, ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error) {
+	return func(context.Context, *ssm.ListTagsForResourceInput, ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error) {
+		out := &ssm.ListTagsForResourceOutput{}
+		for i := 0; i < len(kv); i += 2 {
+			out.TagList = append(out.TagList, ssmtypes.Tag{Key: aws.String(kv[i]), Value: aws.String(kv[i+1])})
+		}
+		return out, nil
+	}
+}
+
+// holdingSince is holding with the LastModifiedDate of the value's write.
+func holdingSince(value string, written time.Time) func(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+	return func(_ context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+		return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Name: in.Name, Value: aws.String(value), Version: 7, LastModifiedDate: aws.Time(written)}}, nil
+	}
+}
+
 func holding(value string) func(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
 	return func(_ context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
 		return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Name: in.Name, Value: aws.String(value), Version: 7}}, nil
@@ -86,7 +117,11 @@ func upstreamOf(id string) upstreamFunc {
 	}
 }
 
-var fixedNow = time.Date(2024, 7, 1, 6, 0, 3, 0, time.UTC)
+var (
+	fixedNow = time.Date(2024, 7, 1, 6, 0, 3, 0, time.UTC)
+	// writtenAt is when an earlier run wrote the value it then failed to tag.
+	writtenAt = time.Date(2024, 6, 30, 6, 0, 2, 0, time.FixedZone("CEST", 2*60*60))
+)
 
 func TestHandle(t *testing.T) {
 	wantSource := "elasticbeanstalk:arn:aws:elasticbeanstalk:us-east-1::platform/Docker running on 64bit Amazon Linux 2023/4.10.0"
@@ -98,6 +133,12 @@ func TestHandle(t *testing.T) {
 		wantErr  string
 		wantPuts int
 		wantTags int
+		// wantLists is how many times the tags are read: only when the
+		// value is already current.
+		wantLists int
+		// wantTagSet is what each AddTagsToResource writes; nil means the
+		// upstream source and observed-at fixedNow.
+		wantTagSet map[string]string
 	}{
 		{
 			name:     "missing parameter is created",
@@ -114,10 +155,81 @@ func TestHandle(t *testing.T) {
 			wantPuts: 1, wantTags: 1,
 		},
 		{
-			name:     "unchanged upstream writes nothing",
+			name:     "unchanged upstream with its tags writes nothing",
 			upstream: upstreamOf(amiOld),
-			ssm:      &fakeSSM{getParameter: holding(amiOld)},
-			want:     Result{Changed: false, Previous: amiOld, Current: amiOld, Source: wantSource},
+			ssm: &fakeSSM{getParameter: holdingSince(amiOld, writtenAt),
+				listTagsForResource: taggedWith(contract.TagObservedAt, "2024-06-30T04:00:02Z", contract.TagUpstreamSource, wantSource, "team", "platform")},
+			want:      Result{Changed: false, Previous: amiOld, Current: amiOld, Source: wantSource},
+			wantLists: 1,
+		},
+		{
+			// The tag holds tagValue(source), not the source itself.
+			name: "unchanged upstream whose source needed escaping writes nothing",
+			upstream: func(context.Context) (upstreamAMI, error) {
+				return upstreamAMI{ImageID: amiOld, Source: "ec2-image:amazon/al2023 (minimal)*"}, nil
+			},
+			ssm: &fakeSSM{getParameter: holding(amiOld),
+				listTagsForResource: taggedWith(contract.TagUpstreamSource, "ec2-image:amazon/al2023 _minimal__", contract.TagObservedAt, "2024-06-30T04:00:02Z")},
+			want:      Result{Previous: amiOld, Current: amiOld, Source: "ec2-image:amazon/al2023 (minimal)*"},
+			wantLists: 1,
+		},
+		{
+			// A previous run wrote the value, then failed to tag it; its
+			// retry must not report "unchanged" and leave the tags missing.
+			name:     "tags lost to a failed tag write are re-applied without writing the value",
+			upstream: upstreamOf(amiNew),
+			ssm:      &fakeSSM{getParameter: holdingSince(amiNew, writtenAt), listTagsForResource: taggedWith("team", "platform")},
+			want:     Result{Changed: false, Retagged: true, Previous: amiNew, Current: amiNew, Source: wantSource},
+			wantTags: 1, wantLists: 1,
+			// observed-at is when the value was written, not now.
+			wantTagSet: map[string]string{contract.TagUpstreamSource: wantSource, contract.TagObservedAt: "2024-06-30T04:00:02Z"},
+		},
+		{
+			name:     "a stale upstream-source tag is corrected without writing the value",
+			upstream: upstreamOf(amiNew),
+			ssm: &fakeSSM{getParameter: holdingSince(amiNew, writtenAt),
+				listTagsForResource: taggedWith(contract.TagUpstreamSource, "ssm-parameter:/somewhere/else", contract.TagObservedAt, "2024-06-30T04:00:02Z")},
+			want:     Result{Changed: false, Retagged: true, Previous: amiNew, Current: amiNew, Source: wantSource},
+			wantTags: 1, wantLists: 1,
+			wantTagSet: map[string]string{contract.TagUpstreamSource: wantSource, contract.TagObservedAt: "2024-06-30T04:00:02Z"},
+		},
+		{
+			// Without the write time the monitor does not know when the
+			// AMI was first observed, so it does not claim a time.
+			name:     "a retag without the value's write time leaves observed-at alone",
+			upstream: upstreamOf(amiNew),
+			ssm:      &fakeSSM{getParameter: holding(amiNew)},
+			want:     Result{Changed: false, Retagged: true, Previous: amiNew, Current: amiNew, Source: wantSource},
+			wantTags: 1, wantLists: 1,
+			wantTagSet: map[string]string{contract.TagUpstreamSource: wantSource},
+		},
+		{
+			name:     "throttled ListTagsForResource is an error naming the call and writes nothing",
+			upstream: upstreamOf(amiNew),
+			ssm: &fakeSSM{getParameter: holding(amiNew), listTagsForResource: func(context.Context, *ssm.ListTagsForResourceInput, ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error) {
+				return nil, apiErr("SSM", "ListTagsForResource", "ThrottlingException", "Rate exceeded")
+			}},
+			wantErr:   "list tags of parameter /golden-ami/upstream: operation error SSM: ListTagsForResource, api error ThrottlingException: Rate exceeded",
+			wantLists: 1,
+		},
+		{
+			name:     "denied ListTagsForResource is an error naming the call and writes nothing",
+			upstream: upstreamOf(amiNew),
+			ssm: &fakeSSM{getParameter: holding(amiNew), listTagsForResource: func(context.Context, *ssm.ListTagsForResourceInput, ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error) {
+				return nil, apiErr("SSM", "ListTagsForResource", "AccessDeniedException", "not authorized to perform: ssm:ListTagsForResource")
+			}},
+			wantErr:   "list tags of parameter /golden-ami/upstream: operation error SSM: ListTagsForResource, api error AccessDeniedException: not authorized to perform: ssm:ListTagsForResource",
+			wantLists: 1,
+		},
+		{
+			name:     "failed retag is an error naming the call",
+			upstream: upstreamOf(amiNew),
+			ssm: &fakeSSM{getParameter: holdingSince(amiNew, writtenAt), addTagsToResource: func(context.Context, *ssm.AddTagsToResourceInput, ...func(*ssm.Options)) (*ssm.AddTagsToResourceOutput, error) {
+				return nil, apiErr("SSM", "AddTagsToResource", "ThrottlingException", "Rate exceeded")
+			}},
+			wantErr:  "retag parameter /golden-ami/upstream, which already holds " + amiNew + ": operation error SSM: AddTagsToResource, api error ThrottlingException: Rate exceeded",
+			wantTags: 1, wantLists: 1,
+			wantTagSet: map[string]string{contract.TagUpstreamSource: wantSource, contract.TagObservedAt: "2024-06-30T04:00:02Z"},
 		},
 		{
 			name: "upstream failure is an error and touches nothing",
@@ -179,6 +291,14 @@ func TestHandle(t *testing.T) {
 			if len(tc.ssm.tags) != tc.wantTags {
 				t.Errorf("AddTagsToResource calls = %d, want %d", len(tc.ssm.tags), tc.wantTags)
 			}
+			if len(tc.ssm.lists) != tc.wantLists {
+				t.Errorf("ListTagsForResource calls = %d, want %d", len(tc.ssm.lists), tc.wantLists)
+			}
+			for _, in := range tc.ssm.lists {
+				if in.ResourceType != ssmtypes.ResourceTypeForTaggingParameter || aws.ToString(in.ResourceId) != paramName {
+					t.Errorf("ListTagsForResource input = %+v", in)
+				}
+			}
 			for _, in := range tc.ssm.puts {
 				if aws.ToString(in.Name) != paramName || aws.ToString(in.Value) != amiNew ||
 					in.Type != ssmtypes.ParameterTypeString || aws.ToString(in.DataType) != contract.DataTypeEC2Image ||
@@ -194,8 +314,11 @@ func TestHandle(t *testing.T) {
 				for _, tag := range in.Tags {
 					got[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
 				}
-				want := map[string]string{contract.TagUpstreamSource: wantSource, contract.TagObservedAt: "2024-07-01T06:00:03Z"}
-				if len(got) != len(want) || got[contract.TagUpstreamSource] != want[contract.TagUpstreamSource] || got[contract.TagObservedAt] != want[contract.TagObservedAt] {
+				want := tc.wantTagSet
+				if want == nil {
+					want = map[string]string{contract.TagUpstreamSource: wantSource, contract.TagObservedAt: "2024-07-01T06:00:03Z"}
+				}
+				if !maps.Equal(got, want) {
 					t.Errorf("tags = %v, want %v", got, want)
 				}
 			}

@@ -137,6 +137,8 @@ func TestIntegrationImageSourceCreatesMissingParameter(t *testing.T) {
 	}
 }
 
+// The construct seeds the parameter with the source's value, untagged: the
+// first run tags it without writing the value, later runs write nothing.
 func TestIntegrationSourceParameter(t *testing.T) {
 	srv := startFake(t)
 	source := "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
@@ -147,11 +149,78 @@ func TestIntegrationSourceParameter(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Handle: %v", err)
 	}
-	if got != (Result{Changed: false, Previous: amiNew, Current: amiNew, Source: "ssm-parameter:" + source}) {
+	if got != (Result{Changed: false, Retagged: true, Previous: amiNew, Current: amiNew, Source: "ssm-parameter:" + source}) {
 		t.Errorf("result = %+v", got)
 	}
-	if srv.Count("PutParameter") != 0 || srv.Count("AddTagsToResource") != 0 {
-		t.Errorf("unchanged value was written: PutParameter=%d AddTagsToResource=%d", srv.Count("PutParameter"), srv.Count("AddTagsToResource"))
+	if p, _ := srv.Parameter(region, paramName); p.Tags[contract.TagUpstreamSource] != "ssm-parameter:"+source {
+		t.Errorf("tags = %v", p.Tags)
+	}
+
+	got, err = run(t, config{ParameterName: paramName, SourceParameterName: source})
+	if err != nil {
+		t.Fatalf("second Handle: %v", err)
+	}
+	if got != (Result{Changed: false, Previous: amiNew, Current: amiNew, Source: "ssm-parameter:" + source}) {
+		t.Errorf("second result = %+v", got)
+	}
+	if srv.Count("PutParameter") != 0 || srv.Count("AddTagsToResource") != 1 {
+		t.Errorf("unchanged value was written: PutParameter=%d AddTagsToResource=%d, want 0 and 1 (the first run's tags)",
+			srv.Count("PutParameter"), srv.Count("AddTagsToResource"))
+	}
+}
+
+// A run that writes the value and then cannot tag it fails; Lambda's retry
+// finds the value current and must still write the tags, once, without
+// writing the value again.
+func TestIntegrationTagsLostToAFailedTagWriteAreRepaired(t *testing.T) {
+	srv := startFake(t)
+	source := "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+	srv.SetParameter(region, source, amiNew)
+	srv.SetParameter(region, paramName, amiOld)
+	srv.Inject(fakeaws.Fault{Operation: "AddTagsToResource", Code: "ThrottlingException", Message: "Rate exceeded", Times: awsconfig.MaxAttempts})
+
+	_, err := run(t, config{ParameterName: paramName, SourceParameterName: source})
+	if err == nil || !strings.HasPrefix(err.Error(), "tag parameter "+paramName+" after writing "+amiNew+": operation error SSM: AddTagsToResource") {
+		t.Fatalf("first run error = %v, want the failed tag write", err)
+	}
+	if p, _ := srv.Parameter(region, paramName); p.Value != amiNew || len(p.Tags) != 0 {
+		t.Fatalf("after the first run parameter = %+v, want the new value without tags", p)
+	}
+
+	// The retry; its first tag read is throttled and retried by the SDK.
+	srv.Inject(fakeaws.Fault{Operation: "ListTagsForResource", Code: "ThrottlingException", Message: "Rate exceeded"})
+	got, err := run(t, config{ParameterName: paramName, SourceParameterName: source})
+	if err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if want := (Result{Retagged: true, Previous: amiNew, Current: amiNew, Source: "ssm-parameter:" + source}); got != want {
+		t.Errorf("retry result = %+v, want %+v", got, want)
+	}
+	p, _ := srv.Parameter(region, paramName)
+	if strings.Join(p.History, ",") != amiOld+","+amiNew {
+		t.Errorf("parameter history = %v, want the value written once", p.History)
+	}
+	if p.Tags[contract.TagUpstreamSource] != "ssm-parameter:"+source {
+		t.Errorf("tags = %v, want the upstream source", p.Tags)
+	}
+	if _, err := time.Parse(time.RFC3339, p.Tags[contract.TagObservedAt]); err != nil {
+		t.Errorf("observed-at tag = %q, want an RFC 3339 time", p.Tags[contract.TagObservedAt])
+	}
+	if srv.CountOK("PutParameter") != 1 || srv.CountOK("AddTagsToResource") != 1 {
+		t.Errorf("successful PutParameter = %d, AddTagsToResource = %d; want 1 and 1",
+			srv.CountOK("PutParameter"), srv.CountOK("AddTagsToResource"))
+	}
+
+	// Repaired: the next run writes nothing.
+	got, err = run(t, config{ParameterName: paramName, SourceParameterName: source})
+	if err != nil {
+		t.Fatalf("third run: %v", err)
+	}
+	if got.Changed || got.Retagged {
+		t.Errorf("third result = %+v, want unchanged", got)
+	}
+	if srv.CountOK("PutParameter") != 1 || srv.CountOK("AddTagsToResource") != 1 {
+		t.Errorf("third run wrote: PutParameter=%d AddTagsToResource=%d", srv.CountOK("PutParameter"), srv.CountOK("AddTagsToResource"))
 	}
 }
 

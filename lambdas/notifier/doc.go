@@ -53,6 +53,13 @@
 // (a 3xx is not followed; 4xx such as 404 no_service) fail at once. Each
 // attempt times out after 6s, so give the function a timeout of at least 30s.
 //
+// A 403, 404 or 410 (invalid_token, no_service, an archived channel) means
+// the webhook was revoked or rotated: the cached URL is dropped and the
+// secret read again, once. If it holds a new URL the message is delivered
+// there once (Slack accepted nothing from the old one, so nothing is posted
+// twice) and the new URL is cached; otherwise the error names the status and
+// says the secret was re-read.
+//
 // # Results and errors
 //
 // Handle returns {"records":[{"messageId","kind","outcome":"posted|skipped|failed","reason"}]}.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -256,12 +257,21 @@ func inRegion[O any](region string, set func(*O, string)) func(*O) {
 }
 
 // post sends body to the webhook, reading the webhook URL on first use.
+//
+// When Slack answers that the webhook itself is gone (see webhookGone), the
+// cached URL is dropped and the secret re-read once; a URL that changed (the
+// secret was rotated) gets one more delivery. Slack accepted nothing in
+// those answers, so that delivery cannot post the message twice.
 func (h *Handler) post(ctx context.Context, body []byte) error {
 	webhook, err := h.webhookURL(ctx)
 	if err != nil {
 		return err
 	}
 	attempts, err := h.Slack.Post(ctx, webhook, body)
+	var derr *deliveryError
+	if errors.As(err, &derr) && webhookGone(derr) {
+		attempts, err = h.repost(ctx, webhook, body, derr)
+	}
 	if err != nil {
 		return err
 	}
@@ -271,9 +281,51 @@ func (h *Handler) post(ctx context.Context, body []byte) error {
 	return nil
 }
 
+// webhookGone reports whether Slack rejected the webhook rather than the
+// message: 403 (invalid_token, action_prohibited), 404 (no_service) or 410
+// (channel archived). The URL will not work again, but the secret may hold a
+// new one.
+func webhookGone(d *deliveryError) bool {
+	if d.stopped != nil {
+		return false
+	}
+	switch d.status {
+	case http.StatusForbidden, http.StatusNotFound, http.StatusGone:
+		return true
+	}
+	return false
+}
+
+// repost handles a webhook Slack rejected with first: it forgets stale,
+// re-reads the secret and, when it holds a different URL, posts body there
+// once (with the poster's usual retries). The new URL stays cached.
+func (h *Handler) repost(ctx context.Context, stale string, body []byte, first *deliveryError) (int, error) {
+	slog.WarnContext(ctx, "Slack rejected the webhook; re-reading the secret",
+		"status", first.status, "error", first.msg, "secretArn", h.SecretARN)
+	h.mu.Lock()
+	if h.webhook == stale { // unless a concurrent post already replaced it
+		h.webhook = ""
+	}
+	h.mu.Unlock()
+	fresh, err := h.webhookURL(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("%w; re-reading the webhook secret failed: %w", first, err)
+	}
+	if fresh == stale {
+		return 0, fmt.Errorf("%w; re-read webhook secret %s: its URL is unchanged", first, h.SecretARN)
+	}
+	slog.InfoContext(ctx, "webhook secret holds a new URL; posting to it once", "secretArn", h.SecretARN)
+	attempts, err := h.Slack.Post(ctx, fresh, body)
+	if err != nil {
+		return attempts, fmt.Errorf("%w; re-read webhook secret %s: its new URL failed too: %w", first, h.SecretARN, err)
+	}
+	return attempts, nil
+}
+
 // webhookURL returns the webhook URL, reading the secret only the first
-// time it succeeds in this execution environment. A failed read is not
-// cached, so the next invocation tries again.
+// time it succeeds in this execution environment (and again after repost
+// forgets a URL Slack rejected). A failed read is not cached, so the next
+// invocation tries again.
 func (h *Handler) webhookURL(ctx context.Context) (string, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -556,7 +556,7 @@ func TestPartialFailureThenRedelivery(t *testing.T) {
 	alarmID, triggerID := ev.Records[0].SNS.MessageID, ev.Records[1].SNS.MessageID
 
 	res, err := h.Handle(context.Background(), ev)
-	wantErr := "Records[1] (SNS message " + triggerID + `, trigger-decision): slack webhook: HTTP 404 Not Found: "no_service"; not retried`
+	wantErr := "Records[1] (SNS message " + triggerID + `, trigger-decision): slack webhook: HTTP 404 Not Found: "no_service"; not retried; re-read webhook secret ` + secretARN + ": its URL is unchanged"
 	if err == nil || err.Error() != wantErr {
 		t.Fatalf("error = %v\nwant %s", err, wantErr)
 	}
@@ -579,8 +579,8 @@ func TestPartialFailureThenRedelivery(t *testing.T) {
 	if attempts != 3 || len(delivered) != 2 || !strings.HasPrefix(delivered[0].Text, ":rotating_light:") || !strings.HasPrefix(delivered[1].Text, ":rocket:") {
 		t.Errorf("Slack attempts = %d, delivered = %+v; want 3 attempts delivering the alarm, then the trigger line once", attempts, delivered)
 	}
-	if c.secret != 1 {
-		t.Errorf("GetSecretValue calls = %d, want 1", c.secret)
+	if c.secret != 2 {
+		t.Errorf("GetSecretValue calls = %d, want 2 (the first read, and a re-read after the 404)", c.secret)
 	}
 }
 
@@ -698,5 +698,196 @@ func TestRedact(t *testing.T) {
 	}
 	if got := redact(`Post "`+u+`": EOF`, u); got != `Post "[webhook URL]": EOF` {
 		t.Errorf("redact = %q", got)
+	}
+}
+
+// secretsInTurn answers GetSecretValue with the given results in turn (the
+// last one repeats) and counts the reads in c.secret. A result is a secret
+// value or an error.
+func secretsInTurn(c *calls, results ...any) getSecretValueFunc {
+	return func(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		r := results[min(c.secret, len(results)-1)]
+		c.secret++
+		if err, ok := r.(error); ok {
+			return nil, err
+		}
+		return &secretsmanager.GetSecretValueOutput{ARN: in.SecretId, SecretString: aws.String(r.(string)), VersionId: aws.String("v" + string(rune('0'+c.secret)))}, nil
+	}
+}
+
+// Slack answering 403, 404 or 410 means the cached webhook was revoked or
+// rotated: the secret is read again, once, and a new URL gets the message
+// once. Slack accepted nothing in those answers, so nothing is posted twice.
+func TestRejectedWebhookRereadsTheSecretOnce(t *testing.T) {
+	const rotatedPath = "/services/T0GOLDEN1/B0AMI0002/Rt5uV6wX7yZ8aB9cD0eF1gH2"
+	rejected := `slack webhook: HTTP 404 Not Found: "no_service"; not retried`
+	for _, tc := range []struct {
+		name    string
+		rotated bool  // whether the second read finds a new URL
+		readErr error // the second read's error, if any
+		script  []slackResponse
+		wantErr string // after "Records[0] (SNS message ..., alarm): "; "" when posted
+		// wantPaths are the webhook paths POSTed to, in order.
+		wantPaths []string
+	}{
+		{
+			name: "404 no_service, rotated secret", rotated: true,
+			script:    []slackResponse{{status: 404, body: "no_service"}},
+			wantPaths: []string{webhookPath, rotatedPath},
+		},
+		{
+			name: "403 invalid_token, rotated secret", rotated: true,
+			script:    []slackResponse{{status: 403, body: "invalid_token"}},
+			wantPaths: []string{webhookPath, rotatedPath},
+		},
+		{
+			name: "410 channel archived, rotated secret", rotated: true,
+			script:    []slackResponse{{status: 410, body: "channel_is_archived"}},
+			wantPaths: []string{webhookPath, rotatedPath},
+		},
+		{
+			// The new URL gets the usual bounded retries.
+			name: "rotated secret, new URL answers 500 then accepts", rotated: true,
+			script:    []slackResponse{{status: 404, body: "no_service"}, {status: 500, body: "rollup_error"}},
+			wantPaths: []string{webhookPath, rotatedPath, rotatedPath},
+		},
+		{
+			name:      "same URL still 404",
+			script:    []slackResponse{{status: 404, body: "no_service"}},
+			wantErr:   rejected + "; re-read webhook secret " + secretARN + ": its URL is unchanged",
+			wantPaths: []string{webhookPath},
+		},
+		{
+			name: "rotated secret, new URL rejected too", rotated: true,
+			script:    []slackResponse{{status: 404, body: "no_service"}, {status: 410, body: "channel_is_archived"}},
+			wantErr:   rejected + "; re-read webhook secret " + secretARN + `: its new URL failed too: slack webhook: HTTP 410 Gone: "channel_is_archived"; not retried`,
+			wantPaths: []string{webhookPath, rotatedPath},
+		},
+		{
+			name:    "re-read denied",
+			readErr: apiErr("Secrets Manager", "GetSecretValue", "AccessDeniedException", "not authorized"),
+			script:  []slackResponse{{status: 404, body: "no_service"}},
+			wantErr: rejected + "; re-reading the webhook secret failed: read webhook secret " + secretARN +
+				": operation error Secrets Manager: GetSecretValue, api error AccessDeniedException: not authorized",
+			wantPaths: []string{webhookPath},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			slack := newSlack(t, tc.script...)
+			var second any = slack.webhook()
+			switch {
+			case tc.readErr != nil:
+				second = tc.readErr
+			case tc.rotated:
+				second = slack.URL + rotatedPath
+			}
+			var c calls
+			h := &Handler{SecretARN: secretARN, Secrets: secretsInTurn(&c, slack.webhook(), second),
+				Images: imagesAre(&c, nil), Executions: executionIs(&c, nil, nil), Slack: fastPoster()}
+			ev := loadEvent(t, "alarm-dlq-alarm.json")
+
+			res, err := h.Handle(context.Background(), ev)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Handle: %v", err)
+				}
+				if res.Records[0].Outcome != OutcomePosted {
+					t.Errorf("result = %+v, want posted", res.Records)
+				}
+			} else {
+				want := "Records[0] (SNS message " + ev.Records[0].SNS.MessageID + ", alarm): " + tc.wantErr
+				if err == nil || err.Error() != want {
+					t.Fatalf("error = %v\nwant %s", err, want)
+				}
+				if strings.Contains(err.Error(), slack.URL) || strings.Contains(err.Error(), webhookTok) || strings.Contains(err.Error(), "Rt5uV6wX7yZ8aB9cD0eF1gH2") {
+					t.Errorf("error names a webhook: %v", err)
+				}
+				if res.Records[0].Outcome != OutcomeFailed {
+					t.Errorf("result = %+v, want failed", res.Records)
+				}
+			}
+			slack.mu.Lock()
+			paths := append([]string(nil), slack.paths...)
+			slack.mu.Unlock()
+			if !reflect.DeepEqual(paths, tc.wantPaths) {
+				t.Errorf("POSTed to %q, want %q", paths, tc.wantPaths)
+			}
+			_, delivered := slack.counts()
+			if wantDelivered := map[bool]int{true: 1, false: 0}[tc.wantErr == ""]; len(delivered) != wantDelivered {
+				t.Errorf("delivered = %d, want %d", len(delivered), wantDelivered)
+			}
+			if c.secret != 2 {
+				t.Errorf("GetSecretValue calls = %d, want 2 (the first read, one re-read)", c.secret)
+			}
+
+			if tc.wantErr != "" {
+				return
+			}
+			// The new URL is cached: the next message goes there without
+			// another read.
+			if _, err := h.Handle(context.Background(), loadEvent(t, "alarm-dlq-ok.json")); err != nil {
+				t.Fatalf("next message: %v", err)
+			}
+			slack.mu.Lock()
+			last := slack.paths[len(slack.paths)-1]
+			slack.mu.Unlock()
+			if last != rotatedPath || c.secret != 2 {
+				t.Errorf("next message POSTed to %q after %d secret reads, want %q after 2", last, c.secret, rotatedPath)
+			}
+		})
+	}
+}
+
+// Other failures keep their behaviour: 5xx are retried with the same URL,
+// other 4xx fail at once, and neither reads the secret again.
+func TestOtherFailuresDoNotRereadTheSecret(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		script       []slackResponse
+		wantAttempts int
+		wantErr      string
+	}{
+		{
+			name:         "5xx every time",
+			script:       []slackResponse{{status: 500, body: "rollup_error"}, {status: 503, body: "service unavailable"}, {status: 500, body: "rollup_error"}},
+			wantAttempts: 3,
+			wantErr:      `slack webhook: 3 attempts failed; last: HTTP 500 Internal Server Error: "rollup_error"`,
+		},
+		{
+			name:         "5xx then accepted",
+			script:       []slackResponse{{status: 502, body: "bad gateway"}},
+			wantAttempts: 2,
+		},
+		{
+			name:         "400 invalid_payload",
+			script:       []slackResponse{{status: 400, body: "invalid_payload"}},
+			wantAttempts: 1,
+			wantErr:      `slack webhook: HTTP 400 Bad Request: "invalid_payload"; not retried`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			slack := newSlack(t, tc.script...)
+			var c calls
+			h := &Handler{SecretARN: secretARN, Secrets: secretIs(slack.webhook(), &c), Images: imagesAre(&c, nil),
+				Executions: executionIs(&c, nil, nil), Slack: fastPoster()}
+			ev := loadEvent(t, "alarm-dlq-alarm.json")
+			_, err := h.Handle(context.Background(), ev)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("Handle: %v", err)
+			case tc.wantErr != "":
+				if want := "Records[0] (SNS message " + ev.Records[0].SNS.MessageID + ", alarm): " + tc.wantErr; err == nil || err.Error() != want {
+					t.Fatalf("error = %v\nwant %s", err, want)
+				}
+			}
+			if attempts, _ := slack.counts(); attempts != tc.wantAttempts {
+				t.Errorf("Slack POSTs = %d, want %d", attempts, tc.wantAttempts)
+			}
+			if c.secret != 1 {
+				t.Errorf("GetSecretValue calls = %d, want 1", c.secret)
+			}
+		})
 	}
 }

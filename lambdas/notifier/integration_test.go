@@ -16,6 +16,9 @@ import (
 
 const region = "us-east-1"
 
+// integrationSecretARN is the ARN fakeaws gives the webhook secret.
+var integrationSecretARN = fakeaws.SecretARN(region, "golden-ami/slack-webhook")
+
 func setupIntegration(t *testing.T, secretValue func(webhook string) string, script ...slackResponse) (*fakeaws.Server, *slackServer, *Handler) {
 	t.Helper()
 	srv := fakeaws.New(t)
@@ -153,16 +156,22 @@ func TestIntegrationPermanentFailureIsBoundedAndNamesTheStatus(t *testing.T) {
 			wantErr:      `slack webhook: 3 attempts failed; last: HTTP 500 Internal Server Error: "rollup_error"`,
 		},
 		{
-			name:         "404 is not retried",
+			name:         "404 is not retried when the secret still holds the URL",
 			script:       []slackResponse{{status: 404, body: "no_service"}},
 			wantAttempts: 1,
-			wantErr:      `slack webhook: HTTP 404 Not Found: "no_service"; not retried`,
+			wantErr:      `slack webhook: HTTP 404 Not Found: "no_service"; not retried; re-read webhook secret ` + integrationSecretARN + ": its URL is unchanged",
 		},
 		{
-			name:         "403 is not retried",
+			name:         "403 is not retried when the secret still holds the URL",
 			script:       []slackResponse{{status: 403, body: "action_prohibited"}},
 			wantAttempts: 1,
-			wantErr:      `slack webhook: HTTP 403 Forbidden: "action_prohibited"; not retried`,
+			wantErr:      `slack webhook: HTTP 403 Forbidden: "action_prohibited"; not retried; re-read webhook secret ` + integrationSecretARN + ": its URL is unchanged",
+		},
+		{
+			name:         "410 is not retried when the secret still holds the URL",
+			script:       []slackResponse{{status: 410, body: "channel_is_archived"}},
+			wantAttempts: 1,
+			wantErr:      `slack webhook: HTTP 410 Gone: "channel_is_archived"; not retried; re-read webhook secret ` + integrationSecretARN + ": its URL is unchanged",
 		},
 		{
 			name:         "a redirect is not followed",
@@ -260,5 +269,35 @@ func TestIntegrationDeadlineStopsRetries(t *testing.T) {
 	}
 	if attempts, _ := slack.counts(); attempts != 1 {
 		t.Errorf("attempts = %d, want 1", attempts)
+	}
+}
+
+// A webhook rotated in Secrets Manager while the old URL is cached: Slack
+// answers 404 for the old URL, the secret is read again, and the message
+// goes to the new URL, once.
+func TestIntegrationRotatedWebhookIsRereadOnce(t *testing.T) {
+	const rotatedPath = "/services/T0GOLDEN1/B0AMI0002/Rt5uV6wX7yZ8aB9cD0eF1gH2"
+	srv, slack, h := setupIntegration(t, bareURL, slackResponse{status: 200, body: "ok"}, slackResponse{status: 404, body: "no_service"})
+	if _, err := h.Handle(context.Background(), loadEvent(t, "alarm-dlq-alarm.json")); err != nil {
+		t.Fatalf("before the rotation: %v", err)
+	}
+	srv.PutSecret(region, "golden-ami/slack-webhook", slack.URL+rotatedPath)
+
+	res, err := h.Handle(context.Background(), loadEvent(t, "alarm-dlq-ok.json"))
+	if err != nil {
+		t.Fatalf("after the rotation: %v", err)
+	}
+	if res.Records[0].Outcome != OutcomePosted {
+		t.Errorf("result = %+v, want posted", res.Records)
+	}
+	_, delivered := slack.counts()
+	if len(delivered) != 2 || !strings.HasPrefix(delivered[1].Text, ":white_check_mark: Alarm") {
+		t.Errorf("delivered = %+v, want the alarm, then the OK once", delivered)
+	}
+	if want := []string{webhookPath, webhookPath, rotatedPath}; strings.Join(slack.paths, " ") != strings.Join(want, " ") {
+		t.Errorf("POSTed to %q, want %q", slack.paths, want)
+	}
+	if got := srv.CountOK("GetSecretValue"); got != 2 {
+		t.Errorf("GetSecretValue calls = %d, want 2 (the first read, one re-read after the 404)", got)
 	}
 }
