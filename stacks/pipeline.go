@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -54,8 +55,13 @@ type PipelineStack struct {
 	regions  map[string][]string
 }
 
-// NewPipelineStack defines the delivery pipeline.
+// NewPipelineStack defines the delivery pipeline. Unlike the environment
+// stacks, it has no useful zero configuration, so it panics, before
+// defining anything, when props is nil.
 func NewPipelineStack(scope constructs.Construct, id *string, props *PipelineStackProps) *PipelineStack {
+	if props == nil {
+		panic(errors.New("stacks: NewPipelineStack props is nil (want the validated PipelineConfig in Pipeline and the Environments to deploy)"))
+	}
 	cfg := props.Pipeline
 	stack := &PipelineStack{
 		Stack:   awscdk.NewStack(scope, id, &props.StackProps),

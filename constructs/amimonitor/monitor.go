@@ -37,7 +37,12 @@ type UpstreamMonitorProps struct {
 	// ParameterName names the parameter the construct creates when
 	// Parameter is not set.
 	//
-	// Default: "/golden-ami/upstream/<construct path>".
+	// Default: "/golden-ami/upstream/" followed by the lowercased
+	// awscdk.Names_UniqueResourceName of this construct with "-" as the
+	// separator: the stack name and the construct ids on the path, then a
+	// hash of the path, at most 200 characters (e.g.
+	// "/golden-ami/upstream/test-monitor-98d5b9ba" for construct "Monitor"
+	// in stack "Test").
 	ParameterName *string
 
 	// ParameterSeed is the first value of the parameter the construct
@@ -47,18 +52,39 @@ type UpstreamMonitorProps struct {
 	// other sources.
 	ParameterSeed *string
 
-	// SourceParameterName follows an SSM parameter holding an AMI id, such as
-	// "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64".
+	// SourceParameterName makes the monitor follow an SSM parameter holding
+	// an AMI id, such as
+	// "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+	// in the stack's region. One of the four sources is required.
+	//
+	// Default: none; another source is set.
 	SourceParameterName *string
-	// PlatformBranch follows the newest Ready version of an Elastic
-	// Beanstalk platform branch, e.g. "Docker running on 64bit Amazon Linux 2023".
+
+	// PlatformBranch makes the monitor follow the newest Ready version of an
+	// Elastic Beanstalk platform branch, e.g. "Docker running on 64bit
+	// Amazon Linux 2023". One of the four sources is required.
+	//
+	// Default: none; another source is set.
 	PlatformBranch *string
-	// PlatformARN follows one Elastic Beanstalk platform version.
+
+	// PlatformARN makes the monitor follow one Elastic Beanstalk platform
+	// version, by its ARN. One of the four sources is required.
+	//
+	// Default: none; another source is set.
 	PlatformARN *string
-	// ImageOwner and ImageNamePattern follow the newest EC2 image, by
-	// creation date, of that owner ("amazon", "self", "aws-marketplace" or
-	// an account id) whose name matches the pattern.
-	ImageOwner       *string
+
+	// ImageOwner, with ImageNamePattern, makes the monitor follow the newest
+	// EC2 image, by creation date, of this owner: "amazon", "self",
+	// "aws-marketplace", "aws-backup-vault" or a 12-digit account id. One of
+	// the four sources is required.
+	//
+	// Default: none; another source is set. Required with ImageNamePattern.
+	ImageOwner *string
+
+	// ImageNamePattern, with ImageOwner, is the name filter the newest image
+	// must match, in EC2's DescribeImages syntax ("*" and "?" wildcards).
+	//
+	// Default: none; another source is set. Required with ImageOwner.
 	ImageNamePattern *string
 
 	// CheckInterval is how often the monitor looks at the upstream (at least 1 minute).
@@ -72,14 +98,31 @@ type UpstreamMonitorProps struct {
 	// Default: none; only the schedule runs it.
 	AdditionalTriggers *[]*awsevents.EventPattern
 
-	// EncryptionKey, DeadLetterQueue, AlarmTopic and LogRetention are passed
-	// to the function; see gofunction.GoFunctionProps.
+	// EncryptionKey encrypts the monitor function's environment and logs,
+	// and the dead-letter queue and alarm topic it creates; it is passed to
+	// the function's GoFunction (see gofunction.GoFunctionProps).
 	//
-	// Default: the GoFunction defaults.
-	EncryptionKey   awskms.IKey
+	// Default: a new customer-managed key with yearly rotation, retained on
+	// stack deletion (the GoFunction default).
+	EncryptionKey awskms.IKey
+
+	// DeadLetterQueue receives monitor runs that failed every retry, from
+	// the schedule, the AdditionalTriggers and Lambda's asynchronous
+	// invocations.
+	//
+	// Default: a new SQS queue encrypted with EncryptionKey, keeping messages
+	// 14 days, with an alarm on its depth (the GoFunction default).
 	DeadLetterQueue awssqs.IQueue
-	AlarmTopic      awssns.ITopic
-	LogRetention    awslogs.RetentionDays
+
+	// AlarmTopic receives the monitor function's alarms.
+	//
+	// Default: a new SNS topic encrypted with EncryptionKey (the GoFunction default).
+	AlarmTopic awssns.ITopic
+
+	// LogRetention is how long the monitor function's logs are kept.
+	//
+	// Default: awslogs.RetentionDays_THREE_MONTHS (the GoFunction default).
+	LogRetention awslogs.RetentionDays
 }
 
 // UpstreamMonitor runs the amimonitor function on a schedule: it resolves
@@ -221,7 +264,7 @@ func NewUpstreamMonitor(scope constructs.Construct, id *string, props *UpstreamM
 
 	partition, region, account := *stack.Partition(), *stack.Region(), *stack.Account()
 	statements := []awsiam.PolicyStatement{
-		statement("MaintainUpstreamParameter", []string{"ssm:GetParameter", "ssm:PutParameter", "ssm:AddTagsToResource"}, this.Parameter.ParameterArn()),
+		statement("MaintainUpstreamParameter", []string{"ssm:GetParameter", "ssm:PutParameter", "ssm:AddTagsToResource", "ssm:ListTagsForResource"}, this.Parameter.ParameterArn()),
 		// Parameter Store validates aws:ec2:image values with the writer's
 		// own ec2:DescribeImages; the EC2 source lists images with it too.
 		statement("DescribeImages", []string{"ec2:DescribeImages"}, str("*")),

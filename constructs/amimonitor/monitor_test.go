@@ -64,7 +64,7 @@ func TestDefaultsWithAnSSMSource(t *testing.T) {
 	})
 	hasProps(t, tmpl, "AWS::IAM::ManagedPolicy", map[string]interface{}{"PolicyDocument": map[string]interface{}{"Statement": assertions.Match_ArrayWith(&[]interface{}{
 		statementLike("MaintainUpstreamParameter", map[string]interface{}{
-			"Action": []interface{}{"ssm:AddTagsToResource", "ssm:GetParameter", "ssm:PutParameter"},
+			"Action": []interface{}{"ssm:AddTagsToResource", "ssm:GetParameter", "ssm:ListTagsForResource", "ssm:PutParameter"},
 			"Resource": map[string]interface{}{"Fn::Join": []interface{}{"", []interface{}{
 				"arn:aws:ssm:us-east-1:111111111111:parameter", map[string]interface{}{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^MonitorParameter"))},
 			}}},

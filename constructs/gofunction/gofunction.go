@@ -102,6 +102,15 @@ type GoFunctionProps struct {
 	//
 	// Default: a new SNS topic encrypted with EncryptionKey.
 	AlarmTopic awssns.ITopic
+
+	// ExternalEgress describes, in plain words, every endpoint outside AWS
+	// the function calls, e.g. "the Slack incoming-webhook URL held in its
+	// secret, over HTTPS". It goes into the reason of the function's
+	// NIST.800.53.R5-LambdaInsideVPC suppression, so that reason stays true.
+	//
+	// Default: none; the reason states that the function calls only AWS
+	// service APIs.
+	ExternalEgress *string
 }
 
 // GoFunction is a Go Lambda function on provided.al2023, arm64, built by
@@ -189,6 +198,14 @@ func (p *GoFunctionProps) validate() error {
 			fail("Timeout", fmt.Errorf("%s is out of range (want 1 second to 15 minutes)", *d.ToHumanString()))
 		}
 	}
+	if e := p.ExternalEgress; e != nil {
+		switch {
+		case strings.TrimSpace(*e) == "":
+			fail("ExternalEgress", errors.New("is empty (want a description such as \"the Slack incoming-webhook URL held in its secret, over HTTPS\", or leave it unset)"))
+		case *awscdk.Token_IsUnresolved(*e):
+			fail("ExternalEgress", fmt.Errorf("%q is a token (want plain text: it becomes part of a cdk-nag reason)", *e))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -270,9 +287,12 @@ func NewGoFunction(scope constructs.Construct, id *string, props *GoFunctionProp
 			statement("Tracing", []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, str("*")),
 		},
 	})
+	// cdk-nag reports the first matching suppression, so this reason is the
+	// one shown for every Resource::* statement in the policy, including
+	// those the owning construct adds later: it has to be true for them too.
 	nag.Suppress(this.Policy, nag.Rule{
 		ID:        "AwsSolutions-IAM5",
-		Reason:    "X-Ray's PutTraceSegments and PutTelemetryRecords do not support resource-level permissions, so their resource must be *; every other statement names exact ARNs.",
+		Reason:    iam5ResourceWildcardReason,
 		AppliesTo: []string{"Resource::*"},
 	})
 
@@ -314,7 +334,7 @@ func NewGoFunction(scope constructs.Construct, id *string, props *GoFunctionProp
 	})
 	nag.Suppress(this.Function, nag.Rule{
 		ID:     "NIST.800.53.R5-LambdaInsideVPC",
-		Reason: "The function only calls AWS service APIs over TLS with SigV4 and reaches no VPC resources; a VPC would add NAT or endpoint infrastructure without shrinking what it can reach.",
+		Reason: lambdaOutsideVPCReason(props.ExternalEgress),
 	})
 
 	this.AlarmTopic = props.AlarmTopic
@@ -349,6 +369,24 @@ func NewGoFunction(scope constructs.Construct, id *string, props *GoFunctionProp
 		this.DeadLetterAlarm.AddAlarmAction(action)
 	}
 	return this
+}
+
+// iam5ResourceWildcardReason is the reason of the AwsSolutions-IAM5
+// suppression of Resource::* on every GoFunction's Policy.
+const iam5ResourceWildcardReason = "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions, so the Tracing statement's resource is *; " +
+	"every other statement GoFunction itself adds names exact ARNs (the function's log group, dead-letter queue, key and result topic). " +
+	"Any other statement with resource * is added by the construct that owns the function, only for actions without resource-level permissions (such as ec2:DescribeImages or Auto Scaling's Describe calls) " +
+	"or for actions limited by a condition (such as ec2:RunInstances limited by ec2:LaunchTemplate), and is explained in that construct's own suppression."
+
+// lambdaOutsideVPCReason is the reason of the NIST.800.53.R5-LambdaInsideVPC
+// suppression: true for a function that calls only AWS APIs, and for one
+// that also calls what externalEgress describes.
+func lambdaOutsideVPCReason(externalEgress *string) string {
+	if externalEgress == nil {
+		return "The function calls only AWS service APIs, over TLS with SigV4, and reaches no VPC resources; a VPC would add NAT or VPC endpoint infrastructure without narrowing what it can reach."
+	}
+	return "The function reaches no VPC resources; it calls AWS service APIs over TLS with SigV4 and, outside AWS, " + strings.TrimSpace(*externalEgress) +
+		". A VPC would add a NAT gateway for that traffic, and NAT or VPC endpoints for the AWS APIs, without narrowing what the function can reach."
 }
 
 // LogGroupPrefix starts the name of every GoFunction log group; the key

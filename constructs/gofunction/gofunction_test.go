@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -47,6 +48,28 @@ func ref(prefix string) map[string]interface{} {
 
 func arn(prefix string) map[string]interface{} {
 	return map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^" + prefix)), "Arn"}}
+}
+
+// suppression returns the reason of the cdk-nag suppression of rule on the
+// one resource of type typ.
+func suppression(t *testing.T, stack awscdk.Stack, typ, rule string) string {
+	t.Helper()
+	resources := cdktest.ResourcesOfType(cdktest.TemplateJSON(t, stack), typ)
+	if len(resources) != 1 {
+		t.Fatalf("%d resources of type %s, want 1", len(resources), typ)
+	}
+	for _, res := range resources {
+		nagMeta, _ := res["Metadata"].(map[string]interface{})["cdk_nag"].(map[string]interface{})
+		rules, _ := nagMeta["rules_to_suppress"].([]interface{})
+		for _, r := range rules {
+			if m, _ := r.(map[string]interface{}); m["id"] == rule {
+				reason, _ := m["reason"].(string)
+				return reason
+			}
+		}
+	}
+	t.Fatalf("no suppression of %s on the %s", rule, typ)
+	return ""
 }
 
 func TestDefaults(t *testing.T) {
@@ -167,6 +190,21 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("%d zip assets, want the function's one", zips)
 		}
 	})
+	t.Run("suppression reasons are true for every function", func(t *testing.T) {
+		if got, want := suppression(t, stack, "AWS::Lambda::Function", "NIST.800.53.R5-LambdaInsideVPC"),
+			"The function calls only AWS service APIs, over TLS with SigV4, and reaches no VPC resources; a VPC would add NAT or VPC endpoint infrastructure without narrowing what it can reach."; got != want {
+			t.Errorf("LambdaInsideVPC reason\n got %s\nwant %s", got, want)
+		}
+		got := suppression(t, stack, "AWS::IAM::ManagedPolicy", "AwsSolutions-IAM5")
+		for _, want := range []string{"X-Ray", "without resource-level permissions", "limited by a condition", "that construct's own suppression"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("IAM5 reason %q does not say %q", got, want)
+			}
+		}
+		if strings.Contains(got, "every other statement names exact ARNs") {
+			t.Errorf("IAM5 reason %q claims every other statement names exact ARNs", got)
+		}
+	})
 	t.Run("exported fields", func(t *testing.T) {
 		if fn.Function == nil || fn.Role == nil || fn.Policy == nil || fn.LogGroup == nil || fn.DeadLetterQueue == nil ||
 			fn.EncryptionKey == nil || fn.AlarmTopic == nil || fn.ErrorsAlarm == nil || fn.DeadLetterAlarm == nil {
@@ -199,6 +237,7 @@ func TestSharedKeyQueueAndTopicAndOptions(t *testing.T) {
 		EncryptionKey:                key,
 		DeadLetterQueue:              queue,
 		AlarmTopic:                   topic,
+		ExternalEgress:               jsii.String("the Slack incoming-webhook URL held in its secret, over HTTPS"),
 	})
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Sid: jsii.String("Extra"), Actions: jsii.Strings("ssm:GetParameter"), Resources: jsii.Strings("arn:aws:ssm:us-east-1:111111111111:parameter/x")}))
 	rule := awsevents.NewRule(stack, jsii.String("Rule"), &awsevents.RuleProps{Schedule: awsevents.Schedule_Rate(awscdk.Duration_Hours(jsii.Number(1)))})
@@ -230,6 +269,11 @@ func TestSharedKeyQueueAndTopicAndOptions(t *testing.T) {
 		"Protocol": "lambda", "Endpoint": arn("FnFunction"), "RedrivePolicy": map[string]interface{}{"deadLetterTargetArn": arn("Dlq")},
 	})
 	count(t, tmpl, "AWS::IAM::Policy", 0)
+	if got, want := suppression(t, stack, "AWS::Lambda::Function", "NIST.800.53.R5-LambdaInsideVPC"),
+		"The function reaches no VPC resources; it calls AWS service APIs over TLS with SigV4 and, outside AWS, the Slack incoming-webhook URL held in its secret, over HTTPS. "+
+			"A VPC would add a NAT gateway for that traffic, and NAT or VPC endpoints for the AWS APIs, without narrowing what the function can reach."; got != want {
+		t.Errorf("LambdaInsideVPC reason with ExternalEgress\n got %s\nwant %s", got, want)
+	}
 }
 
 func TestInvalidPropsFailBeforeBuilding(t *testing.T) {
@@ -256,6 +300,8 @@ func TestInvalidPropsFailBeforeBuilding(t *testing.T) {
 			"gofunction: RetryAttempts 3 is out of range (want 0, 1 or 2)"},
 		{"TestFailsWhenEventAgeIsTooLong", gofunction.GoFunctionProps{ImportPath: jsii.String(contract.FunctionLatestAMI), MaxEventAge: awscdk.Duration_Hours(jsii.Number(7))},
 			"gofunction: MaxEventAge 7 hours is out of range (want 1 minute to 6 hours)"},
+		{"TestFailsWhenExternalEgressIsEmpty", gofunction.GoFunctionProps{ImportPath: jsii.String(contract.FunctionLatestAMI), ExternalEgress: jsii.String(" ")},
+			`gofunction: ExternalEgress is empty (want a description such as "the Slack incoming-webhook URL held in its secret, over HTTPS", or leave it unset)`},
 		{"TestFailsWhenTimeoutIsTooLong", gofunction.GoFunctionProps{ImportPath: jsii.String(contract.FunctionLatestAMI), Timeout: awscdk.Duration_Minutes(jsii.Number(16))},
 			"gofunction: Timeout 16 minutes is out of range (want 1 second to 15 minutes)"},
 	} {

@@ -32,17 +32,29 @@ type GoldenFleetProps struct {
 	// Required.
 	LatestAMI *latestami.LatestAMI
 
-	// AutoScalingGroup and LaunchTemplate are an existing group and its
-	// launch template to roll, instead of the ones this construct defines.
-	// The group must use the template at a numbered version whose image is
-	// an AMI id (for example "{{resolve:ssm:...}}", resolved at deploy), not
-	// $Latest, $Default or a launch-time "resolve:ssm:"; the rollout function
-	// refuses to act otherwise. Set Role to the template's instance role, if
-	// it has one. Vpc, InstanceType and the other instance props are unused.
+	// AutoScalingGroup is an existing group to roll, instead of the one this
+	// construct defines; give it together with LaunchTemplate. The group
+	// must use that template at a numbered version whose image is an AMI id
+	// (for example "{{resolve:ssm:...}}", resolved at deploy), not $Latest,
+	// $Default or a launch-time "resolve:ssm:"; the rollout function refuses
+	// to act otherwise. Set Role to the template's instance role, if it has
+	// one. Vpc, VpcSubnets, InstanceType, MinCapacity, MaxCapacity,
+	// SecurityGroup and UserData are then unused.
 	//
-	// Default: the construct defines both.
+	// Default: a new group of MinCapacity to MaxCapacity instances in
+	// VpcSubnets, pinned to the numbered version of the launch template the
+	// construct defines, with a 5-minute default instance warmup.
 	AutoScalingGroup awsautoscaling.IAutoScalingGroup
-	LaunchTemplate   awsec2.ILaunchTemplate
+
+	// LaunchTemplate is the existing launch template AutoScalingGroup runs;
+	// the rollout function adds a version to it for each new AMI. Give it
+	// together with AutoScalingGroup.
+	//
+	// Default: the construct defines a launch template whose image is the
+	// latest-AMI parameter resolved at deploy, with InstanceType, Role,
+	// SecurityGroup and UserData, IMDSv2 required, detailed monitoring, no
+	// public IP and an encrypted 30 GiB gp3 root volume.
+	LaunchTemplate awsec2.ILaunchTemplate
 
 	// Vpc is where the fleet runs.
 	//
@@ -60,10 +72,16 @@ type GoldenFleetProps struct {
 	// Required unless AutoScalingGroup is given.
 	InstanceType awsec2.InstanceType
 
-	// MinCapacity and MaxCapacity bound the group.
+	// MinCapacity is the smallest number of instances in the group (a whole
+	// number of at least 0).
 	//
-	// Default: 1 and MinCapacity.
+	// Default: 1.
 	MinCapacity *float64
+
+	// MaxCapacity is the largest number of instances in the group (a whole
+	// number of at least 1 and at least MinCapacity).
+	//
+	// Default: MinCapacity, so the group has a fixed size.
 	MaxCapacity *float64
 
 	// Role is the instances' role.
@@ -121,15 +139,37 @@ type GoldenFleetProps struct {
 	// Default: 15 minutes.
 	ConvergenceInterval awscdk.Duration
 
-	// EncryptionKey, DeadLetterQueue, AlarmTopic and LogRetention are passed
-	// to the rollout function; AlarmTopic also receives the default rollback
-	// alarm. See gofunction.GoFunctionProps.
+	// EncryptionKey encrypts the rollout function's environment and logs,
+	// and the dead-letter queue and alarm topic the function creates; it is
+	// passed to the rollout GoFunction (see gofunction.GoFunctionProps). The
+	// construct also adds a key-policy statement that lets EC2 Auto Scaling's
+	// service-linked role publish the group's notifications to that topic;
+	// an imported key must already allow it.
 	//
-	// Default: the GoFunction defaults.
-	EncryptionKey   awskms.IKey
+	// Default: a new customer-managed key with yearly rotation, retained on
+	// stack deletion (the GoFunction default).
+	EncryptionKey awskms.IKey
+
+	// DeadLetterQueue receives rollout events that failed every retry, from
+	// the parameter rule, the convergence rule and Lambda's asynchronous
+	// invocations.
+	//
+	// Default: a new SQS queue encrypted with EncryptionKey, keeping messages
+	// 14 days, with an alarm on its depth (the GoFunction default).
 	DeadLetterQueue awssqs.IQueue
-	AlarmTopic      awssns.ITopic
-	LogRetention    awslogs.RetentionDays
+
+	// AlarmTopic receives the rollout function's alarms, the default
+	// rollback alarm (when RollbackAlarms is not set) and, for the group the
+	// construct defines, its launch and termination notifications and their
+	// errors.
+	//
+	// Default: a new SNS topic encrypted with EncryptionKey (the GoFunction default).
+	AlarmTopic awssns.ITopic
+
+	// LogRetention is how long the rollout function's logs are kept.
+	//
+	// Default: awslogs.RetentionDays_THREE_MONTHS (the GoFunction default).
+	LogRetention awslogs.RetentionDays
 }
 
 // GoldenFleet is an Auto Scaling group that runs the latest golden AMI and
@@ -214,12 +254,16 @@ func (p *GoldenFleetProps) validate() error {
 		cps := *p.CheckpointPercentages
 		last := 0.0
 		for i, c := range cps {
+			if c == nil {
+				fail(fmt.Sprintf("CheckpointPercentages[%d]", i), errors.New("is nil"))
+				continue
+			}
 			if *c <= last || *c > 100 || !whole(*c) {
 				fail(fmt.Sprintf("CheckpointPercentages[%d]", i), fmt.Errorf("%v is not above the previous checkpoint and at most 100", *c))
 			}
 			last = *c
 		}
-		if len(cps) == 0 || *cps[len(cps)-1] != 100 {
+		if len(cps) == 0 || (cps[len(cps)-1] != nil && *cps[len(cps)-1] != 100) {
 			fail("CheckpointPercentages", errors.New("must end with 100, so the refresh finishes"))
 		}
 	}

@@ -227,6 +227,10 @@ func TestInvalidFleetProps(t *testing.T) {
 			"goldenfleet: CheckpointPercentages must end with 100, so the refresh finishes"},
 		{"TestFailsWhenCheckpointsDescend", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, CheckpointPercentages: &[]*float64{jsii.Number(60), jsii.Number(40), jsii.Number(100)}},
 			"goldenfleet: CheckpointPercentages[1] 40 is not above the previous checkpoint and at most 100"},
+		{"TestFailsWhenACheckpointIsNil", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, CheckpointPercentages: &[]*float64{jsii.Number(50), nil, jsii.Number(100)}},
+			"goldenfleet: CheckpointPercentages[1] is nil"},
+		{"TestFailsWhenTheLastCheckpointIsNil", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, CheckpointPercentages: &[]*float64{jsii.Number(50), nil}},
+			"goldenfleet: CheckpointPercentages[1] is nil"},
 		{"TestFailsWhenMinHealthyIsOver100", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, MinHealthyPercentage: jsii.Number(110)},
 			"goldenfleet: MinHealthyPercentage 110 is out of range (want a whole number from 0 to 100)"},
 		{"TestFailsWithNoRollbackAlarms", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, RollbackAlarms: &[]awscloudwatch.IAlarm{}},
@@ -238,8 +242,12 @@ func TestInvalidFleetProps(t *testing.T) {
 	} {
 		t.Run(tc.test, func(t *testing.T) {
 			props := tc.props
+			before := len(*stack.Node().Children())
 			if got := cdktest.ExpectPanic(t, func() { goldenfleet.NewGoldenFleet(stack, jsii.String("Fleet"), &props) }); got != tc.want {
 				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+			if after := len(*stack.Node().Children()); after != before {
+				t.Errorf("the stack gained %d children before validation failed", after-before)
 			}
 		})
 	}

@@ -56,6 +56,10 @@ func NewDistributionKey(scope constructs.Construct, id *string, props *Distribut
 	}
 	if props.DistributionAccounts != nil {
 		for i, a := range *props.DistributionAccounts {
+			if a == nil {
+				errs = append(errs, fmt.Errorf("goldenimage: DistributionAccounts[%d] is nil", i))
+				continue
+			}
 			if !isToken(*a) {
 				if err := validate.Account(*a); err != nil {
 					errs = append(errs, fmt.Errorf("goldenimage: DistributionAccounts[%d] %w", i, err))
@@ -76,7 +80,9 @@ func NewDistributionKey(scope constructs.Construct, id *string, props *Distribut
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 		PendingWindow:     awscdk.Duration_Days(jsiiNumber(30)),
 	})
-	for _, s := range keyPolicyStatements(awscdk.Stack_Of(this), props.DistributionAccounts) {
+	// The key encrypts only AMI copies, never log groups, so it has no
+	// CloudWatch Logs statement.
+	for _, s := range keyPolicyStatements(awscdk.Stack_Of(this), props.DistributionAccounts, false) {
 		this.Key.AddToResourcePolicy(s, jsiiBool(true))
 	}
 	return this

@@ -89,14 +89,16 @@ func NewGoldenImagePipeline(scope constructs.Construct, id *string, props *Golde
 
 	// Image Builder names derive from the stack and ImageName, so ImageName
 	// must be unique within the stack; a marker catches a second pipeline.
+	// The marker is added only once this construct exists, so a construct id
+	// that is already taken leaves no marker behind.
 	stack := awscdk.Stack_Of(scope)
 	marker := "GoldenImageName-" + *p.ImageName
 	if stack.Node().TryFindChild(jsiiString(marker)) != nil {
 		panic(fmt.Errorf("goldenimage: ImageName %q is already used by another pipeline in stack %s (want one pipeline per ImageName per stack)", *p.ImageName, *stack.StackName()))
 	}
-	constructs.NewConstruct(stack, jsiiString(marker))
 	this := &GoldenImagePipeline{ImageName: p.ImageName, Platform: p.Platform, Architecture: p.Architecture}
 	constructs.NewConstruct_Override(this, scope, id)
+	constructs.NewConstruct(stack, jsiiString(marker))
 	baseName := resourceName(this, stack, *p.ImageName)
 	this.RecipeName = jsiiString(baseName)
 	this.LogPrefix = jsiiString(*p.ImageName + "/")
@@ -162,7 +164,7 @@ func (g *GoldenImagePipeline) defineKey(p GoldenImagePipelineProps) awskms.IKey 
 	if key == nil {
 		key = newKey(g, "golden image "+*p.ImageName)
 	}
-	for _, s := range keyPolicyStatements(awscdk.Stack_Of(g), p.DistributionAccounts) {
+	for _, s := range keyPolicyStatements(awscdk.Stack_Of(g), p.DistributionAccounts, true) {
 		key.AddToResourcePolicy(s, jsiiBool(true))
 	}
 	return key
@@ -172,12 +174,14 @@ func (g *GoldenImagePipeline) defineKey(p GoldenImagePipelineProps) awskms.IKey 
 // Image Builder's service-linked role (encrypted build volumes, AMI copies,
 // publishing to the encrypted topic), EC2 Auto Scaling's service-linked role
 // (launching the encrypted AMI in this account), CloudWatch Logs (the
-// /aws/imagebuilder log groups) and the accounts the AMI is shared with.
+// /aws/imagebuilder log groups, only with logGroups) and the accounts the
+// AMI is shared with. A distribution key encrypts only AMI copies, so it
+// leaves logGroups false.
 //
 // The service-linked roles are matched by aws:PrincipalArn on the account
 // principal, because KMS rejects a key policy that names a role which does
 // not exist yet, and these roles appear only on first use of the service.
-func keyPolicyStatements(stack awscdk.Stack, accounts *[]*string) []awsiam.PolicyStatement {
+func keyPolicyStatements(stack awscdk.Stack, accounts *[]*string, logGroups bool) []awsiam.PolicyStatement {
 	partition, account, region := *stack.Partition(), *stack.Account(), *stack.Region()
 	slr := func(path string) string {
 		return fmt.Sprintf("arn:%s:iam::%s:role/aws-service-role/%s", partition, account, path)
@@ -209,7 +213,9 @@ func keyPolicyStatements(stack awscdk.Stack, accounts *[]*string) []awsiam.Polic
 				"Bool": map[string]interface{}{"kms:GrantIsForAWSResource": "true"},
 			},
 		}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	}
+	if logGroups {
+		statements = append(statements, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:        jsiiString("AllowImageBuilderLogGroups"),
 			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsiiString("logs."+region+".amazonaws.com"), nil)},
 			Actions:    useKey,
@@ -219,7 +225,7 @@ func keyPolicyStatements(stack awscdk.Stack, accounts *[]*string) []awsiam.Polic
 					"kms:EncryptionContext:aws:logs:arn": fmt.Sprintf("arn:%s:logs:%s:%s:log-group:/aws/imagebuilder/*", partition, region, account),
 				},
 			},
-		}),
+		}))
 	}
 	if accounts != nil && len(*accounts) > 0 {
 		var principals []awsiam.IPrincipal
@@ -620,8 +626,10 @@ func (g *GoldenImagePipeline) defineLifecycle(p GoldenImagePipelineProps, baseNa
 		},
 	})
 	nag.Suppress(role, nag.Rule{
-		ID:        "AwsSolutions-IAM4",
-		Reason:    "Image Builder lifecycle policies require an execution role; AWS maintains EC2ImageBuilderLifecycleExecutionPolicy as the policy for exactly that role, scoped by Image Builder to the images the policy selects.",
+		ID: "AwsSolutions-IAM4",
+		Reason: "Image Builder lifecycle policies need an execution role, and AWS maintains EC2ImageBuilderLifecycleExecutionPolicy for exactly that role. " +
+			"The policy itself allows ec2:DeregisterImage, ec2:DeleteSnapshot and image deprecation on any AMI or snapshot in the account tagged CreatedBy=EC2 Image Builder; " +
+			"Image Builder acts with the role only on the resources this lifecycle policy's rules select: images tagged with this pipeline's recipe name, and their snapshots.",
 		AppliesTo: []string{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/EC2ImageBuilderLifecycleExecutionPolicy"},
 	})
 	deprecateDays, _ := wholeDays(p.LifecycleDeprecateAfter)

@@ -197,10 +197,11 @@ type GoldenImagePipelineProps struct {
 	LifecycleDeprecateAfter awscdk.Duration
 
 	// LifecycleDeleteAfter deregisters AMIs older than this and deletes their
-	// snapshots, always keeping LifecycleRetainAtLeast. Ignored when
-	// LifecycleRetainCount is set.
+	// snapshots, always keeping LifecycleRetainAtLeast. It must be later than
+	// LifecycleDeprecateAfter, and it cannot be set together with
+	// LifecycleRetainCount: the construct rejects that combination.
 	//
-	// Default: 180 days.
+	// Default: 180 days, when LifecycleRetainCount is not set.
 	LifecycleDeleteAfter awscdk.Duration
 
 	// LifecycleRetainAtLeast is how many of the newest images age-based
@@ -399,6 +400,10 @@ func (p *GoldenImagePipelineProps) validate() error {
 			fail("InstanceTypes", errors.New("is empty (want at least one instance type, or leave it unset for the default)"))
 		}
 		for i, t := range *p.InstanceTypes {
+			if t == nil {
+				fail(fmt.Sprintf("InstanceTypes[%d]", i), errors.New("is nil"))
+				continue
+			}
 			if known(t) && arch.Validate() == nil {
 				if err := validate.InstanceTypeForArchitecture(*t, string(arch)); err != nil {
 					fail(fmt.Sprintf("InstanceTypes[%d]", i), err)
@@ -422,6 +427,13 @@ func (p *GoldenImagePipelineProps) validate() error {
 			fail("AmiTags", fmt.Errorf("has %d tags (want at most 40, leaving room for the provenance tags)", len(*p.AmiTags)))
 		}
 	}
+	if p.SecurityGroups != nil {
+		for i, sg := range *p.SecurityGroups {
+			if sg == nil {
+				fail(fmt.Sprintf("SecurityGroups[%d]", i), errors.New("is nil"))
+			}
+		}
+	}
 	if (p.Subnet == nil) != (p.SecurityGroups == nil || len(*p.SecurityGroups) == 0) {
 		if p.Subnet == nil {
 			fail("SecurityGroups", errors.New("is set without Subnet (want both or neither)"))
@@ -438,6 +450,10 @@ func (p *GoldenImagePipelineProps) validate() error {
 	if p.DistributionRegions != nil {
 		var regions []string
 		for i, r := range *p.DistributionRegions {
+			if r == nil {
+				fail(fmt.Sprintf("DistributionRegions[%d]", i), errors.New("is nil"))
+				continue
+			}
 			if !known(r) {
 				continue
 			}
@@ -453,6 +469,10 @@ func (p *GoldenImagePipelineProps) validate() error {
 	if p.DistributionAccounts != nil {
 		var accounts []string
 		for i, a := range *p.DistributionAccounts {
+			if a == nil {
+				fail(fmt.Sprintf("DistributionAccounts[%d]", i), errors.New("is nil"))
+				continue
+			}
 			if !known(a) {
 				continue
 			}
@@ -463,6 +483,13 @@ func (p *GoldenImagePipelineProps) validate() error {
 		}
 		if err := validate.Unique(accounts); err != nil {
 			fail("DistributionAccounts", err)
+		}
+	}
+	if p.DistributionLaunchTemplates != nil {
+		for i, lt := range *p.DistributionLaunchTemplates {
+			if lt == nil {
+				fail(fmt.Sprintf("DistributionLaunchTemplates[%d]", i), errors.New("is nil"))
+			}
 		}
 	}
 	if a := p.DistributionKeyAlias; known(a) && (!kmsAliasPattern.MatchString(*a) || strings.HasPrefix(*a, "alias/aws/")) {

@@ -15,6 +15,7 @@ func TestInvalidPropsFailBeforeAnythingIsDefined(t *testing.T) {
 	app := cdktest.NewApp(t, nil)
 	stack := awscdk.NewStack(app, jsii.String("Test"), &awscdk.StackProps{Env: testEnv})
 	sg := awsec2.SecurityGroup_FromSecurityGroupId(stack, jsii.String("Sg"), jsii.String("sg-0123456789abcdef0"), nil)
+	subnet := awsec2.Subnet_FromSubnetId(stack, jsii.String("Subnet"), jsii.String("subnet-0123456789abcdef0"))
 	name := jsii.String("al2023")
 
 	for _, tc := range []struct {
@@ -66,6 +67,16 @@ func TestInvalidPropsFailBeforeAnythingIsDefined(t *testing.T) {
 			`goldenimage: DistributionRegions[1] "us-east" is not an AWS region (want e.g. "us-east-1")`},
 		{"TestFailsWhenDistributionRegionsRepeat", gi.GoldenImagePipelineProps{ImageName: name, DistributionRegions: jsii.Strings("us-west-2", "us-west-2")},
 			`goldenimage: DistributionRegions [1] "us-west-2" duplicates [0]`},
+		{"TestFailsWhenADistributionRegionIsNil", gi.GoldenImagePipelineProps{ImageName: name, DistributionRegions: &[]*string{jsii.String("us-west-2"), nil}},
+			`goldenimage: DistributionRegions[1] is nil`},
+		{"TestFailsWhenADistributionAccountIsNil", gi.GoldenImagePipelineProps{ImageName: name, DistributionAccounts: &[]*string{nil, jsii.String("222222222222")}},
+			`goldenimage: DistributionAccounts[0] is nil`},
+		{"TestFailsWhenASecurityGroupIsNil", gi.GoldenImagePipelineProps{ImageName: name, Subnet: subnet, SecurityGroups: &[]awsec2.ISecurityGroup{sg, nil}},
+			`goldenimage: SecurityGroups[1] is nil`},
+		{"TestFailsWhenAnInstanceTypeIsNil", gi.GoldenImagePipelineProps{ImageName: name, InstanceTypes: &[]*string{nil}},
+			`goldenimage: InstanceTypes[0] is nil`},
+		{"TestFailsWhenADistributionLaunchTemplateIsNil", gi.GoldenImagePipelineProps{ImageName: name, DistributionLaunchTemplates: &[]awsec2.ILaunchTemplate{nil}},
+			`goldenimage: DistributionLaunchTemplates[0] is nil`},
 		{"TestFailsWhenDistributionAccountIsInvalid", gi.GoldenImagePipelineProps{ImageName: name, DistributionAccounts: jsii.Strings("12345")},
 			`goldenimage: DistributionAccounts[0] "12345" is not an AWS account id (want 12 digits)`},
 		{"TestFailsWhenDistributionKeyAliasIsAWSManaged", gi.GoldenImagePipelineProps{ImageName: name, DistributionKeyAlias: jsii.String("alias/aws/ebs")},
@@ -125,6 +136,21 @@ func TestFailsWhenImageNameRepeatsInAStack(t *testing.T) {
 	if want := `goldenimage: ImageName "al2023" is already used by another pipeline in stack Test (want one pipeline per ImageName per stack)`; got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
+}
+
+// A construct id that is already taken must not leave the ImageName marker
+// behind: the same ImageName under a free id still works afterwards.
+func TestDuplicateIDLeavesImageNameFree(t *testing.T) {
+	stack := newStack(t)
+	gi.NewGoldenImagePipeline(stack, jsii.String("One"), &gi.GoldenImagePipelineProps{ImageName: jsii.String("al2023")})
+	before := len(*stack.Node().Children())
+	cdktest.ExpectPanic(t, func() {
+		gi.NewGoldenImagePipeline(stack, jsii.String("One"), &gi.GoldenImagePipelineProps{ImageName: jsii.String("rhel9")})
+	})
+	if after := len(*stack.Node().Children()); after != before {
+		t.Errorf("the failed pipeline left %d children in the stack", after-before)
+	}
+	gi.NewGoldenImagePipeline(stack, jsii.String("Two"), &gi.GoldenImagePipelineProps{ImageName: jsii.String("rhel9")})
 }
 
 // Image Builder names must not depend on where the stack sits: an

@@ -53,14 +53,30 @@ type LatestAMIRecorderProps struct {
 	// Default: TriggerNotification.
 	Trigger Trigger
 
-	// EncryptionKey, DeadLetterQueue, AlarmTopic and LogRetention are passed
-	// to the function; see gofunction.GoFunctionProps.
+	// EncryptionKey encrypts the recorder function's environment and logs,
+	// and the dead-letter queue and alarm topic it creates; it is passed to
+	// the function's GoFunction (see gofunction.GoFunctionProps).
 	//
-	// Default: the GoFunction defaults.
-	EncryptionKey   awskms.IKey
+	// Default: a new customer-managed key with yearly rotation, retained on
+	// stack deletion (the GoFunction default).
+	EncryptionKey awskms.IKey
+
+	// DeadLetterQueue receives events that failed every retry, from
+	// the pipeline's topic subscription (TriggerNotification) or OnImageAvailable rule (TriggerEventBridge) and Lambda's asynchronous invocations.
+	//
+	// Default: a new SQS queue encrypted with EncryptionKey, keeping messages
+	// 14 days, with an alarm on its depth (the GoFunction default).
 	DeadLetterQueue awssqs.IQueue
-	AlarmTopic      awssns.ITopic
-	LogRetention    awslogs.RetentionDays
+
+	// AlarmTopic receives the recorder function's alarms.
+	//
+	// Default: a new SNS topic encrypted with EncryptionKey (the GoFunction default).
+	AlarmTopic awssns.ITopic
+
+	// LogRetention is how long the recorder function's logs are kept.
+	//
+	// Default: awslogs.RetentionDays_THREE_MONTHS (the GoFunction default).
+	LogRetention awslogs.RetentionDays
 }
 
 // LatestAMIRecorder writes each finished golden AMI into the latest-AMI
@@ -140,7 +156,7 @@ func NewLatestAMIRecorder(scope constructs.Construct, id *string, props *LatestA
 	this.Function.AddToRolePolicy(
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       str("WriteLatestAMIParameterInEveryRegion"),
-			Actions:   strs("ssm:GetParameter", "ssm:PutParameter", "ssm:AddTagsToResource", "ssm:ListTagsForResource"),
+			Actions:   strs("ssm:GetParameterHistory", "ssm:PutParameter", "ssm:AddTagsToResource", "ssm:ListTagsForResource"),
 			Resources: &arns,
 		}),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

@@ -67,7 +67,7 @@ func TestRecorderSubscribesToThePipelineTopic(t *testing.T) {
 			map[string]interface{}{"Sid": "WriteOwnLogs"}, map[string]interface{}{"Sid": "SendDeadLetters"},
 			map[string]interface{}{"Sid": "UseOwnKey"}, map[string]interface{}{"Sid": "Tracing"},
 			map[string]interface{}{"Sid": "WriteLatestAMIParameterInEveryRegion", "Resource": params,
-				"Action": []interface{}{"ssm:AddTagsToResource", "ssm:GetParameter", "ssm:ListTagsForResource", "ssm:PutParameter"}},
+				"Action": []interface{}{"ssm:AddTagsToResource", "ssm:GetParameterHistory", "ssm:ListTagsForResource", "ssm:PutParameter"}},
 			map[string]interface{}{"Sid": "ValidateAMIParameters", "Action": "ec2:DescribeImages", "Resource": "*"},
 		}}})
 	})

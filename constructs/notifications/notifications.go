@@ -41,19 +41,27 @@ type NotificationsProps struct {
 	EmailAddresses *[]*string
 
 	// EncryptionKey encrypts the topic (and the notifier's environment, logs
-	// and dead-letter queue). The construct adds the statements EventBridge,
-	// CloudWatch and Image Builder need to publish; an imported key must
-	// already allow them.
+	// and dead-letter queue). The construct adds the key-policy statements
+	// EventBridge rules and CloudWatch alarms of this account need to publish
+	// to the topic, and the notifier's GoFunction adds its own (see
+	// gofunction.GoFunctionProps); an imported key must already allow them.
 	//
-	// Default: a new customer-managed key with yearly rotation.
+	// Default: a new customer-managed key with yearly rotation, retained on
+	// stack deletion.
 	EncryptionKey awskms.IKey
 
-	// DeadLetterQueue and LogRetention are passed to the notifier function;
-	// see gofunction.GoFunctionProps.
+	// DeadLetterQueue receives the messages the notifier failed to post
+	// after every retry. Unused without SlackWebhookSecret.
 	//
-	// Default: the GoFunction defaults.
+	// Default: a new SQS queue encrypted with EncryptionKey, keeping messages
+	// 14 days, with an alarm on its depth (the GoFunction default).
 	DeadLetterQueue awssqs.IQueue
-	LogRetention    awslogs.RetentionDays
+
+	// LogRetention is how long the notifier's logs are kept. Unused without
+	// SlackWebhookSecret.
+	//
+	// Default: awslogs.RetentionDays_THREE_MONTHS (the GoFunction default).
+	LogRetention awslogs.RetentionDays
 }
 
 // Notifications is one KMS-encrypted SNS topic that tells people what
@@ -88,6 +96,10 @@ func NewNotifications(scope constructs.Construct, id *string, props *Notificatio
 	var errs []error
 	if props.EmailAddresses != nil {
 		for i, e := range *props.EmailAddresses {
+			if e == nil {
+				errs = append(errs, fmt.Errorf("notifications: EmailAddresses[%d] is nil", i))
+				continue
+			}
 			if !emailPattern.MatchString(*e) {
 				errs = append(errs, fmt.Errorf("notifications: EmailAddresses[%d] %q is not an email address", i, *e))
 			}
@@ -107,7 +119,7 @@ func NewNotifications(scope constructs.Construct, id *string, props *Notificatio
 			RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 		})
 	}
-	// EventBridge rules, CloudWatch alarms and Image Builder publish here.
+	// EventBridge rules and CloudWatch alarms publish here.
 	// A slice, not a map: the key policy must come out in the same order on
 	// every synth, or every deploy would show a diff.
 	for _, p := range []struct{ sid, principal string }{
@@ -136,7 +148,10 @@ func NewNotifications(scope constructs.Construct, id *string, props *Notificatio
 		this.Notifier = gofunction.NewGoFunction(this, str("Notifier"), &gofunction.GoFunctionProps{
 			ImportPath:  str(contract.FunctionNotifier),
 			Description: str("Posts golden AMI notifications to Slack"),
-			Environment: &map[string]*string{contract.EnvSlackWebhookSecretARN: props.SlackWebhookSecret.SecretArn()},
+			// The one endpoint outside AWS: the webhook URL the secret holds,
+			// which the notifier accepts only as https.
+			ExternalEgress: str("the Slack incoming-webhook URL held in its secret, over HTTPS"),
+			Environment:    &map[string]*string{contract.EnvSlackWebhookSecretARN: props.SlackWebhookSecret.SecretArn()},
 			// Slack allows about one message per second per webhook.
 			ReservedConcurrentExecutions: num(1),
 			EncryptionKey:                this.EncryptionKey,

@@ -70,6 +70,14 @@ func TestNotificationsWithSlack(t *testing.T) {
 			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "ReadPipelineExecutions", "Action": "codepipeline:GetPipelineExecution", "Resource": "arn:aws:codepipeline:us-east-1:111111111111:golden-ami"}),
 		})}})
 	})
+	cdktest.Check(t, "the notifier's outside-a-VPC reason names its Slack egress", func() {
+		tmpl.HasResource(jsii.String("AWS::Lambda::Function"), map[string]interface{}{
+			"Properties": map[string]interface{}{"Description": "Posts golden AMI notifications to Slack"},
+			"Metadata": map[string]interface{}{"cdk_nag": map[string]interface{}{"rules_to_suppress": assertions.Match_ArrayWith(&[]interface{}{
+				map[string]interface{}{"id": "NIST.800.53.R5-LambdaInsideVPC", "reason": assertions.Match_StringLikeRegexp(jsii.String("outside AWS, the Slack incoming-webhook URL held in its secret, over HTTPS"))},
+			})}},
+		})
+	})
 	cdktest.Check(t, "finished images go to the topic", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]interface{}{
 			"EventPattern": map[string]interface{}{"detail": map[string]interface{}{"state": map[string]interface{}{"status": []interface{}{"FAILED", "CANCELLED"}}}},
@@ -119,6 +127,19 @@ func TestNotificationsWithoutSlackHaveNoFunction(t *testing.T) {
 	cdktest.Check(t, "no function", func() {
 		assertions.Template_FromStack(stack, nil).ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(0))
 	})
+}
+
+func TestFailsWhenAnEmailIsNil(t *testing.T) {
+	stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Test"), nil)
+	got := cdktest.ExpectPanic(t, func() {
+		notifications.NewNotifications(stack, jsii.String("N"), &notifications.NotificationsProps{EmailAddresses: &[]*string{jsii.String("ops@example.com"), nil}})
+	})
+	if want := `notifications: EmailAddresses[1] is nil`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	if n := len(*stack.Node().Children()); n != 0 {
+		t.Errorf("the stack has %d children after validation failed, want 0", n)
+	}
 }
 
 func TestFailsWhenAnEmailIsInvalid(t *testing.T) {

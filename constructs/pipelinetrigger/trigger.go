@@ -31,14 +31,30 @@ type PipelineTriggerProps struct {
 	// parent is not an SSM parameter it knows.
 	Parameter awsssm.IStringParameter
 
-	// EncryptionKey, DeadLetterQueue, AlarmTopic and LogRetention are passed
-	// to the function; see gofunction.GoFunctionProps.
+	// EncryptionKey encrypts the trigger function's environment and logs,
+	// and the dead-letter queue and alarm topic it creates; it is passed to
+	// the function's GoFunction (see gofunction.GoFunctionProps).
 	//
-	// Default: the GoFunction defaults.
-	EncryptionKey   awskms.IKey
+	// Default: a new customer-managed key with yearly rotation, retained on
+	// stack deletion (the GoFunction default).
+	EncryptionKey awskms.IKey
+
+	// DeadLetterQueue receives events that failed every retry, from
+	// the parameter rule and Lambda's asynchronous invocations.
+	//
+	// Default: a new SQS queue encrypted with EncryptionKey, keeping messages
+	// 14 days, with an alarm on its depth (the GoFunction default).
 	DeadLetterQueue awssqs.IQueue
-	AlarmTopic      awssns.ITopic
-	LogRetention    awslogs.RetentionDays
+
+	// AlarmTopic receives the trigger function's alarms.
+	//
+	// Default: a new SNS topic encrypted with EncryptionKey (the GoFunction default).
+	AlarmTopic awssns.ITopic
+
+	// LogRetention is how long the trigger function's logs are kept.
+	//
+	// Default: awslogs.RetentionDays_THREE_MONTHS (the GoFunction default).
+	LogRetention awslogs.RetentionDays
 }
 
 // PipelineTrigger starts a golden-image pipeline whenever its upstream-AMI
