@@ -83,6 +83,11 @@ type Notifications struct {
 	EncryptionKey awskms.IKey
 	// Notifier posts to Slack; nil without SlackWebhookSecret.
 	Notifier *gofunction.GoFunction
+	// PublishRole is the role EventBridge rules publish to Topic with,
+	// created by the first NotifyPipeline or NotifyImages call; nil before.
+	PublishRole awsiam.Role
+
+	target awsevents.IRuleTarget
 }
 
 var emailPattern = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[a-z]{2,}$`)
@@ -119,21 +124,17 @@ func NewNotifications(scope constructs.Construct, id *string, props *Notificatio
 			RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 		})
 	}
-	// EventBridge rules and CloudWatch alarms publish here.
-	// A slice, not a map: the key policy must come out in the same order on
-	// every synth, or every deploy would show a diff.
-	for _, p := range []struct{ sid, principal string }{
-		{"AllowEventBridgeNotifications", "events.amazonaws.com"},
-		{"AllowCloudWatchNotifications", "cloudwatch.amazonaws.com"},
-	} {
-		this.EncryptionKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        str(p.sid),
-			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(str(p.principal), nil)},
-			Actions:    strs("kms:Decrypt", "kms:GenerateDataKey*"),
-			Resources:  strs("*"),
-			Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": *stack.Account()}},
-		}), boolean(true))
-	}
+	// CloudWatch alarms publish here as the service. EventBridge rules
+	// publish with PublishRole instead (see eventsTarget), so the key and
+	// the topic trust no service principal an account outside this one
+	// could point a rule at.
+	this.EncryptionKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        str("AllowCloudWatchNotifications"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(str("cloudwatch.amazonaws.com"), nil)},
+		Actions:    strs("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources:  strs("*"),
+		Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": *stack.Account()}},
+	}), boolean(true))
 	this.Topic = awssns.NewTopic(this, str("Topic"), &awssns.TopicProps{
 		DisplayName: str("Golden AMI notifications"),
 		MasterKey:   this.EncryptionKey,
@@ -173,7 +174,7 @@ func NewNotifications(scope constructs.Construct, id *string, props *Notificatio
 // failed, stopped, superseded) and its approvals waiting for a person to
 // the topic. The notifier may read the pipeline's executions for the commit.
 func (n *Notifications) NotifyPipeline(pipeline awscodepipeline.IPipeline) []awsevents.Rule {
-	target := awseventstargets.NewSnsTopic(n.Topic, nil)
+	target := n.eventsTarget()
 	executions := awsevents.NewRule(n, str("PipelineExecutions"), &awsevents.RuleProps{
 		Description: str("Pipeline executions that finished or failed"),
 		EventPattern: &awsevents.EventPattern{
@@ -207,7 +208,7 @@ func (n *Notifications) NotifyPipeline(pipeline awscodepipeline.IPipeline) []aws
 // cancelled) to the topic. The notifier may read those images for their
 // AMIs and failure reasons.
 func (n *Notifications) NotifyImages(pipeline *goldenimage.GoldenImagePipeline) []awsevents.Rule {
-	target := awseventstargets.NewSnsTopic(n.Topic, nil)
+	target := n.eventsTarget()
 	id := *pipeline.Node().Id()
 	rules := []awsevents.Rule{
 		pipeline.OnImageAvailable(str("Notify"+id+"Available"), &awsevents.OnEventOptions{Target: target}),
@@ -224,6 +225,35 @@ func (n *Notifications) NotifyImages(pipeline *goldenimage.GoldenImagePipeline) 
 // started, ignored, and failures after the last retry) to the topic.
 func (n *Notifications) NotifyDecisions(trigger *pipelinetrigger.PipelineTrigger) {
 	trigger.Function.SendResultsTo(n.Topic, n.EncryptionKey)
+}
+
+// eventsTarget is the target of every rule that notifies: Topic, published
+// to with PublishRole. CDK's default SNS target instead adds
+// events.amazonaws.com to the topic policy and the key policy without a
+// condition, which would let a rule in any account publish here. The role
+// gets exactly sns:Publish on Topic and the two KMS actions SNS needs on its
+// key, in a customer-managed policy; it is passed to CDK without policy
+// updates so no inline grant is added next to it.
+func (n *Notifications) eventsTarget() awsevents.IRuleTarget {
+	if n.target != nil {
+		return n.target
+	}
+	n.PublishRole = awsiam.NewRole(n, str("PublishRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(str("events.amazonaws.com"), nil),
+		Description: str("EventBridge rules publish golden AMI notifications with this role"),
+	})
+	awsiam.NewManagedPolicy(n, str("PublishPolicy"), &awsiam.ManagedPolicyProps{
+		Description: str("Publish golden AMI notifications"),
+		Roles:       &[]awsiam.IRole{n.PublishRole},
+		Statements: &[]awsiam.PolicyStatement{
+			statement("PublishNotifications", []string{"sns:Publish"}, n.Topic.TopicArn()),
+			statement("EncryptNotifications", []string{"kms:Decrypt", "kms:GenerateDataKey"}, n.EncryptionKey.KeyArn()),
+		},
+	})
+	n.target = awseventstargets.NewSnsTopic(n.Topic, &awseventstargets.SnsTopicProps{
+		Role: n.PublishRole.WithoutPolicyUpdates(nil),
+	})
+	return n.target
 }
 
 func statement(sid string, actions []string, resources ...*string) awsiam.PolicyStatement {

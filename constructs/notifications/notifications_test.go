@@ -1,7 +1,9 @@
 package notifications_test
 
 import (
+	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -109,6 +111,49 @@ func TestNotificationsWithSlack(t *testing.T) {
 			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "PublishResults", "Action": "sns:Publish"}),
 			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "EncryptResults", "Action": []interface{}{"kms:Decrypt", "kms:GenerateDataKey"}}),
 		})}})
+	})
+	cdktest.Check(t, "rules publish with the publish role, which may publish to the topic and use its key only", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]interface{}{
+			"EventPattern": map[string]interface{}{"detail": map[string]interface{}{"state": map[string]interface{}{"status": []interface{}{"AVAILABLE"}}}},
+			"Targets": []interface{}{map[string]interface{}{
+				"Arn": map[string]interface{}{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^NotificationsTopic"))}, "RoleArn": arn("NotificationsPublishRole"),
+			}},
+		})
+		tmpl.HasResourceProperties(jsii.String("AWS::IAM::ManagedPolicy"), map[string]interface{}{
+			"Roles": []interface{}{map[string]interface{}{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^NotificationsPublishRole"))}},
+			"PolicyDocument": map[string]interface{}{"Statement": []interface{}{
+				map[string]interface{}{"Sid": "PublishNotifications", "Effect": "Allow", "Action": "sns:Publish", "Resource": map[string]interface{}{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^NotificationsTopic"))}},
+				map[string]interface{}{"Sid": "EncryptNotifications", "Effect": "Allow", "Action": []interface{}{"kms:Decrypt", "kms:GenerateDataKey"}, "Resource": arn("NotificationsKey")},
+			}},
+		})
+	})
+	t.Run("no topic or key policy trusts EventBridge as a service without a condition", func(t *testing.T) {
+		for id, res := range *tmpl.ToJSON() {
+			if id != "Resources" {
+				continue
+			}
+			for logicalID, r := range res.(map[string]interface{}) {
+				r := r.(map[string]interface{})
+				props, _ := r["Properties"].(map[string]interface{})
+				var doc interface{}
+				switch r["Type"] {
+				case "AWS::SNS::TopicPolicy":
+					doc = props["PolicyDocument"]
+				case "AWS::KMS::Key":
+					doc = props["KeyPolicy"]
+				default:
+					continue
+				}
+				for _, st := range doc.(map[string]interface{})["Statement"].([]interface{}) {
+					st := st.(map[string]interface{})
+					principal, _ := json.Marshal(st["Principal"])
+					if _, conditioned := st["Condition"]; strings.Contains(string(principal), "events.amazonaws.com") && !conditioned {
+						b, _ := json.Marshal(st)
+						t.Errorf("%s (%s) lets EventBridge in any account in: %s", logicalID, r["Type"], b)
+					}
+				}
+			}
+		}
 	})
 	t.Run("cdk-nag finds nothing", func(t *testing.T) {
 		compliance.Apply(stack, false)
