@@ -3,12 +3,14 @@ package stacks
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodebuild"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/pipelines"
@@ -54,6 +56,10 @@ type PipelineStack struct {
 	envOrder []string
 	regions  map[string][]string
 }
+
+// PipelineBuildLogGroup is the log group of every CodeBuild project of the
+// delivery pipeline (synth, self-mutation, asset publishing, checks).
+const PipelineBuildLogGroup = "/golden-ami/pipeline/codebuild"
 
 // NewPipelineStack defines the delivery pipeline. Unlike the environment
 // stacks, it has no useful zero configuration, so it panics, before
@@ -105,6 +111,26 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *PipelineSta
 	stack.TestReports = awscodebuild.NewReportGroup(s, str("TestReports"), &awscodebuild.ReportGroupProps{
 		ExportBucket: artifacts, ZipExport: boolean(true), RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
+
+	// Every CodeBuild project of the pipeline logs here: encrypted with the
+	// pipeline key and kept for a year, instead of CodeBuild's default
+	// /aws/codebuild/<project> groups, which never expire and are not
+	// encrypted with a customer-managed key.
+	buildLogs := awslogs.NewLogGroup(s, str("BuildLogs"), &awslogs.LogGroupProps{
+		LogGroupName:  str(PipelineBuildLogGroup),
+		Retention:     awslogs.RetentionDays_ONE_YEAR,
+		EncryptionKey: stack.Key,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	stack.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        str("AllowPipelineBuildLogs"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(str("logs."+*s.Region()+".amazonaws.com"), nil)},
+		Actions:    strs("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"),
+		Resources:  strs("*"),
+		Conditions: &map[string]interface{}{"ArnLike": map[string]interface{}{
+			"kms:EncryptionContext:aws:logs:arn": fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s", *s.Partition(), *s.Region(), *s.Account(), PipelineBuildLogGroup),
+		}},
+	}), boolean(true))
 
 	var source pipelines.CodePipelineSource
 	if cfg.ConnectionARN != "" {
@@ -166,6 +192,7 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *PipelineSta
 		CdkAssetsCliVersion: str(CDKAssetsCLIVersion),
 		CodeBuildDefaults: &pipelines.CodeBuildOptions{
 			BuildEnvironment: &awscodebuild.BuildEnvironment{BuildImage: awscodebuild.LinuxBuildImage_AMAZON_LINUX_2023_5()},
+			Logging:          &awscodebuild.LoggingOptions{CloudWatch: &awscodebuild.CloudWatchLoggingOptions{LogGroup: buildLogs}},
 		},
 	})
 
@@ -202,8 +229,26 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *PipelineSta
 	// the suppressions below need them.
 	stack.Pipeline.BuildPipeline()
 	stack.Notifications.NotifyPipeline(stack.Pipeline.Pipeline())
+	logSecurityCheckTo(stack, buildLogs)
 	hardenPipeline(stack)
 	return stack
+}
+
+// logSecurityCheckTo sends the logs of CDK Pipelines' permissions-broadening
+// check, the one CodeBuild project CodeBuildDefaults does not reach, to
+// buildLogs too.
+func logSecurityCheckTo(stack *PipelineStack, buildLogs awslogs.LogGroup) {
+	for _, c := range *stack.Pipeline.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+		project, ok := c.(awscodebuild.Project)
+		if !ok || !strings.Contains(*project.Node().Path(), "/PipelinesSecurityCheck/") {
+			continue
+		}
+		cfn := project.Node().DefaultChild().(awscodebuild.CfnProject)
+		cfn.SetLogsConfig(&awscodebuild.CfnProject_LogsConfigProperty{
+			CloudWatchLogs: &awscodebuild.CfnProject_CloudWatchLogsConfigProperty{Status: str("ENABLED"), GroupName: buildLogs.LogGroupName()},
+		})
+		buildLogs.GrantWrite(project)
+	}
 }
 
 func broadening(stage awscdk.Stage, topic awssns.ITopic) pipelines.Step {

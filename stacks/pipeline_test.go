@@ -282,6 +282,17 @@ func TestPipelineTemplateResources(t *testing.T) {
 			"Source": map[string]interface{}{"BuildSpec": assertions.Match_StringLikeRegexp(jsii.String(`npm install -g aws-cdk@` + strings.ReplaceAll(CDKCLIVersion, ".", `\.`)))},
 		})
 	})
+	cdktest.Check(t, "every CodeBuild project logs to the encrypted build log group, kept a year", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Logs::LogGroup"), map[string]interface{}{
+			"LogGroupName": PipelineBuildLogGroup, "RetentionInDays": 365,
+			"KmsKeyId": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^Key")), "Arn"}},
+		})
+		tmpl.AllResourcesProperties(jsii.String("AWS::CodeBuild::Project"), map[string]interface{}{
+			"LogsConfig": map[string]interface{}{"CloudWatchLogs": map[string]interface{}{
+				"GroupName": map[string]interface{}{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^BuildLogs"))}, "Status": "ENABLED",
+			}},
+		})
+	})
 	cdktest.Check(t, "permission-broadening notifications go to the encrypted topic", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::SNS::Topic"), map[string]interface{}{
 			"KmsMasterKeyId": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^Key")), "Arn"}},
