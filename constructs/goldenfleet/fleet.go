@@ -163,7 +163,14 @@ type GoldenFleetProps struct {
 	// construct defines, its launch and termination notifications and their
 	// errors.
 	//
-	// Default: a new SNS topic encrypted with EncryptionKey (the GoFunction default).
+	// A topic you pass must let Auto Scaling publish: if it is encrypted
+	// with a customer-managed key, that key's policy must allow the
+	// service-linked role AWSServiceRoleForAutoScaling kms:Decrypt and
+	// kms:GenerateDataKey*, or the group's notifications are dropped. The
+	// construct grants this only on the topic it defines itself.
+	//
+	// Default: a new SNS topic encrypted with EncryptionKey (the GoFunction
+	// default), whose key lets Auto Scaling's service-linked role publish.
 	AlarmTopic awssns.ITopic
 
 	// LogRetention is how long the rollout function's logs are kept.
@@ -412,6 +419,12 @@ func NewGoldenFleet(scope constructs.Construct, id *string, props *GoldenFleetPr
 			NotificationTypes: strs("autoscaling:EC2_INSTANCE_LAUNCH", "autoscaling:EC2_INSTANCE_LAUNCH_ERROR",
 				"autoscaling:EC2_INSTANCE_TERMINATE", "autoscaling:EC2_INSTANCE_TERMINATE_ERROR"),
 		}})
+	}
+	// The topic the function defined is encrypted with its key, which must
+	// let Auto Scaling's service-linked role publish. A topic passed in has
+	// a key of its own, which this key's policy cannot grant (see AlarmTopic).
+	if props.AlarmTopic != nil {
+		return this
 	}
 	this.Rollout.EncryptionKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        str("AllowAutoScalingNotifications"),

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/platform-eng/golden-ami/constructs/goldenfleet"
@@ -125,6 +126,14 @@ func TestFleetDefaults(t *testing.T) {
 				"Condition": map[string]interface{}{"StringEquals": map[string]interface{}{"iam:PassedToService": "ec2.amazonaws.com"}}},
 		}},
 	})
+	has(t, tmpl, "the function's key lets Auto Scaling's service-linked role publish to its topic", "AWS::KMS::Key", map[string]interface{}{
+		"KeyPolicy": map[string]interface{}{"Statement": assertions.Match_ArrayWith(&[]interface{}{assertions.Match_ObjectLike(&map[string]interface{}{
+			"Sid": "AllowAutoScalingNotifications",
+			"Condition": map[string]interface{}{"ArnLike": map[string]interface{}{
+				"aws:PrincipalArn": "arn:aws:iam::333333333333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
+			}},
+		})})},
+	})
 	if fleet.Connections() == nil || len(fleet.RollbackAlarms) != 1 {
 		t.Errorf("Connections %v, %d rollback alarms", fleet.Connections(), len(fleet.RollbackAlarms))
 	}
@@ -182,6 +191,30 @@ func TestFleetOptions(t *testing.T) {
 		})}),
 	}})
 	has(t, tmpl, "hourly convergence", "AWS::Events::Rule", map[string]interface{}{"ScheduleExpression": "rate(1 hour)"})
+}
+
+// A topic passed in has its own key: the function's key gets no statement
+// for Auto Scaling, which could not help it.
+func TestFleetWithAnAlarmTopicGrantsNothingOnTheFunctionKey(t *testing.T) {
+	stack := newStack(t)
+	topic := awssns.Topic_FromTopicArn(stack, jsii.String("Ops"), jsii.String("arn:aws:sns:eu-west-1:333333333333:ops"))
+	goldenfleet.NewGoldenFleet(stack, jsii.String("Fleet"), &goldenfleet.GoldenFleetProps{
+		LatestAMI:    latestami.LatestAMIFromParameterName(parameter),
+		Vpc:          vpc(stack),
+		InstanceType: awsec2.NewInstanceType(jsii.String("t3.small")),
+		AlarmTopic:   topic,
+	})
+	tmpl := assertions.Template_FromStack(stack, nil)
+	has(t, tmpl, "group notifications go to the given topic", "AWS::AutoScaling::AutoScalingGroup", map[string]interface{}{
+		"NotificationConfigurations": []interface{}{map[string]interface{}{"TopicARN": "arn:aws:sns:eu-west-1:333333333333:ops"}},
+	})
+	cdktest.Check(t, "no AllowAutoScalingNotifications statement", func() {
+		tmpl.AllResourcesProperties(jsii.String("AWS::KMS::Key"), map[string]interface{}{
+			"KeyPolicy": map[string]interface{}{"Statement": assertions.Match_Not(assertions.Match_ArrayWith(&[]interface{}{
+				assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "AllowAutoScalingNotifications"}),
+			}))},
+		})
+	})
 }
 
 func TestFleetOnAnExistingGroup(t *testing.T) {
