@@ -167,7 +167,9 @@ type GoldenFleetProps struct {
 	// with a customer-managed key, that key's policy must allow the
 	// service-linked role AWSServiceRoleForAutoScaling kms:Decrypt and
 	// kms:GenerateDataKey*, or the group's notifications are dropped. The
-	// construct grants this only on the topic it defines itself.
+	// construct adds that statement to the topic's key when the topic was
+	// defined with one in this app (its MasterKey); an imported topic's key
+	// is yours to grant.
 	//
 	// Default: a new SNS topic encrypted with EncryptionKey (the GoFunction
 	// default), whose key lets Auto Scaling's service-linked role publish.
@@ -420,13 +422,15 @@ func NewGoldenFleet(scope constructs.Construct, id *string, props *GoldenFleetPr
 				"autoscaling:EC2_INSTANCE_TERMINATE", "autoscaling:EC2_INSTANCE_TERMINATE_ERROR"),
 		}})
 	}
-	// The topic the function defined is encrypted with its key, which must
-	// let Auto Scaling's service-linked role publish. A topic passed in has
-	// a key of its own, which this key's policy cannot grant (see AlarmTopic).
-	if props.AlarmTopic != nil {
+	// Auto Scaling publishes through its service-linked role, which needs
+	// the topic's key. That is the function's key for the topic it defines;
+	// for a topic passed in, the key it was created with (a key imported
+	// from elsewhere cannot be changed here; see AlarmTopic).
+	key := this.Rollout.AlarmTopic.MasterKey()
+	if key == nil {
 		return this
 	}
-	this.Rollout.EncryptionKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        str("AllowAutoScalingNotifications"),
 		Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
 		Actions:    strs("kms:Decrypt", "kms:GenerateDataKey*"),

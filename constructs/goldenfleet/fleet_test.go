@@ -1,7 +1,9 @@
 package goldenfleet_test
 
 import (
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -10,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 
@@ -193,9 +196,9 @@ func TestFleetOptions(t *testing.T) {
 	has(t, tmpl, "hourly convergence", "AWS::Events::Rule", map[string]interface{}{"ScheduleExpression": "rate(1 hour)"})
 }
 
-// A topic passed in has its own key: the function's key gets no statement
-// for Auto Scaling, which could not help it.
-func TestFleetWithAnAlarmTopicGrantsNothingOnTheFunctionKey(t *testing.T) {
+// An imported topic has a key the construct cannot see: no key gets a
+// statement for Auto Scaling, which could not help it.
+func TestFleetWithAnImportedAlarmTopicGrantsNothing(t *testing.T) {
 	stack := newStack(t)
 	topic := awssns.Topic_FromTopicArn(stack, jsii.String("Ops"), jsii.String("arn:aws:sns:eu-west-1:333333333333:ops"))
 	goldenfleet.NewGoldenFleet(stack, jsii.String("Fleet"), &goldenfleet.GoldenFleetProps{
@@ -214,6 +217,32 @@ func TestFleetWithAnAlarmTopicGrantsNothingOnTheFunctionKey(t *testing.T) {
 				assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "AllowAutoScalingNotifications"}),
 			}))},
 		})
+	})
+}
+
+// A topic defined in the app with its own key: that key, not the
+// function's, lets Auto Scaling publish.
+func TestFleetWithAnAlarmTopicGrantsOnTheTopicKey(t *testing.T) {
+	stack := newStack(t)
+	opsKey := awskms.NewKey(stack, jsii.String("OpsKey"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
+	topic := awssns.NewTopic(stack, jsii.String("Ops"), &awssns.TopicProps{MasterKey: opsKey})
+	goldenfleet.NewGoldenFleet(stack, jsii.String("Fleet"), &goldenfleet.GoldenFleetProps{
+		LatestAMI:    latestami.LatestAMIFromParameterName(parameter),
+		Vpc:          vpc(stack),
+		InstanceType: awsec2.NewInstanceType(jsii.String("t3.small")),
+		AlarmTopic:   topic,
+	})
+	tmpl := assertions.Template_FromStack(stack, nil)
+	withStatement := assertions.Match_ArrayWith(&[]interface{}{assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "AllowAutoScalingNotifications"})})
+	cdktest.Check(t, "the topic's key has the statement, and only it", func() {
+		keys := tmpl.FindResources(jsii.String("AWS::KMS::Key"), map[string]interface{}{"Properties": map[string]interface{}{"KeyPolicy": map[string]interface{}{"Statement": withStatement}}})
+		var ids []string
+		for id := range *keys {
+			ids = append(ids, id)
+		}
+		if len(ids) != 1 || !strings.HasPrefix(ids[0], "OpsKey") {
+			panic(fmt.Sprintf("keys with AllowAutoScalingNotifications: %v, want only OpsKey", ids))
+		}
 	})
 }
 
