@@ -88,7 +88,14 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 		return Result{}, fmt.Errorf("malformed Parameter Store Change event %q: %w", ev.ID, err)
 	}
 	if reason != "" {
-		slog.InfoContext(ctx, "event ignored; no build started", "decision", DecisionIgnored, "reason", reason,
+		level := slog.LevelInfo
+		if change.Exception != "" && change.Name == h.ParameterName {
+			// Our own parameter's write failed Parameter Store's validation:
+			// nothing to build, but someone should look (the result also
+			// reaches the notifications topic).
+			level = slog.LevelWarn
+		}
+		slog.Log(ctx, level, "event ignored; no build started", "decision", DecisionIgnored, "reason", reason,
 			"eventId", ev.ID, "parameter", change.Name, "operation", change.Operation)
 		return Result{Decision: DecisionIgnored, Reason: reason}, nil
 	}

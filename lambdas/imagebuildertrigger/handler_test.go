@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -403,6 +404,30 @@ func TestNeverCreatesRecipesOrUpdatesThePipeline(t *testing.T) {
 		}
 		if m := forbidden.Find(b); m != nil {
 			t.Errorf("%s calls %s", f, m)
+		}
+	}
+}
+
+// A failed validation of our own parameter is logged at warn level; the same
+// failure of another parameter, and other ignored events, at info.
+func TestExceptionOfOurParameterIsAWarning(t *testing.T) {
+	var buf strings.Builder
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&buf, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	h := &Handler{PipelineARN: pipelineARN, ParameterName: paramName, Params: parameterAt(amiV3, 3, new(int)), Pipelines: &imageBuilder{}}
+	for _, tc := range []struct{ event, level string }{
+		{"parameter-update-exception.json", "WARN"},
+		{"parameter-delete.json", "INFO"},
+		{"other-parameter.json", "INFO"},
+	} {
+		buf.Reset()
+		if _, err := h.Handle(context.Background(), loadEvent(t, tc.event)); err != nil {
+			t.Fatalf("%s: %v", tc.event, err)
+		}
+		var rec struct{ Level, Decision string }
+		if err := json.Unmarshal([]byte(buf.String()), &rec); err != nil || rec.Level != tc.level || rec.Decision != DecisionIgnored {
+			t.Errorf("%s: log %q (%v), want level %s with decision ignored", tc.event, buf.String(), err, tc.level)
 		}
 	}
 }
