@@ -186,6 +186,12 @@ func (s *Server) CountOK(operation string) int {
 	return s.count(func(c Call) bool { return c.Operation == operation && c.Status == http.StatusOK })
 }
 
+// CountIn is how many calls of operation were received in region (every
+// attempt, failed or not).
+func (s *Server) CountIn(region, operation string) int {
+	return s.count(func(c Call) bool { return c.Region == region && c.Operation == operation })
+}
+
 // CountOKIn is how many calls of operation succeeded in region.
 func (s *Server) CountOKIn(region, operation string) int {
 	return s.count(func(c Call) bool {

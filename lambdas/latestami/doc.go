@@ -40,6 +40,14 @@
 //     AddTagsToResource with golden-ami:image-arn, golden-ami:pipeline-arn,
 //     golden-ami:recipe-arn and golden-ami:build-date ("written").
 //
+// PutParameter has no idempotency token, so the SDK does not retry it: an
+// attempt that SSM applied but answered with a 5xx (or whose response was
+// lost) would otherwise write the same AMI again as a second version, which
+// consumers see as a second change (GoldenFleet's rollout treats a new
+// version of the same AMI as a deliberate retry). The handler retries it
+// with the same policy and delays, but reads the parameter first and stops
+// when the failed attempt was applied after all.
+//
 // The parameter's current version and description are read with
 // GetParameterHistory (GetParameter returns no description). An
 // EventBridge AVAILABLE event whose GetImage still reports an earlier

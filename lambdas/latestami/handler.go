@@ -69,6 +69,11 @@ type Handler struct {
 	// ParamsIn returns the SSM client of a region; main caches one per
 	// region.
 	ParamsIn func(region string) parameterStore
+	// Retryer decides whether and when PutParameter is tried again. The
+	// handler retries it itself, not the SDK, so that it can look whether a
+	// failed attempt was applied after all before writing again (see put).
+	// Nil: no retries.
+	Retryer aws.Retryer
 }
 
 // Handle accepts an Image Builder SNS notification or an EventBridge "EC2
@@ -305,14 +310,7 @@ func (h *Handler) recordIn(ctx context.Context, region, ami string, img image) (
 		// roll the parameter back.
 		return OutcomeStale, nil
 	default:
-		if _, err := params.PutParameter(ctx, &ssm.PutParameterInput{
-			Name:        name,
-			Value:       aws.String(ami),
-			Description: aws.String(descriptionPrefix + img.ARN),
-			Type:        ssmtypes.ParameterTypeString,
-			DataType:    aws.String(contract.DataTypeEC2Image),
-			Overwrite:   aws.Bool(true),
-		}); err != nil {
+		if err := h.put(ctx, params, ami, img.ARN); err != nil {
 			return "", fmt.Errorf("put parameter %s: %w", h.ParameterName, err)
 		}
 	}
@@ -326,6 +324,53 @@ func (h *Handler) recordIn(ctx context.Context, region, ami string, img image) (
 		return "", fmt.Errorf("tag parameter %s: %w", h.ParameterName, err)
 	}
 	return outcome, nil
+}
+
+// put writes ami with the description naming imageARN. PutParameter has no
+// idempotency token: when an attempt fails with a 5xx or its response is
+// lost after SSM applied it, the SDK's own retry would write the same value
+// again as a new version, and every new version is a change event for the
+// consumers (GoldenFleet's rollout takes a new version of the same AMI as a
+// deliberate retry). So the SDK does not retry this call; put retries the
+// errors Retryer deems retryable, after the same delays, but first reads the
+// parameter and stops when the failed attempt was applied after all.
+func (h *Handler) put(ctx context.Context, params parameterStore, ami, imageARN string) error {
+	in := &ssm.PutParameterInput{
+		Name:        aws.String(h.ParameterName),
+		Value:       aws.String(ami),
+		Description: aws.String(descriptionPrefix + imageARN),
+		Type:        ssmtypes.ParameterTypeString,
+		DataType:    aws.String(contract.DataTypeEC2Image),
+		Overwrite:   aws.Bool(true),
+	}
+	noSDKRetry := func(o *ssm.Options) { o.RetryMaxAttempts = 1 }
+	for attempt := 1; ; attempt++ {
+		_, err := params.PutParameter(ctx, in, noSDKRetry)
+		if err == nil {
+			return nil
+		}
+		if h.Retryer == nil || attempt >= h.Retryer.MaxAttempts() || !h.Retryer.IsErrorRetryable(err) {
+			return err
+		}
+		delay, derr := h.Retryer.RetryDelay(attempt, err)
+		if derr != nil {
+			return errors.Join(err, derr)
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(delay):
+		}
+		value, description, rerr := h.currentVersion(ctx, params)
+		if rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		if value == ami && description == *in.Description {
+			slog.InfoContext(ctx, "a failed PutParameter was applied after all; not writing again",
+				"parameter", h.ParameterName, "ami", ami, "attempt", attempt, "error", err.Error())
+			return nil
+		}
+	}
 }
 
 // descriptionPrefix starts the description the recorder writes with every

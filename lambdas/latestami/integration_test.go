@@ -136,3 +136,27 @@ func TestIntegrationIgnoredEventsCallNothing(t *testing.T) {
 		t.Errorf("AWS calls = %+v, want none", calls)
 	}
 }
+
+// A PutParameter that SSM applied but answered with a 500 (or whose response
+// was lost) is not written again: the handler reads the parameter before
+// retrying and finds its value there, so the parameter gets one version, and
+// consumers one change event, per image.
+func TestIntegrationAppliedWriteIsNotRepeated(t *testing.T) {
+	srv, h := setupIntegration(t, pipelineARN)
+	addImage(srv)
+	srv.Inject(fakeaws.Fault{Operation: "PutParameter", Region: "eu-west-1", Status: 500, Code: "InternalServerError", AfterApply: true})
+	res, err := h.Handle(context.Background(), sample(t, "eventbridge-available.json"))
+	if err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	if got := res.Images[0].Regions["eu-west-1"]; got != OutcomeWritten {
+		t.Errorf("eu-west-1 outcome = %s, want written", got)
+	}
+	p, _ := srv.Parameter("eu-west-1", paramName)
+	if len(p.History) != 1 || p.Value != amiEUWest1 || p.Tags[contract.TagImageARN] != imageARN {
+		t.Errorf("eu-west-1 history %v, tags %v; want %s written once, then tagged", p.History, p.Tags, amiEUWest1)
+	}
+	if got := srv.CountIn("eu-west-1", "PutParameter"); got != 1 {
+		t.Errorf("eu-west-1 PutParameter attempts = %d, want 1 (the applied one, not repeated)", got)
+	}
+}

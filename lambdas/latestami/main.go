@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -72,7 +73,19 @@ func newHandler(ctx context.Context, c config, opts ...awsconfig.Option) (*Handl
 		PipelineARN:   c.PipelineARN,
 		Images:        imagebuilder.NewFromConfig(cfg),
 		ParamsIn:      clients.in,
+		Retryer:       putRetryer(cfg),
 	}, nil
+}
+
+// putRetryer is the retryer the SDK clients use, with the same maximum
+// attempts (AWS_MAX_ATTEMPTS included), for the handler's own PutParameter
+// retries.
+func putRetryer(cfg aws.Config) aws.Retryer {
+	r := cfg.Retryer()
+	if cfg.RetryMaxAttempts != 0 {
+		r = retry.AddWithMaxAttempts(r, cfg.RetryMaxAttempts)
+	}
+	return r
 }
 
 // regionalSSM builds one SSM client per region from the loaded config, on
