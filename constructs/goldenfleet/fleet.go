@@ -23,6 +23,7 @@ import (
 	"github.com/platform-eng/golden-ami/constructs/latestami"
 	"github.com/platform-eng/golden-ami/internal/contract"
 	"github.com/platform-eng/golden-ami/internal/nag"
+	"github.com/platform-eng/golden-ami/internal/validate"
 )
 
 // GoldenFleetProps configures a GoldenFleet.
@@ -39,7 +40,8 @@ type GoldenFleetProps struct {
 	// $Default or a launch-time "resolve:ssm:"; the rollout function refuses
 	// to act otherwise. Set Role to the template's instance role, if it has
 	// one. Vpc, VpcSubnets, InstanceType, MinCapacity, MaxCapacity,
-	// SecurityGroup and UserData are then unused.
+	// SecurityGroup, UserData, RootDeviceName and RootVolumeSizeGiB are then
+	// unused.
 	//
 	// Default: a new group of MinCapacity to MaxCapacity instances in
 	// VpcSubnets, pinned to the numbered version of the launch template the
@@ -53,7 +55,8 @@ type GoldenFleetProps struct {
 	// Default: the construct defines a launch template whose image is the
 	// latest-AMI parameter resolved at deploy, with InstanceType, Role,
 	// SecurityGroup and UserData, IMDSv2 required, detailed monitoring, no
-	// public IP and an encrypted 30 GiB gp3 root volume.
+	// public IP and an encrypted gp3 root volume (RootDeviceName,
+	// RootVolumeSizeGiB).
 	LaunchTemplate awsec2.ILaunchTemplate
 
 	// Vpc is where the fleet runs.
@@ -99,6 +102,21 @@ type GoldenFleetProps struct {
 	//
 	// Default: none.
 	UserData awsec2.UserData
+
+	// RootDeviceName is the device name of the image's root volume, which
+	// the launch template sizes and encrypts. It must match the golden
+	// image: a name the image does not use adds an empty extra volume
+	// instead.
+	//
+	// Default: "/dev/sda1" when LatestAMI.OperatingSystem is WINDOWS, else
+	// "/dev/xvda" (Amazon Linux; Ubuntu and RHEL images use "/dev/sda1").
+	RootDeviceName *string
+
+	// RootVolumeSizeGiB is the root volume's size (1 to 16384); at least the
+	// image's root snapshot.
+	//
+	// Default: 30 for Linux, 50 for Windows (LatestAMI.OperatingSystem).
+	RootVolumeSizeGiB *float64
 
 	// RollbackAlarms fail an instance refresh and roll it back when any
 	// goes into ALARM (at most 10).
@@ -282,6 +300,14 @@ func (p *GoldenFleetProps) validate() error {
 	if a := p.RollbackAlarms; a != nil && (len(*a) == 0 || len(*a) > 10) {
 		fail("RollbackAlarms", fmt.Errorf("has %d alarms (want 1 to 10, or leave it unset for the default)", len(*a)))
 	}
+	if n := p.RootDeviceName; n != nil && !strings.Contains(*n, "${Token[") {
+		if err := validate.DeviceName(*n); err != nil {
+			fail("RootDeviceName", err)
+		}
+	}
+	if v := p.RootVolumeSizeGiB; v != nil && (*v < 1 || *v > 16384 || !whole(*v)) {
+		fail("RootVolumeSizeGiB", fmt.Errorf("%v is out of range (want a whole number from 1 to 16384)", *v))
+	}
 	if d := p.ConvergenceInterval; d != nil && *d.ToSeconds(nil) < 60 {
 		fail("ConvergenceInterval", fmt.Errorf("%s is shorter than EventBridge's 1 minute minimum", *d.ToHumanString()))
 	}
@@ -461,6 +487,20 @@ func (this *GoldenFleet) defineGroup(props *GoldenFleetProps) awsiam.IRole {
 		})
 	}
 	this.securityGroup = securityGroup
+	rootDevice, rootSize := props.RootDeviceName, props.RootVolumeSizeGiB
+	windows := props.LatestAMI.OperatingSystem == awsec2.OperatingSystemType_WINDOWS
+	if rootDevice == nil {
+		rootDevice = str("/dev/xvda")
+		if windows {
+			rootDevice = str("/dev/sda1")
+		}
+	}
+	if rootSize == nil {
+		rootSize = num(30)
+		if windows {
+			rootSize = num(50)
+		}
+	}
 	template := awsec2.NewLaunchTemplate(this, str("LaunchTemplate"), &awsec2.LaunchTemplateProps{
 		// Resolved when the stack deploys: every version CloudFormation
 		// writes holds a concrete AMI, which instance-refresh rollback needs.
@@ -474,8 +514,8 @@ func (this *GoldenFleet) defineGroup(props *GoldenFleetProps) awsiam.IRole {
 		DetailedMonitoring:       boolean(true),
 		AssociatePublicIpAddress: boolean(false),
 		BlockDevices: &[]*awsec2.BlockDevice{{
-			DeviceName: str("/dev/xvda"),
-			Volume:     awsec2.BlockDeviceVolume_Ebs(num(30), &awsec2.EbsDeviceOptions{Encrypted: boolean(true), VolumeType: awsec2.EbsDeviceVolumeType_GP3, DeleteOnTermination: boolean(true)}),
+			DeviceName: rootDevice,
+			Volume:     awsec2.BlockDeviceVolume_Ebs(rootSize, &awsec2.EbsDeviceOptions{Encrypted: boolean(true), VolumeType: awsec2.EbsDeviceVolumeType_GP3, DeleteOnTermination: boolean(true)}),
 		}},
 	})
 

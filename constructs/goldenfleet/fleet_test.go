@@ -246,6 +246,32 @@ func TestFleetWithAnAlarmTopicGrantsOnTheTopicKey(t *testing.T) {
 	})
 }
 
+// The root volume follows the image's operating system unless set.
+func TestFleetRootVolume(t *testing.T) {
+	windows := latestami.LatestAMIFromParameterName("/golden-ami/windows2022/latest")
+	windows.OperatingSystem = awsec2.OperatingSystemType_WINDOWS
+	for _, tc := range []struct {
+		name   string
+		props  goldenfleet.GoldenFleetProps
+		device string
+		size   float64
+	}{
+		{"Linux default", goldenfleet.GoldenFleetProps{LatestAMI: latestami.LatestAMIFromParameterName(parameter)}, "/dev/xvda", 30},
+		{"Windows default", goldenfleet.GoldenFleetProps{LatestAMI: windows}, "/dev/sda1", 50},
+		{"given", goldenfleet.GoldenFleetProps{LatestAMI: latestami.LatestAMIFromParameterName(parameter), RootDeviceName: jsii.String("/dev/sda1"), RootVolumeSizeGiB: jsii.Number(80)}, "/dev/sda1", 80},
+	} {
+		stack := newStack(t)
+		props := tc.props
+		props.Vpc, props.InstanceType = vpc(stack), awsec2.NewInstanceType(jsii.String("t3.large"))
+		goldenfleet.NewGoldenFleet(stack, jsii.String("Fleet"), &props)
+		has(t, assertions.Template_FromStack(stack, nil), tc.name, "AWS::EC2::LaunchTemplate", map[string]interface{}{
+			"LaunchTemplateData": map[string]interface{}{"BlockDeviceMappings": []interface{}{map[string]interface{}{
+				"DeviceName": tc.device, "Ebs": map[string]interface{}{"VolumeSize": tc.size, "Encrypted": true},
+			}}},
+		})
+	}
+}
+
 func TestFleetOnAnExistingGroup(t *testing.T) {
 	stack := newStack(t)
 	group := awsautoscaling.AutoScalingGroup_FromAutoScalingGroupName(stack, jsii.String("Group"), jsii.String("web"))
@@ -293,6 +319,10 @@ func TestInvalidFleetProps(t *testing.T) {
 			"goldenfleet: CheckpointPercentages[1] is nil"},
 		{"TestFailsWhenTheLastCheckpointIsNil", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, CheckpointPercentages: &[]*float64{jsii.Number(50), nil}},
 			"goldenfleet: CheckpointPercentages[1] is nil"},
+		{"TestFailsWhenRootDeviceIsNotADevice", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, RootDeviceName: jsii.String("sda1")},
+			`goldenfleet: RootDeviceName "sda1" is not a device name (want e.g. "/dev/xvda" or "/dev/sda1")`},
+		{"TestFailsWhenRootVolumeIsTooLarge", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, RootVolumeSizeGiB: jsii.Number(20000)},
+			"goldenfleet: RootVolumeSizeGiB 20000 is out of range (want a whole number from 1 to 16384)"},
 		{"TestFailsWhenMinHealthyIsOver100", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, MinHealthyPercentage: jsii.Number(110)},
 			"goldenfleet: MinHealthyPercentage 110 is out of range (want a whole number from 0 to 100)"},
 		{"TestFailsWithNoRollbackAlarms", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, RollbackAlarms: &[]awscloudwatch.IAlarm{}},

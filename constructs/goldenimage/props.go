@@ -411,8 +411,10 @@ func (p *GoldenImagePipelineProps) validate() error {
 			}
 		}
 	}
-	if known(p.RootDeviceName) && !regexp.MustCompile(`^/dev/[a-z0-9]+$`).MatchString(*p.RootDeviceName) {
-		fail("RootDeviceName", fmt.Errorf("%q is not a device name (want e.g. \"/dev/xvda\")", *p.RootDeviceName))
+	if known(p.RootDeviceName) {
+		if err := validate.DeviceName(*p.RootDeviceName); err != nil {
+			fail("RootDeviceName", err)
+		}
 	}
 	if v := p.RootVolumeSizeGiB; v != nil && (*v < 1 || *v > 16384 || *v != math.Trunc(*v)) {
 		fail("RootVolumeSizeGiB", fmt.Errorf("%v is out of range (want a whole number from 1 to 16384)", *v))

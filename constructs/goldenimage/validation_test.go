@@ -56,7 +56,7 @@ func TestInvalidPropsFailBeforeAnythingIsDefined(t *testing.T) {
 		{"TestFailsWhenRootVolumeIsTooLarge", gi.GoldenImagePipelineProps{ImageName: name, RootVolumeSizeGiB: jsii.Number(20000)},
 			`goldenimage: RootVolumeSizeGiB 20000 is out of range (want a whole number from 1 to 16384)`},
 		{"TestFailsWhenRootDeviceIsInvalid", gi.GoldenImagePipelineProps{ImageName: name, RootDeviceName: jsii.String("xvda")},
-			`goldenimage: RootDeviceName "xvda" is not a device name (want e.g. "/dev/xvda")`},
+			`goldenimage: RootDeviceName "xvda" is not a device name (want e.g. "/dev/xvda" or "/dev/sda1")`},
 		{"TestFailsWhenAmiTagUsesAWSPrefix", gi.GoldenImagePipelineProps{ImageName: name, AmiTags: &map[string]*string{"aws:owner": jsii.String("x")}},
 			`goldenimage: AmiTags key "aws:owner" uses the reserved aws: prefix`},
 		{"TestFailsWhenSecurityGroupsComeWithoutSubnet", gi.GoldenImagePipelineProps{ImageName: name, SecurityGroups: &[]awsec2.ISecurityGroup{sg}},

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 
+	"github.com/platform-eng/golden-ami/constructs/goldenimage"
 	"github.com/platform-eng/golden-ami/internal/validate"
 )
 
@@ -33,7 +34,31 @@ type LatestAMI struct {
 	// ParameterARN is set when the parameter lives in another account
 	// (shared through AWS RAM); CloudFormation and EC2 then read it by ARN.
 	ParameterARN *string
-	recorder     *LatestAMIRecorder
+	// OperatingSystem is the golden image's operating system: the OS type
+	// and user data of the machine images this handle returns.
+	//
+	// Default: awsec2.OperatingSystemType_LINUX; LatestAMIFromRecorder takes
+	// it from the recorder's pipeline (WINDOWS for a Windows pipeline).
+	OperatingSystem awsec2.OperatingSystemType
+	recorder        *LatestAMIRecorder
+}
+
+// os is OperatingSystem, LINUX when unset.
+func (l *LatestAMI) os() awsec2.OperatingSystemType {
+	if l.OperatingSystem == "" {
+		return awsec2.OperatingSystemType_LINUX
+	}
+	return l.OperatingSystem
+}
+
+// imageConfig is a machine image config for id with the handle's OS type
+// and that OS's empty user data.
+func imageConfig(id *string, os awsec2.OperatingSystemType) *awsec2.MachineImageConfig {
+	userData := awsec2.UserData_ForLinux(nil)
+	if os == awsec2.OperatingSystemType_WINDOWS {
+		userData = awsec2.UserData_ForWindows(nil)
+	}
+	return &awsec2.MachineImageConfig{ImageId: id, OsType: os, UserData: userData}
 }
 
 // LatestAMIFromParameterName refers to a latest-AMI parameter of this
@@ -50,7 +75,11 @@ func LatestAMIFromParameterName(name string) *LatestAMI {
 
 // LatestAMIFromRecorder refers to the parameter a recorder writes.
 func LatestAMIFromRecorder(r *LatestAMIRecorder) *LatestAMI {
-	return &LatestAMI{ParameterName: r.ParameterName, recorder: r}
+	l := &LatestAMI{ParameterName: r.ParameterName, recorder: r}
+	if r.Pipeline != nil && r.Pipeline.Platform == goldenimage.PlatformWindows {
+		l.OperatingSystem = awsec2.OperatingSystemType_WINDOWS
+	}
+	return l
 }
 
 // LatestAMIFromParameterARN refers to a latest-AMI parameter of another
@@ -93,16 +122,19 @@ func (l *LatestAMI) MachineImage() awsec2.IMachineImage {
 	if l.ParameterARN != nil {
 		// CDK's SSM machine image accepts names only; a shared parameter is
 		// named by ARN in an SSM-typed CloudFormation parameter instead.
-		return &sharedParameterImage{arn: l.ParameterARN}
+		return &sharedParameterImage{arn: l.ParameterARN, os: l.os()}
 	}
 	return awsec2.MachineImage_FromSsmParameter(l.reference(), &awsec2.SsmParameterImageOptions{
-		Os: awsec2.OperatingSystemType_LINUX,
+		Os: l.os(),
 	})
 }
 
 // sharedParameterImage resolves a parameter shared by ARN through a
 // CloudFormation parameter of type ParameterType, one per stack and ARN.
-type sharedParameterImage struct{ arn *string }
+type sharedParameterImage struct {
+	arn *string
+	os  awsec2.OperatingSystemType
+}
 
 // GetImage returns the CloudFormation parameter's value as the image id.
 func (s *sharedParameterImage) GetImage(scope constructs.Construct) *awsec2.MachineImageConfig {
@@ -115,7 +147,7 @@ func (s *sharedParameterImage) GetImage(scope constructs.Construct) *awsec2.Mach
 			Description: str("The latest golden AMI shared as " + *s.arn + ", resolved at deployment"),
 		})
 	}
-	return &awsec2.MachineImageConfig{ImageId: param.ValueAsString(), OsType: awsec2.OperatingSystemType_LINUX, UserData: awsec2.UserData_ForLinux(nil)}
+	return imageConfig(param.ValueAsString(), s.os)
 }
 
 var nonAlphanumeric = regexp.MustCompile(`[^A-Za-z0-9]`)
@@ -125,7 +157,7 @@ var nonAlphanumeric = regexp.MustCompile(`[^A-Za-z0-9]`)
 // parameter without a deployment.
 func (l *LatestAMI) MachineImageAtLaunch() awsec2.IMachineImage {
 	return awsec2.MachineImage_ResolveSsmParameterAtLaunch(l.reference(), &awsec2.SsmParameterImageOptions{
-		Os: awsec2.OperatingSystemType_LINUX,
+		Os: l.os(),
 	})
 }
 
@@ -145,21 +177,20 @@ func (l *LatestAMI) ResolveAtLaunch() *string {
 // which can.
 func (l *LatestAMI) MachineImageAtDeploy() awsec2.IMachineImage {
 	if l.ParameterARN != nil {
-		return &sharedParameterImage{arn: l.ParameterARN}
+		return &sharedParameterImage{arn: l.ParameterARN, os: l.os()}
 	}
-	return &deployTimeImage{ref: l.ResolveAtDeploy()}
+	return &deployTimeImage{ref: l.ResolveAtDeploy(), os: l.os()}
 }
 
 // deployTimeImage is an awsec2.IMachineImage resolved by CloudFormation.
-type deployTimeImage struct{ ref *string }
+type deployTimeImage struct {
+	ref *string
+	os  awsec2.OperatingSystemType
+}
 
 // GetImage returns the dynamic reference as the image id.
 func (d *deployTimeImage) GetImage(constructs.Construct) *awsec2.MachineImageConfig {
-	return &awsec2.MachineImageConfig{
-		ImageId:  d.ref,
-		OsType:   awsec2.OperatingSystemType_LINUX,
-		UserData: awsec2.UserData_ForLinux(nil),
-	}
+	return imageConfig(d.ref, d.os)
 }
 
 // ResolveAtDeploy is the CloudFormation dynamic reference

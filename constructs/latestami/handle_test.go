@@ -1,6 +1,7 @@
 package latestami_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -9,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
 
+	gi "github.com/platform-eng/golden-ami/constructs/goldenimage"
 	"github.com/platform-eng/golden-ami/constructs/latestami"
 	"github.com/platform-eng/golden-ami/internal/cdktest"
 )
@@ -74,6 +76,40 @@ func TestLatestAMIFromRecorderReadsEveryRegion(t *testing.T) {
 			}}},
 		})
 	})
+}
+
+// A Windows pipeline's handle gives Windows machine images (OS type and
+// PowerShell user data) from every method; a handle by name gives Linux
+// unless told otherwise.
+func TestLatestAMIOperatingSystem(t *testing.T) {
+	stack, _ := newPipeline(t)
+	windows := gi.NewGoldenImagePipeline(stack, jsii.String("Win"), &gi.GoldenImagePipelineProps{
+		ImageName: jsii.String("windows2022"), Platform: gi.PlatformWindows,
+	})
+	r := latestami.NewLatestAMIRecorder(stack, jsii.String("WinLatest"), &latestami.LatestAMIRecorderProps{Pipeline: windows})
+	shared := latestami.LatestAMIFromParameterARN("arn:aws:ssm:eu-west-1:222222222222:parameter/golden-ami/windows2022/latest")
+	shared.OperatingSystem = awsec2.OperatingSystemType_WINDOWS
+	for _, tc := range []struct {
+		name   string
+		handle *latestami.LatestAMI
+		want   awsec2.OperatingSystemType
+		script string
+	}{
+		{"from a Windows recorder", latestami.LatestAMIFromRecorder(r), awsec2.OperatingSystemType_WINDOWS, "<powershell>"},
+		{"shared by ARN, set to Windows", shared, awsec2.OperatingSystemType_WINDOWS, "<powershell>"},
+		{"by name, default", latestami.LatestAMIFromParameterName("/golden-ami/al2023/latest"), awsec2.OperatingSystemType_LINUX, "#!/bin/bash"},
+	} {
+		images := map[string]awsec2.IMachineImage{"MachineImageAtDeploy": tc.handle.MachineImageAtDeploy()}
+		if tc.handle.ParameterARN == nil {
+			images["MachineImage"], images["MachineImageAtLaunch"] = tc.handle.MachineImage(), tc.handle.MachineImageAtLaunch()
+		}
+		for method, image := range images {
+			cfg := image.GetImage(stack)
+			if cfg.OsType != tc.want || !strings.HasPrefix(*cfg.UserData.Render(), tc.script) {
+				t.Errorf("%s: %s gives OS %s and user data %q, want %s and %s...", tc.name, method, cfg.OsType, *cfg.UserData.Render(), tc.want, tc.script)
+			}
+		}
+	}
 }
 
 func TestLatestAMIRejectsBadReferences(t *testing.T) {

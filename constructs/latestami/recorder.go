@@ -98,6 +98,8 @@ type LatestAMIRecorder struct {
 	ParameterName *string
 	// Regions are the regions the parameter is written in, the stack's first.
 	Regions *[]*string
+	// Pipeline is the golden-image pipeline whose AMIs are recorded.
+	Pipeline *goldenimage.GoldenImagePipeline
 	// Subscription is the topic subscription, with TriggerNotification.
 	Subscription awssns.Subscription
 	// Rule is the OnImageAvailable rule, with TriggerEventBridge.
@@ -131,7 +133,7 @@ func NewLatestAMIRecorder(scope constructs.Construct, id *string, props *LatestA
 	}
 
 	p := props.Pipeline
-	this := &LatestAMIRecorder{ParameterName: props.ParameterName, Regions: p.DistributionRegions}
+	this := &LatestAMIRecorder{ParameterName: props.ParameterName, Regions: p.DistributionRegions, Pipeline: p}
 	if this.ParameterName == nil {
 		this.ParameterName = str("/golden-ami/" + *p.ImageName + "/latest")
 	}

@@ -19,6 +19,7 @@ var (
 	regionPattern       = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
 	instanceTypePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
 	namePattern         = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
+	devicePattern       = regexp.MustCompile(`^/dev/[a-z0-9]+$`)
 	// Graviton families carry a "g" after the generation digit (m7g, c7gn,
 	// r8gd, t4g, x2gd, im4gn, is4gen, g5g); a1 is the one arm64 family without it.
 	gravitonPattern = regexp.MustCompile(`^([a-z]+[0-9]+[a-z-]*g[a-z-]*|a1)\.`)
@@ -49,6 +50,14 @@ func Region(s string) error {
 func Name(s string, maxLen int) error {
 	if len(s) > maxLen || !namePattern.MatchString(s) {
 		return fmt.Errorf("%q is not a valid name (want 2-%d lowercase letters, digits or hyphens, starting with a letter)", s, maxLen)
+	}
+	return nil
+}
+
+// DeviceName checks an EC2 block device name such as "/dev/xvda".
+func DeviceName(s string) error {
+	if !devicePattern.MatchString(s) {
+		return fmt.Errorf("%q is not a device name (want e.g. \"/dev/xvda\" or \"/dev/sda1\")", s)
 	}
 	return nil
 }

@@ -41,6 +41,14 @@ func TestRegion(t *testing.T) {
 	})
 }
 
+func TestDeviceName(t *testing.T) {
+	run(t, "DeviceName", DeviceName, []check{
+		{in: "/dev/xvda"}, {in: "/dev/sda1"}, {in: "/dev/nvme0n1"},
+		{in: "xvda", wantErr: `"xvda" is not a device name (want e.g. "/dev/xvda" or "/dev/sda1")`},
+		{in: "/dev/XVDA", wantErr: `"/dev/XVDA" is not a device name (want e.g. "/dev/xvda" or "/dev/sda1")`},
+	})
+}
+
 func TestName(t *testing.T) {
 	fn := func(s string) error { return Name(s, 10) }
 	run(t, "Name", fn, []check{
