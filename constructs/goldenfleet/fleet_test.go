@@ -196,18 +196,25 @@ func TestFleetOptions(t *testing.T) {
 	has(t, tmpl, "hourly convergence", "AWS::Events::Rule", map[string]interface{}{"ScheduleExpression": "rate(1 hour)"})
 }
 
-// An imported topic has a key the construct cannot see: no key gets a
-// statement for Auto Scaling, which could not help it.
-func TestFleetWithAnImportedAlarmTopicGrantsNothing(t *testing.T) {
+// fleetWithAlarmTopic synthesizes a default fleet whose AlarmTopic is
+// topic(stack).
+func fleetWithAlarmTopic(t *testing.T, topic func(awscdk.Stack) awssns.ITopic) assertions.Template {
 	stack := newStack(t)
-	topic := awssns.Topic_FromTopicArn(stack, jsii.String("Ops"), jsii.String("arn:aws:sns:eu-west-1:333333333333:ops"))
 	goldenfleet.NewGoldenFleet(stack, jsii.String("Fleet"), &goldenfleet.GoldenFleetProps{
 		LatestAMI:    latestami.LatestAMIFromParameterName(parameter),
 		Vpc:          vpc(stack),
 		InstanceType: awsec2.NewInstanceType(jsii.String("t3.small")),
-		AlarmTopic:   topic,
+		AlarmTopic:   topic(stack),
 	})
-	tmpl := assertions.Template_FromStack(stack, nil)
+	return assertions.Template_FromStack(stack, nil)
+}
+
+// An imported topic has a key the construct cannot see: no key gets a
+// statement for Auto Scaling, which could not help it.
+func TestFleetWithAnImportedAlarmTopicGrantsNothing(t *testing.T) {
+	tmpl := fleetWithAlarmTopic(t, func(stack awscdk.Stack) awssns.ITopic {
+		return awssns.Topic_FromTopicArn(stack, jsii.String("Ops"), jsii.String("arn:aws:sns:eu-west-1:333333333333:ops"))
+	})
 	has(t, tmpl, "group notifications go to the given topic", "AWS::AutoScaling::AutoScalingGroup", map[string]interface{}{
 		"NotificationConfigurations": []interface{}{map[string]interface{}{"TopicARN": "arn:aws:sns:eu-west-1:333333333333:ops"}},
 	})
@@ -223,16 +230,10 @@ func TestFleetWithAnImportedAlarmTopicGrantsNothing(t *testing.T) {
 // A topic defined in the app with its own key: that key, not the
 // function's, lets Auto Scaling publish.
 func TestFleetWithAnAlarmTopicGrantsOnTheTopicKey(t *testing.T) {
-	stack := newStack(t)
-	opsKey := awskms.NewKey(stack, jsii.String("OpsKey"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
-	topic := awssns.NewTopic(stack, jsii.String("Ops"), &awssns.TopicProps{MasterKey: opsKey})
-	goldenfleet.NewGoldenFleet(stack, jsii.String("Fleet"), &goldenfleet.GoldenFleetProps{
-		LatestAMI:    latestami.LatestAMIFromParameterName(parameter),
-		Vpc:          vpc(stack),
-		InstanceType: awsec2.NewInstanceType(jsii.String("t3.small")),
-		AlarmTopic:   topic,
+	tmpl := fleetWithAlarmTopic(t, func(stack awscdk.Stack) awssns.ITopic {
+		opsKey := awskms.NewKey(stack, jsii.String("OpsKey"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
+		return awssns.NewTopic(stack, jsii.String("Ops"), &awssns.TopicProps{MasterKey: opsKey})
 	})
-	tmpl := assertions.Template_FromStack(stack, nil)
 	withStatement := assertions.Match_ArrayWith(&[]interface{}{assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "AllowAutoScalingNotifications"})})
 	cdktest.Check(t, "the topic's key has the statement, and only it", func() {
 		keys := tmpl.FindResources(jsii.String("AWS::KMS::Key"), map[string]interface{}{"Properties": map[string]interface{}{"KeyPolicy": map[string]interface{}{"Statement": withStatement}}})
