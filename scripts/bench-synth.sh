@@ -51,3 +51,16 @@ CDK_OUTDIR="$work/out-phases" CDK_CONTEXT_JSON="$context" "$work/phases" 2>/dev/
 echo "the same with CDK_VALIDATION=false:"
 rm -rf "$work/out-phases"
 CDK_VALIDATION=false CDK_OUTDIR="$work/out-phases" CDK_CONTEXT_JSON="$context" "$work/phases" 2>/dev/null | sed 's/^/  /'
+
+# Template validation alone, on the whole app's templates: the engine that
+# both apps create, and what each template adds (internal/bench/validationcost).
+cdklib_version=$(go list -m -f '{{.Version}}' github.com/aws/aws-cdk-go/awscdk/v2 | sed 's/^v//')
+cdklib=$(ls -d "${XDG_CACHE_HOME:-$HOME/.cache}/aws/jsii/package-cache/aws-cdk-lib/$cdklib_version"/*/ 2>/dev/null | head -1)
+echo
+if [ -n "$cdklib" ] && [ -d "$cdklib/core/lib/validation/rules" ]; then
+  echo "template validation alone (aws-cdk-lib $cdklib_version, internal/bench/validationcost):"
+  node internal/bench/validationcost/validationcost.js "$cdklib" "$work/out-app" | sed 's/^/  /'
+else
+  echo "template validation alone: aws-cdk-lib $cdklib_version not found in the jsii package cache; not measured" >&2
+  exit 1
+fi
