@@ -160,6 +160,9 @@ func decodeEventBridge(raw []byte) (notification, error) {
 	if ev.Source == "" {
 		return notification{}, errors.New(`field "source" is empty`)
 	}
+	if ev.DetailType == "" {
+		return notification{}, errors.New(`field "detail-type" is empty`)
+	}
 	if ev.Source != contract.SourceImageBuilder || ev.DetailType != contract.DetailTypeImageStateChange {
 		return notification{Ignore: fmt.Sprintf("event %s/%q is not an %s %q event",
 			ev.Source, ev.DetailType, contract.SourceImageBuilder, contract.DetailTypeImageStateChange)}, nil

@@ -356,6 +356,8 @@ func TestMalformedEventsAreErrorsAndWriteNothing(t *testing.T) {
 			wantErr: `malformed event: field "detail" is missing`},
 		{name: "no source", event: json.RawMessage(`{"detail-type":"EC2 Image Builder Image State Change"}`),
 			wantErr: `malformed event: field "source" is empty`},
+		{name: "empty detail-type", event: json.RawMessage(`{"source":"aws.imagebuilder","detail-type":"","resources":["` + imageARN + `"],"detail":{"state":{"status":"AVAILABLE"}}}`),
+			wantErr: `malformed event: field "detail-type" is empty`},
 		{name: "neither shape", event: json.RawMessage(`{}`),
 			wantErr: `malformed event: event has neither "Records" (SNS) nor "detail-type" (EventBridge)`},
 		{name: "not an object", event: json.RawMessage(`[1]`),
