@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -395,8 +396,10 @@ func TestPartialFailureThenRedeliveryMakesOneVersionAndOneRefresh(t *testing.T) 
 	w := newWorld()
 	w.fail["StartInstanceRefresh"] = apiErr("Auto Scaling", "StartInstanceRefresh", "Throttling", "Rate exceeded")
 	h := w.handler()
-	if _, err := h.Handle(context.Background(), loadEvent(t, "parameter-update.json")); err == nil {
-		t.Fatal("first attempt succeeded; want the throttling error")
+	if _, err := h.Handle(context.Background(), loadEvent(t, "parameter-update.json")); err == nil ||
+		!strings.Contains(err.Error(), "start instance refresh of auto scaling group ") ||
+		!strings.HasSuffix(err.Error(), "operation error Auto Scaling: StartInstanceRefresh, api error Throttling: Rate exceeded") {
+		t.Fatalf("first attempt: error = %v; want the throttling error of StartInstanceRefresh, naming the group", err)
 	}
 	delete(w.fail, "StartInstanceRefresh")
 	for i, name := range []string{"parameter-update.json", "parameter-update.json", "scheduled-event.json"} {
