@@ -3,21 +3,27 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
 	ibtypes "github.com/aws/aws-sdk-go-v2/service/imagebuilder/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/platform-eng/golden-ami/internal/awsconfig"
 	"github.com/platform-eng/golden-ami/internal/contract"
 )
 
@@ -689,5 +695,61 @@ func TestSamplesDecode(t *testing.T) {
 		if malformed != (err != nil) {
 			t.Errorf("%s: decodeEvent error = %v", f, err)
 		}
+	}
+}
+
+// put retries what the retryer deems retryable, reading the parameter before
+// each retry, and nothing else.
+func TestPutRetries(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		errs      []error // answers to PutParameter attempts, then success
+		applied   bool    // the first failed attempt was applied
+		wantPuts  int
+		wantReads int
+		wantErr   string
+	}{
+		{name: "throttled twice, then written", errs: []error{
+			apiErr("SSM", "PutParameter", "TooManyUpdates", "slow down"), apiErr("SSM", "PutParameter", "ThrottlingException", "Rate exceeded"),
+		}, wantPuts: 3, wantReads: 2},
+		{name: "a 500 that was applied is not written again", errs: []error{
+			&smithy.OperationError{ServiceID: "SSM", OperationName: "PutParameter", Err: &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 500}}, Err: errors.New("internal error")}}},
+		}, applied: true, wantPuts: 1, wantReads: 1},
+		{name: "access denied is not retried", errs: []error{apiErr("SSM", "PutParameter", "AccessDeniedException", "not allowed")},
+			wantPuts: 1, wantErr: "operation error SSM: PutParameter, api error AccessDeniedException: not allowed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &regionParams{}
+			puts, reads := 0, 0
+			p.putParameter = func(_ context.Context, in *ssm.PutParameterInput, _ ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
+				puts++
+				if puts <= len(tc.errs) {
+					if puts == 1 && tc.applied {
+						p.exists, p.value, p.description = true, aws.ToString(in.Value), aws.ToString(in.Description)
+					}
+					return nil, tc.errs[puts-1]
+				}
+				p.exists, p.value, p.description = true, aws.ToString(in.Value), aws.ToString(in.Description)
+				return &ssm.PutParameterOutput{Version: 1}, nil
+			}
+			p.getParameterHistory = func(ctx context.Context, in *ssm.GetParameterHistoryInput, _ ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
+				reads++
+				if !p.exists {
+					return nil, &ssmtypes.ParameterNotFound{Message: aws.String("not found")}
+				}
+				return &ssm.GetParameterHistoryOutput{Parameters: []ssmtypes.ParameterHistory{{Name: in.Name, Value: aws.String(p.value), Description: aws.String(p.description), Version: 1}}}, nil
+			}
+			h := &Handler{ParameterName: paramName, Retryer: awsconfig.NewRetryer(time.Millisecond)}
+			err := h.put(context.Background(), p, amiUSEast1, imageARN)
+			if (tc.wantErr == "" && err != nil) || (tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr)) {
+				t.Fatalf("put error = %v, want %q", err, tc.wantErr)
+			}
+			if puts != tc.wantPuts || reads != tc.wantReads {
+				t.Errorf("PutParameter %d times, history read %d times; want %d and %d", puts, reads, tc.wantPuts, tc.wantReads)
+			}
+			if tc.wantErr == "" && (p.value != amiUSEast1 || p.description != descriptionPrefix+imageARN) {
+				t.Errorf("parameter = %q (%q)", p.value, p.description)
+			}
+		})
 	}
 }
