@@ -10,11 +10,13 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/platform-eng/golden-ami/constructs/gofunction"
 	"github.com/platform-eng/golden-ami/internal/compliance"
 	"github.com/platform-eng/golden-ami/stacks"
 )
 
 func main() {
+	gofunction.PrefetchBundles() // builds the Lambda functions while Node starts
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
 

@@ -113,6 +113,15 @@ type GoFunctionProps struct {
 	ExternalEgress *string
 }
 
+// PrefetchBundles starts building this module's Lambda functions (the
+// ones its constructs define) in the background and returns at once. Call
+// it first in a CDK app's main, before awscdk.NewApp: the build, or Go's
+// up-to-date check, then runs while Node starts, and every GoFunction waits
+// for it instead of starting its own. It is optional; without it the first
+// GoFunction builds them. Build errors are reported by the GoFunction that
+// needs the binary.
+func PrefetchBundles() { gobuild.Prefetch("arm64") }
+
 // GoFunction is a Go Lambda function on provided.al2023, arm64, built by
 // import path (no Docker) with -tags lambda.norpc -trimpath -ldflags "-s -w".
 //

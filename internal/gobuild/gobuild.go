@@ -40,8 +40,9 @@ type Result struct {
 }
 
 type builder struct {
-	mu    sync.Mutex
-	built map[string]Result // by arch + import path
+	mu     sync.Mutex
+	built  map[string]Result // by arch + import path
+	builds int               // go build runs, for tests
 }
 
 var defaultBuilder = &builder{built: map[string]Result{}}
@@ -51,6 +52,17 @@ var defaultBuilder = &builder{built: map[string]Result{}}
 // constructs; each function is built once per process.
 func Build(importPath, arch string) (Result, error) {
 	return defaultBuilder.build(importPath, arch)
+}
+
+// Prefetch starts building this module's functions for linux/<arch> in the
+// background and returns at once. A CDK app calls it before it starts jsii,
+// so the build (or the up-to-date check) overlaps Node's start instead of
+// following it; Build then waits for it and returns its results. It reports
+// no error: when the prefetch fails, Build builds again and reports that.
+func Prefetch(arch string) { defaultBuilder.prefetch(arch) }
+
+func (b *builder) prefetch(arch string) {
+	go func() { _, _ = b.build(contract.Functions[0], arch) }()
 }
 
 func (b *builder) build(importPath, arch string) (Result, error) {
@@ -66,9 +78,11 @@ func (b *builder) build(importPath, arch string) (Result, error) {
 	if slices.Contains(contract.Functions, importPath) {
 		batch = contract.Functions // build all of ours in one go build
 	}
+	b.builds++
 	results, err := buildBatch(batch, arch)
 	if err != nil && len(batch) > 1 {
 		// One broken function must not break the others: build this one alone.
+		b.builds++
 		results, err = buildBatch([]string{importPath}, arch)
 	}
 	if err != nil {

@@ -177,3 +177,24 @@ func TestBuildIDOfANonGoFileNamesTheProblem(t *testing.T) {
 		t.Fatalf("buildID(no note) error = %v, want \"no .note.go.buildid section\"", err)
 	}
 }
+
+// A prefetch and the constructs' requests that follow it share one go build.
+func TestPrefetchAndBuildShareOneBuild(t *testing.T) {
+	t.Setenv("GOLDEN_AMI_BUILD_CACHE", t.TempDir())
+	b := &builder{built: map[string]Result{}}
+	b.prefetch("arm64")
+	for _, path := range contract.Functions {
+		r, err := b.build(path, "arm64")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(r.Dir, "bootstrap")); err != nil {
+			t.Errorf("%s: %v", path, err)
+		}
+	}
+	b.mu.Lock() // the prefetch may still hold it, if it lost the race
+	defer b.mu.Unlock()
+	if b.builds != 1 {
+		t.Errorf("go build ran %d times, want 1", b.builds)
+	}
+}
