@@ -188,6 +188,28 @@
 // ends. A change deferred behind a refresh that then rolls back is rolled
 // out too: only the exact rollout that failed is blocked.
 //
+// Refreshes are attributed to an AMI only through a numbered launch
+// template version: a refresh to $Latest or $Default (someone else's) still
+// blocks while it runs, but is not taken for a rollout of whatever those
+// aliases name today. Refreshes are read across every page and ordered by
+// start time, newest first, with one that has no start time counted as the
+// newest.
+//
+// # Known limits
+//
+//   - A blocked rollout is remembered only as long as Auto Scaling lists
+//     its refresh (about six weeks). If the parameter still names the same
+//     AMI after that, the next convergence pass rolls it out again, with
+//     auto rollback guarding it as before.
+//   - "Unchanged" compares the group's launch template version with the
+//     parameter, not its instances: when something other than this function
+//     (a CloudFormation deployment, say) points the group at the new AMI,
+//     running instances keep the old one until they are replaced; the result
+//     says so when a refresh to that AMI had failed.
+//   - A retry reuses the version an earlier attempt created for the same AMI
+//     and parameter version, even if someone moved the group to another
+//     source version meanwhile; the refresh then rolls back that change.
+//
 // # IAM
 //
 //   - ssm:GetParameter on the latest-AMI parameter.

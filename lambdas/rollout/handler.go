@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -368,9 +367,6 @@ func (h *Handler) describeVersions(ctx context.Context, current string, refreshe
 				t.image = aws.ToString(v.LaunchTemplateData.ImageId)
 			}
 			versions[t.version] = t
-			if aws.ToBool(v.DefaultVersion) {
-				versions["$Default"] = t
-			}
 			if n > latestN {
 				latest, latestN = t, n
 			}
@@ -382,7 +378,6 @@ func (h *Handler) describeVersions(ctx context.Context, current string, refreshe
 		next.NextToken = out.NextToken
 		in = &next
 	}
-	versions["$Latest"] = latest
 	return versions, latest, nil
 }
 
@@ -399,15 +394,33 @@ func (h *Handler) viewRefreshes(raw []astypes.InstanceRefresh, versions map[stri
 	out := make([]refreshView, 0, len(raw))
 	for _, r := range raw {
 		v := refreshView{id: aws.ToString(r.InstanceRefreshId), status: r.Status, start: aws.ToTime(r.StartTime)}
+		// Only a numbered version says what the refresh rolled out: a
+		// version is immutable, while $Latest and $Default (or no version)
+		// name whatever the template holds today, not what it held when the
+		// refresh ran. This function starts refreshes to numbered versions
+		// only, so an alias is someone else's refresh: it still blocks while
+		// it runs, but it is attributed to no AMI.
 		if lt := desiredTemplate(r); lt != nil && aws.ToString(lt.LaunchTemplateId) == h.LaunchTemplateID {
-			version := cmp.Or(aws.ToString(lt.Version), "$Default")
-			if t, ok := versions[version]; ok {
+			if t, ok := versions[aws.ToString(lt.Version)]; ok {
 				v.target = &t
 			}
 		}
 		out = append(out, v)
 	}
-	slices.SortStableFunc(out, func(a, b refreshView) int { return b.start.Compare(a.start) })
+	// Newest first. A refresh without a start time (one cancelled while
+	// pending, say) counts as the newest, so an older finished refresh is
+	// never taken for the latest outcome in its place.
+	slices.SortStableFunc(out, func(a, b refreshView) int {
+		switch {
+		case a.start.IsZero() && b.start.IsZero():
+			return 0
+		case a.start.IsZero():
+			return -1
+		case b.start.IsZero():
+			return 1
+		}
+		return b.start.Compare(a.start)
+	})
 	return out
 }
 

@@ -140,6 +140,62 @@ func TestHandle(t *testing.T) {
 			wantCalls: reads,
 		},
 		{
+			name: "an old refresh to $Latest is not taken for a rollout of today's latest version", event: "scheduled-event.json",
+			setup: func(w *world) {
+				w.complete(w.addRefresh(astypes.InstanceRefreshStatusInProgress, "$Latest"), astypes.InstanceRefreshStatusCancelled)
+				w.versions = append(w.versions, ltVersion{image: amiB, description: descB2}) // created by a start that failed
+			},
+			want:      Result{Decision: DecisionStarted, AMI: amiB, LaunchTemplateVersion: "2", InstanceRefreshID: "r-2", Reason: "parameter /golden-ami/latest version 2 is " + amiB + "; auto scaling group web was on launch template " + ltID + " version 1 with " + amiA},
+			wantCalls: []string{"GetParameter", "DescribeAutoScalingGroups", "DescribeInstanceRefreshes", "DescribeLaunchTemplateVersions", "StartInstanceRefresh"}, wantStart: "2",
+		},
+		{
+			name: "refreshes read across pages, in any order: a running one on the last page blocks", event: "scheduled-event.json",
+			setup: func(w *world) {
+				w.refreshPage, w.oldestFirst = 1, true
+				w.complete(w.addRefresh(astypes.InstanceRefreshStatusInProgress, "1"), astypes.InstanceRefreshStatusSuccessful)
+				w.versions = append(w.versions, ltVersion{image: amiB, description: descB2})
+				w.addRefresh(astypes.InstanceRefreshStatusInProgress, "2")
+			},
+			want:      Result{Decision: DecisionInProgress, AMI: amiB, LaunchTemplateVersion: "2", InstanceRefreshID: "r-2", Reason: "instance refresh r-2 (InProgress, to version 2 with " + amiB + ") already rolls out " + amiB},
+			wantCalls: []string{"GetParameter", "DescribeAutoScalingGroups", "DescribeInstanceRefreshes", "DescribeInstanceRefreshes", "DescribeLaunchTemplateVersions"},
+		},
+		{
+			name: "the newest finished refresh decides, whatever order the service lists them in", event: "scheduled-event.json",
+			setup: func(w *world) {
+				w.oldestFirst = true
+				w.versions = append(w.versions, ltVersion{image: amiB, description: descB2})
+				w.complete(w.addRefresh(astypes.InstanceRefreshStatusInProgress, "2"), astypes.InstanceRefreshStatusSuccessful)
+				w.groupVersion = "1" // moved back by someone else
+				w.complete(w.addRefresh(astypes.InstanceRefreshStatusInProgress, "2"), astypes.InstanceRefreshStatusRollbackSuccessful)
+			},
+			want: Result{Decision: DecisionBlocked, AMI: amiB, LaunchTemplateVersion: "2", InstanceRefreshID: "r-2",
+				Reason: "instance refresh r-2 (RollbackSuccessful, to version 2 with " + amiB + ") for parameter /golden-ami/latest version 2 ended RollbackSuccessful; to retry the same AMI write it to the parameter again (a new parameter version)"},
+			wantCalls: reads,
+		},
+		{
+			name: "a refresh without a start time counts as the newest", event: "scheduled-event.json",
+			setup: func(w *world) {
+				w.versions = append(w.versions, ltVersion{image: amiB, description: descB2})
+				w.complete(w.addRefresh(astypes.InstanceRefreshStatusInProgress, "2"), astypes.InstanceRefreshStatusSuccessful)
+				w.groupVersion = "1"
+				w.complete(w.addRefresh(astypes.InstanceRefreshStatusPending, "2"), astypes.InstanceRefreshStatusCancelled)
+				w.refreshes[1].StartTime = nil // cancelled while pending
+			},
+			want: Result{Decision: DecisionBlocked, AMI: amiB, LaunchTemplateVersion: "2", InstanceRefreshID: "r-2",
+				Reason: "instance refresh r-2 (Cancelled, to version 2 with " + amiB + ") for parameter /golden-ami/latest version 2 ended Cancelled; to retry the same AMI write it to the parameter again (a new parameter version)"},
+			wantCalls: reads,
+		},
+		{
+			name: "a refresh that is cancelling still blocks", event: "scheduled-event.json",
+			setup: func(w *world) {
+				w.versions = append(w.versions, ltVersion{image: amiC, description: versionDescription(amiC, 1)})
+				w.addRefresh(astypes.InstanceRefreshStatusCancelling, "2")
+			},
+			want: Result{Decision: DecisionDeferred, AMI: amiB, InstanceRefreshID: "r-1",
+				Reason: "instance refresh r-1 (Cancelling, to version 2 with " + amiC + ") is running; " + amiB + " (parameter /golden-ami/latest version 2) rolls out on the first convergence pass after it ends"},
+			wantCalls: reads,
+		},
+		{
 			name: "writing the same AMI again retries it with a new version", event: "parameter-update.json",
 			setup: func(w *world) {
 				w.versions = append(w.versions, ltVersion{image: amiB, description: descB2})

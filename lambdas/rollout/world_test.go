@@ -118,6 +118,11 @@ type world struct {
 	// loseStartResponse starts the refresh but answers
 	// InstanceRefreshInProgress, as the SDK's retry of a lost response does.
 	loseStartResponse bool
+	// refreshPage, when set, answers DescribeInstanceRefreshes in pages of
+	// that many; oldestFirst reverses the service's newest-first order, which
+	// the handler must not rely on.
+	refreshPage int
+	oldestFirst bool
 }
 
 func newWorld() *world {
@@ -198,9 +203,24 @@ func (w *world) describeRefreshes(_ context.Context, in *autoscaling.DescribeIns
 	if aws.ToString(in.AutoScalingGroupName) != groupName {
 		return &autoscaling.DescribeInstanceRefreshesOutput{}, nil
 	}
-	out := &autoscaling.DescribeInstanceRefreshesOutput{}
+	var all []astypes.InstanceRefresh
 	for i := len(w.refreshes) - 1; i >= 0; i-- { // newest first
-		out.InstanceRefreshes = append(out.InstanceRefreshes, w.refreshes[i])
+		all = append(all, w.refreshes[i])
+	}
+	if w.oldestFirst {
+		slices.Reverse(all)
+	}
+	out := &autoscaling.DescribeInstanceRefreshesOutput{InstanceRefreshes: all}
+	if w.refreshPage > 0 {
+		start := 0
+		if in.NextToken != nil {
+			start, _ = strconv.Atoi(*in.NextToken)
+		}
+		end := min(start+w.refreshPage, len(all))
+		out.InstanceRefreshes = all[start:end]
+		if end < len(all) {
+			out.NextToken = aws.String(strconv.Itoa(end))
+		}
 	}
 	return out, nil
 }
