@@ -13,10 +13,11 @@ import (
 type policyDocument struct {
 	Version   string
 	Statement []struct {
-		Sid      string
-		Effect   string
-		Action   []string
-		Resource json.RawMessage
+		Sid       string
+		Effect    string
+		Action    []string
+		Resource  json.RawMessage
+		Condition map[string]map[string]json.RawMessage
 	}
 }
 
@@ -72,6 +73,9 @@ var createActions = map[string]string{
 	"AWS::IAM::ManagedPolicy":                        "iam:CreatePolicy",
 	"AWS::IAM::Policy":                               "iam:PutRolePolicy",
 	"AWS::IAM::InstanceProfile":                      "iam:CreateInstanceProfile",
+	"AWS::CodeBuild::Project":                        "codebuild:CreateProject",
+	"AWS::CodeBuild::ReportGroup":                    "codebuild:CreateReportGroup",
+	"AWS::CodePipeline::Pipeline":                    "codepipeline:CreatePipeline",
 }
 
 func TestBootstrapPoliciesAreValidAndNarrow(t *testing.T) {
@@ -97,24 +101,68 @@ func TestBootstrapPoliciesAreValidAndNarrow(t *testing.T) {
 	}
 }
 
+// TestEnvironmentPolicyCoversEveryResourceType checks the environment
+// policies against the environment snapshots; TestPipelineNagGate's
+// synthesized pipeline is checked the same way by
+// TestPipelinePolicyCoversEveryResourceType.
 func TestEnvironmentPolicyCoversEveryResourceType(t *testing.T) {
-	allowed := map[string]bool{}
-	for _, name := range environmentPolicies {
-		doc, _ := readPolicy(t, name)
-		for _, s := range doc.Statement {
-			for _, a := range s.Action {
-				allowed[a] = true
-			}
-		}
-	}
 	snapshots, _ := filepath.Glob(filepath.Join("testdata", "snapshots", "*.template.json"))
 	if len(snapshots) == 0 {
 		t.Fatal("no snapshots to read resource types from")
 	}
+	checkPolicyCoverage(t, environmentPolicies, snapshots)
+}
+
+func TestPipelinePolicyCoversEveryResourceType(t *testing.T) {
+	dir, _ := synthPipeline(t)
+	templates, _ := filepath.Glob(filepath.Join(dir, "*.template.json"))
+	var own []string
+	for _, path := range templates {
+		// The pipeline stack and its cross-region support stacks; the
+		// stages' stacks are the environments', covered above.
+		if base := filepath.Base(path); strings.HasPrefix(base, "GoldenAmi-Pipeline") || strings.HasPrefix(base, "cross-region-stack-") {
+			own = append(own, path)
+		}
+	}
+	if len(own) < 2 {
+		t.Fatalf("pipeline templates %v, want the pipeline stack and its support stacks", own)
+	}
+	checkPolicyCoverage(t, pipelinePolicies, own)
+}
+
+// checkPolicyCoverage fails unless the policies allow, for every resource
+// type in the templates, the action that creates it; allow passing every
+// role a rule target names to EventBridge; and allow reading function code
+// from the CDK assets bucket when the templates define functions.
+func checkPolicyCoverage(t *testing.T, policies, templates []string) {
+	t.Helper()
+	allowed := map[string]bool{}
+	passedTo := map[string]bool{}
+	var resources []string
+	for _, name := range policies {
+		doc, _ := readPolicy(t, name)
+		for _, s := range doc.Statement {
+			for _, a := range s.Action {
+				allowed[a] = true
+				if a == "iam:PassRole" {
+					var services []string
+					_ = json.Unmarshal(s.Condition["StringEquals"]["iam:PassedToService"], &services)
+					for _, svc := range services {
+						passedTo[svc] = true
+					}
+				}
+			}
+			resources = append(resources, string(s.Resource))
+		}
+	}
 	types := map[string]bool{}
-	for _, path := range snapshots {
+	ruleRoles := false
+	for _, path := range templates {
 		var tmpl struct {
-			Resources map[string]struct{ Type string }
+			Resources map[string]struct {
+				Type       string
+				Properties struct{ Targets []map[string]json.RawMessage }
+			}
 		}
 		data, _ := os.ReadFile(path)
 		if err := json.Unmarshal(data, &tmpl); err != nil {
@@ -122,6 +170,11 @@ func TestEnvironmentPolicyCoversEveryResourceType(t *testing.T) {
 		}
 		for _, r := range tmpl.Resources {
 			types[r.Type] = true
+			for _, target := range r.Properties.Targets {
+				if _, ok := target["RoleArn"]; ok && r.Type == "AWS::Events::Rule" {
+					ruleRoles = true
+				}
+			}
 		}
 	}
 	var names []string
@@ -138,7 +191,13 @@ func TestEnvironmentPolicyCoversEveryResourceType(t *testing.T) {
 		case !ok:
 			t.Errorf("%s appears in the templates but has no create action in createActions (nor, likely, in the bootstrap policy)", typ)
 		case !allowed[action]:
-			t.Errorf("%s needs %s, which the environment execution policy does not allow", typ, action)
+			t.Errorf("%s needs %s, which %v do not allow", typ, action, policies)
 		}
+	}
+	if ruleRoles && !passedTo["events.amazonaws.com"] {
+		t.Errorf("an EventBridge rule target has a RoleArn, but %v do not let CloudFormation pass roles to events.amazonaws.com", policies)
+	}
+	if types["AWS::Lambda::Function"] && !(allowed["s3:GetObject"] && strings.Contains(strings.Join(resources, " "), "cdk-hnb659fds-assets-")) {
+		t.Errorf("the templates define functions, but %v do not allow s3:GetObject on the CDK assets bucket, where their code is", policies)
 	}
 }
