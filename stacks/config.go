@@ -98,7 +98,8 @@ type Upstream struct {
 }
 
 var (
-	emailPattern       = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[a-z]{2,}$`)
+	emailPattern       = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$`)
+	nonAlphanumeric    = regexp.MustCompile(`[^A-Za-z0-9]`)
 	secretARNPattern   = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):([0-9]{12}):secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$`)
 	platformARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:elasticbeanstalk:[a-z0-9-]+::platform/[^/]+/[0-9]+(\.[0-9]+)*$`)
 	imageOwnerPattern  = regexp.MustCompile(`^(amazon|self|aws-marketplace|aws-backup-vault|[0-9]{12})$`)
@@ -190,6 +191,8 @@ func (e Environment) Validate() error {
 	for i, a := range e.DistributionAccounts {
 		if err := validate.Account(a); err != nil {
 			fail(fmt.Sprintf("DistributionAccounts[%d]", i), err)
+		} else if a == e.Account {
+			fail(fmt.Sprintf("DistributionAccounts[%d]", i), fmt.Errorf("%q is the environment's own account, which owns the images already", a))
 		}
 	}
 	if err := validate.Unique(e.DistributionAccounts); err != nil {
@@ -200,6 +203,11 @@ func (e Environment) Validate() error {
 			fail("Schedule", err)
 		}
 	}
+	if e.ScheduleTimezone != "" {
+		if err := validate.Timezone(e.ScheduleTimezone); err != nil {
+			fail("ScheduleTimezone", err)
+		}
+	}
 	if i := e.UpstreamCheckInterval; i != 0 && (i < time.Minute || i%time.Minute != 0) {
 		fail("UpstreamCheckInterval", fmt.Errorf("%v is not a whole number of minutes of at least 1 (EventBridge's minimum rate)", i))
 	}
@@ -208,10 +216,15 @@ func (e Environment) Validate() error {
 			fail("StartCondition", err)
 		}
 	}
+	emails := make([]string, len(e.NotificationEmails))
 	for i, m := range e.NotificationEmails {
 		if !emailPattern.MatchString(m) {
 			fail(fmt.Sprintf("NotificationEmails[%d]", i), fmt.Errorf("%q is not an email address", m))
 		}
+		emails[i] = strings.ToLower(m)
+	}
+	if err := validate.Unique(emails); err != nil {
+		fail("NotificationEmails", fmt.Errorf("%w (compared case-insensitively; each address subscribes once)", err))
 	}
 	if a := e.SlackWebhookSecretARN; a != "" {
 		if err := validateSecretARN(a, e.Account); err != nil {
@@ -247,6 +260,25 @@ func (e Environment) Validate() error {
 	}
 	if err := validate.Unique(names); err != nil {
 		fail("Images names", err)
+	}
+	// Each image's name also makes construct ids (name, name-monitor,
+	// name-trigger, name-latest) and output ids and policy statement ids
+	// from its letters and digits alone; two different names must not make
+	// the same one.
+	made := map[string]int{}
+	for i, img := range e.Images {
+		alnum := strings.ToLower(nonAlphanumeric.ReplaceAllString(img.Name, ""))
+		for _, id := range []string{img.Name, img.Name + "-monitor", img.Name + "-trigger", img.Name + "-latest", "letters and digits " + alnum} {
+			j, seen := made[id]
+			if !seen {
+				made[id] = i
+				continue
+			}
+			if e.Images[j].Name != img.Name { // identical names are reported above
+				fail(fmt.Sprintf("Images[%d].Name", i), fmt.Errorf("%q clashes with Images[%d].Name %q: both make the id %q (want names that differ in more than hyphens, case or a -monitor, -trigger or -latest suffix)", img.Name, j, e.Images[j].Name, strings.TrimPrefix(id, "letters and digits ")))
+			}
+			break
+		}
 	}
 	return errors.Join(errs...)
 }

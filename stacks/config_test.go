@@ -88,6 +88,22 @@ func TestInvalidEnvironmentsFailWithTheFieldAndValue(t *testing.T) {
 			`environment "test": UpstreamCheckInterval 30s is not a whole number of minutes of at least 1 (EventBridge's minimum rate)`},
 		{"TestFailsWhenStartConditionIsUnknown", func(e *Environment) { e.StartCondition = "ALWAYS" },
 			`environment "test": StartCondition "ALWAYS" is not a start condition (want StartOnSchedule "EXPRESSION_MATCH_ONLY" or StartWhenDependenciesUpdated "EXPRESSION_MATCH_AND_DEPENDENCY_UPDATES_AVAILABLE")`},
+		{"TestFailsWhenTimezoneIsNotIANA", func(e *Environment) { e.ScheduleTimezone = "Mars/Olympus" },
+			`environment "test": ScheduleTimezone "Mars/Olympus" is not an IANA time zone (want e.g. "Europe/Berlin")`},
+		{"TestFailsWhenDistributionAccountIsOwnAccount", func(e *Environment) { e.DistributionAccounts = []string{"123456789012"} },
+			`environment "test": DistributionAccounts[0] "123456789012" is the environment's own account, which owns the images already`},
+		{"TestFailsWhenNotificationEmailsRepeat", func(e *Environment) { e.NotificationEmails = []string{"ops@example.com", "Ops@Example.com"} },
+			`environment "test": NotificationEmails [1] "ops@example.com" duplicates [0] (compared case-insensitively; each address subscribes once)`},
+		{"TestFailsWhenImageNamesDifferOnlyInHyphens", func(e *Environment) {
+			second := e.Images[0]
+			e.Images[0].Name, second.Name = "foo-1", "foo1"
+			e.Images = append(e.Images, second)
+		}, `environment "test": Images[1].Name "foo1" clashes with Images[0].Name "foo-1": both make the id "foo1" (want names that differ in more than hyphens, case or a -monitor, -trigger or -latest suffix)`},
+		{"TestFailsWhenImageNameIsAnotherWithASuffix", func(e *Environment) {
+			second := e.Images[0]
+			second.Name = "al2023-monitor"
+			e.Images = append(e.Images, second)
+		}, `environment "test": Images[1].Name "al2023-monitor" clashes with Images[0].Name "al2023": both make the id "al2023-monitor" (want names that differ in more than hyphens, case or a -monitor, -trigger or -latest suffix)`},
 		{"TestFailsWhenNameIsInvalid", func(e *Environment) { e.Name = "Prod" },
 			`environment "Prod": Name "Prod" is not a valid name (want 2-20 lowercase letters, digits or hyphens, starting with a letter)`},
 	} {

@@ -6,7 +6,6 @@ import (
 	"math"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
@@ -503,8 +502,8 @@ func (p *GoldenImagePipelineProps) validate() error {
 		}
 	}
 	if tz := p.ScheduleTimezone; known(tz) {
-		if _, err := time.LoadLocation(*tz); err != nil || *tz == "" || *tz == "Local" {
-			fail("ScheduleTimezone", fmt.Errorf("%q is not an IANA time zone (want e.g. \"Europe/Berlin\")", *tz))
+		if err := validate.Timezone(*tz); err != nil {
+			fail("ScheduleTimezone", err)
 		}
 	}
 	if p.StartCondition != "" {

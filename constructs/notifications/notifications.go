@@ -90,7 +90,7 @@ type Notifications struct {
 	target awsevents.IRuleTarget
 }
 
-var emailPattern = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[a-z]{2,}$`)
+var emailPattern = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$`)
 
 // NewNotifications defines the topic and, with a Slack webhook, the notifier.
 // It panics with an error naming the field and the value when props are invalid.

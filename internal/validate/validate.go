@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
+	_ "time/tzdata" // time zones are checked the same on every machine
 )
 
 var (
@@ -50,6 +52,14 @@ func Region(s string) error {
 func Name(s string, maxLen int) error {
 	if len(s) > maxLen || !namePattern.MatchString(s) {
 		return fmt.Errorf("%q is not a valid name (want 2-%d lowercase letters, digits or hyphens, starting with a letter)", s, maxLen)
+	}
+	return nil
+}
+
+// Timezone checks an IANA time zone name such as "Europe/Berlin".
+func Timezone(s string) error {
+	if _, err := time.LoadLocation(s); err != nil || s == "" || s == "Local" || strings.TrimSpace(s) != s {
+		return fmt.Errorf("%q is not an IANA time zone (want e.g. \"Europe/Berlin\")", s)
 	}
 	return nil
 }

@@ -41,6 +41,15 @@ func TestRegion(t *testing.T) {
 	})
 }
 
+func TestTimezone(t *testing.T) {
+	run(t, "Timezone", Timezone, []check{
+		{in: "Europe/Berlin"}, {in: "UTC"}, {in: "America/Argentina/Buenos_Aires"},
+		{in: "Mars/Olympus", wantErr: `"Mars/Olympus" is not an IANA time zone (want e.g. "Europe/Berlin")`},
+		{in: " ", wantErr: `" " is not an IANA time zone (want e.g. "Europe/Berlin")`},
+		{in: "Local", wantErr: `"Local" is not an IANA time zone (want e.g. "Europe/Berlin")`},
+	})
+}
+
 func TestDeviceName(t *testing.T) {
 	run(t, "DeviceName", DeviceName, []check{
 		{in: "/dev/xvda"}, {in: "/dev/sda1"}, {in: "/dev/nvme0n1"},
