@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -138,12 +139,21 @@ func checkPolicyCoverage(t *testing.T, policies, templates []string) {
 	t.Helper()
 	allowed := map[string]bool{}
 	passedTo := map[string]bool{}
+	var attachable []string // iam:PolicyARN patterns AttachRolePolicy is allowed for
 	var resources []string
 	for _, name := range policies {
 		doc, _ := readPolicy(t, name)
 		for _, s := range doc.Statement {
 			for _, a := range s.Action {
 				allowed[a] = true
+				if a == "iam:AttachRolePolicy" {
+					var arns []string
+					_ = json.Unmarshal(s.Condition["ArnLike"]["iam:PolicyARN"], &arns)
+					if len(arns) == 0 {
+						arns = []string{"*"} // unconditioned
+					}
+					attachable = append(attachable, arns...)
+				}
 				if a == "iam:PassRole" {
 					var services []string
 					_ = json.Unmarshal(s.Condition["StringEquals"]["iam:PassedToService"], &services)
@@ -157,23 +167,34 @@ func checkPolicyCoverage(t *testing.T, policies, templates []string) {
 	}
 	types := map[string]bool{}
 	ruleRoles := false
+	var attached []json.RawMessage // ManagedPolicyArns entries
 	for _, path := range templates {
 		var tmpl struct {
 			Resources map[string]struct {
 				Type       string
-				Properties struct{ Targets []map[string]json.RawMessage }
+				Properties struct {
+					Targets           []map[string]json.RawMessage
+					ManagedPolicyArns []json.RawMessage
+					Name              json.RawMessage
+				}
 			}
 		}
 		data, _ := os.ReadFile(path)
 		if err := json.Unmarshal(data, &tmpl); err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range tmpl.Resources {
+		for id, r := range tmpl.Resources {
 			types[r.Type] = true
 			for _, target := range r.Properties.Targets {
 				if _, ok := target["RoleArn"]; ok && r.Type == "AWS::Events::Rule" {
 					ruleRoles = true
 				}
+			}
+			attached = append(attached, r.Properties.ManagedPolicyArns...)
+			// The images policy scopes Image Builder resources to this prefix.
+			var name string
+			if strings.HasPrefix(r.Type, "AWS::ImageBuilder::") && (json.Unmarshal(r.Properties.Name, &name) != nil || !strings.HasPrefix(name, "goldenami-")) {
+				t.Errorf("%s %s is named %s, outside the goldenami-* the execution policy allows", r.Type, id, r.Properties.Name)
 			}
 		}
 	}
@@ -194,10 +215,61 @@ func checkPolicyCoverage(t *testing.T, policies, templates []string) {
 			t.Errorf("%s needs %s, which %v do not allow", typ, action, policies)
 		}
 	}
+	for _, raw := range attached {
+		arn := policyARN(raw)
+		if !anyGlobMatches(attachable, arn) {
+			t.Errorf("a role attaches %s, which %v do not let CloudFormation attach (iam:PolicyARN %v)", arn, policies, attachable)
+		}
+	}
 	if ruleRoles && !passedTo["events.amazonaws.com"] {
 		t.Errorf("an EventBridge rule target has a RoleArn, but %v do not let CloudFormation pass roles to events.amazonaws.com", policies)
 	}
 	if types["AWS::Lambda::Function"] && !(allowed["s3:GetObject"] && strings.Contains(strings.Join(resources, " "), "cdk-hnb659fds-assets-")) {
 		t.Errorf("the templates define functions, but %v do not allow s3:GetObject on the CDK assets bucket, where their code is", policies)
 	}
+}
+
+// policyARN renders a ManagedPolicyArns entry: a string, an
+// {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::aws:policy/..."]]}
+// (partition aws), or a Ref to a policy of the stack, which CloudFormation
+// names after the stack (GoldenAmi-...).
+func policyARN(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var join struct {
+		Join []json.RawMessage `json:"Fn::Join"`
+	}
+	if json.Unmarshal(raw, &join) == nil && len(join.Join) == 2 {
+		var parts []json.RawMessage
+		_ = json.Unmarshal(join.Join[1], &parts)
+		var b strings.Builder
+		for _, p := range parts {
+			var lit string
+			if json.Unmarshal(p, &lit) == nil {
+				b.WriteString(lit)
+			} else {
+				b.WriteString("aws") // {"Ref": "AWS::Partition"}
+			}
+		}
+		return b.String()
+	}
+	var ref struct{ Ref string }
+	if json.Unmarshal(raw, &ref) == nil && ref.Ref != "" {
+		return "arn:aws:iam::123456789012:policy/GoldenAmi-" + ref.Ref
+	}
+	return string(raw)
+}
+
+// anyGlobMatches reports whether s matches one of the IAM-style patterns,
+// where * matches any run of characters.
+func anyGlobMatches(patterns []string, s string) bool {
+	for _, p := range patterns {
+		re := "^" + strings.ReplaceAll(regexp.QuoteMeta(p), `\*`, ".*") + "$"
+		if regexp.MustCompile(re).MatchString(s) {
+			return true
+		}
+	}
+	return false
 }
