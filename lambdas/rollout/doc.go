@@ -188,6 +188,14 @@
 // ends. A change deferred behind a refresh that then rolls back is rolled
 // out too: only the exact rollout that failed is blocked.
 //
+// When the group's version already launches the AMI but some of its
+// in-service instances run another version (something other than this
+// function, a CloudFormation deployment say, moved the group without
+// replacing them), it starts one refresh to the group's version for them.
+// Instances protected from scale-in, in standby or not yet in service do not
+// count, since a refresh with the default preferences leaves them, and after
+// a failed refresh to that AMI it only reports them.
+//
 // Refreshes are attributed to an AMI only through a numbered launch
 // template version: a refresh to $Latest or $Default (someone else's) still
 // blocks while it runs, but is not taken for a rollout of whatever those
@@ -201,11 +209,6 @@
 //     its refresh (about six weeks). If the parameter still names the same
 //     AMI after that, the next convergence pass rolls it out again, with
 //     auto rollback guarding it as before.
-//   - "Unchanged" compares the group's launch template version with the
-//     parameter, not its instances: when something other than this function
-//     (a CloudFormation deployment, say) points the group at the new AMI,
-//     running instances keep the old one until they are replaced; the result
-//     says so when a refresh to that AMI had failed.
 //   - A retry reuses the version an earlier attempt created for the same AMI
 //     and parameter version, even if someone moved the group to another
 //     source version meanwhile; the refresh then rolls back that change.

@@ -191,7 +191,7 @@ func (h *Handler) converge(ctx context.Context) (res Result, warn bool, err erro
 	}
 	res.AMI = ami
 
-	current, err := h.groupVersion(ctx)
+	current, lagging, err := h.groupVersion(ctx)
 	if err != nil {
 		return Result{}, false, err
 	}
@@ -228,14 +228,36 @@ func (h *Handler) converge(ctx context.Context) (res Result, warn bool, err erro
 		return res, false, nil
 	}
 
-	// 2. Nothing to do when the group already launches the AMI.
+	// 2. Nothing to do when the group already launches the AMI, unless
+	// some of its instances do not: something other than this function (a
+	// CloudFormation deployment, say) moved the group's version without
+	// replacing them. Then refresh them onto the group's version, once.
 	if cur.image == ami {
 		res.Decision, res.LaunchTemplateVersion = DecisionUnchanged, current
 		res.Reason = fmt.Sprintf("auto scaling group %s is on launch template %s version %s, which launches %s", h.GroupName, h.LaunchTemplateID, current, ami)
 		if last, ok := lastFinished(refreshes, func(t *target) bool { return t.image == ami }); ok && failed(last.status) {
 			res.Reason += fmt.Sprintf("; but the last refresh to %s, %s, did not succeed, so something other than this function (e.g. a CloudFormation deployment) configured the group with it", ami, last.describe())
+			if len(lagging) > 0 {
+				res.Reason += fmt.Sprintf(", and %d in-service instances (%s) still run another version; they are not refreshed again by this function", len(lagging), strings.Join(lagging, ", "))
+			}
 			return res, true, nil
 		}
+		if len(lagging) == 0 {
+			return res, false, nil
+		}
+		res.Reason += fmt.Sprintf(", but %d in-service instances (%s) run another version: something other than this function moved the group without replacing them",
+			len(lagging), strings.Join(lagging, ", "))
+		id, err := h.start(ctx, current)
+		var inProgress *astypes.InstanceRefreshInProgressFault
+		switch {
+		case errors.As(err, &inProgress):
+			res, err := h.afterConflict(ctx, res, current, err)
+			return res, false, err
+		case err != nil:
+			return Result{}, false, fmt.Errorf("start instance refresh of auto scaling group %s to launch template %s version %s (%s) for instances on other versions: %w",
+				h.GroupName, h.LaunchTemplateID, current, ami, err)
+		}
+		res.Decision, res.InstanceRefreshID = DecisionStarted, id
 		return res, false, nil
 	}
 
@@ -289,31 +311,45 @@ func (h *Handler) latestAMI(ctx context.Context) (string, int64, error) {
 
 // groupVersion returns the numbered launch template version the group uses,
 // after checking the group is one this function can roll back.
-func (h *Handler) groupVersion(ctx context.Context) (string, error) {
+// groupVersion returns the group's launch template version and the ids of
+// its in-service instances that run another version (or another template).
+// Instances protected from scale-in, in standby or not yet in service are
+// left out: a refresh with the default preferences does not replace them,
+// so counting them would start refreshes that never end the difference.
+func (h *Handler) groupVersion(ctx context.Context) (string, []string, error) {
 	out, err := h.Groups.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{h.GroupName}})
 	if err != nil {
-		return "", fmt.Errorf("describe auto scaling group %s: %w", h.GroupName, err)
+		return "", nil, fmt.Errorf("describe auto scaling group %s: %w", h.GroupName, err)
 	}
 	i := slices.IndexFunc(out.AutoScalingGroups, func(g astypes.AutoScalingGroup) bool { return aws.ToString(g.AutoScalingGroupName) == h.GroupName })
 	if i < 0 {
-		return "", fmt.Errorf("auto scaling group %s not found", h.GroupName)
+		return "", nil, fmt.Errorf("auto scaling group %s not found", h.GroupName)
 	}
 	g := out.AutoScalingGroups[i]
 	switch {
 	case g.MixedInstancesPolicy != nil:
-		return "", fmt.Errorf("auto scaling group %s uses a mixed instances policy; this function rolls out only groups with a LaunchTemplate", h.GroupName)
+		return "", nil, fmt.Errorf("auto scaling group %s uses a mixed instances policy; this function rolls out only groups with a LaunchTemplate", h.GroupName)
 	case g.LaunchTemplate == nil:
-		return "", fmt.Errorf("auto scaling group %s does not use a launch template", h.GroupName)
+		return "", nil, fmt.Errorf("auto scaling group %s does not use a launch template", h.GroupName)
 	case aws.ToString(g.LaunchTemplate.LaunchTemplateId) != h.LaunchTemplateID:
-		return "", fmt.Errorf("auto scaling group %s uses launch template %s, not %s; nothing rolled out",
+		return "", nil, fmt.Errorf("auto scaling group %s uses launch template %s, not %s; nothing rolled out",
 			h.GroupName, aws.ToString(g.LaunchTemplate.LaunchTemplateId), h.LaunchTemplateID)
 	}
 	version := aws.ToString(g.LaunchTemplate.Version)
 	if n, err := strconv.ParseInt(version, 10, 64); err != nil || n < 1 {
-		return "", fmt.Errorf("auto scaling group %s uses launch template %s version %q; auto rollback needs a numbered version "+
+		return "", nil, fmt.Errorf("auto scaling group %s uses launch template %s version %q; auto rollback needs a numbered version "+
 			"(it is not supported with $Latest or $Default), so nothing rolled out", h.GroupName, h.LaunchTemplateID, version)
 	}
-	return version, nil
+	var lagging []string
+	for _, in := range g.Instances {
+		if in.LifecycleState != astypes.LifecycleStateInService || aws.ToBool(in.ProtectedFromScaleIn) {
+			continue
+		}
+		if lt := in.LaunchTemplate; lt == nil || aws.ToString(lt.LaunchTemplateId) != h.LaunchTemplateID || aws.ToString(lt.Version) != version {
+			lagging = append(lagging, aws.ToString(in.InstanceId))
+		}
+	}
+	return version, lagging, nil
 }
 
 func (h *Handler) describeRefreshes(ctx context.Context) ([]astypes.InstanceRefresh, error) {

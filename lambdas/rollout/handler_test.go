@@ -93,6 +93,48 @@ func TestHandle(t *testing.T) {
 			wantCalls: readsStart, wantCreate: &[2]string{"2", descB2}, wantStart: "4",
 		},
 		{
+			name: "group moved to the AMI by someone else: its instances on other versions are refreshed", event: "scheduled-event.json",
+			setup: func(w *world) {
+				w.versions = append(w.versions, ltVersion{image: amiB, description: "deployed by CloudFormation"})
+				w.groupVersion = "2"
+				w.instances = []astypes.Instance{
+					instance("i-new", "2", astypes.LifecycleStateInService, false),
+					instance("i-old", "1", astypes.LifecycleStateInService, false),
+					instance("i-kept", "1", astypes.LifecycleStateInService, true), // protected: a refresh leaves it
+					instance("i-spare", "1", astypes.LifecycleStateStandby, false),
+				}
+			},
+			want: Result{Decision: DecisionStarted, AMI: amiB, LaunchTemplateVersion: "2", InstanceRefreshID: "r-1",
+				Reason: "auto scaling group web is on launch template " + ltID + " version 2, which launches " + amiB + ", but 1 in-service instances (i-old) run another version: something other than this function moved the group without replacing them"},
+			wantCalls: append(slices.Clone(reads), "StartInstanceRefresh"), wantStart: "2",
+		},
+		{
+			name: "instances a refresh would not replace do not start one", event: "scheduled-event.json",
+			setup: func(w *world) {
+				w.versions = append(w.versions, ltVersion{image: amiB, description: descB2})
+				w.groupVersion = "2"
+				w.instances = []astypes.Instance{
+					instance("i-kept", "1", astypes.LifecycleStateInService, true),
+					instance("i-spare", "1", astypes.LifecycleStateStandby, false),
+					instance("i-coming", "1", astypes.LifecycleStatePending, false),
+				}
+			},
+			want:      Result{Decision: DecisionUnchanged, AMI: amiB, LaunchTemplateVersion: "2", Reason: "auto scaling group web is on launch template " + ltID + " version 2, which launches " + amiB},
+			wantCalls: reads,
+		},
+		{
+			name: "instances on other versions after a failed refresh to the AMI are reported, not refreshed again", event: "scheduled-event.json",
+			setup: func(w *world) {
+				w.versions = append(w.versions, ltVersion{image: amiB, description: descB2})
+				w.complete(w.addRefresh(astypes.InstanceRefreshStatusInProgress, "2"), astypes.InstanceRefreshStatusFailed)
+				w.groupVersion = "2"
+				w.instances = []astypes.Instance{instance("i-old", "1", astypes.LifecycleStateInService, false)}
+			},
+			want: Result{Decision: DecisionUnchanged, AMI: amiB, LaunchTemplateVersion: "2",
+				Reason: "auto scaling group web is on launch template " + ltID + " version 2, which launches " + amiB + "; but the last refresh to " + amiB + ", instance refresh r-1 (Failed, to version 2 with " + amiB + "), did not succeed, so something other than this function (e.g. a CloudFormation deployment) configured the group with it, and 1 in-service instances (i-old) still run another version; they are not refreshed again by this function"},
+			wantCalls: reads,
+		},
+		{
 			name: "same AMI again: unchanged", event: "parameter-update.json",
 			setup: func(w *world) {
 				w.versions = append(w.versions, ltVersion{image: amiB, description: descB2})

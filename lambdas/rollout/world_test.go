@@ -123,6 +123,9 @@ type world struct {
 	// the handler must not rely on.
 	refreshPage int
 	oldestFirst bool
+	// instances are the group's instances, as DescribeAutoScalingGroups
+	// lists them.
+	instances []astypes.Instance
 }
 
 func newWorld() *world {
@@ -185,7 +188,7 @@ func (w *world) describeGroups(_ context.Context, in *autoscaling.DescribeAutoSc
 	if w.noGroup || !slices.Equal(in.AutoScalingGroupNames, []string{groupName}) {
 		return out, nil
 	}
-	g := astypes.AutoScalingGroup{AutoScalingGroupName: aws.String(groupName)}
+	g := astypes.AutoScalingGroup{AutoScalingGroupName: aws.String(groupName), Instances: w.instances}
 	spec := &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(w.groupTemplate), LaunchTemplateName: aws.String("web"), Version: aws.String(w.groupVersion)}
 	if w.mixed {
 		g.MixedInstancesPolicy = &astypes.MixedInstancesPolicy{LaunchTemplate: &astypes.LaunchTemplate{LaunchTemplateSpecification: spec}}
@@ -358,4 +361,12 @@ func logRecords(t *testing.T, buf *bytes.Buffer) []map[string]any {
 func asJSON(v any) string {
 	b, _ := json.MarshalIndent(v, "", "  ")
 	return string(b)
+}
+
+// instance is an instance of the group on launch template version.
+func instance(id, version string, state astypes.LifecycleState, protected bool) astypes.Instance {
+	return astypes.Instance{
+		InstanceId: aws.String(id), LifecycleState: state, ProtectedFromScaleIn: aws.Bool(protected),
+		LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(ltID), Version: aws.String(version)},
+	}
 }
