@@ -209,9 +209,6 @@
 //     its refresh (about six weeks). If the parameter still names the same
 //     AMI after that, the next convergence pass rolls it out again, with
 //     auto rollback guarding it as before.
-//   - A retry reuses the version an earlier attempt created for the same AMI
-//     and parameter version, even if someone moved the group to another
-//     source version meanwhile; the refresh then rolls back that change.
 //
 // # IAM
 //

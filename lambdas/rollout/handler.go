@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -164,6 +165,9 @@ type target struct {
 	version     string // number
 	image       string
 	description string
+	// rest is the version's launch template data without its AMI, to tell
+	// whether two versions differ in more than the AMI.
+	rest string
 }
 
 // refreshView is one instance refresh with what it rolls out, when that is
@@ -271,7 +275,7 @@ func (h *Handler) converge(ctx context.Context) (res Result, warn bool, err erro
 	}
 
 	// 4. Roll out: one launch template version, one refresh.
-	version, err := h.ensureVersion(ctx, current, latest, ami, paramVersion)
+	version, err := h.ensureVersion(ctx, cur, latest, ami, paramVersion)
 	if err != nil {
 		return Result{}, false, err
 	}
@@ -401,6 +405,11 @@ func (h *Handler) describeVersions(ctx context.Context, current string, refreshe
 			t := target{version: strconv.FormatInt(n, 10), description: aws.ToString(v.VersionDescription)}
 			if v.LaunchTemplateData != nil {
 				t.image = aws.ToString(v.LaunchTemplateData.ImageId)
+				data := *v.LaunchTemplateData
+				data.ImageId = nil
+				if b, err := json.Marshal(data); err == nil {
+					t.rest = string(b)
+				}
 			}
 			versions[t.version] = t
 			if n > latestN {
@@ -499,28 +508,31 @@ func versionDescription(ami string, paramVersion int64) string {
 }
 
 // ensureVersion returns the version that launches ami for paramVersion:
-// the latest version when an earlier attempt already created it, else a new
-// version copied from the group's current one with only the AMI replaced.
+// the latest version when an earlier attempt already created it from a
+// version like the group's current one (the same data but the AMI), else a
+// new version copied from the group's current one with only the AMI
+// replaced. (If someone moved the group to another version since, with a
+// new instance type say, reusing the earlier version would undo that.)
 // The client token makes the SDK's retries of a lost response return the
 // same version.
-func (h *Handler) ensureVersion(ctx context.Context, current string, latest target, ami string, paramVersion int64) (string, error) {
+func (h *Handler) ensureVersion(ctx context.Context, current target, latest target, ami string, paramVersion int64) (string, error) {
 	desc := versionDescription(ami, paramVersion)
-	if latest.image == ami && latest.description == desc && latest.version != current {
+	if latest.image == ami && latest.description == desc && latest.version != current.version && latest.rest == current.rest {
 		return latest.version, nil
 	}
-	sum := sha256.Sum256([]byte(strings.Join([]string{h.GroupName, h.LaunchTemplateID, current, ami, strconv.FormatInt(paramVersion, 10)}, "\n")))
+	sum := sha256.Sum256([]byte(strings.Join([]string{h.GroupName, h.LaunchTemplateID, current.version, ami, strconv.FormatInt(paramVersion, 10)}, "\n")))
 	out, err := h.VersionCreator.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{
 		LaunchTemplateId:   aws.String(h.LaunchTemplateID),
-		SourceVersion:      aws.String(current),
+		SourceVersion:      aws.String(current.version),
 		VersionDescription: aws.String(desc),
 		ClientToken:        aws.String("golden-ami-" + hex.EncodeToString(sum[:24])),
 		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(ami)},
 	})
 	if err != nil {
-		return "", fmt.Errorf("create version of launch template %s from version %s with %s: %w", h.LaunchTemplateID, current, ami, err)
+		return "", fmt.Errorf("create version of launch template %s from version %s with %s: %w", h.LaunchTemplateID, current.version, ami, err)
 	}
 	if out.LaunchTemplateVersion == nil || aws.ToInt64(out.LaunchTemplateVersion.VersionNumber) < 1 {
-		return "", fmt.Errorf("create version of launch template %s from version %s with %s: response has no version number", h.LaunchTemplateID, current, ami)
+		return "", fmt.Errorf("create version of launch template %s from version %s with %s: response has no version number", h.LaunchTemplateID, current.version, ami)
 	}
 	return strconv.FormatInt(aws.ToInt64(out.LaunchTemplateVersion.VersionNumber), 10), nil
 }

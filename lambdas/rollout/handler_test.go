@@ -135,6 +135,20 @@ func TestHandle(t *testing.T) {
 			wantCalls: reads,
 		},
 		{
+			name: "an earlier attempt's version is not reused when the group moved to a version with other settings", event: "parameter-update.json",
+			setup: func(w *world) {
+				w.versions = []ltVersion{
+					{image: amiA, instanceType: "t3.small"},
+					{image: amiA, instanceType: "m7i.large"},
+					{image: amiB, description: descB2, instanceType: "t3.small"}, // created from 1 by a start that failed
+				}
+				w.groupVersion = "2" // then someone moved the group to 2
+			},
+			want: Result{Decision: DecisionStarted, AMI: amiB, LaunchTemplateVersion: "4", InstanceRefreshID: "r-1",
+				Reason: "parameter /golden-ami/latest version 2 is " + amiB + "; auto scaling group web was on launch template " + ltID + " version 2 with " + amiA},
+			wantCalls: readsStart, wantCreate: &[2]string{"2", descB2}, wantStart: "4",
+		},
+		{
 			name: "same AMI again: unchanged", event: "parameter-update.json",
 			setup: func(w *world) {
 				w.versions = append(w.versions, ltVersion{image: amiB, description: descB2})

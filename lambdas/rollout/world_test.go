@@ -88,7 +88,7 @@ func apiErr(service, op, code, msg string) error {
 }
 
 // ltVersion is one launch template version of the world.
-type ltVersion struct{ image, description string }
+type ltVersion struct{ image, description, instanceType string }
 
 // world is one group, its template and its refreshes, behaving like the
 // services as far as the handler can tell.
@@ -244,7 +244,8 @@ func (w *world) describeVersions(_ context.Context, in *ec2.DescribeLaunchTempla
 		}
 		out.LaunchTemplateVersions = append(out.LaunchTemplateVersions, ec2types.LaunchTemplateVersion{
 			LaunchTemplateId: aws.String(ltID), VersionNumber: aws.Int64(int64(i + 1)), DefaultVersion: aws.Bool(i == 0),
-			VersionDescription: aws.String(v.description), LaunchTemplateData: &ec2types.ResponseLaunchTemplateData{ImageId: aws.String(v.image)},
+			VersionDescription: aws.String(v.description),
+			LaunchTemplateData: &ec2types.ResponseLaunchTemplateData{ImageId: aws.String(v.image), InstanceType: ec2types.InstanceType(v.instanceType)},
 		})
 	}
 	return out, nil
@@ -261,7 +262,8 @@ func (w *world) createVersion(_ context.Context, in *ec2.CreateLaunchTemplateVer
 		if err != nil || src < 1 || src > len(w.versions) {
 			return nil, apiErr("EC2", "CreateLaunchTemplateVersion", "InvalidLaunchTemplateId.VersionNotFound", "no version "+aws.ToString(in.SourceVersion))
 		}
-		w.versions = append(w.versions, ltVersion{image: aws.ToString(in.LaunchTemplateData.ImageId), description: aws.ToString(in.VersionDescription)})
+		w.versions = append(w.versions, ltVersion{image: aws.ToString(in.LaunchTemplateData.ImageId), description: aws.ToString(in.VersionDescription),
+			instanceType: w.versions[src-1].instanceType})
 		n = int64(len(w.versions))
 		w.tokens[aws.ToString(in.ClientToken)] = n
 	}
