@@ -251,18 +251,8 @@ func (h *Handler) converge(ctx context.Context) (res Result, warn bool, err erro
 		}
 		res.Reason += fmt.Sprintf(", but %d in-service instances (%s) run another version: something other than this function moved the group without replacing them",
 			len(lagging), strings.Join(lagging, ", "))
-		id, err := h.start(ctx, current)
-		var inProgress *astypes.InstanceRefreshInProgressFault
-		switch {
-		case errors.As(err, &inProgress):
-			res, err := h.afterConflict(ctx, res, current, err)
-			return res, false, err
-		case err != nil:
-			return Result{}, false, fmt.Errorf("start instance refresh of auto scaling group %s to launch template %s version %s (%s) for instances on other versions: %w",
-				h.GroupName, h.LaunchTemplateID, current, ami, err)
-		}
-		res.Decision, res.InstanceRefreshID = DecisionStarted, id
-		return res, false, nil
+		res, err := h.startRefresh(ctx, res, current, ami)
+		return res, false, err
 	}
 
 	// 3. Never retry, by itself, a rollout that already failed.
@@ -280,22 +270,29 @@ func (h *Handler) converge(ctx context.Context) (res Result, warn bool, err erro
 		return Result{}, false, err
 	}
 	res.LaunchTemplateVersion = version
+	res.Reason = fmt.Sprintf("parameter %s version %d is %s; auto scaling group %s was on launch template %s version %s with %s",
+		h.ParameterName, paramVersion, ami, h.GroupName, h.LaunchTemplateID, current, cur.image)
+	res, err = h.startRefresh(ctx, res, version, ami)
+	return res, false, err
+}
+
+// startRefresh starts one refresh to version, which launches ami, and
+// returns res as started (its Reason already set by the caller), or as
+// afterConflict finds things when another refresh got there first.
+func (h *Handler) startRefresh(ctx context.Context, res Result, version, ami string) (Result, error) {
 	id, err := h.start(ctx, version)
 	var inProgress *astypes.InstanceRefreshInProgressFault
 	switch {
 	case errors.As(err, &inProgress):
 		// Someone started a refresh since we looked, or our own start
 		// succeeded and its response was lost and retried. Look again.
-		res, err := h.afterConflict(ctx, res, version, err)
-		return res, false, err
+		return h.afterConflict(ctx, res, version, err)
 	case err != nil:
-		return Result{}, false, fmt.Errorf("start instance refresh of auto scaling group %s to launch template %s version %s (%s): %w",
+		return Result{}, fmt.Errorf("start instance refresh of auto scaling group %s to launch template %s version %s (%s): %w",
 			h.GroupName, h.LaunchTemplateID, version, ami, err)
 	}
 	res.Decision, res.InstanceRefreshID = DecisionStarted, id
-	res.Reason = fmt.Sprintf("parameter %s version %d is %s; auto scaling group %s was on launch template %s version %s with %s",
-		h.ParameterName, paramVersion, ami, h.GroupName, h.LaunchTemplateID, current, cur.image)
-	return res, false, nil
+	return res, nil
 }
 
 func (h *Handler) latestAMI(ctx context.Context) (string, int64, error) {
