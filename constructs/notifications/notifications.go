@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
@@ -105,7 +106,8 @@ func NewNotifications(scope constructs.Construct, id *string, props *Notificatio
 				errs = append(errs, fmt.Errorf("notifications: EmailAddresses[%d] is nil", i))
 				continue
 			}
-			if !emailPattern.MatchString(*e) {
+			// A token (a CfnParameter, say) is known only at deploy time.
+			if !strings.Contains(*e, "${Token[") && !emailPattern.MatchString(*e) {
 				errs = append(errs, fmt.Errorf("notifications: EmailAddresses[%d] %q is not an email address", i, *e))
 			}
 		}

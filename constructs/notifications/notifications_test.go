@@ -196,3 +196,16 @@ func TestFailsWhenAnEmailIsInvalid(t *testing.T) {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }
+
+// An address known only at deploy time (a CfnParameter) is accepted and
+// subscribed as given.
+func TestEmailAddressMayBeAToken(t *testing.T) {
+	stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Test"), nil)
+	email := awscdk.NewCfnParameter(stack, jsii.String("OpsEmail"), &awscdk.CfnParameterProps{Type: jsii.String("String")})
+	notifications.NewNotifications(stack, jsii.String("N"), &notifications.NotificationsProps{EmailAddresses: &[]*string{email.ValueAsString()}})
+	cdktest.Check(t, "subscribed with the parameter's value", func() {
+		assertions.Template_FromStack(stack, nil).HasResourceProperties(jsii.String("AWS::SNS::Subscription"), map[string]interface{}{
+			"Protocol": "email", "Endpoint": map[string]interface{}{"Ref": "OpsEmail"},
+		})
+	})
+}
