@@ -316,6 +316,23 @@ func ValidateAll(envs []Environment) error {
 	if err := validate.Unique(names); err != nil {
 		errs = append(errs, fmt.Errorf("environments: Name %w", err))
 	}
+	// Image Builder names are "<stack name>-<image name>", lowercased: the
+	// environment "a-b" with image "c" and the environment "a" with image
+	// "b-c" both make "goldenami-a-b-c", which clash in one account and
+	// region.
+	type place struct{ account, region, name string }
+	owner := map[place]string{}
+	for _, e := range envs {
+		for _, img := range e.Images {
+			key := place{e.Account, e.Region, strings.ToLower("GoldenAmi-" + e.Name + "-" + img.Name)}
+			what := fmt.Sprintf("environment %q image %q", e.Name, img.Name)
+			if other, ok := owner[key]; ok && other != what {
+				errs = append(errs, fmt.Errorf("environments: %s and %s both name their Image Builder resources %q in account %s, %s (want environment and image names that do not run together)",
+					other, what, key.name, key.account, key.region))
+			}
+			owner[key] = what
+		}
+	}
 	return errors.Join(errs...)
 }
 

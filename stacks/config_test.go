@@ -118,6 +118,21 @@ func TestInvalidEnvironmentsFailWithTheFieldAndValue(t *testing.T) {
 	}
 }
 
+func TestFailsWhenEnvironmentAndImageNamesRunTogether(t *testing.T) {
+	ab, a := validEnv(), validEnv()
+	ab.Name, ab.Images[0].Name = "ab-cd", "ef"
+	a.Name, a.Images[0].Name = "ab", "cd-ef"
+	err := ValidateAll([]Environment{ab, a})
+	want := `environments: environment "ab-cd" image "ef" and environment "ab" image "cd-ef" both name their Image Builder resources "goldenami-ab-cd-ef" in account 123456789012, us-east-1 (want environment and image names that do not run together)`
+	if err == nil || err.Error() != want {
+		t.Errorf("ValidateAll = %v\nwant %s", err, want)
+	}
+	a.Region = "eu-west-1" // another region: no clash
+	if err := ValidateAll([]Environment{ab, a}); err != nil {
+		t.Errorf("in different regions: %v", err)
+	}
+}
+
 func TestFailsWhenEnvironmentNamesRepeat(t *testing.T) {
 	err := ValidateAll([]Environment{validEnv(), validEnv()})
 	if want := `environments: Name [1] "test" duplicates [0]`; err == nil || err.Error() != want {
