@@ -204,20 +204,16 @@ func TestHandle(t *testing.T) {
 			wantTagSet: map[string]string{contract.TagUpstreamSource: wantSource},
 		},
 		{
-			name:     "throttled ListTagsForResource is an error naming the call and writes nothing",
-			upstream: upstreamOf(amiNew),
-			ssm: &fakeSSM{getParameter: holding(amiNew), listTagsForResource: func(context.Context, *ssm.ListTagsForResourceInput, ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error) {
-				return nil, apiErr("SSM", "ListTagsForResource", "ThrottlingException", "Rate exceeded")
-			}},
+			name:      "throttled ListTagsForResource is an error naming the call and writes nothing",
+			upstream:  upstreamOf(amiNew),
+			ssm:       &fakeSSM{getParameter: holding(amiNew), listTagsForResource: listTagsFails("ThrottlingException", "Rate exceeded")},
 			wantErr:   "list tags of parameter /golden-ami/upstream: operation error SSM: ListTagsForResource, api error ThrottlingException: Rate exceeded",
 			wantLists: 1,
 		},
 		{
-			name:     "denied ListTagsForResource is an error naming the call and writes nothing",
-			upstream: upstreamOf(amiNew),
-			ssm: &fakeSSM{getParameter: holding(amiNew), listTagsForResource: func(context.Context, *ssm.ListTagsForResourceInput, ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error) {
-				return nil, apiErr("SSM", "ListTagsForResource", "AccessDeniedException", "not authorized to perform: ssm:ListTagsForResource")
-			}},
+			name:      "denied ListTagsForResource is an error naming the call and writes nothing",
+			upstream:  upstreamOf(amiNew),
+			ssm:       &fakeSSM{getParameter: holding(amiNew), listTagsForResource: listTagsFails("AccessDeniedException", "not authorized to perform: ssm:ListTagsForResource")},
 			wantErr:   "list tags of parameter /golden-ami/upstream: operation error SSM: ListTagsForResource, api error AccessDeniedException: not authorized to perform: ssm:ListTagsForResource",
 			wantLists: 1,
 		},
@@ -631,5 +627,12 @@ func TestTagValue(t *testing.T) {
 		if got := tagValue(in); got != want {
 			t.Errorf("tagValue(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// listTagsFails answers ListTagsForResource with the API error code.
+func listTagsFails(code, msg string) func(context.Context, *ssm.ListTagsForResourceInput, ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error) {
+	return func(context.Context, *ssm.ListTagsForResourceInput, ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error) {
+		return nil, apiErr("SSM", "ListTagsForResource", code, msg)
 	}
 }

@@ -526,51 +526,41 @@ func TestThrottlingIsAWrappedErrorNamingTheOperation(t *testing.T) {
 	})
 }
 
-// A late notification of an older build must not roll the parameter back.
+// A late notification of an older build (1.2.0/4) must not roll the
+// parameter back from a newer one (1.2.0/5). The newer build is known from
+// its tag or, when its tag write failed after the value landed (the retries
+// ran out, or have not run yet), from the description PutParameter wrote
+// with the value.
 func TestOlderBuildDoesNotOverwriteANewerOne(t *testing.T) {
-	w := newWorld(pipelineARN)
-	newer := "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/1.2.0/5"
-	for _, r := range []string{"us-east-1", "eu-west-1"} {
-		w.regions[r] = &regionParams{exists: true, value: "ami-0ffffffffffffffff", tags: map[string]string{contract.TagImageARN: newer}}
-	}
-	got, err := w.h.Handle(context.Background(), sample(t, "sns-available.json"))
-	if err != nil {
-		t.Fatalf("Handle: %v", err)
-	}
-	if r := got.Images[0].Regions; r["us-east-1"] != OutcomeStale || r["eu-west-1"] != OutcomeStale {
-		t.Errorf("regions = %v, want stale", r)
-	}
-	for name, p := range w.regions {
-		if p.writes() != 0 || p.value != "ami-0ffffffffffffffff" {
-			t.Errorf("%s was written: %v", name, p.calls)
-		}
-	}
-}
-
-// A newer build's value landed but its tags did not (AddTagsToResource
-// failed and the retries ran out, or have not run yet). The description,
-// written with the value, still names the newer build, so a late
-// notification of an older build is stale, while the newer build's own
-// retry repairs only the tags.
-func TestDescriptionGuardsAgainstRollbackWhenTagsLag(t *testing.T) {
-	w := newWorld(pipelineARN)
 	newer := "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/1.2.0/5"
 	older := "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/1.2.0/2"
-	for _, r := range []string{"us-east-1", "eu-west-1"} {
-		w.regions[r] = &regionParams{exists: true, value: "ami-0ffffffffffffffff", description: descriptionPrefix + newer,
-			tags: map[string]string{contract.TagImageARN: older}}
-	}
-	got, err := w.h.Handle(context.Background(), sample(t, "sns-available.json")) // build 1.2.0/4
-	if err != nil {
-		t.Fatalf("Handle: %v", err)
-	}
-	if r := got.Images[0].Regions; r["us-east-1"] != OutcomeStale || r["eu-west-1"] != OutcomeStale {
-		t.Errorf("regions = %v, want stale (the description names build 5)", r)
-	}
-	for name, p := range w.regions {
-		if p.writes() != 0 || p.value != "ami-0ffffffffffffffff" {
-			t.Errorf("%s was written: %v", name, p.calls)
-		}
+	for _, tc := range []struct {
+		name   string
+		recent regionParams
+	}{
+		{"tagged with the newer build", regionParams{tags: map[string]string{contract.TagImageARN: newer}}},
+		{"described as the newer build, tags lagging", regionParams{description: descriptionPrefix + newer, tags: map[string]string{contract.TagImageARN: older}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(pipelineARN)
+			for _, r := range []string{"us-east-1", "eu-west-1"} {
+				p := tc.recent
+				p.exists, p.value = true, "ami-0ffffffffffffffff"
+				w.regions[r] = &p
+			}
+			got, err := w.h.Handle(context.Background(), sample(t, "sns-available.json"))
+			if err != nil {
+				t.Fatalf("Handle: %v", err)
+			}
+			if r := got.Images[0].Regions; r["us-east-1"] != OutcomeStale || r["eu-west-1"] != OutcomeStale {
+				t.Errorf("regions = %v, want stale", r)
+			}
+			for name, p := range w.regions {
+				if p.writes() != 0 || p.value != "ami-0ffffffffffffffff" {
+					t.Errorf("%s was written: %v", name, p.calls)
+				}
+			}
+		})
 	}
 }
 

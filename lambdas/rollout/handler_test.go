@@ -192,7 +192,7 @@ func TestHandle(t *testing.T) {
 				w.complete(w.addRefresh(astypes.InstanceRefreshStatusInProgress, "2"), astypes.InstanceRefreshStatusRollbackSuccessful)
 			},
 			want: Result{Decision: DecisionBlocked, AMI: amiB, LaunchTemplateVersion: "2", InstanceRefreshID: "r-1",
-				Reason: "instance refresh r-1 (RollbackSuccessful, to version 2 with " + amiB + ") for parameter /golden-ami/latest version 2 ended RollbackSuccessful; to retry the same AMI write it to the parameter again (a new parameter version)"},
+				Reason: blockedReason("r-1", "RollbackSuccessful")},
 			wantCalls: reads,
 		},
 		{
@@ -225,7 +225,7 @@ func TestHandle(t *testing.T) {
 				w.complete(w.addRefresh(astypes.InstanceRefreshStatusInProgress, "2"), astypes.InstanceRefreshStatusRollbackSuccessful)
 			},
 			want: Result{Decision: DecisionBlocked, AMI: amiB, LaunchTemplateVersion: "2", InstanceRefreshID: "r-2",
-				Reason: "instance refresh r-2 (RollbackSuccessful, to version 2 with " + amiB + ") for parameter /golden-ami/latest version 2 ended RollbackSuccessful; to retry the same AMI write it to the parameter again (a new parameter version)"},
+				Reason: blockedReason("r-2", "RollbackSuccessful")},
 			wantCalls: reads,
 		},
 		{
@@ -238,7 +238,7 @@ func TestHandle(t *testing.T) {
 				w.refreshes[1].StartTime = nil // cancelled while pending
 			},
 			want: Result{Decision: DecisionBlocked, AMI: amiB, LaunchTemplateVersion: "2", InstanceRefreshID: "r-2",
-				Reason: "instance refresh r-2 (Cancelled, to version 2 with " + amiB + ") for parameter /golden-ami/latest version 2 ended Cancelled; to retry the same AMI write it to the parameter again (a new parameter version)"},
+				Reason: blockedReason("r-2", "Cancelled")},
 			wantCalls: reads,
 		},
 		{
@@ -504,6 +504,13 @@ func TestThrottlingOnEachCallIsAWrappedErrorNamingTheOperation(t *testing.T) {
 
 // A start that fails after the version was created, and the redelivery
 // that follows, end with exactly one version and one refresh.
+// blockedReason is the reason of a blocked rollout of amiB for parameter
+// version 2, whose refresh id ended in status, to version 2.
+func blockedReason(id, status string) string {
+	return "instance refresh " + id + " (" + status + ", to version 2 with " + amiB + ") for parameter /golden-ami/latest version 2 ended " + status +
+		"; to retry the same AMI write it to the parameter again (a new parameter version)"
+}
+
 func TestPartialFailureThenRedeliveryMakesOneVersionAndOneRefresh(t *testing.T) {
 	w := newWorld()
 	w.fail["StartInstanceRefresh"] = apiErr("Auto Scaling", "StartInstanceRefresh", "Throttling", "Rate exceeded")
