@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 
+	"github.com/platform-eng/golden-ami/internal/contract"
 	"github.com/platform-eng/golden-ami/internal/gobuild"
 	"github.com/platform-eng/golden-ami/internal/nag"
 )
@@ -44,7 +45,10 @@ type GoFunctionProps struct {
 
 	// Environment is the function's environment.
 	//
-	// Default: none besides what Lambda sets.
+	// Default: GOMAXPROCS=1 when MemorySizeMiB is at most 1,769 (the memory
+	// at which Lambda gives a function one vCPU's worth of CPU time; a
+	// second Go scheduler slot would only spend that share on threads), and
+	// nothing else besides what Lambda sets. A GOMAXPROCS given here wins.
 	Environment *map[string]*string
 
 	// MemorySizeMiB is the function's memory (128-10240).
@@ -319,7 +323,7 @@ func NewGoFunction(scope constructs.Construct, id *string, props *GoFunctionProp
 			AssetHashType: awscdk.AssetHashType_CUSTOM,
 		}),
 		Role:                         this.Role,
-		Environment:                  props.Environment,
+		Environment:                  environment(props),
 		MemorySize:                   orNumber(props.MemorySizeMiB, 128),
 		Timeout:                      orDuration(props.Timeout, awscdk.Duration_Minutes(num(1))),
 		ReservedConcurrentExecutions: orNumber(props.ReservedConcurrentExecutions, 1),
@@ -454,6 +458,25 @@ func keyPolicyStatements(stack awscdk.Stack) []awsiam.PolicyStatement {
 		service("AllowSNSDeadLetters", "sns.amazonaws.com", []string{"kms:Decrypt", "kms:GenerateDataKey"}, sameAccount),
 		service("AllowCloudWatchAlarms", "cloudwatch.amazonaws.com", []string{"kms:Decrypt", "kms:GenerateDataKey*"}, sameAccount),
 	}
+}
+
+// environment is props.Environment plus GOMAXPROCS=1 when the function's
+// memory buys at most one vCPU (contract.OneVCPUMemoryMiB) and the caller
+// did not set it.
+func environment(props *GoFunctionProps) *map[string]*string {
+	env := map[string]*string{}
+	if props.Environment != nil {
+		for k, v := range *props.Environment {
+			env[k] = v
+		}
+	}
+	if v, ok := contract.GoMaxProcs(*orNumber(props.MemorySizeMiB, 128)); ok && env[contract.EnvGoMaxProcs] == nil {
+		env[contract.EnvGoMaxProcs] = str(v)
+	}
+	if len(env) == 0 {
+		return nil
+	}
+	return &env
 }
 
 func sortedKeys(m map[string]*string) []string {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -89,7 +90,7 @@ func TestDefaults(t *testing.T) {
 		"Timeout":                      60,
 		"ReservedConcurrentExecutions": 1,
 		"Description":                  "Go function " + contract.FunctionImageBuilderTrigger,
-		"Environment":                  map[string]interface{}{"Variables": map[string]interface{}{"APP_MODE": "b"}},
+		"Environment":                  map[string]interface{}{"Variables": assertions.Match_ObjectEquals(&map[string]interface{}{"APP_MODE": "b", "GOMAXPROCS": "1"})},
 		"TracingConfig":                map[string]interface{}{"Mode": "Active"},
 		"KmsKeyArn":                    arn("FnKey"),
 		"DeadLetterConfig":             map[string]interface{}{"TargetArn": arn("FnDeadLetterQueue")},
@@ -273,6 +274,48 @@ func TestSharedKeyQueueAndTopicAndOptions(t *testing.T) {
 		"The function reaches no VPC resources; it calls AWS service APIs over TLS with SigV4 and, outside AWS, the Slack incoming-webhook URL held in its secret, over HTTPS. "+
 			"A VPC would add a NAT gateway for that traffic, and NAT or VPC endpoints for the AWS APIs, without narrowing what the function can reach."; got != want {
 		t.Errorf("LambdaInsideVPC reason with ExternalEgress\n got %s\nwant %s", got, want)
+	}
+}
+
+// GOMAXPROCS is 1 up to the memory that buys one vCPU, unless the caller
+// sets it; above that the Go runtime's default stands.
+func TestGoMaxProcs(t *testing.T) {
+	app := cdktest.NewApp(t, nil)
+	stack := awscdk.NewStack(app, jsii.String("Test"), &awscdk.StackProps{Env: env})
+	for _, c := range []struct {
+		id     string
+		memory float64
+		env    *map[string]*string
+	}{
+		{"Small", 0, nil},
+		{"OneVCPU", 1769, nil},
+		{"MoreThanOneVCPU", 1770, nil},
+		{"MoreThanOneVCPUWithEnv", 2048, &map[string]*string{"APP_MODE": jsii.String("b")}},
+		{"CallerSets", 128, &map[string]*string{"GOMAXPROCS": jsii.String("2")}},
+	} {
+		props := &gofunction.GoFunctionProps{ImportPath: jsii.String(contract.FunctionLatestAMI), Environment: c.env}
+		if c.memory != 0 {
+			props.MemorySizeMiB = jsii.Number(c.memory)
+		}
+		gofunction.NewGoFunction(stack, jsii.String(c.id), props)
+	}
+	want := map[string]interface{}{
+		"Small":                  map[string]interface{}{"Variables": map[string]interface{}{"GOMAXPROCS": "1"}},
+		"OneVCPU":                map[string]interface{}{"Variables": map[string]interface{}{"GOMAXPROCS": "1"}},
+		"MoreThanOneVCPU":        nil,
+		"MoreThanOneVCPUWithEnv": map[string]interface{}{"Variables": map[string]interface{}{"APP_MODE": "b"}},
+		"CallerSets":             map[string]interface{}{"Variables": map[string]interface{}{"GOMAXPROCS": "2"}},
+	}
+	functions := cdktest.ResourcesOfType(cdktest.TemplateJSON(t, stack), "AWS::Lambda::Function")
+	if len(functions) != len(want) {
+		t.Fatalf("%d functions, want %d", len(functions), len(want))
+	}
+	for logicalID, res := range functions {
+		id, _, _ := strings.Cut(logicalID, "Function")
+		got := res["Properties"].(map[string]interface{})["Environment"]
+		if !reflect.DeepEqual(got, want[id]) {
+			t.Errorf("%s: Environment = %v, want %v", id, got, want[id])
+		}
 	}
 }
 

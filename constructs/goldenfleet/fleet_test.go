@@ -102,6 +102,7 @@ func TestFleetDefaults(t *testing.T) {
 			"REFRESH_CHECKPOINT_DELAY_SECONDS": "600",
 			"REFRESH_ALARM_NAMES":              ref("FleetStatusCheckAlarm"),
 			"REFRESH_SKIP_MATCHING":            "true",
+			"GOMAXPROCS":                       "1",
 		})},
 	})
 	has(t, tmpl, "parameter rule scoped to the one parameter", "AWS::Events::Rule", map[string]interface{}{

@@ -58,7 +58,7 @@ func TestRecorderSubscribesToThePipelineTopic(t *testing.T) {
 		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]interface{}{
 			"Runtime": "provided.al2023", "Architectures": []interface{}{"arm64"},
 			"Environment": map[string]interface{}{"Variables": assertions.Match_ObjectEquals(&map[string]interface{}{
-				"SSM_PARAMETER_NAME": "/golden-ami/al2023/latest", "IMAGE_PIPELINE_ARN": pipelineARN,
+				"SSM_PARAMETER_NAME": "/golden-ami/al2023/latest", "IMAGE_PIPELINE_ARN": pipelineARN, "GOMAXPROCS": "1",
 			})},
 		})
 	})

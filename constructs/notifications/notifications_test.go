@@ -62,7 +62,7 @@ func TestNotificationsWithSlack(t *testing.T) {
 	cdktest.Check(t, "notifier: one at a time, reads the secret ARN from its environment", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]interface{}{
 			"Description": "Posts golden AMI notifications to Slack", "ReservedConcurrentExecutions": 1,
-			"Environment": map[string]interface{}{"Variables": assertions.Match_ObjectEquals(&map[string]interface{}{"SLACK_WEBHOOK_SECRET_ARN": secretARN})},
+			"Environment": map[string]interface{}{"Variables": assertions.Match_ObjectEquals(&map[string]interface{}{"SLACK_WEBHOOK_SECRET_ARN": secretARN, "GOMAXPROCS": "1"})},
 		})
 	})
 	cdktest.Check(t, "notifier permissions: the secret, the images, the pipeline's executions", func() {

@@ -51,7 +51,7 @@ func TestTrigger(t *testing.T) {
 		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]interface{}{
 			"ReservedConcurrentExecutions": 1, "Runtime": "provided.al2023", "Architectures": []interface{}{"arm64"},
 			"Environment": map[string]interface{}{"Variables": assertions.Match_ObjectEquals(&map[string]interface{}{
-				"IMAGE_PIPELINE_ARN": pipelineARN, "SSM_PARAMETER_NAME": param,
+				"IMAGE_PIPELINE_ARN": pipelineARN, "SSM_PARAMETER_NAME": param, "GOMAXPROCS": "1",
 			})},
 		})
 	})

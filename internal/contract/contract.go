@@ -35,6 +35,28 @@ const (
 	EnvSlackWebhookSecretARN = "SLACK_WEBHOOK_SECRET_ARN"
 )
 
+// Go runtime settings the functions' construct (constructs/gofunction) puts in
+// their environment. Lambda gives a function CPU time in proportion to its
+// memory, one full vCPU's worth at OneVCPUMemoryMiB, but shows it two vCPUs
+// even when its memory buys a fraction of one, and the Go runtime starts one P (a scheduler slot,
+// with its own thread, allocation cache and work stealing) per vCPU it sees.
+// At OneVCPUMemoryMiB or less a second P only spends the function's share of
+// CPU on starting and parking threads: about 1 ms of CPU per cold start
+// (docs/lambda-benchmarks.md), so the construct sets GOMAXPROCS to 1 there.
+const (
+	EnvGoMaxProcs    = "GOMAXPROCS"
+	OneVCPUMemoryMiB = 1769
+)
+
+// GoMaxProcs is the GOMAXPROCS the construct gives a function with
+// memoryMiB of memory, and false where it leaves the Go runtime's default.
+func GoMaxProcs(memoryMiB float64) (string, bool) {
+	if memoryMiB <= OneVCPUMemoryMiB {
+		return "1", true
+	}
+	return "", false
+}
+
 // EventBridge sources and detail types the constructs match and the functions decode.
 const (
 	SourceSSM                   = "aws.ssm"

@@ -130,6 +130,7 @@ func TestLambdaEnvIsCleanAndCarriesTheContract(t *testing.T) {
 		"IMAGE_PIPELINE_ARN=" + pipelineARN, "SSM_PARAMETER_NAME=" + upstreamParameter,
 		"AWS_ENDPOINT_URL=http://127.0.0.1:1", "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
 		"AWS_LAMBDA_FUNCTION_NAME=golden-ami-imagebuildertrigger", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
+		"GOMAXPROCS=1", // what GoFunction sets at 128 MB
 	} {
 		if !has(kv) {
 			t.Errorf("env lacks %s", kv)

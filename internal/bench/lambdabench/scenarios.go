@@ -613,6 +613,10 @@ func baselineScenario() scenario {
 // lambdaEnv is the environment Lambda gives a provided.al2023 function,
 // with the SDK pointed at the fake. The host environment is not inherited,
 // so ~/.aws and AWS_* variables of the machine cannot leak in.
+// memoryMiB is the memory the functions are measured at: GoFunction's
+// default, and what every function in this repository is deployed with.
+const memoryMiB = 128
+
 func lambdaEnv(s scenario, fakeURL, tmp string) []string {
 	name := "golden-ami-" + s.Name
 	env := map[string]string{
@@ -624,7 +628,7 @@ func lambdaEnv(s scenario, fakeURL, tmp string) []string {
 		"_HANDLER":                        "bootstrap",
 		"AWS_LAMBDA_FUNCTION_NAME":        name,
 		"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(memoryMiB),
 		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + name,
 		"AWS_LAMBDA_LOG_STREAM_NAME":      "2024/07/01/[$LATEST]0123456789abcdef0123456789abcdef",
 		"AWS_LAMBDA_LOG_FORMAT":           "JSON",
@@ -641,6 +645,10 @@ func lambdaEnv(s scenario, fakeURL, tmp string) []string {
 		// exist so the SDK's lookup costs what it costs there.
 		"AWS_CONFIG_FILE":             tmp + "/no-such-config",
 		"AWS_SHARED_CREDENTIALS_FILE": tmp + "/no-such-credentials",
+	}
+	// What constructs/gofunction adds to every function's environment.
+	if v, ok := contract.GoMaxProcs(memoryMiB); ok {
+		env[contract.EnvGoMaxProcs] = v
 	}
 	for k, v := range s.Env {
 		env[k] = v
