@@ -41,6 +41,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,6 +66,7 @@ type options struct {
 	keep        string
 	timeout     time.Duration
 	initTraces  int
+	env         map[string]string // overrides of every function's environment; "" removes
 }
 
 func main() {
@@ -77,9 +79,16 @@ func main() {
 	flag.StringVar(&o.keep, "keep", "", "directory to keep the built binaries and zips in (default: a temporary directory, removed)")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long to wait for a start or an invocation")
 	flag.IntVar(&o.initTraces, "inittrace", 11, "starts per function with GODEBUG=inittrace=1 for the package-init table (0: skip)")
+	var env string
+	flag.StringVar(&env, "env", "", "comma-separated NAME=VALUE overrides of every function's environment, for experiments; NAME= removes NAME (-env GOMAXPROCS= runs the Go runtime's default)")
 	flag.Parse()
 	if functions != "" {
 		o.functions = strings.Split(functions, ",")
+	}
+	var err error
+	if o.env, err = parseEnvOverrides(env); err != nil {
+		fmt.Fprintln(os.Stderr, "lambdabench:", err)
+		os.Exit(2)
 	}
 	if err := run(context.Background(), o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "lambdabench:", err)
@@ -134,6 +143,11 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	for i := range selected {
+		env := maps.Clone(selected[i].Env)
+		maps.Copy(env, o.env)
+		selected[i].Env = env
+	}
 	moduleDir, err := goEnv(ctx, "GOMOD")
 	if err != nil {
 		return err
@@ -186,6 +200,22 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		return fmt.Errorf("%w:\n  %s", errLimits, strings.Join(failures, "\n  "))
 	}
 	return nil
+}
+
+// parseEnvOverrides reads -env: NAME=VALUE items separated by commas.
+func parseEnvOverrides(s string) (map[string]string, error) {
+	out := map[string]string{}
+	if s == "" {
+		return out, nil
+	}
+	for _, item := range strings.Split(s, ",") {
+		name, value, ok := strings.Cut(item, "=")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("-env: %q is not NAME=VALUE (NAME= removes NAME)", item)
+		}
+		out[name] = value
+	}
+	return out, nil
 }
 
 func selectScenarios(names []string) ([]scenario, error) {

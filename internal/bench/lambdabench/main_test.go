@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -501,5 +502,29 @@ func TestStartFakeRunsTeardownOnClose(t *testing.T) {
 	f.close()
 	if teardown != f.Server {
 		t.Errorf("teardown ran on %p, want %p", teardown, f.Server)
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	got, err := parseEnvOverrides("GOMAXPROCS=,GOGC=200")
+	if err != nil || len(got) != 2 || got["GOMAXPROCS"] != "" || got["GOGC"] != "200" {
+		t.Fatalf("parseEnvOverrides = %v, %v", got, err)
+	}
+	s := imagebuildertriggerScenario()
+	s.Env = maps.Clone(s.Env)
+	maps.Copy(s.Env, got)
+	env := lambdaEnv(s, "http://127.0.0.1:1", "/tmp/x")
+	if !slices.Contains(env, "GOGC=200") {
+		t.Errorf("env lacks GOGC=200: %v", env)
+	}
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "GOMAXPROCS=") {
+			t.Errorf("GOMAXPROCS= left %s in the environment", kv)
+		}
+	}
+	for _, bad := range []string{"GOMAXPROCS", "=1", "A=1,,B=2"} {
+		if _, err := parseEnvOverrides(bad); err == nil || !strings.Contains(err.Error(), "is not NAME=VALUE") {
+			t.Errorf("parseEnvOverrides(%q) error = %v, want one saying it is not NAME=VALUE", bad, err)
+		}
 	}
 }

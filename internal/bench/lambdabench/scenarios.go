@@ -652,6 +652,9 @@ func lambdaEnv(s scenario, fakeURL, tmp string) []string {
 	}
 	for k, v := range s.Env {
 		env[k] = v
+		if v == "" { // -env NAME= removes NAME
+			delete(env, k)
+		}
 	}
 	out := make([]string, 0, len(env))
 	for k, v := range env {
