@@ -41,8 +41,9 @@ const (
 // even when its memory buys a fraction of one, and the Go runtime starts one P (a scheduler slot,
 // with its own thread, allocation cache and work stealing) per vCPU it sees.
 // At OneVCPUMemoryMiB or less a second P only spends the function's share of
-// CPU on starting and parking threads: about 1 ms of CPU per cold start
-// (docs/lambda-benchmarks.md), so the construct sets GOMAXPROCS to 1 there.
+// CPU on starting and parking threads: about 0.4 ms of the 7 ms of CPU a
+// cold start needs (docs/lambda-benchmarks.md), so the construct sets
+// GOMAXPROCS to 1 there.
 const (
 	EnvGoMaxProcs    = "GOMAXPROCS"
 	OneVCPUMemoryMiB = 1769
