@@ -146,6 +146,10 @@ func NewLatestAMIRecorder(scope constructs.Construct, id *string, props *LatestA
 			contract.EnvSSMParameterName: this.ParameterName,
 			contract.EnvImagePipelineARN: p.PipelineARN,
 		},
+		// The function waits, region by region, for Parameter Store to
+		// validate each aws:ec2:image write (up to 10 s each, longer when it
+		// retries a failed write), so give it more than the default minute.
+		Timeout:         awscdk.Duration_Minutes(num(3)),
 		EncryptionKey:   props.EncryptionKey,
 		DeadLetterQueue: props.DeadLetterQueue,
 		AlarmTopic:      props.AlarmTopic,
@@ -211,6 +215,8 @@ func (r *LatestAMIRecorder) GrantRead(grantee awsiam.IGrantable) awsiam.Grant {
 }
 
 func str(s string) *string { return &s }
+
+func num(f float64) *float64 { return &f }
 
 func strs(values ...string) *[]*string {
 	out := make([]*string, len(values))

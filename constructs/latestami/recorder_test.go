@@ -57,6 +57,7 @@ func TestRecorderSubscribesToThePipelineTopic(t *testing.T) {
 	cdktest.Check(t, "function environment", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]interface{}{
 			"Runtime": "provided.al2023", "Architectures": []interface{}{"arm64"},
+			"Timeout": 180, // room to wait for Parameter Store's validation in every region
 			"Environment": map[string]interface{}{"Variables": assertions.Match_ObjectEquals(&map[string]interface{}{
 				"SSM_PARAMETER_NAME": "/golden-ami/al2023/latest", "IMAGE_PIPELINE_ARN": pipelineARN, "GOMAXPROCS": "1",
 			})},

@@ -122,6 +122,58 @@ func TestAfterApplyFaultLosesTheResponseNotTheWrite(t *testing.T) {
 	}
 }
 
+// aws:ec2:image writes are answered at once and applied after validation:
+// pending for the configured number of reads, never when rejected.
+func TestImageValidationIsAsynchronous(t *testing.T) {
+	srv, cfg := setup(t)
+	ctx := context.Background()
+	client := ssm.NewFromConfig(cfg)
+	srv.SetParameter("us-east-1", "/p", "ami-11111111")
+	srv.SetImageValidation(2, func(ami string) bool { return ami == "ami-99999999" })
+	put := func(value, dataType string) int64 {
+		t.Helper()
+		out, err := client.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/p"), Value: aws.String(value),
+			Type: ssmtypes.ParameterTypeString, DataType: aws.String(dataType), Overwrite: aws.Bool(true)})
+		if err != nil {
+			t.Fatalf("PutParameter(%s): %v", value, err)
+		}
+		return out.Version
+	}
+	get := func() string {
+		t.Helper()
+		out, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/p")})
+		if err != nil {
+			t.Fatalf("GetParameter: %v", err)
+		}
+		return aws.ToString(out.Parameter.Value)
+	}
+	if v := put("ami-22222222", "aws:ec2:image"); v != 2 {
+		t.Errorf("version = %d, want 2", v)
+	}
+	for i, want := range []string{"ami-11111111", "ami-11111111", "ami-22222222"} {
+		if got := get(); got != want {
+			t.Errorf("read %d after the write = %s, want %s", i+1, got, want)
+		}
+	}
+	put("ami-99999999", "aws:ec2:image")
+	for i := 0; i < 4; i++ {
+		if got := get(); got != "ami-22222222" {
+			t.Errorf("read %d after a rejected write = %s, want ami-22222222", i+1, got)
+		}
+	}
+	if p, _ := srv.Parameter("us-east-1", "/p"); len(p.History) != 2 {
+		t.Errorf("history = %v, want the rejected write never applied", p.History)
+	}
+	// Other data types are validated synchronously, as by the service.
+	srv.SetParameter("us-east-1", "/text", "x")
+	if _, err := client.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/text"), Value: aws.String("y"), Overwrite: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := srv.Parameter("us-east-1", "/text"); p.Value != "y" {
+		t.Errorf("text parameter = %q, want y at once", p.Value)
+	}
+}
+
 func TestImageBuilderRESTJSONProtocol(t *testing.T) {
 	srv, cfg := setup(t)
 	ctx := context.Background()

@@ -87,6 +87,10 @@ type Server struct {
 	faults []*Fault
 
 	params map[string]map[string]*Parameter // region -> name -> parameter
+	// imageValidation and pending model Parameter Store's asynchronous
+	// validation of aws:ec2:image values (SetImageValidation).
+	imageValidation imageValidation
+	pending         map[string][]*pendingWrite // region + "\x00" + name -> writes, oldest first
 
 	pipelines  map[string]bool
 	executions []Execution

@@ -55,6 +55,59 @@ func (s *Server) Parameter(region, name string) (Parameter, bool) {
 	return c, true
 }
 
+// SetImageValidation makes PutParameter of data type aws:ec2:image behave
+// like Parameter Store, which validates those values asynchronously: it
+// answers at once with the new version number, but the version appears only
+// after the parameter has been read pendingReads more times in that region
+// (GetParameter and GetParameterHistory count), and a value for which
+// reject returns true never appears, as when validation fails. The default,
+// pendingReads 0 and reject nil, applies every write at once.
+func (s *Server) SetImageValidation(pendingReads int, reject func(ami string) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.imageValidation = imageValidation{pendingReads: pendingReads, reject: reject}
+}
+
+type imageValidation struct {
+	pendingReads int
+	reject       func(ami string) bool
+}
+
+// pendingWrite is an aws:ec2:image write that Parameter Store is still
+// validating.
+type pendingWrite struct {
+	value, typ, dataType, description string
+	tags                              []ssmTag
+	readsLeft                         int
+	rejected                          bool
+}
+
+// settle applies or drops the writes to name in region whose validation has
+// finished, and counts one read against the others. Callers hold s.mu and
+// call it before every read of the parameter.
+func (s *Server) settle(region, name string) {
+	key := region + "\x00" + name
+	writes := s.pending[key]
+	for len(writes) > 0 && writes[0].readsLeft == 0 {
+		w := writes[0]
+		writes = writes[1:]
+		if !w.rejected {
+			p := s.putParameter(region, name, w.value, w.typ, w.dataType, w.description)
+			for _, t := range w.tags {
+				p.Tags[t.Key] = t.Value
+			}
+		}
+	}
+	for _, w := range writes {
+		w.readsLeft--
+	}
+	if len(writes) == 0 {
+		delete(s.pending, key)
+	} else {
+		s.pending[key] = writes
+	}
+}
+
 func (s *Server) putParameter(region, name, value, typ, dataType, description string) *Parameter {
 	if s.params[region] == nil {
 		s.params[region] = map[string]*Parameter{}
@@ -111,6 +164,7 @@ func (s *Server) ssmGetParameter(req *request) (any, *apiError) {
 	if err := decodeJSON(req, &in); err != nil {
 		return nil, err
 	}
+	s.settle(req.region, in.Name)
 	p, ok := s.params[req.region][in.Name]
 	if !ok {
 		return nil, errorf(http.StatusBadRequest, "ParameterNotFound", "Parameter %s not found.", in.Name)
@@ -143,7 +197,8 @@ func (s *Server) ssmPutParameter(req *request) (any, *apiError) {
 		return nil, errorf(http.StatusBadRequest, "ValidationException",
 			"Invalid request: tags and overwrite can't be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.")
 	}
-	if _, exists := s.params[req.region][in.Name]; exists && !in.Overwrite {
+	existing, exists := s.params[req.region][in.Name]
+	if exists && !in.Overwrite {
 		return nil, errorf(http.StatusBadRequest, "ParameterAlreadyExists", "The parameter already exists. To overwrite this value, set the overwrite option in the request to true.")
 	}
 	if in.Type == "" {
@@ -151,6 +206,23 @@ func (s *Server) ssmPutParameter(req *request) (any, *apiError) {
 	}
 	if in.DataType == "" {
 		in.DataType = "text"
+	}
+	if v := s.imageValidation; in.DataType == "aws:ec2:image" && (v.pendingReads > 0 || v.reject != nil) {
+		// Answered now, applied (or dropped) once validation finishes.
+		key := req.region + "\x00" + in.Name
+		if s.pending == nil {
+			s.pending = map[string][]*pendingWrite{}
+		}
+		var version int64
+		if exists {
+			version = existing.Version
+		}
+		version += int64(len(s.pending[key])) + 1
+		s.pending[key] = append(s.pending[key], &pendingWrite{
+			value: in.Value, typ: in.Type, dataType: in.DataType, description: in.Description, tags: in.Tags,
+			readsLeft: v.pendingReads, rejected: v.reject != nil && v.reject(in.Value),
+		})
+		return map[string]any{"Version": version, "Tier": "Standard"}, nil
 	}
 	p := s.putParameter(req.region, in.Name, in.Value, in.Type, in.DataType, in.Description)
 	for _, t := range in.Tags {
@@ -224,6 +296,9 @@ func (s *Server) ssmGetParameterHistory(req *request) (any, *apiError) {
 	}
 	if err := decodeJSON(req, &in); err != nil {
 		return nil, err
+	}
+	if in.NextToken == "" { // a new read; its later pages see the same versions
+		s.settle(req.region, in.Name)
 	}
 	p, ok := s.params[req.region][in.Name]
 	if !ok {

@@ -48,6 +48,19 @@
 // with the same policy and delays, but reads the parameter first and stops
 // when the failed attempt was applied after all.
 //
+// A 200 from PutParameter is not a write either: Parameter Store validates
+// aws:ec2:image values asynchronously, the new version appears only once
+// the AMI is validated, and a value that fails validation never appears.
+// So after a 200, and before retrying an attempt that may have reached SSM
+// (a 5xx or no answer; a 4xx such as TooManyUpdates wrote nothing), the
+// function reads the history until the value is there, waiting 100 ms,
+// then twice as long each time up to 2 s, for at most 10 s. Only then are
+// the tags written. A 200 whose version does not appear in time is an
+// error for that region ("... validation failed or has not finished; not
+// recorded, retry later"), so Lambda retries the event instead of the
+// region being reported written while it still holds the old AMI. The
+// function's timeout is 3 minutes to leave room for these waits.
+//
 // The parameter's current version and description are read with
 // GetParameterHistory (GetParameter returns no description). An
 // EventBridge AVAILABLE event whose GetImage still reports an earlier

@@ -74,7 +74,18 @@ type Handler struct {
 	// failed attempt was applied after all before writing again (see put).
 	// Nil: no retries.
 	Retryer aws.Retryer
+	// ConfirmTimeout bounds how long put waits for a write to show in the
+	// parameter's history. Parameter Store answers PutParameter of an
+	// aws:ec2:image value before validating it, and the version appears
+	// only once the AMI is validated. Zero: DefaultConfirmTimeout.
+	ConfirmTimeout time.Duration
+	// sleep waits between confirmation reads; nil sleeps on a timer. Tests
+	// replace it to run without waiting.
+	sleep func(ctx context.Context, d time.Duration) error
 }
+
+// DefaultConfirmTimeout is Handler.ConfirmTimeout's default.
+const DefaultConfirmTimeout = 10 * time.Second
 
 // Handle accepts an Image Builder SNS notification or an EventBridge "EC2
 // Image Builder Image State Change" event.
@@ -270,7 +281,7 @@ func (h *Handler) recordIn(ctx context.Context, region, ami string, img image) (
 	params := h.ParamsIn(region)
 	name := aws.String(h.ParameterName)
 
-	current, description, err := h.currentVersion(ctx, params)
+	current, description, _, err := h.currentVersion(ctx, params)
 	if err != nil {
 		return "", err
 	}
@@ -326,14 +337,24 @@ func (h *Handler) recordIn(ctx context.Context, region, ami string, img image) (
 	return outcome, nil
 }
 
-// put writes ami with the description naming imageARN. PutParameter has no
-// idempotency token: when an attempt fails with a 5xx or its response is
-// lost after SSM applied it, the SDK's own retry would write the same value
-// again as a new version, and every new version is a change event for the
-// consumers (GoldenFleet's rollout takes a new version of the same AMI as a
-// deliberate retry). So the SDK does not retry this call; put retries the
-// errors Retryer deems retryable, after the same delays, but first reads the
-// parameter and stops when the failed attempt was applied after all.
+// put writes ami with the description naming imageARN, and returns once
+// the parameter's history shows it.
+//
+// PutParameter has no idempotency token: when an attempt fails with a 5xx
+// or its response is lost after SSM applied it, the SDK's own retry would
+// write the same value again as a new version, and every new version is a
+// change event for the consumers (GoldenFleet's rollout takes a new version
+// of the same AMI as a deliberate retry). So the SDK does not retry this
+// call; put retries the errors Retryer deems retryable, after the same
+// delays, but first looks whether the failed attempt was applied after all.
+//
+// And an answer is not a write: Parameter Store validates aws:ec2:image
+// values after answering, the new version appears only once validation
+// passes, and a version that fails it never appears (the change event then
+// carries an exception). So after a 200, and after a failure that may have
+// reached SSM, put reads the history until the value is there, for up to
+// ConfirmTimeout. A 200 whose version does not appear is an error, so the
+// event is retried rather than recorded as written.
 func (h *Handler) put(ctx context.Context, params parameterStore, ami, imageARN string) error {
 	in := &ssm.PutParameterInput{
 		Name:        aws.String(h.ParameterName),
@@ -345,8 +366,17 @@ func (h *Handler) put(ctx context.Context, params parameterStore, ami, imageARN 
 	}
 	noSDKRetry := func(o *ssm.Options) { o.RetryMaxAttempts = 1 }
 	for attempt := 1; ; attempt++ {
-		_, err := params.PutParameter(ctx, in, noSDKRetry)
+		out, err := params.PutParameter(ctx, in, noSDKRetry)
 		if err == nil {
+			shown, cerr := h.confirm(ctx, params, ami, *in.Description, out.Version)
+			switch {
+			case cerr != nil:
+				return fmt.Errorf("PutParameter answered version %d, then: %w", out.Version, cerr)
+			case !shown:
+				return fmt.Errorf("PutParameter answered version %d, but the history did not show %s within %s: "+
+					"Parameter Store's asynchronous aws:ec2:image validation failed or has not finished; not recorded, retry later",
+					out.Version, ami, h.confirmTimeout())
+			}
 			return nil
 		}
 		if h.Retryer == nil || attempt >= h.Retryer.MaxAttempts() || !h.Retryer.IsErrorRetryable(err) {
@@ -356,16 +386,17 @@ func (h *Handler) put(ctx context.Context, params parameterStore, ami, imageARN 
 		if derr != nil {
 			return errors.Join(err, derr)
 		}
-		select {
-		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
-		case <-time.After(delay):
+		if werr := h.wait(ctx, delay); werr != nil {
+			return errors.Join(err, werr)
 		}
-		value, description, rerr := h.currentVersion(ctx, params)
+		if rejected(err) {
+			continue // SSM refused the request (throttled); nothing to look for
+		}
+		shown, rerr := h.confirm(ctx, params, ami, *in.Description, 0)
 		if rerr != nil {
 			return errors.Join(err, rerr)
 		}
-		if value == ami && description == *in.Description {
+		if shown {
 			slog.InfoContext(ctx, "a failed PutParameter was applied after all; not writing again",
 				"parameter", h.ParameterName, "ami", ami, "attempt", attempt, "error", err.Error())
 			return nil
@@ -373,15 +404,67 @@ func (h *Handler) put(ctx context.Context, params parameterStore, ami, imageARN 
 	}
 }
 
+// rejected reports whether err is an answer with a 4xx status: SSM refused
+// the request (throttling, TooManyUpdates), so it wrote nothing. A 5xx, or
+// no answer at all, may follow a write.
+func rejected(err error) bool {
+	var re interface{ HTTPStatusCode() int }
+	return errors.As(err, &re) && re.HTTPStatusCode() >= 400 && re.HTTPStatusCode() < 500
+}
+
+// confirm reads the parameter's history until its latest version holds ami
+// with description, and is at least version (0: any), waiting between the
+// reads from 100 ms up to 2 s, at most ConfirmTimeout in all.
+func (h *Handler) confirm(ctx context.Context, params parameterStore, ami, description string, version int64) (bool, error) {
+	var waited time.Duration
+	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
+		value, desc, latest, err := h.currentVersion(ctx, params)
+		if err != nil {
+			return false, err
+		}
+		if value == ami && desc == description && latest >= version {
+			return true, nil
+		}
+		if waited+delay > h.confirmTimeout() {
+			return false, nil
+		}
+		if err := h.wait(ctx, delay); err != nil {
+			return false, err
+		}
+		waited += delay
+	}
+}
+
+func (h *Handler) confirmTimeout() time.Duration {
+	if h.ConfirmTimeout > 0 {
+		return h.ConfirmTimeout
+	}
+	return DefaultConfirmTimeout
+}
+
+func (h *Handler) wait(ctx context.Context, d time.Duration) error {
+	if h.sleep != nil {
+		return h.sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
 // descriptionPrefix starts the description the recorder writes with every
 // value: descriptionPrefix + the image build version ARN.
 const descriptionPrefix = "Golden AMI from "
 
-// currentVersion returns the value and description of the parameter's
-// latest version, or two empty strings when it does not exist. It reads the
-// history because GetParameter returns no description; the history is at
-// most 100 versions, two pages.
-func (h *Handler) currentVersion(ctx context.Context, params parameterStore) (value, description string, err error) {
+// currentVersion returns the value, description and number of the
+// parameter's latest version, or empty strings and 0 when it does not
+// exist. It reads the history because GetParameter returns no description;
+// the history is at most 100 versions, two pages.
+func (h *Handler) currentVersion(ctx context.Context, params parameterStore) (value, description string, version int64, err error) {
 	var latest *ssmtypes.ParameterHistory
 	pages := ssm.NewGetParameterHistoryPaginator(params, &ssm.GetParameterHistoryInput{
 		Name: aws.String(h.ParameterName), MaxResults: aws.Int32(50),
@@ -390,10 +473,10 @@ func (h *Handler) currentVersion(ctx context.Context, params parameterStore) (va
 		page, err := pages.NextPage(ctx)
 		var notFound *ssmtypes.ParameterNotFound
 		if errors.As(err, &notFound) {
-			return "", "", nil
+			return "", "", 0, nil
 		}
 		if err != nil {
-			return "", "", fmt.Errorf("get parameter history of %s: %w", h.ParameterName, err)
+			return "", "", 0, fmt.Errorf("get parameter history of %s: %w", h.ParameterName, err)
 		}
 		for i := range page.Parameters {
 			if latest == nil || page.Parameters[i].Version > latest.Version {
@@ -402,9 +485,9 @@ func (h *Handler) currentVersion(ctx context.Context, params parameterStore) (va
 		}
 	}
 	if latest == nil {
-		return "", "", nil
+		return "", "", 0, nil
 	}
-	return aws.ToString(latest.Value), aws.ToString(latest.Description), nil
+	return aws.ToString(latest.Value), aws.ToString(latest.Description), latest.Version, nil
 }
 
 // newerBuild reports whether recorded is a later build of the same image

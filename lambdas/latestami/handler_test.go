@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -690,52 +690,101 @@ func TestSamplesDecode(t *testing.T) {
 
 // put retries what the retryer deems retryable, reading the parameter before
 // each retry, and nothing else.
-func TestPutRetries(t *testing.T) {
+// httpErr is an SSM error as the SDK returns it: an API error inside the
+// HTTP response error that carries the status.
+func httpErr(status int, code, msg string) error {
+	return &smithy.OperationError{ServiceID: "SSM", OperationName: "PutParameter", Err: &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
+		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}}, Err: &smithy.GenericAPIError{Code: code, Message: msg},
+	}}}
+}
+
+func TestPutRetriesAndConfirms(t *testing.T) {
+	const never = -1
 	for _, tc := range []struct {
-		name      string
-		errs      []error // answers to PutParameter attempts, then success
-		applied   bool    // the first failed attempt was applied
-		wantPuts  int
-		wantReads int
-		wantErr   string
+		name string
+		errs []error // answers to PutParameter attempts, then success
+		// failedApplied: the first failed attempt reached SSM anyway.
+		failedApplied bool
+		// shownAfter: reads of the history that still show the old version
+		// after a write SSM applied (validation running); never: it fails.
+		shownAfter int
+		wantPuts   int
+		wantReads  int
+		wantWaits  []time.Duration // confirmation waits, after Retryer's delays
+		wantErr    string
 	}{
-		{name: "throttled twice, then written", errs: []error{
-			apiErr("SSM", "PutParameter", "TooManyUpdates", "slow down"), apiErr("SSM", "PutParameter", "ThrottlingException", "Rate exceeded"),
-		}, wantPuts: 3, wantReads: 2},
-		{name: "a 500 that was applied is not written again", errs: []error{
-			&smithy.OperationError{ServiceID: "SSM", OperationName: "PutParameter", Err: &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 500}}, Err: errors.New("internal error")}}},
-		}, applied: true, wantPuts: 1, wantReads: 1},
+		{name: "written and shown at once", wantPuts: 1, wantReads: 1},
+		{name: "a 200 is confirmed once validation lets the version show", shownAfter: 2,
+			wantPuts: 1, wantReads: 3, wantWaits: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}},
+		{name: "a 200 whose version never shows is an error", shownAfter: never,
+			wantPuts: 1, wantReads: 4, wantWaits: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond},
+			wantErr: "PutParameter answered version 8, but the history did not show " + amiUSEast1 + " within 1s: " +
+				"Parameter Store's asynchronous aws:ec2:image validation failed or has not finished; not recorded, retry later"},
+		{name: "throttled twice, then written: refused requests are not looked for", errs: []error{
+			httpErr(400, "TooManyUpdates", "slow down"), httpErr(400, "ThrottlingException", "Rate exceeded"),
+		}, wantPuts: 3, wantReads: 1},
+		{name: "a 500 that was applied is not written again", errs: []error{httpErr(500, "InternalServerError", "internal error")},
+			failedApplied: true, wantPuts: 1, wantReads: 1},
+		{name: "a 500 whose write is still being validated is not written again", errs: []error{httpErr(500, "InternalServerError", "internal error")},
+			failedApplied: true, shownAfter: 2, wantPuts: 1, wantReads: 3, wantWaits: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}},
+		{name: "a 500 that was not applied is written again after the confirmation wait", errs: []error{httpErr(500, "InternalServerError", "internal error")},
+			wantPuts: 2, wantReads: 5, wantWaits: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}},
 		{name: "access denied is not retried", errs: []error{apiErr("SSM", "PutParameter", "AccessDeniedException", "not allowed")},
 			wantPuts: 1, wantErr: "operation error SSM: PutParameter, api error AccessDeniedException: not allowed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := &regionParams{}
 			puts, reads := 0, 0
+			var pending *ssm.PutParameterInput
+			pendingReads := 0
+			write := func(in *ssm.PutParameterInput) {
+				if tc.shownAfter != never {
+					pending, pendingReads = in, tc.shownAfter
+				}
+			}
 			p.putParameter = func(_ context.Context, in *ssm.PutParameterInput, _ ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
 				puts++
 				if puts <= len(tc.errs) {
-					if puts == 1 && tc.applied {
-						p.exists, p.value, p.description = true, aws.ToString(in.Value), aws.ToString(in.Description)
+					if puts == 1 && tc.failedApplied {
+						write(in)
 					}
 					return nil, tc.errs[puts-1]
 				}
-				p.exists, p.value, p.description = true, aws.ToString(in.Value), aws.ToString(in.Description)
-				return &ssm.PutParameterOutput{Version: 1}, nil
+				write(in)
+				return &ssm.PutParameterOutput{Version: 8}, nil
 			}
 			p.getParameterHistory = func(ctx context.Context, in *ssm.GetParameterHistoryInput, _ ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
 				reads++
+				if pending != nil {
+					if pendingReads == 0 {
+						p.exists, p.value, p.description = true, aws.ToString(pending.Value), aws.ToString(pending.Description)
+						pending = nil
+					} else {
+						pendingReads--
+					}
+				}
 				if !p.exists {
 					return nil, &ssmtypes.ParameterNotFound{Message: aws.String("not found")}
 				}
-				return &ssm.GetParameterHistoryOutput{Parameters: []ssmtypes.ParameterHistory{{Name: in.Name, Value: aws.String(p.value), Description: aws.String(p.description), Version: 1}}}, nil
+				return &ssm.GetParameterHistoryOutput{Parameters: []ssmtypes.ParameterHistory{{Name: in.Name, Value: aws.String(p.value), Description: aws.String(p.description), Version: 8}}}, nil
 			}
-			h := &Handler{ParameterName: paramName, Retryer: awsconfig.NewRetryer(time.Millisecond)}
+			var waits []time.Duration
+			h := &Handler{ParameterName: paramName, Retryer: awsconfig.NewRetryer(time.Millisecond), ConfirmTimeout: time.Second,
+				sleep: func(_ context.Context, d time.Duration) error {
+					if d >= 100*time.Millisecond { // the Retryer's own delays are at most 1 ms here
+						waits = append(waits, d)
+					}
+					return nil
+				}}
 			err := h.put(context.Background(), p, amiUSEast1, imageARN)
 			if (tc.wantErr == "" && err != nil) || (tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr)) {
 				t.Fatalf("put error = %v, want %q", err, tc.wantErr)
 			}
 			if puts != tc.wantPuts || reads != tc.wantReads {
 				t.Errorf("PutParameter %d times, history read %d times; want %d and %d", puts, reads, tc.wantPuts, tc.wantReads)
+			}
+			if !slices.Equal(waits, tc.wantWaits) {
+				t.Errorf("confirmation waits = %v, want %v", waits, tc.wantWaits)
 			}
 			if tc.wantErr == "" && (p.value != amiUSEast1 || p.description != descriptionPrefix+imageARN) {
 				t.Errorf("parameter = %q (%q)", p.value, p.description)

@@ -24,6 +24,7 @@ func setupIntegration(t *testing.T, pipeline string) (*fakeaws.Server, *Handler)
 	if err != nil {
 		t.Fatalf("newHandler: %v", err)
 	}
+	h.ConfirmTimeout = time.Second // reads at 0, 0.1, 0.3 and 0.7 s
 	return srv, h
 }
 
@@ -158,5 +159,51 @@ func TestIntegrationAppliedWriteIsNotRepeated(t *testing.T) {
 	}
 	if got := srv.CountIn("eu-west-1", "PutParameter"); got != 1 {
 		t.Errorf("eu-west-1 PutParameter attempts = %d, want 1 (the applied one, not repeated)", got)
+	}
+}
+
+// Parameter Store answers PutParameter of an aws:ec2:image value before it
+// validates the AMI. A write still being validated when its response is
+// lost is not repeated, and a write that fails validation is an error, not
+// "written": its region is retried, and its tags are not moved onto the old
+// value.
+func TestIntegrationAsynchronousValidation(t *testing.T) {
+	srv, h := setupIntegration(t, pipelineARN)
+	addImage(srv)
+	srv.SetParameter("ap-southeast-2", paramName, amiPrevious)
+	srv.SetImageValidation(2, func(ami string) bool { return ami == imageAMIs["ap-southeast-2"] })
+	srv.Inject(fakeaws.Fault{Operation: "PutParameter", Region: "eu-west-1", Status: 500, Code: "InternalServerError", AfterApply: true})
+
+	_, err := h.Handle(context.Background(), sample(t, "eventbridge-available.json"))
+	want := "record image " + imageARN + ": failed in 1 of 3 regions (ap-southeast-2): record " + imageAMIs["ap-southeast-2"] +
+		" in ap-southeast-2: put parameter " + paramName + ": PutParameter answered version 2, but the history did not show " +
+		imageAMIs["ap-southeast-2"] + " within 1s: Parameter Store's asynchronous aws:ec2:image validation failed or has not finished; not recorded, retry later"
+	if err == nil || err.Error() != want {
+		t.Fatalf("error = %v\nwant %s", err, want)
+	}
+	for _, region := range []string{"us-east-1", "eu-west-1"} {
+		p, _ := srv.Parameter(region, paramName)
+		if len(p.History) != 1 || p.Value != imageAMIs[region] || p.Tags[contract.TagImageARN] != imageARN {
+			t.Errorf("%s: history %v, tags %v; want %s written once, after validation, then tagged", region, p.History, p.Tags, imageAMIs[region])
+		}
+		if got := srv.CountIn(region, "PutParameter"); got != 1 {
+			t.Errorf("%s PutParameter = %d, want 1", region, got)
+		}
+	}
+	if p, _ := srv.Parameter("ap-southeast-2", paramName); p.Value != amiPrevious || len(p.Tags) != 0 {
+		t.Errorf("ap-southeast-2 = %q, tags %v; want the previous AMI, untagged", p.Value, p.Tags)
+	}
+
+	// Lambda retries the event once the AMI validates: only ap-southeast-2 is written.
+	srv.SetImageValidation(0, nil)
+	res, err := h.Handle(context.Background(), sample(t, "eventbridge-available.json"))
+	if err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if got := res.Images[0].Regions; got["ap-southeast-2"] != OutcomeWritten || got["us-east-1"] != OutcomeUnchanged || got["eu-west-1"] != OutcomeUnchanged {
+		t.Errorf("retry outcomes = %v", got)
+	}
+	if p, _ := srv.Parameter("ap-southeast-2", paramName); p.Value != imageAMIs["ap-southeast-2"] || p.Tags[contract.TagImageARN] != imageARN {
+		t.Errorf("ap-southeast-2 after retry = %+v", p)
 	}
 }
