@@ -76,9 +76,30 @@
 //     invalid secret, is an error, so Lambda retries the event and then
 //     sends it to the dead-letter queue.
 //
-// Records are independent; a record already posted by this execution
-// environment (Lambda redelivering an event after another record failed) is
-// skipped rather than posted twice.
+// Records are independent.
+//
+// # De-duplication
+//
+// A record is skipped (logged at info with its reason, outcome "skipped",
+// no error, so nothing is retried) rather than posted twice when this
+// execution environment already posted:
+//
+//   - the same SNS message id: Lambda redelivering an event after another
+//     of its records failed ("... (a redelivery)");
+//   - the trigger's "started" for the same imageBuildVersionArn. The trigger
+//     starts the pipeline with an idempotent client token, so a redelivered
+//     Parameter Store event, or the same AMI written again as a new
+//     parameter version, gets the original build back and is reported as
+//     "started" again in a new SNS message ("image build ... was already
+//     posted as started by this execution environment (a duplicate trigger
+//     record)"). Other decisions and other kinds are not de-duplicated.
+//
+// Both are remembered only after Slack accepted the post, so a failed post
+// is retried and a later record for the same build still posts it. Each
+// memory holds the last 256 keys, in memory only. A new execution
+// environment (a cold start, a scale-out, a redeploy) knows nothing of
+// earlier posts, so a duplicate that reaches it is posted again: the
+// de-duplication makes a second post unlikely, not impossible.
 //
 // # IAM
 //

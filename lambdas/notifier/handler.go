@@ -65,11 +65,14 @@ type Handler struct {
 	mu      sync.Mutex
 	webhook string // read once per execution environment, then cached
 	posted  recent // SNS message ids this execution environment has posted
+	started recent // image builds this execution environment has posted as started
 }
 
-// recent remembers the last recentSize SNS message ids posted, so that a
-// record redelivered to the same execution environment (Lambda retries a
-// whole event when one of its records failed) is not posted twice.
+// recent remembers the last recentSize keys added, so that what this
+// execution environment already posted is not posted twice: an SNS message
+// id (Lambda retries a whole event when one of its records failed), or an
+// image build the trigger reported as started (see startedBuild). Older
+// keys are forgotten, so the memory stays bounded.
 type recent struct {
 	ids  map[string]bool
 	ring []string
@@ -100,10 +103,13 @@ func (r *recent) add(id string) {
 // naming the field, and nothing is posted. A message that is not JSON, or
 // that the notifier does not recognise, is logged at info and skipped. A
 // recognised message missing a field it needs is an error naming the field.
-// A message that cannot be delivered (Slack unreachable or answering non-2xx
-// after the retries, or the webhook secret unreadable) is an error, so the
-// event is retried and then lands in the dead-letter queue. Records are
-// independent: one failing does not stop the others.
+// A record this execution environment already posted (the same SNS message
+// id, or the trigger's "started" for the same image build) is logged at
+// info and skipped; see the package doc for the limits. A message that
+// cannot be delivered (Slack unreachable or answering non-2xx after the
+// retries, or the webhook secret unreadable) is an error, so the event is
+// retried and then lands in the dead-letter queue. Records are independent:
+// one failing does not stop the others.
 func (h *Handler) Handle(ctx context.Context, ev events.SNSEvent) (Result, error) {
 	if len(ev.Records) == 0 {
 		return Result{}, errors.New(`malformed SNS event: field "Records" is empty`)
@@ -132,8 +138,13 @@ func (h *Handler) handleRecord(ctx context.Context, sns events.SNSEntity) (Recor
 	rr := RecordResult{MessageID: sns.MessageID}
 	n, err := decodeMessage(sns.Message)
 	rr.Kind = n.Kind
-	if err == nil && n.Skip == "" && h.alreadyPosted(sns.MessageID) {
+	build := startedBuild(n)
+	switch {
+	case err != nil || n.Skip != "":
+	case h.alreadyPosted(sns.MessageID):
 		n.Skip = "SNS message " + sns.MessageID + " was already posted by this execution environment (a redelivery)"
+	case h.alreadyStarted(build):
+		n.Skip = "image build " + build + " was already posted as started by this execution environment (a duplicate trigger record)"
 	}
 	if err != nil {
 		rr.Outcome, rr.Reason = OutcomeFailed, err.Error()
@@ -154,8 +165,11 @@ func (h *Handler) handleRecord(ctx context.Context, sns events.SNSEntity) (Recor
 		rr.Outcome, rr.Reason = OutcomeFailed, err.Error()
 		return rr, err
 	}
+	// Remembered only once Slack accepted the post: a failed one is
+	// retried, and a later record for the same build must still post it.
 	h.mu.Lock()
 	h.posted.add(sns.MessageID)
+	h.started.add(build)
 	h.mu.Unlock()
 	rr.Outcome, rr.Reason = OutcomePosted, m.Text
 	slog.InfoContext(ctx, "posted to Slack", "kind", n.Kind, "messageId", sns.MessageID, "text", m.Text)
@@ -166,6 +180,25 @@ func (h *Handler) alreadyPosted(id string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.posted.has(id)
+}
+
+func (h *Handler) alreadyStarted(build string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.started.has(build)
+}
+
+// startedBuild returns the image build a trigger record reports as started,
+// or "" for any other notification. The trigger starts the pipeline with an
+// idempotent client token, so a redelivered Parameter Store event (or the
+// same AMI written again) gets the original build back and reports it as
+// started again, with the same ARN, in a new SNS message that the message
+// id check does not catch.
+func startedBuild(n notification) string {
+	if n.Kind != KindTriggerDecision || n.Trigger == nil || n.Trigger.Condition != "Success" || n.Trigger.Decision != "started" {
+		return ""
+	}
+	return n.Trigger.ImageBuildVersionARN
 }
 
 // compose builds the message, reading what the event lacks from AWS. A

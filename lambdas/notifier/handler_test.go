@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -889,5 +891,184 @@ func TestOtherFailuresDoNotRereadTheSecret(t *testing.T) {
 				t.Errorf("GetSecretValue calls = %d, want 1", c.secret)
 			}
 		})
+	}
+}
+
+// triggerEvent is the sample name with its SNS MessageId replaced by
+// messageID and its image build number by build, when they are set.
+func triggerEvent(t testing.TB, name, messageID, build string) events.SNSEvent {
+	t.Helper()
+	ev := loadEvent(t, name)
+	for i := range ev.Records {
+		if messageID != "" {
+			ev.Records[i].SNS.MessageID = messageID
+		}
+		if build != "" {
+			ev.Records[i].SNS.Message = strings.ReplaceAll(ev.Records[i].SNS.Message, "image/golden-ami/1.0.0/7", "image/golden-ami/1.0.0/"+build)
+		}
+	}
+	return ev
+}
+
+// The trigger's client token is idempotent: for a redelivered Parameter
+// Store event, or the same AMI written again as a new version, Image Builder
+// hands back the original build, so the trigger says "started" again with
+// the same image build, in a new SNS message. That build is posted as
+// started once; a failed post is not remembered, so it is posted later.
+func TestTriggerStartedIsPostedOncePerImageBuild(t *testing.T) {
+	const (
+		startedID  = "5a1b2c0c-3c1d-5e2f-9a4b-6d7e8f9a0b0c" // trigger-started.json
+		replayedID = "5a1b2c16-3c1d-5e2f-9a4b-6d7e8f9a0b16" // trigger-started-replayed.json
+		alreadyID  = "5a1b2c0d-3c1d-5e2f-9a4b-6d7e8f9a0b0d" // trigger-already-started.json
+		build7     = "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/7"
+		started7   = ":rocket: *golden-ami-dev-trigger* started image build *golden-ami 1.0.0/7*: parameter /golden-ami/upstream version 3 is ami-0bbbbbbbbbbbbbbb0"
+		replayed7  = ":rocket: *golden-ami-dev-trigger* started image build *golden-ami 1.0.0/7*: parameter /golden-ami/upstream version 4 is ami-0bbbbbbbbbbbbbbb0 (its value since version 3)"
+		replayed8  = ":rocket: *golden-ami-dev-trigger* started image build *golden-ami 1.0.0/8*: parameter /golden-ami/upstream version 4 is ami-0bbbbbbbbbbbbbbb0 (its value since version 3)"
+		already    = ":repeat: *golden-ami-dev-trigger* found the build already started: client token 5f0c7d1e9a2b4c3d8e6f7a1b2c3d4e5f was already used for parameter /golden-ami/upstream version 3"
+		duplicate7 = "image build " + build7 + " was already posted as started by this execution environment (a duplicate trigger record)"
+		failed500  = `slack webhook: 3 attempts failed; last: HTTP 500 Internal Server Error: "rollup_error"`
+	)
+	posted := func(id, text string) RecordResult {
+		return RecordResult{MessageID: id, Kind: KindTriggerDecision, Outcome: OutcomePosted, Reason: text}
+	}
+	type invocation struct {
+		event, messageID, build string // see triggerEvent
+		want                    RecordResult
+		wantErr                 string // after "Records[0] (SNS message ..., trigger-decision): "
+	}
+	for _, tc := range []struct {
+		name       string
+		script     []slackResponse
+		calls      []invocation // one invocation each, in order
+		wantPosted []string     // the Slack headlines, in order
+	}{
+		{
+			name: "same build in a new SNS message is posted once",
+			calls: []invocation{
+				{event: "trigger-started.json", want: posted(startedID, started7)},
+				{event: "trigger-started-replayed.json", want: RecordResult{MessageID: replayedID, Kind: KindTriggerDecision, Outcome: OutcomeSkipped, Reason: duplicate7}},
+			},
+			wantPosted: []string{started7},
+		},
+		{
+			name: "different builds are both posted",
+			calls: []invocation{
+				{event: "trigger-started.json", want: posted(startedID, started7)},
+				{event: "trigger-started-replayed.json", build: "8", want: posted(replayedID, replayed8)},
+			},
+			wantPosted: []string{started7, replayed8},
+		},
+		{
+			// The first post fails and is not remembered: the replay is
+			// posted, and Lambda's retry of the first is then the duplicate.
+			name:   "a failed post is posted by the next record",
+			script: []slackResponse{{status: 500, body: "rollup_error"}, {status: 503, body: "service unavailable"}, {status: 500, body: "rollup_error"}},
+			calls: []invocation{
+				{event: "trigger-started.json", want: RecordResult{MessageID: startedID, Kind: KindTriggerDecision, Outcome: OutcomeFailed, Reason: failed500}, wantErr: failed500},
+				{event: "trigger-started-replayed.json", want: posted(replayedID, replayed7)},
+				{event: "trigger-started.json", want: RecordResult{MessageID: startedID, Kind: KindTriggerDecision, Outcome: OutcomeSkipped, Reason: duplicate7}},
+			},
+			wantPosted: []string{replayed7},
+		},
+		{
+			// Only "started" is remembered; other decisions post as before.
+			name: "other decisions are not de-duplicated",
+			calls: []invocation{
+				{event: "trigger-started.json", want: posted(startedID, started7)},
+				{event: "trigger-already-started.json", want: posted(alreadyID, already)},
+				{event: "trigger-already-started.json", messageID: replayedID, want: posted(replayedID, already)},
+			},
+			wantPosted: []string{started7, already, already},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			slack := newSlack(t, tc.script...)
+			var c calls
+			h := &Handler{SecretARN: secretARN, Secrets: secretIs(slack.webhook(), &c), Images: imagesAre(&c, nil),
+				Executions: executionIs(&c, nil, nil), Slack: fastPoster()}
+			for i, call := range tc.calls {
+				ev := triggerEvent(t, call.event, call.messageID, call.build)
+				res, err := h.Handle(context.Background(), ev)
+				if call.wantErr == "" && err != nil {
+					t.Fatalf("invocation %d (%s): %v", i, call.event, err)
+				}
+				if want := "Records[0] (SNS message " + call.want.MessageID + ", trigger-decision): " + call.wantErr; call.wantErr != "" && (err == nil || err.Error() != want) {
+					t.Fatalf("invocation %d (%s): error = %v\nwant %s", i, call.event, err, want)
+				}
+				if !reflect.DeepEqual(res.Records, []RecordResult{call.want}) {
+					t.Errorf("invocation %d (%s): result = %+v\nwant %+v", i, call.event, res.Records, call.want)
+				}
+			}
+			_, delivered := slack.counts()
+			var got []string
+			for _, p := range delivered {
+				got = append(got, p.Text)
+			}
+			if !reflect.DeepEqual(got, tc.wantPosted) {
+				t.Errorf("posted to Slack\n%q\nwant\n%q", got, tc.wantPosted)
+			}
+		})
+	}
+}
+
+// Both records of one event name the same build: the second is the
+// duplicate.
+func TestTriggerStartedTwiceInOneEventIsPostedOnce(t *testing.T) {
+	slack := newSlack(t)
+	var c calls
+	h := &Handler{SecretARN: secretARN, Secrets: secretIs(slack.webhook(), &c), Images: imagesAre(&c, nil),
+		Executions: executionIs(&c, nil, nil), Slack: fastPoster()}
+	ev := loadEvent(t, "trigger-started.json")
+	ev.Records = append(ev.Records, loadEvent(t, "trigger-started-replayed.json").Records...)
+	res, err := h.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	want := []RecordResult{
+		{MessageID: ev.Records[0].SNS.MessageID, Kind: KindTriggerDecision, Outcome: OutcomePosted,
+			Reason: ":rocket: *golden-ami-dev-trigger* started image build *golden-ami 1.0.0/7*: parameter /golden-ami/upstream version 3 is ami-0bbbbbbbbbbbbbbb0"},
+		{MessageID: ev.Records[1].SNS.MessageID, Kind: KindTriggerDecision, Outcome: OutcomeSkipped,
+			Reason: "image build arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/7 was already posted as started by this execution environment (a duplicate trigger record)"},
+	}
+	if !reflect.DeepEqual(res.Records, want) {
+		t.Errorf("result = %+v\nwant %+v", res.Records, want)
+	}
+	if attempts, delivered := slack.counts(); attempts != 1 || len(delivered) != 1 || delivered[0].Text != want[0].Reason {
+		t.Errorf("Slack attempts = %d, delivered = %+v; want the started line once", attempts, delivered)
+	}
+}
+
+// The builds remembered as started are bounded like the message ids: after
+// recentSize newer builds, the first is forgotten and would be posted again.
+func TestRememberedBuildsAreBounded(t *testing.T) {
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	slack := newSlack(t)
+	var c calls
+	h := &Handler{SecretARN: secretARN, Secrets: secretIs(slack.webhook(), &c), Images: imagesAre(&c, nil),
+		Executions: executionIs(&c, nil, nil), Slack: fastPoster()}
+	post := func(build int, messageID string) RecordResult {
+		t.Helper()
+		res, err := h.Handle(context.Background(), triggerEvent(t, "trigger-started.json", messageID, strconv.Itoa(build)))
+		if err != nil {
+			t.Fatalf("build %d: %v", build, err)
+		}
+		return res.Records[0]
+	}
+	if got := post(1, "first"); got.Outcome != OutcomePosted {
+		t.Fatalf("build 1 = %+v, want posted", got)
+	}
+	if got := post(1, "again"); got.Outcome != OutcomeSkipped || !strings.Contains(got.Reason, "(a duplicate trigger record)") {
+		t.Fatalf("build 1 again = %+v, want skipped as a duplicate", got)
+	}
+	for b := 2; b <= recentSize+1; b++ {
+		post(b, "m"+strconv.Itoa(b))
+	}
+	if n := len(h.started.ids); n != recentSize {
+		t.Errorf("remembered builds = %d, want %d", n, recentSize)
+	}
+	if got := post(1, "forgotten"); got.Outcome != OutcomePosted {
+		t.Errorf("build 1 after %d newer builds = %+v, want posted (forgotten)", recentSize, got)
 	}
 }

@@ -301,3 +301,71 @@ func TestIntegrationRotatedWebhookIsRereadOnce(t *testing.T) {
 		t.Errorf("GetSecretValue calls = %d, want 2 (the first read, one re-read after the 404)", got)
 	}
 }
+
+// The trigger replays a start (a redelivered Parameter Store event, or the
+// same AMI written again) with the original image build, in a new SNS
+// message: Slack gets that build's started line once, and a post that
+// failed is not remembered, so the replay delivers it.
+func TestIntegrationReplayedTriggerStartIsPostedOnce(t *testing.T) {
+	const (
+		startedID  = "5a1b2c0c-3c1d-5e2f-9a4b-6d7e8f9a0b0c"
+		replayedID = "5a1b2c16-3c1d-5e2f-9a4b-6d7e8f9a0b16"
+		started    = ":rocket: *golden-ami-dev-trigger* started image build *golden-ami 1.0.0/7*: parameter /golden-ami/upstream version 3 is ami-0bbbbbbbbbbbbbbb0"
+		replayed   = ":rocket: *golden-ami-dev-trigger* started image build *golden-ami 1.0.0/7*: parameter /golden-ami/upstream version 4 is ami-0bbbbbbbbbbbbbbb0 (its value since version 3)"
+		duplicate  = "image build arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/7 was already posted as started by this execution environment (a duplicate trigger record)"
+		failed     = `slack webhook: 3 attempts failed; last: HTTP 500 Internal Server Error: "rollup_error"`
+	)
+	for _, tc := range []struct {
+		name       string
+		script     []slackResponse
+		events     []string // one invocation each
+		want       []RecordResult
+		wantPosted []string
+	}{
+		{
+			name:   "replay after a post",
+			events: []string{"trigger-started.json", "trigger-started-replayed.json"},
+			want: []RecordResult{
+				{MessageID: startedID, Kind: KindTriggerDecision, Outcome: OutcomePosted, Reason: started},
+				{MessageID: replayedID, Kind: KindTriggerDecision, Outcome: OutcomeSkipped, Reason: duplicate},
+			},
+			wantPosted: []string{started},
+		},
+		{
+			name:   "replay after a failed post, then Lambda's retry of the first",
+			script: []slackResponse{{status: 500, body: "rollup_error"}, {status: 500, body: "rollup_error"}, {status: 500, body: "rollup_error"}},
+			events: []string{"trigger-started.json", "trigger-started-replayed.json", "trigger-started.json"},
+			want: []RecordResult{
+				{MessageID: startedID, Kind: KindTriggerDecision, Outcome: OutcomeFailed, Reason: failed},
+				{MessageID: replayedID, Kind: KindTriggerDecision, Outcome: OutcomePosted, Reason: replayed},
+				{MessageID: startedID, Kind: KindTriggerDecision, Outcome: OutcomeSkipped, Reason: duplicate},
+			},
+			wantPosted: []string{replayed},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, slack, h := setupIntegration(t, bareURL, tc.script...)
+			for i, name := range tc.events {
+				res, err := h.Handle(context.Background(), loadEvent(t, name))
+				if tc.want[i].Outcome == OutcomeFailed {
+					if want := "Records[0] (SNS message " + tc.want[i].MessageID + ", trigger-decision): " + failed; err == nil || err.Error() != want {
+						t.Fatalf("invocation %d (%s): error = %v\nwant %s", i, name, err, want)
+					}
+				} else if err != nil {
+					t.Fatalf("invocation %d (%s): %v", i, name, err)
+				}
+				if len(res.Records) != 1 || res.Records[0] != tc.want[i] {
+					t.Errorf("invocation %d (%s): result = %+v\nwant %+v", i, name, res.Records, tc.want[i])
+				}
+			}
+			_, delivered := slack.counts()
+			var got []string
+			for _, p := range delivered {
+				got = append(got, p.Text)
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.wantPosted, "\n") {
+				t.Errorf("posted to Slack %q, want %q", got, tc.wantPosted)
+			}
+		})
+	}
+}
