@@ -32,8 +32,9 @@ type PipelineStackProps struct {
 	PrepareStage func(awscdk.Stage)
 }
 
-// PipelineStack is the self-mutating CDK pipeline: source, synth (vet,
-// tests with a JUnit report, synth), self-update, assets, then one wave per
+// PipelineStack is the self-mutating CDK pipeline: source, synth (gofmt,
+// vet, tests with a JUnit report, examples/consumer's vet and tests, synth),
+// self-update, assets, then one wave per
 // environment, each region a parallel stage behind a permissions-broadening
 // check, with a manual approval in front of environments that require it
 // and a post-deploy check of every images stage.
@@ -158,10 +159,14 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *PipelineSta
 			"go version", // switches to GOTOOLCHAIN, verified against sum.golang.org
 			"node --version",
 		),
+		// What .ci/run checks, in its order: gofmt, vet, the README's test
+		// command (this module, then examples/consumer, its own module), synth.
 		Commands: strs(
+			gofmtCheck,
 			"go vet ./...",
 			"mkdir -p reports",
 			fmt.Sprintf("go run gotest.tools/gotestsum@%s --junitfile reports/unit-tests.xml -- ./...", GotestsumVersion),
+			"(cd examples/consumer && go vet ./... && go test ./...)",
 			fmt.Sprintf("npx --yes aws-cdk@%s synth --quiet -c pipeline=true", CDKCLIVersion),
 		),
 		PrimaryOutputDirectory: str("cdk.out"),
@@ -229,15 +234,17 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *PipelineSta
 	// the suppressions below need them.
 	stack.Pipeline.BuildPipeline()
 	stack.Notifications.NotifyPipeline(stack.Pipeline.Pipeline())
-	logSecurityCheckTo(stack, buildLogs)
+	patchSecurityCheck(stack, buildLogs)
 	hardenPipeline(stack)
 	return stack
 }
 
-// logSecurityCheckTo sends the logs of CDK Pipelines' permissions-broadening
-// check, the one CodeBuild project CodeBuildDefaults does not reach, to
-// buildLogs too.
-func logSecurityCheckTo(stack *PipelineStack, buildLogs awslogs.LogGroup) {
+// patchSecurityCheck fixes CDK Pipelines' permissions-broadening check, the
+// one CodeBuild project CodeBuildDefaults and CliVersion do not reach: it
+// logs to buildLogs too, and installs the pinned CLI instead of npm's latest
+// (aws-cdk 3.x cannot read this library's cloud assembly, so the check would
+// fail on every stage and be reported as a broadening needing approval).
+func patchSecurityCheck(stack *PipelineStack, buildLogs awslogs.LogGroup) {
 	for _, c := range *stack.Pipeline.Node().FindAll(constructs.ConstructOrder_PREORDER) {
 		project, ok := c.(awscodebuild.Project)
 		if !ok || !strings.Contains(*project.Node().Path(), "/PipelinesSecurityCheck/") {
@@ -248,7 +255,52 @@ func logSecurityCheckTo(stack *PipelineStack, buildLogs awslogs.LogGroup) {
 			CloudWatchLogs: &awscodebuild.CfnProject_CloudWatchLogsConfigProperty{Status: str("ENABLED"), GroupName: buildLogs.LogGroupName()},
 		})
 		buildLogs.GrantWrite(project)
+		pinSecurityCheckCLI(stack.Stack, cfn)
 	}
+}
+
+// unpinnedCDKInstall is the command, as a JSON string in the rendered
+// buildspec, with which CDK Pipelines' check installs the CLI.
+const unpinnedCDKInstall = `"npm install -g aws-cdk"`
+
+// pinSecurityCheckCLI overrides the check's Source.BuildSpec with the same
+// buildspec, its install command pinned to CDKCLIVersion. The buildspec is
+// JSON rendered lazily, joined with the auto-approve function's name; it is
+// resolved here and each literal part rewritten. It panics when the command
+// is not there, so a CDK upgrade that changes it cannot slip an unpinned
+// CLI back in unnoticed.
+func pinSecurityCheckCLI(stack awscdk.Stack, cfn awscodebuild.CfnProject) {
+	source, ok := stack.Resolve(cfn.Source()).(map[string]interface{})
+	if !ok || source["buildSpec"] == nil {
+		panic(fmt.Errorf("stacks: %s has no buildspec to pin aws-cdk@%s in", *cfn.Node().Path(), CDKCLIVersion))
+	}
+	pinned := 0
+	var pin func(v interface{}) interface{}
+	pin = func(v interface{}) interface{} {
+		switch x := v.(type) {
+		case string:
+			pinned += strings.Count(x, unpinnedCDKInstall)
+			return strings.ReplaceAll(x, unpinnedCDKInstall, `"npm install -g aws-cdk@`+CDKCLIVersion+`"`)
+		case []interface{}:
+			out := make([]interface{}, len(x))
+			for i := range x {
+				out[i] = pin(x[i])
+			}
+			return out
+		case map[string]interface{}:
+			out := make(map[string]interface{}, len(x))
+			for k := range x {
+				out[k] = pin(x[k])
+			}
+			return out
+		}
+		return v
+	}
+	spec := pin(source["buildSpec"])
+	if pinned == 0 {
+		panic(fmt.Errorf("stacks: %s's buildspec no longer runs %s (want it pinned to aws-cdk@%s; check how CDK Pipelines installs the CLI now)", *cfn.Node().Path(), unpinnedCDKInstall, CDKCLIVersion))
+	}
+	cfn.AddPropertyOverride(str("Source.BuildSpec"), spec)
 }
 
 func broadening(stage awscdk.Stage, topic awssns.ITopic) pipelines.Step {
@@ -286,6 +338,12 @@ func verifyStep(env Environment, images *GoldenImageStack) pipelines.Step {
 		})},
 	})
 }
+
+// gofmtCheck fails the build when gofmt would change a file, as .ci/run
+// does. It runs the gofmt of the GOTOOLCHAIN toolchain, not the image's
+// older one, and ends with false, not exit 1: the command's own status fails
+// the build, whatever shell CodeBuild wraps its commands in.
+const gofmtCheck = `unformatted="$("$(go env GOROOT)/bin/gofmt" -l .)"; if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; false; fi`
 
 // Paths CodeBuild caches between builds: modules, build cache, the bundled
 // Lambda binaries, jsii's package cache and npm's cache.

@@ -3,7 +3,9 @@ package stacks
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -209,15 +211,41 @@ func TestBuildRunsVetTestsWithAReportThenSynth(t *testing.T) {
 	if spec == nil {
 		t.Fatal("no CodeBuild project runs the tests")
 	}
-	phases, _ := json.Marshal(spec["phases"])
-	order := []string{`go vet ./...`, `gotest.tools/gotestsum@` + GotestsumVersion + ` --junitfile reports/unit-tests.xml -- ./...`, `aws-cdk@` + CDKCLIVersion + ` synth --quiet -c pipeline=true`}
+	var commands []string
+	for _, phase := range []string{"install", "build"} {
+		p, _ := spec["phases"].(map[string]interface{})[phase].(map[string]interface{})
+		for _, c := range p["commands"].([]interface{}) {
+			commands = append(commands, c.(string))
+		}
+	}
+	// The same checks as .ci/run and the README's test command, in its order:
+	// gofmt, vet, this module's tests, examples/consumer's, then synth.
+	order := []string{
+		`gofmt" -l .`,
+		`go vet ./...`,
+		`gotest.tools/gotestsum@` + GotestsumVersion + ` --junitfile reports/unit-tests.xml -- ./...`,
+		`(cd examples/consumer && go vet ./... && go test ./...)`,
+		`aws-cdk@` + CDKCLIVersion + ` synth --quiet -c pipeline=true`,
+	}
 	last := -1
-	for _, cmd := range order {
-		i := strings.Index(string(phases), cmd)
-		if i < 0 || i < last {
-			t.Errorf("build commands %s: want %q after the previous step", phases, cmd)
+	for _, want := range order {
+		i := -1
+		for j, c := range commands {
+			if strings.Contains(c, want) && j > last {
+				i = j
+				break
+			}
+		}
+		if i < 0 {
+			t.Errorf("build commands %q: want %q after the previous step", commands, want)
+			continue
 		}
 		last = i
+	}
+	for _, c := range commands {
+		if strings.Contains(c, "gofmt") {
+			checkGofmtCommand(t, c)
+		}
 	}
 	reports, _ := json.Marshal(spec["reports"])
 	if !strings.Contains(string(reports), `"file-format":"JUNITXML"`) || !strings.Contains(string(reports), "TestReports") {
@@ -239,6 +267,31 @@ func TestBuildRunsVetTestsWithAReportThenSynth(t *testing.T) {
 	}
 	if vars["GOTOOLCHAIN"] != DeliveryPipeline().GoToolchain || vars["GOMODCACHE"] != goModCache || vars["GOCACHE"] != goBuildCache {
 		t.Errorf("build environment %v does not pin the Go toolchain and caches", vars)
+	}
+}
+
+// checkGofmtCommand runs the build's gofmt command in a directory holding
+// a formatted file, where it must succeed, then an unformatted one, where it
+// must fail: printing the files is not enough, CodeBuild needs the status.
+func checkGofmtCommand(t *testing.T, command string) {
+	t.Helper()
+	for _, tc := range []struct {
+		source string
+		fail   bool
+	}{
+		{"package x\n\nfunc f() {}\n", false},
+		{"package x\nfunc  f( ) {  }\n", true},
+	} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "x.go"), []byte(tc.source), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("sh", "-c", command)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if failed := err != nil; failed != tc.fail {
+			t.Errorf("gofmt command %q on %q: failed %v (%v, output %q), want failed %v", command, tc.source, failed, err, out, tc.fail)
+		}
 	}
 }
 
@@ -277,11 +330,6 @@ func TestPipelineTemplateResources(t *testing.T) {
 			"Type": "TEST", "ExportConfig": map[string]interface{}{"ExportConfigType": "S3"},
 		})
 	})
-	cdktest.Check(t, "self-mutation uses the pinned CLI", func() {
-		tmpl.HasResourceProperties(jsii.String("AWS::CodeBuild::Project"), map[string]interface{}{
-			"Source": map[string]interface{}{"BuildSpec": assertions.Match_StringLikeRegexp(jsii.String(`npm install -g aws-cdk@` + strings.ReplaceAll(CDKCLIVersion, ".", `\.`)))},
-		})
-	})
 	cdktest.Check(t, "every CodeBuild project logs to the encrypted build log group, kept a year", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::Logs::LogGroup"), map[string]interface{}{
 			"LogGroupName": PipelineBuildLogGroup, "RetentionInDays": 365,
@@ -298,6 +346,68 @@ func TestPipelineTemplateResources(t *testing.T) {
 			"KmsMasterKeyId": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^Key")), "Arn"}},
 		})
 	})
+}
+
+// cdkCLIInstall matches every way a buildspec can fetch the CDK CLI, with
+// the version it asks for, if any.
+var cdkCLIInstall = regexp.MustCompile(`(?:npm (?:install|i)(?: -g| --global)+|npx(?: --yes| -y)?) aws-cdk(@[0-9A-Za-z.+-]*)?`)
+
+// TestEveryCodeBuildProjectInstallsThePinnedCDKCLI walks every CodeBuild
+// project of every template the pipeline synthesizes: one that fetches
+// aws-cdk without CDKCLIVersion gets npm's latest, which may be a 3.x that
+// cannot read this library's cloud assembly. The permissions-broadening
+// check, whose buildspec CDK Pipelines writes with a bare
+// `npm install -g aws-cdk`, would then fail on every stage and be reported
+// as a broadening that needs a manual approval.
+func TestEveryCodeBuildProjectInstallsThePinnedCDKCLI(t *testing.T) {
+	dir, _ := synthPipeline(t)
+	var templates []string
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && strings.HasSuffix(p, ".template.json") {
+			templates = append(templates, p)
+		}
+		return nil
+	})
+	installers, securityChecks := 0, 0
+	for _, path := range templates {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tmpl map[string]interface{}
+		if err := json.Unmarshal(data, &tmpl); err != nil {
+			t.Fatal(err)
+		}
+		for id, p := range cdktest.ResourcesOfType(tmpl, "AWS::CodeBuild::Project") {
+			src, _ := p["Properties"].(map[string]interface{})["Source"].(map[string]interface{})
+			spec := flatten(src["BuildSpec"])
+			if spec == "" && src["BuildSpec"] != nil {
+				t.Errorf("%s %s: cannot read the buildspec %v", filepath.Base(path), id, src["BuildSpec"])
+			}
+			matches := cdkCLIInstall.FindAllStringSubmatch(spec, -1)
+			if len(matches) > 0 {
+				installers++
+			}
+			for _, m := range matches {
+				if m[1] != "@"+CDKCLIVersion {
+					t.Errorf("%s %s runs %q: want aws-cdk@%s, the CLI that reads this library's cloud assembly", filepath.Base(path), id, m[0], CDKCLIVersion)
+				}
+			}
+			if strings.Contains(spec, "--security-only") {
+				securityChecks++
+				if !strings.Contains(spec, "cdk diff -a . --security-only --fail") {
+					t.Errorf("%s %s: the permissions-broadening check no longer runs `cdk diff -a . --security-only --fail`:\n%s", filepath.Base(path), id, spec)
+				}
+				if len(matches) == 0 {
+					t.Errorf("%s %s: the permissions-broadening check installs no aws-cdk@%s:\n%s", filepath.Base(path), id, CDKCLIVersion, spec)
+				}
+			}
+		}
+	}
+	// Synth, self-mutation and the permissions-broadening check.
+	if installers < 3 || securityChecks != 1 {
+		t.Errorf("%d CodeBuild projects fetch aws-cdk and %d run the permissions-broadening check; want synth, self-mutation and the check (3), and 1", installers, securityChecks)
+	}
 }
 
 // TestPipelineNagGate covers the pipeline stack, its cross-region support
@@ -359,5 +469,75 @@ func TestInvalidPipelineConfig(t *testing.T) {
 	}
 	if err := good.Validate(); err != nil {
 		t.Errorf("the shipped pipeline config is invalid: %v", err)
+	}
+}
+
+// readmeSection returns the README's section under heading, up to the next
+// heading of the same level.
+func readmeSection(t *testing.T, heading string) string {
+	t.Helper()
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, found := strings.Cut(string(readme), "\n"+heading+"\n")
+	if !found {
+		t.Fatalf("README.md has no %q section", heading)
+	}
+	if i := strings.Index(section, "\n## "); i >= 0 {
+		section = section[:i]
+	}
+	return section
+}
+
+// TestREADMEDeployStepsReplaceEveryPlaceholder keeps the deploy steps in
+// step with the shipped configuration: main.go validates every environment
+// before it selects one, and the pipeline config with -c pipeline=true, so
+// a placeholder left anywhere stops the deploy. The README must name each
+// placeholder, say how to create the Slack secret the stacks only import,
+// and quote the error a user sees otherwise, as the code words it.
+func TestREADMEDeployStepsReplaceEveryPlaceholder(t *testing.T) {
+	const yours = "123456789012"
+	envs := Environments()
+	for i := range envs {
+		if envs[i].SlackWebhookSecretARN != "" {
+			envs[i].Account = yours
+			break
+		}
+	}
+	envErr := ValidateAll(envs)
+	if envErr == nil {
+		t.Fatal("no shipped environment has a placeholder Slack secret; update this test and the README")
+	}
+	pipeline := DeliveryPipeline()
+	pipeline.Account = yours
+	pipelineErr := pipeline.Validate()
+	if pipelineErr == nil {
+		t.Fatal("the shipped pipeline config has no placeholder Slack secret; update this test and the README")
+	}
+	shared := []string{
+		"`SlackWebhookSecretARN`", "`NotificationEmails`",
+		"aws secretsmanager create-secret --name golden-ami/slack-webhook --secret-string 'https://hooks.slack.com/services/",
+		`{"webhookUrl": "https://hooks.slack.com/services/`,
+		"Secret_FromSecretCompleteArn", "home region", "random suffix", `""`, "kms:Decrypt",
+	}
+	for _, tc := range []struct {
+		heading string
+		want    []string
+	}{
+		{"## Deploy one environment", append([]string{
+			"`Environments()`", "`DeliveryPipeline()`", "`Account`", "`DistributionAccounts`", envErr.Error(),
+		}, shared...)},
+		{"## Deploy through the pipeline", append([]string{
+			"`DeliveryPipeline()`", "`Environments()`", "`Account`", "`ConnectionARN`", pipelineErr.Error(),
+		}, shared...)},
+	} {
+		// Compare words, not line breaks: prose is wrapped at any space.
+		section := strings.Join(strings.Fields(readmeSection(t, tc.heading)), " ")
+		for _, want := range tc.want {
+			if !strings.Contains(section, want) {
+				t.Errorf("README %q does not say %s", tc.heading, want)
+			}
+		}
 	}
 }
