@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/constructs-go/constructs/v10"
 
 	"github.com/platform-eng/golden-ami/constructs/gofunction"
@@ -47,6 +48,16 @@ type LatestAMIRecorderProps struct {
 	//
 	// Default: "/golden-ami/<ImageName>/latest".
 	ParameterName *string
+
+	// ParameterTier is the tier the function writes the parameter in.
+	// awsssm.ParameterTier_ADVANCED lets the parameter be shared with other
+	// accounts through AWS RAM (for latestami.LatestAMIFromParameterARN),
+	// at a monthly charge per parameter; a parameter once advanced cannot go
+	// back to standard.
+	//
+	// Default: Parameter Store's default tier (standard, unless the
+	// account's default-tier setting says otherwise).
+	ParameterTier awsssm.ParameterTier
 
 	// Trigger says how the recorder learns about finished images.
 	//
@@ -128,6 +139,9 @@ func NewLatestAMIRecorder(scope constructs.Construct, id *string, props *LatestA
 	if trigger != TriggerNotification && trigger != TriggerEventBridge {
 		errs = append(errs, fmt.Errorf("latestami: Trigger %q is not a trigger (want TriggerNotification %q or TriggerEventBridge %q)", string(trigger), TriggerNotification, TriggerEventBridge))
 	}
+	if _, ok := apiTiers[props.ParameterTier]; !ok && props.ParameterTier != "" {
+		errs = append(errs, fmt.Errorf("latestami: ParameterTier %q is not a parameter tier (want awsssm.ParameterTier_STANDARD, _ADVANCED or _INTELLIGENT_TIERING)", string(props.ParameterTier)))
+	}
 	if err := errors.Join(errs...); err != nil {
 		panic(err)
 	}
@@ -142,10 +156,7 @@ func NewLatestAMIRecorder(scope constructs.Construct, id *string, props *LatestA
 	this.Function = gofunction.NewGoFunction(this, str("Function"), &gofunction.GoFunctionProps{
 		ImportPath:  str(contract.FunctionLatestAMI),
 		Description: str("Records the latest AMI of golden image " + *p.ImageName + " in " + *this.ParameterName),
-		Environment: &map[string]*string{
-			contract.EnvSSMParameterName: this.ParameterName,
-			contract.EnvImagePipelineARN: p.PipelineARN,
-		},
+		Environment: environment(this.ParameterName, p.PipelineARN, props.ParameterTier),
 		// The function waits, region by region, for Parameter Store to
 		// validate each aws:ec2:image write (up to 10 s each, longer when it
 		// retries a failed write), so give it more than the default minute.
@@ -212,6 +223,25 @@ func (r *LatestAMIRecorder) GrantRead(grantee awsiam.IGrantable) awsiam.Grant {
 		Actions:      strs("ssm:GetParameter", "ssm:GetParameters"),
 		ResourceArns: &arns,
 	})
+}
+
+// environment is the recorder function's configuration contract.
+func environment(parameterName, pipelineARN *string, tier awsssm.ParameterTier) *map[string]*string {
+	env := map[string]*string{
+		contract.EnvSSMParameterName: parameterName,
+		contract.EnvImagePipelineARN: pipelineARN,
+	}
+	if tier != "" {
+		env[contract.EnvSSMParameterTier] = str(apiTiers[tier])
+	}
+	return &env
+}
+
+// apiTiers maps CDK's tier names to Parameter Store's.
+var apiTiers = map[awsssm.ParameterTier]string{
+	awsssm.ParameterTier_STANDARD:            "Standard",
+	awsssm.ParameterTier_ADVANCED:            "Advanced",
+	awsssm.ParameterTier_INTELLIGENT_TIERING: "Intelligent-Tiering",
 }
 
 func str(s string) *string { return &s }

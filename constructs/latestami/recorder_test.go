@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
 
@@ -94,9 +95,18 @@ func TestRecorderOnEventBridge(t *testing.T) {
 	stack, pipeline := newPipeline(t)
 	latestami.NewLatestAMIRecorder(stack, jsii.String("Latest"), &latestami.LatestAMIRecorderProps{
 		Pipeline: pipeline, Trigger: latestami.TriggerEventBridge, ParameterName: jsii.String("/team/golden/latest"),
+		ParameterTier: awsssm.ParameterTier_ADVANCED,
 	})
 	tmpl := assertions.Template_FromStack(stack, nil)
 	cdktest.Check(t, "no subscription", func() { tmpl.ResourceCountIs(jsii.String("AWS::SNS::Subscription"), jsii.Number(0)) })
+	cdktest.Check(t, "the function writes the advanced tier, in Parameter Store's spelling", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]interface{}{
+			"Environment": map[string]interface{}{"Variables": assertions.Match_ObjectEquals(&map[string]interface{}{
+				"SSM_PARAMETER_NAME": "/team/golden/latest", "IMAGE_PIPELINE_ARN": assertions.Match_AnyValue(),
+				"SSM_PARAMETER_TIER": "Advanced", "GOMAXPROCS": "1",
+			})},
+		})
+	})
 	cdktest.Check(t, "rule matches only this pipeline's AVAILABLE images", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]interface{}{
 			"EventPattern": assertions.Match_ObjectEquals(&map[string]interface{}{
@@ -133,6 +143,8 @@ func TestInvalidProps(t *testing.T) {
 		{"TestFailsWithoutAPipeline", latestami.LatestAMIRecorderProps{}, "latestami: Pipeline is required"},
 		{"TestFailsWhenParameterNameIsInvalid", latestami.LatestAMIRecorderProps{Pipeline: pipeline, ParameterName: jsii.String("latest")},
 			`latestami: ParameterName "latest" is not a fully qualified SSM parameter name (want e.g. "/golden-ami/al2023/latest")`},
+		{"TestFailsWhenParameterTierIsUnknown", latestami.LatestAMIRecorderProps{Pipeline: pipeline, ParameterTier: "Advanced"},
+			`latestami: ParameterTier "Advanced" is not a parameter tier (want awsssm.ParameterTier_STANDARD, _ADVANCED or _INTELLIGENT_TIERING)`},
 		{"TestFailsWhenTriggerIsUnknown", latestami.LatestAMIRecorderProps{Pipeline: pipeline, Trigger: "webhook"},
 			`latestami: Trigger "webhook" is not a trigger (want TriggerNotification "notification" or TriggerEventBridge "eventbridge")`},
 	} {

@@ -28,6 +28,11 @@ const (
 	// creation date as the upstream. Both must be set together.
 	EnvImageOwner       = "IMAGE_OWNER"
 	EnvImageNamePattern = "IMAGE_NAME_PATTERN"
+	// EnvSSMParameterTier is the tier the recorder writes its parameter in:
+	// Standard, Advanced (which AWS RAM requires to share it with other
+	// accounts) or Intelligent-Tiering; unset leaves it to Parameter Store's
+	// default (Standard, unless the account's default tier says otherwise).
+	EnvSSMParameterTier = "SSM_PARAMETER_TIER"
 	// EnvImagePipelineARN is the Image Builder pipeline the trigger starts and
 	// whose images the recorder accepts.
 	EnvImagePipelineARN = "IMAGE_PIPELINE_ARN"

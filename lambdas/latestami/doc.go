@@ -14,6 +14,10 @@
 //     data type aws:ec2:image.
 //   - IMAGE_PIPELINE_ARN (optional): when set, images whose
 //     sourcePipelineArn differs are ignored (and logged).
+//   - SSM_PARAMETER_TIER (optional): Standard, Advanced or
+//     Intelligent-Tiering, sent with every PutParameter. Advanced is what
+//     AWS RAM needs to share the parameter with other accounts. Unset: no
+//     tier is sent, so Parameter Store's default applies.
 //
 // Invalid values stop the function at start-up with a message naming the
 // variable and its value.

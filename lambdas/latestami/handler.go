@@ -65,6 +65,9 @@ type Handler struct {
 	ParameterName string
 	// PipelineARN, when set, restricts recording to images built by it.
 	PipelineARN string
+	// ParameterTier, when set, is the tier every write asks for (Advanced
+	// for a parameter shared through AWS RAM).
+	ParameterTier ssmtypes.ParameterTier
 	Images      imageGetter
 	// ParamsIn returns the SSM client of a region; main caches one per
 	// region.
@@ -363,6 +366,7 @@ func (h *Handler) put(ctx context.Context, params parameterStore, ami, imageARN 
 		Type:        ssmtypes.ParameterTypeString,
 		DataType:    aws.String(contract.DataTypeEC2Image),
 		Overwrite:   aws.Bool(true),
+		Tier:        h.ParameterTier,
 	}
 	noSDKRetry := func(o *ssm.Options) { o.RetryMaxAttempts = 1 }
 	for attempt := 1; ; attempt++ {

@@ -655,6 +655,9 @@ func TestConfigFromEnv(t *testing.T) {
 		{env: map[string]string{"SSM_PARAMETER_NAME": paramName}, want: config{ParameterName: paramName}},
 		{env: map[string]string{"SSM_PARAMETER_NAME": paramName, "IMAGE_PIPELINE_ARN": pipelineARN}, want: config{ParameterName: paramName, PipelineARN: pipelineARN}},
 		{env: map[string]string{}, wantErr: `latestami: SSM_PARAMETER_NAME="" is not an SSM parameter name (want e.g. /golden-ami/latest)`},
+		{env: map[string]string{"SSM_PARAMETER_NAME": paramName, "SSM_PARAMETER_TIER": "Advanced"}, want: config{ParameterName: paramName, ParameterTier: ssmtypes.ParameterTierAdvanced}},
+		{env: map[string]string{"SSM_PARAMETER_NAME": paramName, "SSM_PARAMETER_TIER": "advanced"},
+			wantErr: `latestami: SSM_PARAMETER_TIER="advanced" is not a parameter tier (want Standard, Advanced or Intelligent-Tiering, or unset for Parameter Store's default)`},
 		{env: map[string]string{"SSM_PARAMETER_NAME": paramName, "IMAGE_PIPELINE_ARN": "golden-ami"},
 			wantErr: `latestami: IMAGE_PIPELINE_ARN="golden-ami" is not an image pipeline ARN (want arn:<partition>:imagebuilder:<region>:<account>:image-pipeline/<name>, or unset to accept every pipeline)`},
 	} {
@@ -690,6 +693,29 @@ func TestSamplesDecode(t *testing.T) {
 
 // put retries what the retryer deems retryable, reading the parameter before
 // each retry, and nothing else.
+// The configured tier goes with every write (Advanced, so the parameter can
+// be shared through AWS RAM); without one, no tier is sent.
+func TestWritesTheConfiguredTier(t *testing.T) {
+	for _, tier := range []ssmtypes.ParameterTier{"", ssmtypes.ParameterTierAdvanced} {
+		w := newWorld(pipelineARN)
+		w.h.ParameterTier = tier
+		var got []ssmtypes.ParameterTier
+		for _, p := range w.regions {
+			p.putParameter = func(_ context.Context, in *ssm.PutParameterInput, _ ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
+				got = append(got, in.Tier)
+				p.exists, p.value, p.description = true, aws.ToString(in.Value), aws.ToString(in.Description)
+				return &ssm.PutParameterOutput{Version: 2}, nil
+			}
+		}
+		if _, err := w.h.Handle(context.Background(), sample(t, "sns-available.json")); err != nil {
+			t.Fatalf("tier %q: %v", tier, err)
+		}
+		if len(got) != 2 || got[0] != tier || got[1] != tier {
+			t.Errorf("tier %q: PutParameter tiers = %q, want %q in both regions", tier, got, tier)
+		}
+	}
+}
+
 // httpErr is an SSM error as the SDK returns it: an API error inside the
 // HTTP response error that carries the status.
 func httpErr(status int, code, msg string) error {

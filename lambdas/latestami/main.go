@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"regexp"
+	"slices"
 	"sync"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/platform-eng/golden-ami/internal/awsconfig"
 	"github.com/platform-eng/golden-ami/internal/contract"
@@ -37,7 +39,8 @@ func main() {
 // config is the validated environment.
 type config struct {
 	ParameterName string
-	PipelineARN   string // optional
+	PipelineARN   string                 // optional
+	ParameterTier ssmtypes.ParameterTier // optional
 }
 
 var (
@@ -57,6 +60,11 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		return config{}, fmt.Errorf("latestami: %s=%q is not an image pipeline ARN (want arn:<partition>:imagebuilder:<region>:<account>:image-pipeline/<name>, or unset to accept every pipeline)",
 			contract.EnvImagePipelineARN, c.PipelineARN)
 	}
+	c.ParameterTier = ssmtypes.ParameterTier(getenv(contract.EnvSSMParameterTier))
+	if c.ParameterTier != "" && !slices.Contains(c.ParameterTier.Values(), c.ParameterTier) {
+		return config{}, fmt.Errorf("latestami: %s=%q is not a parameter tier (want Standard, Advanced or Intelligent-Tiering, or unset for Parameter Store's default)",
+			contract.EnvSSMParameterTier, c.ParameterTier)
+	}
 	return c, nil
 }
 
@@ -71,6 +79,7 @@ func newHandler(ctx context.Context, c config, opts ...awsconfig.Option) (*Handl
 	return &Handler{
 		ParameterName: c.ParameterName,
 		PipelineARN:   c.PipelineARN,
+		ParameterTier: c.ParameterTier,
 		Images:        imagebuilder.NewFromConfig(cfg),
 		ParamsIn:      clients.in,
 		Retryer:       putRetryer(cfg),
