@@ -1,6 +1,7 @@
 package components
 
 import (
+	"fmt"
 	"io/fs"
 	"os/exec"
 	"strings"
@@ -27,6 +28,10 @@ var platformActions = map[string]string{"ExecuteBash": "Linux", "ExecutePowerShe
 
 var knownPhases = map[string]bool{"build": true, "validate": true, "test": true}
 
+// optionalInputs lists the actions whose inputs are all optional: Reboot
+// (delaySeconds) and UpdateOS (include, exclude).
+var optionalInputs = map[string]bool{"Reboot": true, "UpdateOS": true}
+
 type document struct {
 	Name          string    `yaml:"name"`
 	Description   string    `yaml:"description"`
@@ -34,9 +39,12 @@ type document struct {
 	Phases        []struct {
 		Name  string `yaml:"name"`
 		Steps []struct {
-			Name   string         `yaml:"name"`
-			Action string         `yaml:"action"`
-			Inputs map[string]any `yaml:"inputs"`
+			Name   string `yaml:"name"`
+			Action string `yaml:"action"`
+			// Inputs is a mapping for most actions, but a list of mappings
+			// for S3Download, S3Upload, WebDownload, SetRegistry and the
+			// file-system actions.
+			Inputs yaml.Node `yaml:"inputs"`
 		} `yaml:"steps"`
 	} `yaml:"phases"`
 }
@@ -87,12 +95,57 @@ func checkDocument(data []byte, platform string) []string {
 			if want, ok := platformActions[s.Action]; ok && want != platform {
 				problems = append(problems, "step "+s.Name+" uses "+s.Action+" in a "+platform+" document")
 			}
-			if len(s.Inputs) == 0 {
-				problems = append(problems, "step "+s.Name+" has no inputs")
+			if p := checkInputs(s.Inputs, s.Action); p != "" {
+				problems = append(problems, "step "+s.Name+" in document "+doc.Name+": field "+p)
 			}
 		}
 	}
 	return problems
+}
+
+// checkInputs returns what is wrong with a step's inputs, starting with the
+// field's name, or "" when nothing is.
+func checkInputs(in yaml.Node, action string) string {
+	required := !optionalInputs[action]
+	in = deref(in)
+	switch {
+	case in.Kind == 0 || in.Tag == "!!null":
+		if required {
+			return "inputs is missing (" + action + " requires it)"
+		}
+	case in.Kind == yaml.MappingNode || in.Kind == yaml.SequenceNode:
+		if len(in.Content) == 0 && required {
+			return "inputs is empty (" + action + " requires it)"
+		}
+		if in.Kind == yaml.SequenceNode {
+			for i, item := range in.Content {
+				if deref(*item).Kind != yaml.MappingNode {
+					return fmt.Sprintf("inputs[%d] is a %s (want a mapping)", i, kindName(deref(*item).Kind))
+				}
+			}
+		}
+	default:
+		return "inputs is a " + kindName(in.Kind) + " (want a mapping or a list of mappings)"
+	}
+	return ""
+}
+
+// deref follows a YAML alias to the node it names.
+func deref(n yaml.Node) yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = *n.Alias
+	}
+	return n
+}
+
+func kindName(k yaml.Kind) string {
+	switch k {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	}
+	return "scalar"
 }
 
 func TestEveryDocumentFollowsTheAWSTOESchema(t *testing.T) {
@@ -209,5 +262,75 @@ func TestDocumentsCarryPlatformAndDescription(t *testing.T) {
 		if !strings.HasSuffix(d.Name, strings.ToLower(d.Platform)) {
 			t.Errorf("%s is registered for platform %s", d.Name, d.Platform)
 		}
+	}
+}
+
+func TestSchemaCheckAcceptsListInputsAndOptionalInputs(t *testing.T) {
+	// S3Download, WebDownload and the file-system actions take a list of
+	// inputs; Reboot's and UpdateOS's inputs are all optional.
+	valid := `name: ListInputs
+description: valid on purpose
+schemaVersion: 1.0
+phases:
+  - name: build
+    steps:
+      - name: Fetch
+        action: S3Download
+        inputs:
+          - source: s3://bucket/path/package.zip
+            destination: /tmp/package.zip
+            expectedBucketOwner: "111111111111"
+      - name: Download
+        action: WebDownload
+        inputs:
+          - source: https://example.com/tool.tar.gz
+            destination: /tmp/
+      - name: Configure
+        action: CreateFile
+        inputs:
+          - path: /etc/tool.conf
+            content: key=value
+            overwrite: true
+      - name: Restart
+        action: Reboot
+      - name: Patch
+        action: UpdateOS
+      - name: Run
+        action: ExecuteBash
+        inputs:
+          commands: [echo]
+`
+	if got := checkDocument([]byte(valid), "Linux"); len(got) != 0 {
+		t.Errorf("valid document rejected: %s", strings.Join(got, "; "))
+	}
+}
+
+func TestSchemaCheckRejectsStepsWithoutInputs(t *testing.T) {
+	for _, tc := range []struct {
+		name, inputs, want string
+	}{
+		{"missing", "", "step Run in document MissingInputs: field inputs is missing (ExecuteBash requires it)"},
+		{"null", "inputs:", "step Run in document MissingInputs: field inputs is missing (ExecuteBash requires it)"},
+		{"empty mapping", "inputs: {}", "step Run in document MissingInputs: field inputs is empty (ExecuteBash requires it)"},
+		{"empty list", "inputs: []", "step Run in document MissingInputs: field inputs is empty (ExecuteBash requires it)"},
+		{"scalar", "inputs: echo", "step Run in document MissingInputs: field inputs is a scalar (want a mapping or a list of mappings)"},
+		{"list of scalars", "inputs: [echo]", "step Run in document MissingInputs: field inputs[0] is a scalar (want a mapping)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := `name: MissingInputs
+description: broken on purpose
+schemaVersion: 1.0
+phases:
+  - name: build
+    steps:
+      - name: Run
+        action: ExecuteBash
+        ` + tc.inputs + `
+`
+			got := strings.Join(checkDocument([]byte(doc), "Linux"), "; ")
+			if got != tc.want {
+				t.Errorf("problems\n got %s\nwant %s", got, tc.want)
+			}
+		})
 	}
 }

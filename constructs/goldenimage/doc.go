@@ -5,7 +5,9 @@
 // updates the SSM agent before anything else, applies OS updates and the
 // DISA STIG, tests the image on a fresh instance, scans it with Inspector,
 // encrypts it with a customer-managed key and distributes it to regions and
-// accounts. A lifecycle policy deprecates and then deletes old images.
+// accounts. A lifecycle policy deprecates and then deletes old images. The
+// image always keeps the SSM agent, even one Image Builder installed on a
+// parent that had none.
 //
 //	app := awscdk.NewApp(nil)
 //	stack := awscdk.NewStack(app, jsii.String("Images"), nil)

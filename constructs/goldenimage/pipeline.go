@@ -29,6 +29,11 @@ import (
 // lifecycle policy, plus the key, log bucket, log groups and notification
 // topic they use.
 //
+// Every image keeps the SSM agent: the recipe sets
+// AdditionalInstanceConfiguration.SystemsManagerAgent.UninstallAfterBuild to
+// false, because Image Builder otherwise removes an agent it installed itself
+// on a parent without one (RHEL, for example).
+//
 // Image Builder resources are immutable. The recipe and the components keep
 // a stable name and take their version from a hash of their resolved
 // content, so any change creates a new version instead of failing with
@@ -467,6 +472,16 @@ func (g *GoldenImagePipeline) defineRecipe(stack awscdk.Stack, p GoldenImagePipe
 			Ebs:        ebs,
 		}},
 		AmiTags: g.amiTags(p),
+		// Image Builder installs the SSM agent on Linux parents that lack
+		// it (RHEL, for example) and, by default, removes it again before
+		// it creates the AMI. Keep it: the golden image ships the agent
+		// the first component just updated. UserDataOverride stays unset,
+		// so Image Builder's own agent installation still runs.
+		AdditionalInstanceConfiguration: &awsimagebuilder.CfnImageRecipe_AdditionalInstanceConfigurationProperty{
+			SystemsManagerAgent: &awsimagebuilder.CfnImageRecipe_SystemsManagerAgentProperty{
+				UninstallAfterBuild: jsiiBool(false),
+			},
+		},
 		Version: jsiiString(versionPlaceholder),
 	}
 	// The version covers the resolved properties and the component versions:

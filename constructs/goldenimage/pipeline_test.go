@@ -97,6 +97,13 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("root volume key = %s, want the construct's own key", *got)
 		}
 	})
+	t.Run("recipe keeps the SSM agent in the image and leaves user data alone", func(t *testing.T) {
+		hasProps(t, tmpl, "AWS::ImageBuilder::ImageRecipe", map[string]interface{}{
+			"AdditionalInstanceConfiguration": assertions.Match_ObjectEquals(&map[string]interface{}{
+				"SystemsManagerAgent": map[string]interface{}{"UninstallAfterBuild": false},
+			}),
+		})
+	})
 	t.Run("SSM agent component is our embedded Linux document", func(t *testing.T) {
 		hasProps(t, tmpl, "AWS::ImageBuilder::Component", map[string]interface{}{
 			"Name":     "test-al2023-update-ssm-agent-linux",
