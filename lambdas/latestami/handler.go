@@ -68,7 +68,7 @@ type Handler struct {
 	// ParameterTier, when set, is the tier every write asks for (Advanced
 	// for a parameter shared through AWS RAM).
 	ParameterTier ssmtypes.ParameterTier
-	Images      imageGetter
+	Images        imageGetter
 	// ParamsIn returns the SSM client of a region; main caches one per
 	// region.
 	ParamsIn func(region string) parameterStore
