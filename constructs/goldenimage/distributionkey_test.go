@@ -42,8 +42,8 @@ func TestDistributionKey(t *testing.T) {
 					t.Errorf("%s has statement %s", id, sid)
 				}
 			}
-			if len(sids) != 4 {
-				t.Errorf("%s statements %v, want the account root, the two service-linked-role statements and the distribution accounts", id, sids)
+			if len(sids) != 5 {
+				t.Errorf("%s statements %v, want the account root, the two service-linked-role statements, and the distribution account's launch and Auto Scaling grant statements", id, sids)
 			}
 		}
 	})

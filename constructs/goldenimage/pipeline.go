@@ -246,8 +246,36 @@ func keyPolicyStatements(stack awscdk.Stack, accounts *[]*string, logGroups bool
 				"StringLike": map[string]interface{}{"kms:ViaService": "ec2.*.amazonaws.com"},
 			},
 		}))
+		// EC2 Auto Scaling launches with its service-linked role, whose
+		// permissions cannot be changed and which a key policy cannot name
+		// before it exists. So an account that runs the AMI in an Auto
+		// Scaling group grants that role the key itself (aws kms
+		// create-grant, see constructs/goldenfleet), which KMS authorizes
+		// here: a grant only to an account's own Auto Scaling role, only for
+		// the operations launching an encrypted AMI needs.
+		for _, a := range *accounts {
+			statements = append(statements, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:        jsiiString("AllowAccount" + *a + "ToGrantItsAutoScalingRole"),
+				Principals: &[]awsiam.IPrincipal{awsiam.NewAccountPrincipal(a)},
+				Actions:    jsiiStrings("kms:CreateGrant"),
+				Resources:  jsiiStrings("*"),
+				Conditions: &map[string]interface{}{
+					"StringLike": map[string]interface{}{"kms:GranteePrincipal": fmt.Sprintf(
+						"arn:%s:iam::%s:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling*", partition, *a)},
+					"ForAllValues:StringEquals": map[string]interface{}{"kms:GrantOperations": autoScalingGrantOperations},
+				},
+			}))
+		}
 	}
 	return statements
+}
+
+// autoScalingGrantOperations are the operations the EC2 Auto Scaling
+// service-linked role of an account the AMI is shared with needs on the
+// key, and may be granted by that account ("Required AWS KMS key policy for
+// use with encrypted volumes", Amazon EC2 Auto Scaling User Guide).
+var autoScalingGrantOperations = []string{
+	"Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "DescribeKey", "CreateGrant",
 }
 
 func (g *GoldenImagePipeline) defineLogBucket(p GoldenImagePipelineProps) awss3.IBucket {

@@ -365,6 +365,25 @@ func TestOptions(t *testing.T) {
 			"Condition": map[string]interface{}{"StringLike": map[string]interface{}{"kms:ViaService": "ec2.*.amazonaws.com"}},
 		})})},
 	})
+	for _, account := range []string{"222222222222", "333333333333"} {
+		// An account running the AMI in an Auto Scaling group grants its own
+		// service-linked role the key (aws kms create-grant): nothing else.
+		hasProps(t, tmpl, "AWS::KMS::Key", map[string]interface{}{
+			"KeyPolicy": map[string]interface{}{"Statement": assertions.Match_ArrayWith(&[]interface{}{assertions.Match_ObjectEquals(&map[string]interface{}{
+				"Sid":       "AllowAccount" + account + "ToGrantItsAutoScalingRole",
+				"Effect":    "Allow",
+				"Principal": map[string]interface{}{"AWS": "arn:aws:iam::" + account + ":root"},
+				"Action":    "kms:CreateGrant",
+				"Resource":  "*",
+				"Condition": map[string]interface{}{
+					"StringLike": map[string]interface{}{"kms:GranteePrincipal": "arn:aws:iam::" + account + ":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling*"},
+					"ForAllValues:StringEquals": map[string]interface{}{"kms:GrantOperations": []interface{}{
+						"Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "DescribeKey", "CreateGrant",
+					}},
+				},
+			})})},
+		})
+	}
 	hasProps(t, tmpl, "AWS::ImageBuilder::ImagePipeline", map[string]interface{}{
 		"Schedule":                assertions.Match_Absent(),
 		"ImageTestsConfiguration": map[string]interface{}{"TimeoutMinutes": 120},
