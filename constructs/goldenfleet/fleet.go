@@ -28,7 +28,10 @@ import (
 
 // GoldenFleetProps configures a GoldenFleet.
 type GoldenFleetProps struct {
-	// LatestAMI is the golden image the fleet runs and follows.
+	// LatestAMI is the golden image the fleet runs and follows. For an AMI
+	// encrypted with another account's key (a parameter shared by ARN, say),
+	// Auto Scaling needs a KMS grant on that key first: see "A fleet in
+	// another account" in the package documentation.
 	//
 	// Required.
 	LatestAMI *latestami.LatestAMI
@@ -39,9 +42,10 @@ type GoldenFleetProps struct {
 	// (for example "{{resolve:ssm:...}}", resolved at deploy), not $Latest,
 	// $Default or a launch-time "resolve:ssm:"; the rollout function refuses
 	// to act otherwise. Set Role to the template's instance role, if it has
-	// one. Vpc, VpcSubnets, InstanceType, MinCapacity, MaxCapacity,
-	// SecurityGroup, UserData, RootDeviceName and RootVolumeSizeGiB are then
-	// unused.
+	// one, and SecurityGroup to the group's security group if Connections
+	// should manage it. Vpc, VpcSubnets, InstanceType, MinCapacity,
+	// MaxCapacity, UserData, RootDeviceName and RootVolumeSizeGiB are then
+	// unused, and GoldenFleet.Group is nil.
 	//
 	// Default: a new group of MinCapacity to MaxCapacity instances in
 	// VpcSubnets, pinned to the numbered version of the launch template the
@@ -93,9 +97,12 @@ type GoldenFleetProps struct {
 	// are managed through Systems Manager instead of SSH.
 	Role awsiam.IRole
 
-	// SecurityGroup of the instances.
+	// SecurityGroup of the instances. With an existing AutoScalingGroup, it
+	// only tells Connections which security group to manage.
 	//
-	// Default: a new security group allowing all outbound and no inbound traffic.
+	// Default: a new security group allowing all outbound and no inbound
+	// traffic; none for an existing AutoScalingGroup (Connections is then
+	// empty).
 	SecurityGroup awsec2.ISecurityGroup
 
 	// UserData runs on every instance's first boot.
@@ -136,19 +143,22 @@ type GoldenFleetProps struct {
 	// Default: 50 and 100.
 	CheckpointPercentages *[]*float64
 
-	// CheckpointDelay is how long a refresh waits at each checkpoint (at most 48 hours).
+	// CheckpointDelay is how long a refresh waits at each checkpoint (whole
+	// seconds, at most 48 hours).
 	//
 	// Default: 10 minutes.
 	CheckpointDelay awscdk.Duration
 
-	// InstanceWarmup is how long a new instance warms up before it counts as healthy.
+	// InstanceWarmup is how long a new instance warms up before it counts as
+	// healthy (whole seconds).
 	//
 	// Default: the group's default instance warmup (5 minutes, set by this construct).
 	InstanceWarmup awscdk.Duration
 
 	// ConvergenceInterval is how often the rollout function compares the
 	// latest-AMI parameter with the group anyway, so a change that arrived
-	// during another refresh, or a missed event, is rolled out later.
+	// during another refresh, or a missed event, is rolled out later (whole
+	// minutes, at least 1: an EventBridge rate).
 	// Parameter Store publishes change events in the parameter's own
 	// account only: for a LatestAMI shared by ARN, the fleet follows on this
 	// schedule unless the owner forwards its "Parameter Store Change" events
@@ -238,8 +248,18 @@ type GoldenFleet struct {
 
 	// LaunchTemplate is the fleet's launch template.
 	LaunchTemplate awsec2.ILaunchTemplate
-	// AutoScalingGroup is the fleet's group.
+	// AutoScalingGroup is the fleet's group: Group, or the existing group
+	// given as GoldenFleetProps.AutoScalingGroup.
 	AutoScalingGroup awsautoscaling.IAutoScalingGroup
+	// Group is the group the construct defines, for what only a concrete
+	// group offers, such as AttachToApplicationTargetGroup or
+	// ScaleOnCpuUtilization. It is nil when GoldenFleetProps.AutoScalingGroup
+	// is given.
+	Group awsautoscaling.AutoScalingGroup
+	// InstanceRole is the instances' role: GoldenFleetProps.Role, or the
+	// role the construct defines for a new group. It is nil for an existing
+	// AutoScalingGroup given without Role.
+	InstanceRole awsiam.IRole
 	// Rollout is the function that rolls the group onto new AMIs.
 	Rollout *gofunction.GoFunction
 	// ParameterRule runs Rollout when the latest-AMI parameter changes.
@@ -294,8 +314,19 @@ func (p *GoldenFleetProps) validate() error {
 			fail("CheckpointPercentages", errors.New("must end with 100, so the refresh finishes"))
 		}
 	}
-	if d := p.CheckpointDelay; d != nil && *d.ToSeconds(nil) > 172800 {
-		fail("CheckpointDelay", fmt.Errorf("%s is longer than 48 hours", *d.ToHumanString()))
+	// Durations are checked in milliseconds, which never throw: ToSeconds
+	// and Schedule_Rate reject fractions with a raw jsii error, Schedule_Rate
+	// after resources were defined.
+	if ms, ok := millis(p.CheckpointDelay); ok {
+		switch {
+		case math.Mod(ms, 1000) != 0:
+			fail("CheckpointDelay", fmt.Errorf("%s is not a whole number of seconds (want e.g. 10 minutes)", *p.CheckpointDelay.ToHumanString()))
+		case ms > 172800*1000:
+			fail("CheckpointDelay", fmt.Errorf("%s is longer than 48 hours", *p.CheckpointDelay.ToHumanString()))
+		}
+	}
+	if ms, ok := millis(p.InstanceWarmup); ok && math.Mod(ms, 1000) != 0 {
+		fail("InstanceWarmup", fmt.Errorf("%s is not a whole number of seconds (want e.g. 5 minutes)", *p.InstanceWarmup.ToHumanString()))
 	}
 	if a := p.RollbackAlarms; a != nil && (len(*a) == 0 || len(*a) > 10) {
 		fail("RollbackAlarms", fmt.Errorf("has %d alarms (want 1 to 10, or leave it unset for the default)", len(*a)))
@@ -308,10 +339,24 @@ func (p *GoldenFleetProps) validate() error {
 	if v := p.RootVolumeSizeGiB; v != nil && (*v < 1 || *v > 16384 || !whole(*v)) {
 		fail("RootVolumeSizeGiB", fmt.Errorf("%v is out of range (want a whole number from 1 to 16384)", *v))
 	}
-	if d := p.ConvergenceInterval; d != nil && *d.ToSeconds(nil) < 60 {
-		fail("ConvergenceInterval", fmt.Errorf("%s is shorter than EventBridge's 1 minute minimum", *d.ToHumanString()))
+	if ms, ok := millis(p.ConvergenceInterval); ok {
+		switch {
+		case ms < 60*1000:
+			fail("ConvergenceInterval", fmt.Errorf("%s is shorter than EventBridge's 1 minute minimum", *p.ConvergenceInterval.ToHumanString()))
+		case math.Mod(ms, 60*1000) != 0:
+			fail("ConvergenceInterval", fmt.Errorf("%s is not a whole number of minutes (want e.g. 2 minutes: EventBridge schedules run at whole-minute rates)",
+				*p.ConvergenceInterval.ToHumanString()))
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// millis is d in milliseconds, and false when d is unset or a token.
+func millis(d awscdk.Duration) (float64, bool) {
+	if d == nil || *d.IsUnresolved() {
+		return 0, false
+	}
+	return *d.ToMilliseconds(&awscdk.TimeConversionOptions{Integral: boolean(false)}), true
 }
 
 // NewGoldenFleet defines the fleet. It panics with an error naming the
@@ -328,12 +373,13 @@ func NewGoldenFleet(scope constructs.Construct, id *string, props *GoldenFleetPr
 	stack := awscdk.Stack_Of(this)
 	partition, region, account := *stack.Partition(), *stack.Region(), *stack.Account()
 
-	role := props.Role
+	this.InstanceRole = props.Role
 	if props.AutoScalingGroup != nil {
 		this.AutoScalingGroup, this.LaunchTemplate, this.securityGroup = props.AutoScalingGroup, props.LaunchTemplate, props.SecurityGroup
 	} else {
-		role = this.defineGroup(props)
+		this.defineGroup(props)
 	}
+	role := this.InstanceRole
 
 	this.RollbackAlarms = []awscloudwatch.IAlarm{}
 	if props.RollbackAlarms != nil {
@@ -397,8 +443,16 @@ func NewGoldenFleet(scope constructs.Construct, id *string, props *GoldenFleetPr
 		statement("AddLaunchTemplateVersions", []string{"ec2:CreateLaunchTemplateVersion"}, templateARN),
 		statement("RefreshThisGroup", []string{"autoscaling:StartInstanceRefresh"}, groupARN),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid: str("LaunchFromThisTemplate"), Actions: strs("ec2:RunInstances", "ec2:CreateTags"), Resources: strs("*"),
+			Sid: str("LaunchFromThisTemplate"), Actions: strs("ec2:RunInstances"), Resources: strs("*"),
 			Conditions: &map[string]interface{}{"ArnEquals": map[string]interface{}{"ec2:LaunchTemplate": *templateARN}},
+		}),
+		// The template's tag specifications are applied by RunInstances,
+		// which EC2 authorizes as ec2:CreateTags with ec2:CreateAction =
+		// RunInstances; the statement above limits those launches to this
+		// template. No CreateTags outside a launch.
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: str("TagWhileLaunching"), Actions: strs("ec2:CreateTags"), Resources: strs("*"),
+			Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"ec2:CreateAction": "RunInstances"}},
 		}),
 	)
 	if role != nil {
@@ -412,7 +466,7 @@ func NewGoldenFleet(scope constructs.Construct, id *string, props *GoldenFleetPr
 		AppliesTo: []string{"Resource::*",
 			`/^Resource::arn:[^:]+:autoscaling:[^:]+:[^:]+:autoScalingGroup:\*:autoScalingGroupName\/<[A-Za-z0-9]+>$/`},
 		Reason: "DescribeAutoScalingGroups, DescribeInstanceRefreshes and DescribeLaunchTemplateVersions support no resource-level permissions; " +
-			"RunInstances/CreateTags are limited to launches from this fleet's template by the ec2:LaunchTemplate condition; " +
+			"RunInstances is limited to launches from this fleet's template by the ec2:LaunchTemplate condition, and CreateTags to tagging during RunInstances by ec2:CreateAction; " +
 			"the group ARN's * is the group id Auto Scaling assigns, the name pins this one group.",
 	})
 
@@ -468,8 +522,9 @@ func NewGoldenFleet(scope constructs.Construct, id *string, props *GoldenFleetPr
 	return this
 }
 
-// defineGroup defines the launch template and the group, and returns the instance role.
-func (this *GoldenFleet) defineGroup(props *GoldenFleetProps) awsiam.IRole {
+// defineGroup defines the launch template, the group and, unless Role is
+// given, the instance role.
+func (this *GoldenFleet) defineGroup(props *GoldenFleetProps) {
 	role := props.Role
 	if role == nil {
 		role = awsiam.NewRole(this, str("InstanceRole"), &awsiam.RoleProps{
@@ -529,8 +584,7 @@ func (this *GoldenFleet) defineGroup(props *GoldenFleetProps) awsiam.IRole {
 		DefaultInstanceWarmup: awscdk.Duration_Minutes(num(5)),
 		GroupMetrics:          &[]awsautoscaling.GroupMetrics{awsautoscaling.GroupMetrics_All()},
 	})
-	this.LaunchTemplate, this.AutoScalingGroup = template, group
-	return role
+	this.LaunchTemplate, this.AutoScalingGroup, this.Group, this.InstanceRole = template, group, group, role
 }
 
 // joinTokens joins names that may be tokens into one comma-separated
@@ -583,6 +637,12 @@ func strs(values ...string) *[]*string {
 // Connections are the rules of the fleet's security group (SecurityGroup,
 // or the one the construct defines), so the fleet is an awsec2.IConnectable:
 // fleet.Connections().AllowFrom(loadBalancer, awsec2.Port_Tcp(jsii.Number(443)), nil).
+//
+// For an existing AutoScalingGroup given without SecurityGroup, the
+// construct knows no security group: Connections is then empty, and rules
+// added to it, or to a peer for it, change nothing. Give SecurityGroup (the
+// group's) to manage them here. (Like CDK's own constructs, it returns the
+// connections rather than failing.)
 func (f *GoldenFleet) Connections() awsec2.Connections {
 	var groups []awsec2.ISecurityGroup
 	if f.securityGroup != nil {

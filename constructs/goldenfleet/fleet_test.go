@@ -124,8 +124,12 @@ func TestFleetDefaults(t *testing.T) {
 				"Resource": map[string]interface{}{"Fn::Join": []interface{}{"", []interface{}{"arn:aws:ec2:eu-west-1:333333333333:launch-template/", ref("FleetLaunchTemplate")}}}},
 			map[string]interface{}{"Sid": "RefreshThisGroup", "Action": "autoscaling:StartInstanceRefresh",
 				"Resource": map[string]interface{}{"Fn::Join": []interface{}{"", []interface{}{"arn:aws:autoscaling:eu-west-1:333333333333:autoScalingGroup:*:autoScalingGroupName/", ref("FleetGroup")}}}},
-			map[string]interface{}{"Sid": "LaunchFromThisTemplate", "Action": []interface{}{"ec2:CreateTags", "ec2:RunInstances"}, "Resource": "*",
-				"Condition": map[string]interface{}{"ArnEquals": map[string]interface{}{"ec2:LaunchTemplate": map[string]interface{}{"Fn::Join": []interface{}{"", []interface{}{"arn:aws:ec2:eu-west-1:333333333333:launch-template/", ref("FleetLaunchTemplate")}}}}}},
+			map[string]interface{}{"Sid": "LaunchFromThisTemplate", "Action": "ec2:RunInstances", "Resource": "*",
+				"Condition": assertions.Match_ObjectEquals(&map[string]interface{}{"ArnEquals": map[string]interface{}{"ec2:LaunchTemplate": map[string]interface{}{"Fn::Join": []interface{}{"", []interface{}{"arn:aws:ec2:eu-west-1:333333333333:launch-template/", ref("FleetLaunchTemplate")}}}}})},
+			// Tags only as RunInstances launches (the template's tag
+			// specifications), which the statement above limits to this template.
+			map[string]interface{}{"Sid": "TagWhileLaunching", "Action": "ec2:CreateTags", "Resource": "*",
+				"Condition": assertions.Match_ObjectEquals(&map[string]interface{}{"StringEquals": map[string]interface{}{"ec2:CreateAction": "RunInstances"}})},
 			map[string]interface{}{"Sid": "PassInstanceRole", "Action": "iam:PassRole",
 				"Condition": map[string]interface{}{"StringEquals": map[string]interface{}{"iam:PassedToService": "ec2.amazonaws.com"}}},
 		}},
@@ -138,9 +142,20 @@ func TestFleetDefaults(t *testing.T) {
 			}},
 		})})},
 	})
-	if fleet.Connections() == nil || len(fleet.RollbackAlarms) != 1 {
+	if fleet.Connections() == nil || len(*fleet.Connections().SecurityGroups()) != 1 || len(fleet.RollbackAlarms) != 1 {
 		t.Errorf("Connections %v, %d rollback alarms", fleet.Connections(), len(fleet.RollbackAlarms))
 	}
+	cdktest.Check(t, "Group and InstanceRole are the group and role the construct defines", func() {
+		if fleet.Group == nil || *fleet.Group.Node().Path() != "Consumer/Fleet/Group" {
+			panic(fmt.Sprintf("Group = %v, want Consumer/Fleet/Group", fleet.Group))
+		}
+		if fleet.InstanceRole == nil || *fleet.InstanceRole.Node().Path() != "Consumer/Fleet/InstanceRole" || fleet.Group.Role() != fleet.InstanceRole {
+			panic(fmt.Sprintf("InstanceRole = %v, want Consumer/Fleet/InstanceRole, the group's role", fleet.InstanceRole))
+		}
+		if fleet.AutoScalingGroup != fleet.Group {
+			panic("AutoScalingGroup is not Group")
+		}
+	})
 	t.Run("cdk-nag finds nothing", func(t *testing.T) {
 		compliance.Apply(stack, false)
 		for _, f := range cdktest.NagFindings(t, stack) {
@@ -279,10 +294,18 @@ func TestFleetOnAnExistingGroup(t *testing.T) {
 	group := awsautoscaling.AutoScalingGroup_FromAutoScalingGroupName(stack, jsii.String("Group"), jsii.String("web"))
 	template := awsec2.LaunchTemplate_FromLaunchTemplateAttributes(stack, jsii.String("Template"), &awsec2.LaunchTemplateAttributes{LaunchTemplateId: jsii.String("lt-0123456789abcdef0")})
 	role := awsiam.Role_FromRoleName(stack, jsii.String("Role"), jsii.String("web-instances"), nil)
-	goldenfleet.NewGoldenFleet(stack, jsii.String("Fleet"), &goldenfleet.GoldenFleetProps{
+	fleet := goldenfleet.NewGoldenFleet(stack, jsii.String("Fleet"), &goldenfleet.GoldenFleetProps{
 		LatestAMI: latestami.LatestAMIFromParameterName(parameter), AutoScalingGroup: group, LaunchTemplate: template, Role: role,
 	})
 	tmpl := assertions.Template_FromStack(stack, nil)
+	if fleet.Group != nil || fleet.InstanceRole != role || fleet.AutoScalingGroup != group {
+		t.Errorf("Group = %v, InstanceRole = %v, AutoScalingGroup = %v; want nil, the given role and the given group", fleet.Group, fleet.InstanceRole, fleet.AutoScalingGroup)
+	}
+	// Without SecurityGroup there is nothing to open: Connections is empty,
+	// as documented, and rules added to it change nothing.
+	if n := len(*fleet.Connections().SecurityGroups()); n != 0 {
+		t.Errorf("Connections has %d security groups, want none", n)
+	}
 	for _, typ := range []string{"AWS::AutoScaling::AutoScalingGroup", "AWS::EC2::LaunchTemplate"} {
 		cdktest.Check(t, "no new "+typ, func() { tmpl.ResourceCountIs(jsii.String(typ), jsii.Number(0)) })
 	}
@@ -333,6 +356,16 @@ func TestInvalidFleetProps(t *testing.T) {
 			"goldenfleet: CheckpointDelay 2 days 1 hour is longer than 48 hours"},
 		{"TestFailsWhenConvergenceIsTooFrequent", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, ConvergenceInterval: awscdk.Duration_Seconds(jsii.Number(10))},
 			"goldenfleet: ConvergenceInterval 10 seconds is shorter than EventBridge's 1 minute minimum"},
+		{"TestFailsWhenConvergenceIsNotWholeMinutes", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, ConvergenceInterval: awscdk.Duration_Seconds(jsii.Number(90))},
+			"goldenfleet: ConvergenceInterval 1 minute 30 seconds is not a whole number of minutes (want e.g. 2 minutes: EventBridge schedules run at whole-minute rates)"},
+		{"TestFailsWhenCheckpointDelayIsNotWholeSeconds", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, CheckpointDelay: awscdk.Duration_Millis(jsii.Number(1500))},
+			"goldenfleet: CheckpointDelay 1 second 500 millis is not a whole number of seconds (want e.g. 10 minutes)"},
+		{"TestFailsWhenInstanceWarmupIsNotWholeSeconds", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, InstanceWarmup: awscdk.Duration_Millis(jsii.Number(2500))},
+			"goldenfleet: InstanceWarmup 2 seconds 500 millis is not a whole number of seconds (want e.g. 5 minutes)"},
+		{"TestReportsEveryBadDuration", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small,
+			CheckpointDelay: awscdk.Duration_Millis(jsii.Number(100)), ConvergenceInterval: awscdk.Duration_Seconds(jsii.Number(61))},
+			"goldenfleet: CheckpointDelay 100 millis is not a whole number of seconds (want e.g. 10 minutes)\n" +
+				"goldenfleet: ConvergenceInterval 1 minute 1 second is not a whole number of minutes (want e.g. 2 minutes: EventBridge schedules run at whole-minute rates)"},
 	} {
 		t.Run(tc.test, func(t *testing.T) {
 			props := tc.props

@@ -1,6 +1,7 @@
 package latestami_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -38,13 +39,22 @@ func TestLatestAMIHandle(t *testing.T) {
 	awsec2.NewCfnInstance(stack, jsii.String("Instance"), &awsec2.CfnInstanceProps{ImageId: deployTime.ImageId, InstanceType: jsii.String("t4g.micro")})
 
 	tmpl := assertions.Template_FromStack(stack, nil)
-	cdktest.Check(t, "deploy-time parameters", func() {
-		tmpl.HasParameter(jsii.String("GoldenAmi"), map[string]interface{}{
-			"Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>", "Default": "/golden-ami/prod/al2023/latest",
-		})
-		tmpl.HasParameter(jsii.String("*"), map[string]interface{}{
-			"Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>", "Default": "/golden-ami/prod/al2023/latest",
-		})
+	ssmTyped := map[string]interface{}{"Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>", "Default": "/golden-ami/prod/al2023/latest"}
+	cdktest.Check(t, "CfnParameter defines the named deploy-time parameter", func() {
+		tmpl.HasParameter(jsii.String("GoldenAmi"), ssmTyped)
+	})
+	// GoldenAmi above matches any search by type and default, so the
+	// instance itself must name the parameter MachineImage made.
+	cdktest.Check(t, "MachineImage resolves through a deploy-time parameter of its own", func() {
+		imageParam := assertions.NewCapture(nil)
+		tmpl.HasResourceProperties(jsii.String("AWS::EC2::Instance"), map[string]interface{}{"ImageId": map[string]interface{}{"Ref": imageParam}})
+		if id := *imageParam.AsString(); id == "GoldenAmi" {
+			panic("the instance's ImageId refers to CfnParameter's GoldenAmi, not to a parameter of MachineImage")
+		}
+		tmpl.HasParameter(imageParam.AsString(), ssmTyped)
+		if n := len(*tmpl.FindParameters(jsii.String("*"), ssmTyped)); n != 2 {
+			panic(fmt.Sprintf("%d SSM-typed parameters for the name, want 2 (GoldenAmi and MachineImage's)", n))
+		}
 	})
 	cdktest.Check(t, "GrantRead", func() {
 		// CDK merges the two grants into one statement.

@@ -11,6 +11,10 @@
 //   - "Parameter Store Change" (source aws.ssm) for the latest-AMI parameter.
 //     It acts on Create and Update without an "exception" (an aws:ec2:image
 //     write that failed validation carries one and created no version).
+//     Parameter Store publishes these only in the parameter's account: for
+//     a parameter shared from another account, they arrive only when its
+//     owner forwards them to this account's default event bus (the
+//     envelope keeps the owner's "account" and "region").
 //   - a schedule (source aws.events, "Scheduled Event"), the convergence
 //     pass. It is required: see "Nothing is lost" below. Every 15 minutes is
 //     a reasonable rate; each pass costs four or five read calls.
@@ -31,7 +35,16 @@
 //
 //   - AUTO_SCALING_GROUP_NAME: the group to roll.
 //   - LAUNCH_TEMPLATE_ID: the group's launch template, lt-<17 hex digits>.
-//   - SSM_PARAMETER_NAME: the latest-AMI parameter, e.g. /golden-ami/latest.
+//   - SSM_PARAMETER_NAME: the latest-AMI parameter: its name, e.g.
+//     /golden-ami/latest, or, for a parameter shared from another account
+//     through AWS RAM, its ARN,
+//     arn:<partition>:ssm:<region>:<12-digit account>:parameter/<name>
+//     (GetParameter reads a shared parameter only by ARN). Events are
+//     matched against the name the ARN contains (parameter/golden-ami/latest
+//     is /golden-ami/latest; a one-level parameter/foo matches foo and
+//     /foo, which share that ARN) and, when the event says so, against the
+//     ARN's account and region, so a parameter of the same name in this
+//     account does not trigger a rollout.
 //   - REFRESH_MIN_HEALTHY_PERCENTAGE: 0 to 100.
 //   - REFRESH_CHECKPOINT_PERCENTAGES: ascending, comma-separated, ending with
 //     100, e.g. "20,50,100". (With a last value below 100 a refresh would
@@ -129,12 +142,16 @@
 // by design and harmless when the construct does this:
 //
 //   - the launch template's ImageId is resolved at deploy time from the
-//     latest-AMI parameter (a CloudFormation parameter of type
-//     AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>, which is what CDK's
-//     MachineImage.fromSsmParameter produces without
-//     resolveSsmParameterAtLaunch and without cachedInContext; the latter
-//     would freeze an old AMI in cdk.context.json, and every deployment would
-//     then put the group back on it). Every deployment re-resolves it, so
+//     latest-AMI parameter: the CloudFormation dynamic reference
+//     "{{resolve:ssm:<name>}}" for a parameter of the stack's account, or,
+//     for one shared by ARN (which dynamic references cannot name), a
+//     CloudFormation parameter of type
+//     AWS::SSM::Parameter::Value<AWS::EC2::Image::Id> defaulting to the ARN
+//     (see latestami.LatestAMI.MachineImageAtDeploy). Never the launch-time
+//     alias "resolve:ssm:" and never a value cached in cdk.context.json
+//     (CDK's cachedInContext), which would freeze an old AMI, and every
+//     deployment would then put the group back on it. Every deployment
+//     re-resolves it, so
 //     whenever the parameter changed since the last deployment CloudFormation
 //     writes a new version with the same AMI the function rolls out, and
 //     points the group at it: CloudFormation moves the group sideways, never
@@ -212,7 +229,8 @@
 //
 // # IAM
 //
-//   - ssm:GetParameter on the latest-AMI parameter.
+//   - ssm:GetParameter on the latest-AMI parameter (its ARN, the owner's
+//     for a shared one).
 //   - autoscaling:DescribeAutoScalingGroups, autoscaling:DescribeInstanceRefreshes
 //     and ec2:DescribeLaunchTemplateVersions: these do not support
 //     resource-level permissions, so Resource "*".
@@ -224,6 +242,7 @@
 //     ec2:RunInstances (conditioned on ec2:LaunchTemplate = the template's
 //     ARN), iam:PassRole on the instance role when the template has an
 //     instance profile (condition iam:PassedToService ec2.amazonaws.com),
-//     and ec2:CreateTags with ec2:CreateAction = RunInstances when the
-//     template has tag specifications.
+//     and ec2:CreateTags conditioned on ec2:CreateAction = RunInstances (so
+//     only the tagging RunInstances does as it launches) when the template
+//     has tag specifications.
 package main

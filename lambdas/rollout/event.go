@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -53,8 +56,8 @@ func (h *Handler) decide(ev events.CloudWatchEvent) (trigger, reason string, err
 		return "", "", err
 	}
 	switch {
-	case change.Name != h.ParameterName:
-		return "", fmt.Sprintf("parameter %s is not %s", change.Name, h.ParameterName), nil
+	case !parameterOf(h.ParameterName).matches(change.Name, ev.AccountID, ev.Region):
+		return "", fmt.Sprintf("parameter %s is not %s", describeChanged(h.ParameterName, change.Name, ev), h.ParameterName), nil
 	case change.Operation != contract.OperationCreate && change.Operation != contract.OperationUpdate:
 		return "", fmt.Sprintf("operation %s of %s does not create a new value", change.Operation, change.Name), nil
 	case change.Exception != "":
@@ -91,4 +94,70 @@ func truncate(b []byte) string {
 		return strconv.Quote(string(b[:n])) + "..."
 	}
 	return strconv.Quote(string(b))
+}
+
+// parameterARNPattern is the ARN of an SSM parameter:
+// arn:<partition>:ssm:<region>:<12-digit account>:parameter/<name>, where
+// <name> is the parameter's name without its leading slash.
+var parameterARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:ssm:([a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}):([0-9]{12}):parameter/([a-zA-Z0-9_.\-][a-zA-Z0-9_.\-/]*)$`)
+
+// watchedParameter is what a Parameter Store Change event of the latest-AMI
+// parameter carries: its name in detail.name and, for a parameter shared by
+// ARN, the owner's account and region in the envelope.
+type watchedParameter struct {
+	// names the event's detail.name may take.
+	names []string
+	// account and region of the ARN; empty for a parameter given by name,
+	// which lives in the function's own account and region.
+	account, region string
+}
+
+// parseParameterARN derives the parameter's name, account and region from
+// its ARN. The ARN drops a name's leading slash: parameter/golden-ami/latest
+// is /golden-ami/latest (a hierarchical name starts with one), and
+// parameter/foo is foo, or /foo, which SSM also accepts and which has the
+// same ARN.
+func parseParameterARN(arn string) (watchedParameter, bool) {
+	m := parameterARNPattern.FindStringSubmatch(arn)
+	if m == nil {
+		return watchedParameter{}, false
+	}
+	w := watchedParameter{names: []string{"/" + m[3]}, account: m[2], region: m[1]}
+	if !strings.Contains(m[3], "/") {
+		w.names = []string{m[3], "/" + m[3]}
+	}
+	return w, true
+}
+
+// parameterOf is the parameter SSM_PARAMETER_NAME (validated by
+// configFromEnv) names: a parameter name, or a parameter ARN.
+func parameterOf(ref string) watchedParameter {
+	if w, ok := parseParameterARN(ref); ok {
+		return w
+	}
+	return watchedParameter{names: []string{ref}}
+}
+
+// matches reports whether an event for the parameter name in account and
+// region is about this parameter. An event that does not say its account
+// or region is matched by name.
+func (w watchedParameter) matches(name, account, region string) bool {
+	return slices.Contains(w.names, name) &&
+		(w.account == "" || account == "" || account == w.account) &&
+		(w.region == "" || region == "" || region == w.region)
+}
+
+// describeChanged names the parameter an event is about, with its account
+// and region when the function watches a parameter by ARN.
+func describeChanged(ref, name string, ev events.CloudWatchEvent) string {
+	if !strings.HasPrefix(ref, "arn:") {
+		return name
+	}
+	if ev.AccountID != "" {
+		name += " of account " + ev.AccountID
+	}
+	if ev.Region != "" {
+		name += " in " + ev.Region
+	}
+	return name
 }

@@ -106,8 +106,12 @@ type versionCreator interface {
 type Handler struct {
 	GroupName        string
 	LaunchTemplateID string
-	ParameterName    string
-	Preferences      Preferences
+	// ParameterName is the latest-AMI parameter as GetParameter is called
+	// with it: its name or, for a parameter shared from another account,
+	// its ARN. Parameter Store Change events are matched against the name
+	// (derived from the ARN) and, for an ARN, its account and region.
+	ParameterName string
+	Preferences   Preferences
 
 	Params         parameterReader
 	Groups         groupDescriber

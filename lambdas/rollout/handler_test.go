@@ -748,3 +748,71 @@ func TestRolledBackAMIOnTheGroupIsLoggedAtWarn(t *testing.T) {
 		t.Errorf("log = %v", recs)
 	}
 }
+
+// A parameter shared from another account is configured by ARN: it is read
+// by ARN, and the Parameter Store Change events its owner forwards, which
+// carry its name and the owner's account and region, roll it out.
+func TestSharedParameterByARN(t *testing.T) {
+	const (
+		owner     = "444455556666"
+		sharedARN = "arn:aws:ssm:us-east-1:" + owner + ":parameter/golden-ami/latest"
+	)
+	started := func(ref string) Result {
+		return Result{Decision: DecisionStarted, AMI: amiB, LaunchTemplateVersion: "2", InstanceRefreshID: "r-1",
+			Reason: "parameter " + ref + " version 2 is " + amiB + "; auto scaling group web was on launch template " + ltID + " version 1 with " + amiA}
+	}
+	for _, tc := range []struct {
+		name      string
+		parameter string
+		mutate    func(*events.CloudWatchEvent)
+		want      Result
+	}{
+		{name: "the owner's forwarded event rolls out", parameter: sharedARN, want: started(sharedARN)},
+		{name: "an event without account and region is matched by name", parameter: sharedARN,
+			mutate: func(e *events.CloudWatchEvent) { e.AccountID, e.Region = "", "" }, want: started(sharedARN)},
+		{name: "the same name in another account is ignored", parameter: sharedARN,
+			mutate: func(e *events.CloudWatchEvent) { e.AccountID = "123456789012" },
+			want:   Result{Decision: DecisionIgnored, Reason: "parameter /golden-ami/latest of account 123456789012 in us-east-1 is not " + sharedARN}},
+		{name: "the same name in another region is ignored", parameter: sharedARN,
+			mutate: func(e *events.CloudWatchEvent) { e.Region = "eu-west-1" },
+			want:   Result{Decision: DecisionIgnored, Reason: "parameter /golden-ami/latest of account " + owner + " in eu-west-1 is not " + sharedARN}},
+		{name: "another parameter of the owner is ignored", parameter: sharedARN,
+			mutate: func(e *events.CloudWatchEvent) {
+				e.Detail = json.RawMessage(`{"name":"/golden-ami/upstream","operation":"Update"}`)
+			},
+			want: Result{Decision: DecisionIgnored, Reason: "parameter /golden-ami/upstream of account " + owner + " in us-east-1 is not " + sharedARN}},
+		{name: "a name without a slash", parameter: "arn:aws:ssm:us-east-1:" + owner + ":parameter/golden-ami-latest",
+			mutate: func(e *events.CloudWatchEvent) {
+				e.Detail = json.RawMessage(`{"name":"golden-ami-latest","operation":"Update"}`)
+			},
+			want: started("arn:aws:ssm:us-east-1:" + owner + ":parameter/golden-ami-latest")},
+		// Its ARN is the same with a leading slash, which is how
+		// latestami.LatestAMIFromParameterARN names it.
+		{name: "a one-level name with a leading slash", parameter: "arn:aws:ssm:us-east-1:" + owner + ":parameter/golden-ami-latest",
+			mutate: func(e *events.CloudWatchEvent) {
+				e.Detail = json.RawMessage(`{"name":"/golden-ami-latest","operation":"Update"}`)
+			},
+			want: started("arn:aws:ssm:us-east-1:" + owner + ":parameter/golden-ami-latest")},
+		{name: "a name in this account is not matched against the event's account", parameter: paramName,
+			mutate: func(e *events.CloudWatchEvent) { e.AccountID = "123456789012" }, want: started(paramName)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld()
+			w.parameter = tc.parameter
+			ev := loadEvent(t, "parameter-update-shared.json")
+			if tc.mutate != nil {
+				tc.mutate(&ev)
+			}
+			got, err := w.handler().Handle(context.Background(), ev)
+			if err != nil {
+				t.Fatalf("Handle: %v", err)
+			}
+			if got != tc.want {
+				t.Errorf("result = %+v\nwant     %+v", got, tc.want)
+			}
+			if tc.want.Decision == DecisionIgnored && len(w.calls) != 0 {
+				t.Errorf("calls = %v, want none", w.calls)
+			}
+		})
+	}
+}

@@ -290,3 +290,42 @@ func TestIntegrationIgnoredEventsCallNothing(t *testing.T) {
 		t.Errorf("AWS calls = %+v, want none", srv.Calls())
 	}
 }
+
+// A parameter shared from another account through AWS RAM is named by its
+// ARN: the function reads it by ARN over the wire, and the owner's
+// forwarded Parameter Store Change event (name, account and region) rolls
+// it out.
+//
+// fakeaws indexes parameters by the Name a request sends, so the fixture
+// is stored under the ARN, standing in for the share: GetParameter succeeds
+// only if the function sends the ARN.
+func TestIntegrationSharedParameterIsReadByARN(t *testing.T) {
+	const sharedARN = "arn:aws:ssm:" + region + ":444455556666:parameter" + paramName
+	srv := fakeaws.New(t)
+	srv.Setenv(t, region)
+	srv.AddLaunchTemplate(region, ltID, "web", amiA, "t4g.small")
+	srv.AddAutoScalingGroup(region, fakeaws.AutoScalingGroup{Name: groupName, LaunchTemplateID: ltID, LaunchTemplateName: "web",
+		LaunchTemplateVersion: "1", MinSize: 2, MaxSize: 4, DesiredCapacity: 2})
+	srv.SetParameter(region, sharedARN, amiB)
+	env := validEnv()
+	env["SSM_PARAMETER_NAME"] = sharedARN
+	cfg, err := configFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("configFromEnv: %v", err)
+	}
+	h, err := newHandler(context.Background(), cfg, awsconfig.WithMaxBackoff(time.Millisecond))
+	if err != nil {
+		t.Fatalf("newHandler: %v", err)
+	}
+	got, err := h.Handle(context.Background(), loadEvent(t, "parameter-update-shared.json"))
+	if err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	r := checkOneRollout(t, srv, amiB, 1)
+	if got.Decision != DecisionStarted || got.InstanceRefreshID != r.ID || got.AMI != amiB {
+		t.Errorf("result = %+v, want started as refresh %s", got, r.ID)
+	}
+	if n := srv.CountOK("GetParameter"); n != 1 {
+		t.Errorf("successful GetParameter calls = %d, want 1 (by ARN)", n)
+	}
+}

@@ -41,8 +41,10 @@ func main() {
 type config struct {
 	GroupName        string
 	LaunchTemplateID string
-	ParameterName    string
-	Preferences      Preferences
+	// ParameterName is SSM_PARAMETER_NAME as given: a parameter name, or
+	// the ARN of a parameter shared from another account through AWS RAM.
+	ParameterName string
+	Preferences   Preferences
 }
 
 var (
@@ -53,7 +55,9 @@ var (
 // configFromEnv reads and validates the environment. Every variable is
 // required except REFRESH_INSTANCE_WARMUP_SECONDS: the construct owns the
 // defaults, so they live in one place. Errors name the variable and its
-// value.
+// value. SSM_PARAMETER_NAME is a parameter name or, for a parameter shared
+// from another account, its ARN (GetParameter accepts both; a shared
+// parameter only by ARN).
 func configFromEnv(getenv func(string) string) (config, error) {
 	c := config{
 		GroupName:        getenv(contract.EnvAutoScalingGroupName),
@@ -69,8 +73,14 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	if !launchTemplateIDPattern.MatchString(c.LaunchTemplateID) {
 		return config{}, bad(contract.EnvLaunchTemplateID, `a launch template id (want "lt-" followed by 17 hex digits)`)
 	}
-	if len(c.ParameterName) > 2048 || !parameterNamePattern.MatchString(c.ParameterName) {
-		return config{}, bad(contract.EnvSSMParameterName, "an SSM parameter name (want e.g. /golden-ami/latest)")
+	switch ref := c.ParameterName; {
+	case strings.HasPrefix(ref, "arn:"):
+		if _, ok := parseParameterARN(ref); !ok || len(ref) > 2048 {
+			return config{}, bad(contract.EnvSSMParameterName, "an SSM parameter ARN (want arn:<partition>:ssm:<region>:<12-digit account>:parameter/<name>)")
+		}
+	case len(ref) > 2048 || !parameterNamePattern.MatchString(ref):
+		return config{}, bad(contract.EnvSSMParameterName,
+			"an SSM parameter name or ARN (want e.g. /golden-ami/latest or arn:aws:ssm:us-east-1:111122223333:parameter/golden-ami/latest)")
 	}
 
 	p := &c.Preferences

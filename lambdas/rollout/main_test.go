@@ -23,6 +23,8 @@ func validEnv() map[string]string {
 	}
 }
 
+const sharedARN = "arn:aws:ssm:us-east-1:444455556666:parameter/golden-ami/latest"
+
 func TestConfigFromEnv(t *testing.T) {
 	valid := config{GroupName: groupName, LaunchTemplateID: ltID, ParameterName: paramName, Preferences: testPreferences()}
 	for _, tc := range []struct {
@@ -49,8 +51,24 @@ func TestConfigFromEnv(t *testing.T) {
 			wantErr: `rollout: AUTO_SCALING_GROUP_NAME="` + strings.Repeat("g", 256) + `" is not an Auto Scaling group name (want 1 to 255 printable characters)`},
 		{name: "launch template name instead of id", set: map[string]string{"LAUNCH_TEMPLATE_ID": "web"},
 			wantErr: `rollout: LAUNCH_TEMPLATE_ID="web" is not a launch template id (want "lt-" followed by 17 hex digits)`},
+		{name: "parameter shared by ARN", set: map[string]string{"SSM_PARAMETER_NAME": sharedARN},
+			want: func(c *config) { c.ParameterName = sharedARN }},
+		{name: "parameter shared by ARN in another partition, named without a slash", set: map[string]string{"SSM_PARAMETER_NAME": "arn:aws-us-gov:ssm:us-gov-west-1:444455556666:parameter/golden-ami-latest"},
+			want: func(c *config) {
+				c.ParameterName = "arn:aws-us-gov:ssm:us-gov-west-1:444455556666:parameter/golden-ami-latest"
+			}},
 		{name: "missing parameter", set: map[string]string{"SSM_PARAMETER_NAME": ""},
-			wantErr: `rollout: SSM_PARAMETER_NAME="" is not an SSM parameter name (want e.g. /golden-ami/latest)`},
+			wantErr: `rollout: SSM_PARAMETER_NAME="" is not an SSM parameter name or ARN (want e.g. /golden-ami/latest or arn:aws:ssm:us-east-1:111122223333:parameter/golden-ami/latest)`},
+		{name: "parameter name with a space", set: map[string]string{"SSM_PARAMETER_NAME": "/golden ami/latest"},
+			wantErr: `rollout: SSM_PARAMETER_NAME="/golden ami/latest" is not an SSM parameter name or ARN (want e.g. /golden-ami/latest or arn:aws:ssm:us-east-1:111122223333:parameter/golden-ami/latest)`},
+		{name: "ARN with an 11-digit account", set: map[string]string{"SSM_PARAMETER_NAME": "arn:aws:ssm:us-east-1:44445555666:parameter/golden-ami/latest"},
+			wantErr: `rollout: SSM_PARAMETER_NAME="arn:aws:ssm:us-east-1:44445555666:parameter/golden-ami/latest" is not an SSM parameter ARN (want arn:<partition>:ssm:<region>:<12-digit account>:parameter/<name>)`},
+		{name: "ARN of another service", set: map[string]string{"SSM_PARAMETER_NAME": "arn:aws:s3:::golden-ami/latest"},
+			wantErr: `rollout: SSM_PARAMETER_NAME="arn:aws:s3:::golden-ami/latest" is not an SSM parameter ARN (want arn:<partition>:ssm:<region>:<12-digit account>:parameter/<name>)`},
+		{name: "ARN without a name", set: map[string]string{"SSM_PARAMETER_NAME": "arn:aws:ssm:us-east-1:444455556666:parameter/"},
+			wantErr: `rollout: SSM_PARAMETER_NAME="arn:aws:ssm:us-east-1:444455556666:parameter/" is not an SSM parameter ARN (want arn:<partition>:ssm:<region>:<12-digit account>:parameter/<name>)`},
+		{name: "ARN without a region", set: map[string]string{"SSM_PARAMETER_NAME": "arn:aws:ssm::444455556666:parameter/golden-ami/latest"},
+			wantErr: `rollout: SSM_PARAMETER_NAME="arn:aws:ssm::444455556666:parameter/golden-ami/latest" is not an SSM parameter ARN (want arn:<partition>:ssm:<region>:<12-digit account>:parameter/<name>)`},
 		{name: "min healthy over 100", set: map[string]string{"REFRESH_MIN_HEALTHY_PERCENTAGE": "101"},
 			wantErr: `rollout: REFRESH_MIN_HEALTHY_PERCENTAGE="101" is not a percentage (want an integer from 0 to 100)`},
 		{name: "min healthy missing", set: map[string]string{"REFRESH_MIN_HEALTHY_PERCENTAGE": ""},

@@ -93,6 +93,10 @@ type ltVersion struct{ image, description, instanceType string }
 // world is one group, its template and its refreshes, behaving like the
 // services as far as the handler can tell.
 type world struct {
+	// parameter is what the handler is configured with and GetParameter
+	// answers for: the name, or the ARN of a parameter shared from
+	// another account.
+	parameter    string
 	param        string
 	paramVersion int64
 
@@ -130,7 +134,7 @@ type world struct {
 
 func newWorld() *world {
 	return &world{
-		param: amiB, paramVersion: 2,
+		parameter: paramName, param: amiB, paramVersion: 2,
 		groupTemplate: ltID, groupVersion: "1",
 		versions: []ltVersion{{image: amiA}},
 		tokens:   map[string]int64{},
@@ -140,7 +144,7 @@ func newWorld() *world {
 
 func (w *world) handler() *Handler {
 	return &Handler{
-		GroupName: groupName, LaunchTemplateID: ltID, ParameterName: paramName, Preferences: testPreferences(),
+		GroupName: groupName, LaunchTemplateID: ltID, ParameterName: w.parameter, Preferences: testPreferences(),
 		Params:         getParameterFunc(w.getParameter),
 		Groups:         describeGroupsFunc(w.describeGroups),
 		Refreshes:      describeRefreshesFunc(w.describeRefreshes),
@@ -174,7 +178,7 @@ func (w *world) getParameter(_ context.Context, in *ssm.GetParameterInput, _ ...
 	if err := w.record("GetParameter"); err != nil {
 		return nil, err
 	}
-	if aws.ToString(in.Name) != paramName {
+	if aws.ToString(in.Name) != w.parameter {
 		return nil, &ssmtypes.ParameterNotFound{Message: in.Name}
 	}
 	return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Name: in.Name, Value: aws.String(w.param), Version: w.paramVersion}}, nil
