@@ -218,6 +218,23 @@ func TestUpstreamParametersAreSeededFromTheirSource(t *testing.T) {
 	}
 }
 
+// CloudWatch publishes alarm actions as the service, and EnforceSSL's topic
+// policy replaces the default one: every alarm's topic must allow it.
+func TestEveryAlarmCanPublishToItsTopic(t *testing.T) {
+	dir, _, stacks := synthAll(t)
+	alarms := 0
+	for _, s := range stacks {
+		tmpl := readTemplate(t, dir, *s.StackName())
+		alarms += len(cdktest.ResourcesOfType(tmpl, "AWS::CloudWatch::Alarm"))
+		for _, p := range cdktest.AlarmTopicProblems(tmpl) {
+			t.Errorf("%s: %s", *s.StackName(), p)
+		}
+	}
+	if alarms == 0 {
+		t.Fatal("no alarms found; the check checked nothing")
+	}
+}
+
 func TestProdIsTerminationProtectedAndDevIsNot(t *testing.T) {
 	_, envs, _ := synthAll(t)
 	for name, want := range map[string]bool{"prod": true, "dev": false} {

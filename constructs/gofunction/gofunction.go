@@ -102,9 +102,13 @@ type GoFunctionProps struct {
 	// keeping messages 14 days, with an alarm on its depth.
 	DeadLetterQueue awssqs.IQueue
 
-	// AlarmTopic receives the function's alarms.
+	// AlarmTopic receives the function's alarms. CloudWatch publishes alarm
+	// actions as the service, so a topic you pass needs a resource policy
+	// that allows it (AllowAlarmsToPublish adds one) and, when encrypted, a
+	// key that lets cloudwatch.amazonaws.com use it.
 	//
-	// Default: a new SNS topic encrypted with EncryptionKey.
+	// Default: a new SNS topic encrypted with EncryptionKey, whose policy
+	// lets this account's alarms publish.
 	AlarmTopic awssns.ITopic
 
 	// ExternalEgress describes, in plain words, every endpoint outside AWS
@@ -357,6 +361,7 @@ func NewGoFunction(scope constructs.Construct, id *string, props *GoFunctionProp
 			MasterKey:   this.EncryptionKey,
 			EnforceSSL:  boolean(true),
 		})
+		AllowAlarmsToPublish(this.AlarmTopic)
 	}
 	action := awscloudwatchactions.NewSnsAction(this.AlarmTopic)
 	this.ErrorsAlarm = this.Function.MetricErrors(&awscloudwatch.MetricOptions{
@@ -454,10 +459,59 @@ func keyPolicyStatements(stack awscdk.Stack) []awsiam.PolicyStatement {
 				"kms:EncryptionContext:aws:logs:arn": fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s*", partition, region, account, LogGroupPrefix),
 			},
 		}),
-		service("AllowEventBridgeDeadLetters", "events.amazonaws.com", []string{"kms:Decrypt", "kms:GenerateDataKey"}, sameAccount),
-		service("AllowSNSDeadLetters", "sns.amazonaws.com", []string{"kms:Decrypt", "kms:GenerateDataKey"}, sameAccount),
+		deadLetterKeyStatements(account)[0],
+		deadLetterKeyStatements(account)[1],
 		service("AllowCloudWatchAlarms", "cloudwatch.amazonaws.com", []string{"kms:Decrypt", "kms:GenerateDataKey*"}, sameAccount),
 	}
+}
+
+// deadLetterKeyStatements let EventBridge rules and SNS subscriptions of
+// account send dead letters to a queue encrypted with the key.
+func deadLetterKeyStatements(account string) []awsiam.PolicyStatement {
+	var out []awsiam.PolicyStatement
+	for _, s := range []struct{ sid, principal string }{
+		{"AllowEventBridgeDeadLetters", "events.amazonaws.com"},
+		{"AllowSNSDeadLetters", "sns.amazonaws.com"},
+	} {
+		out = append(out, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        str(s.sid),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(str(s.principal), nil)},
+			Actions:    strs("kms:Decrypt", "kms:GenerateDataKey"),
+			Resources:  strs("*"),
+			Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": account}},
+		}))
+	}
+	return out
+}
+
+// AllowDeadLetters adds to key's policy what EventBridge rules and SNS
+// subscriptions of key's account need to send dead letters to a queue
+// encrypted with it (the statements a GoFunction adds to its own key). For an
+// imported key it does nothing; that key's owner must allow it.
+func AllowDeadLetters(key awskms.IKey) {
+	for _, s := range deadLetterKeyStatements(*awscdk.Stack_Of(key).Account()) {
+		key.AddToResourcePolicy(s, boolean(true))
+	}
+}
+
+// AllowAlarmsToPublish adds to topic's resource policy what CloudWatch
+// needs to publish the alarm actions of topic's account and region: alarms
+// publish as the service cloudwatch.amazonaws.com, and a topic policy (which
+// EnforceSSL creates) replaces the default one that would have let them.
+// For an imported topic it does nothing; that topic's owner must allow it.
+func AllowAlarmsToPublish(topic awssns.ITopic) {
+	stack := awscdk.Stack_Of(topic)
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        str("AllowCloudWatchAlarms"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(str("cloudwatch.amazonaws.com"), nil)},
+		Actions:    strs("sns:Publish"),
+		Resources:  &[]*string{topic.TopicArn()},
+		Conditions: &map[string]interface{}{
+			"StringEquals": map[string]interface{}{"aws:SourceAccount": *stack.Account()},
+			"ArnLike": map[string]interface{}{"aws:SourceArn": fmt.Sprintf("arn:%s:cloudwatch:%s:%s:alarm:*",
+				*stack.Partition(), *stack.Region(), *stack.Account())},
+		},
+	}))
 }
 
 // environment is props.Environment plus GOMAXPROCS=1 when the function's

@@ -133,6 +133,19 @@ func TestDefaults(t *testing.T) {
 	})
 	t.Run("alarms on errors and dead letters notify the topic", func(t *testing.T) {
 		count(t, tmpl, "AWS::CloudWatch::Alarm", 2)
+		for _, p := range cdktest.AlarmTopicProblems(cdktest.TemplateJSON(t, stack)) {
+			t.Error(p)
+		}
+		hasProps(t, tmpl, "AWS::SNS::TopicPolicy", map[string]interface{}{"PolicyDocument": map[string]interface{}{"Statement": assertions.Match_ArrayWith(&[]interface{}{
+			map[string]interface{}{
+				"Sid": "AllowCloudWatchAlarms", "Effect": "Allow", "Action": "sns:Publish", "Resource": ref("FnAlarmTopic"),
+				"Principal": map[string]interface{}{"Service": "cloudwatch.amazonaws.com"},
+				"Condition": map[string]interface{}{
+					"StringEquals": map[string]interface{}{"aws:SourceAccount": "111111111111"},
+					"ArnLike":      map[string]interface{}{"aws:SourceArn": "arn:aws:cloudwatch:us-east-1:111111111111:alarm:*"},
+				},
+			},
+		})}})
 		hasProps(t, tmpl, "AWS::CloudWatch::Alarm", map[string]interface{}{
 			"MetricName": "Errors", "Namespace": "AWS/Lambda", "Threshold": 1, "Statistic": "Sum",
 			"ComparisonOperator": "GreaterThanOrEqualToThreshold", "TreatMissingData": "notBreaching",

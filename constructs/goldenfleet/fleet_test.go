@@ -61,6 +61,11 @@ func TestFleetDefaults(t *testing.T) {
 		InstanceType: awsec2.NewInstanceType(jsii.String("t3.small")),
 	})
 	tmpl := assertions.Template_FromStack(stack, nil)
+	t.Run("every alarm can publish to its topic", func(t *testing.T) {
+		for _, p := range cdktest.AlarmTopicProblems(cdktest.TemplateJSON(t, stack)) {
+			t.Error(p)
+		}
+	})
 
 	has(t, tmpl, "launch template: deploy-time resolve:ssm image, IMDSv2, encrypted gp3, no public IP", "AWS::EC2::LaunchTemplate", map[string]interface{}{
 		"LaunchTemplateData": map[string]interface{}{

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
@@ -51,11 +53,14 @@ type NotificationsProps struct {
 	// stack deletion.
 	EncryptionKey awskms.IKey
 
-	// DeadLetterQueue receives the messages the notifier failed to post
-	// after every retry. Unused without SlackWebhookSecret.
+	// DeadLetterQueue receives what could not be delivered after every
+	// retry: events the rules could not publish to the topic, messages SNS
+	// could not deliver to the email addresses, and, with Slack, messages
+	// the notifier failed to post. A queue you pass needs its own alarm.
 	//
-	// Default: a new SQS queue encrypted with EncryptionKey, keeping messages
-	// 14 days, with an alarm on its depth (the GoFunction default).
+	// Default: a new SQS queue encrypted with EncryptionKey, SSL-only,
+	// keeping messages 14 days, with an alarm on its depth that notifies the
+	// topic.
 	DeadLetterQueue awssqs.IQueue
 
 	// LogRetention is how long the notifier's logs are kept. Unused without
@@ -87,6 +92,12 @@ type Notifications struct {
 	// PublishRole is the role EventBridge rules publish to Topic with,
 	// created by the first NotifyPipeline or NotifyImages call; nil before.
 	PublishRole awsiam.Role
+	// DeadLetterQueue receives what could not be delivered (see
+	// NotificationsProps.DeadLetterQueue).
+	DeadLetterQueue awssqs.IQueue
+	// DeadLetterAlarm fires when DeadLetterQueue holds a message; nil for a
+	// queue passed in.
+	DeadLetterAlarm awscloudwatch.Alarm
 
 	target awsevents.IRuleTarget
 }
@@ -126,10 +137,11 @@ func NewNotifications(scope constructs.Construct, id *string, props *Notificatio
 			RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 		})
 	}
-	// CloudWatch alarms publish here as the service. EventBridge rules
-	// publish with PublishRole instead (see eventsTarget), so the key and
-	// the topic trust no service principal an account outside this one
-	// could point a rule at.
+	// CloudWatch alarms publish here as the service (this account's alarms
+	// only: the key and topic policies both check the source account).
+	// EventBridge rules publish with PublishRole instead (see eventsTarget),
+	// so the key and the topic trust no service principal an account
+	// outside this one could point a rule at.
 	this.EncryptionKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        str("AllowCloudWatchNotifications"),
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(str("cloudwatch.amazonaws.com"), nil)},
@@ -142,9 +154,36 @@ func NewNotifications(scope constructs.Construct, id *string, props *Notificatio
 		MasterKey:   this.EncryptionKey,
 		EnforceSSL:  boolean(true),
 	})
+	gofunction.AllowAlarmsToPublish(this.Topic)
+	this.DeadLetterQueue = props.DeadLetterQueue
+	if this.DeadLetterQueue == nil {
+		gofunction.AllowDeadLetters(this.EncryptionKey)
+		this.DeadLetterQueue = awssqs.NewQueue(this, str("DeadLetterQueue"), &awssqs.QueueProps{
+			Encryption:          awssqs.QueueEncryption_KMS,
+			EncryptionMasterKey: this.EncryptionKey,
+			EnforceSSL:          boolean(true),
+			RetentionPeriod:     awscdk.Duration_Days(num(14)),
+			DataKeyReuse:        awscdk.Duration_Hours(num(1)),
+			RemovalPolicy:       awscdk.RemovalPolicy_RETAIN,
+		})
+		nag.Suppress(this.DeadLetterQueue, nag.Rule{ID: "AwsSolutions-SQS3",
+			Reason: "This queue is itself the dead-letter queue of the notification rules, the email subscriptions and the notifier; a dead-letter queue of a dead-letter queue would only move the same messages."})
+		this.DeadLetterAlarm = this.DeadLetterQueue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(num(5)), Statistic: str("Maximum"),
+		}).CreateAlarm(this, str("DeadLetterAlarm"), &awscloudwatch.CreateAlarmOptions{
+			AlarmDescription:   str("A golden AMI notification could not be delivered; it waits in the notifications dead-letter queue"),
+			Threshold:          num(1),
+			EvaluationPeriods:  num(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		this.DeadLetterAlarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(this.Topic))
+	}
 	if props.EmailAddresses != nil {
 		for _, e := range *props.EmailAddresses {
-			this.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(e, nil))
+			this.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(e, &awssnssubscriptions.EmailSubscriptionProps{
+				DeadLetterQueue: this.DeadLetterQueue,
+			}))
 		}
 	}
 	if props.SlackWebhookSecret != nil {
@@ -158,7 +197,7 @@ func NewNotifications(scope constructs.Construct, id *string, props *Notificatio
 			// Slack allows about one message per second per webhook.
 			ReservedConcurrentExecutions: num(1),
 			EncryptionKey:                this.EncryptionKey,
-			DeadLetterQueue:              props.DeadLetterQueue,
+			DeadLetterQueue:              this.DeadLetterQueue,
 			AlarmTopic:                   this.Topic,
 			LogRetention:                 props.LogRetention,
 		})
@@ -254,6 +293,11 @@ func (n *Notifications) eventsTarget() awsevents.IRuleTarget {
 	})
 	n.target = awseventstargets.NewSnsTopic(n.Topic, &awseventstargets.SnsTopicProps{
 		Role: n.PublishRole.WithoutPolicyUpdates(nil),
+		// EventBridge's own defaults, made explicit, then the queue: an
+		// event that could not be published is kept, not dropped.
+		RetryAttempts:   num(185),
+		MaxEventAge:     awscdk.Duration_Hours(num(24)),
+		DeadLetterQueue: n.DeadLetterQueue,
 	})
 	return n.target
 }

@@ -50,14 +50,47 @@ func TestNotificationsWithSlack(t *testing.T) {
 	cdktest.Check(t, "topic encrypted with the key, SSL only", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::SNS::Topic"), map[string]interface{}{"DisplayName": "Golden AMI notifications", "KmsMasterKeyId": arn("NotificationsKey")})
 	})
-	cdktest.Check(t, "email subscription", func() {
-		tmpl.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), map[string]interface{}{"Protocol": "email", "Endpoint": "platform@example.com"})
+	cdktest.Check(t, "email subscription with the dead-letter queue", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), map[string]interface{}{
+			"Protocol": "email", "Endpoint": "platform@example.com",
+			"RedrivePolicy": map[string]interface{}{"deadLetterTargetArn": arn("NotificationsDeadLetterQueue")},
+		})
 	})
-	cdktest.Check(t, "notifier subscribed with a dead-letter queue", func() {
+	cdktest.Check(t, "notifier subscribed with the same dead-letter queue", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), map[string]interface{}{
 			"Protocol": "lambda", "Endpoint": arn("NotificationsNotifierFunction"),
-			"RedrivePolicy": map[string]interface{}{"deadLetterTargetArn": arn("NotificationsNotifierDeadLetterQueue")},
+			"RedrivePolicy": map[string]interface{}{"deadLetterTargetArn": arn("NotificationsDeadLetterQueue")},
 		})
+	})
+	cdktest.Check(t, "a dead-letter queue, encrypted with the key, with an alarm that notifies the topic", func() {
+
+		tmpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), map[string]interface{}{"KmsMasterKeyId": arn("NotificationsKey"), "MessageRetentionPeriod": 1209600})
+		tmpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]interface{}{
+			"MetricName": "ApproximateNumberOfMessagesVisible", "Threshold": 1,
+			"Dimensions":   []interface{}{map[string]interface{}{"Name": "QueueName", "Value": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^NotificationsDeadLetterQueue")), "QueueName"}}}},
+			"AlarmActions": []interface{}{map[string]interface{}{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^NotificationsTopic"))}},
+		})
+	})
+	t.Run("every rule target keeps what it could not deliver", func(t *testing.T) {
+		rules := cdktest.ResourcesOfType(cdktest.TemplateJSON(t, stack), "AWS::Events::Rule")
+		if len(rules) == 0 {
+			t.Fatal("no rules")
+		}
+		for id, r := range rules {
+			targets, _ := r["Properties"].(map[string]interface{})["Targets"].([]interface{})
+			for _, target := range targets {
+				tg := target.(map[string]interface{})
+				dlq, _ := tg["DeadLetterConfig"].(map[string]interface{})
+				if dlq["Arn"] == nil || tg["RetryPolicy"] == nil {
+					t.Errorf("rule %s: target %v has no dead-letter queue or retry policy", id, tg["Arn"])
+				}
+			}
+		}
+	})
+	t.Run("every alarm can publish to its topic", func(t *testing.T) {
+		for _, p := range cdktest.AlarmTopicProblems(cdktest.TemplateJSON(t, stack)) {
+			t.Error(p)
+		}
 	})
 	cdktest.Check(t, "notifier: one at a time, reads the secret ARN from its environment", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]interface{}{

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"sync"
 	"testing"
 
@@ -184,4 +185,53 @@ func NagFindings(t testing.TB, stack awscdk.Stack) (findings []string) {
 		findings = append(findings, fmt.Sprintf("warning %s: %v", *m.Id, m.Entry.Data))
 	}
 	return findings
+}
+
+// AlarmTopicProblems lists the alarms in template whose actions name an SNS
+// topic of the same template that CloudWatch may not publish to: CloudWatch
+// publishes alarm actions as the service cloudwatch.amazonaws.com, so the
+// topic's policy (any topic policy replaces SNS's default) must allow it
+// sns:Publish. Actions that are not a Ref to a topic of the template (an
+// imported topic, an Auto Scaling or EC2 action) are not checked.
+func AlarmTopicProblems(template map[string]interface{}) []string {
+	allowed := map[string]bool{} // logical ids of topics that allow CloudWatch
+	for _, policy := range ResourcesOfType(template, "AWS::SNS::TopicPolicy") {
+		props, _ := policy["Properties"].(map[string]interface{})
+		doc, _ := props["PolicyDocument"].(map[string]interface{})
+		statements, _ := doc["Statement"].([]interface{})
+		allows := false
+		for _, s := range statements {
+			st, _ := s.(map[string]interface{})
+			principal, _ := st["Principal"].(map[string]interface{})
+			if st["Effect"] == "Allow" && principal["Service"] == "cloudwatch.amazonaws.com" &&
+				(st["Action"] == "sns:Publish" || fmt.Sprint(st["Action"]) == "[sns:Publish]") {
+				allows = true
+			}
+		}
+		topics, _ := props["Topics"].([]interface{})
+		for _, topic := range topics {
+			if ref, ok := topic.(map[string]interface{})["Ref"].(string); ok && allows {
+				allowed[ref] = true
+			}
+		}
+	}
+	var problems []string
+	for id, alarm := range ResourcesOfType(template, "AWS::CloudWatch::Alarm") {
+		props, _ := alarm["Properties"].(map[string]interface{})
+		for _, key := range []string{"AlarmActions", "OKActions", "InsufficientDataActions"} {
+			actions, _ := props[key].([]interface{})
+			for _, a := range actions {
+				ref, ok := a.(map[string]interface{})["Ref"].(string)
+				if !ok {
+					continue
+				}
+				resource, _ := template["Resources"].(map[string]interface{})[ref].(map[string]interface{})
+				if resource["Type"] == "AWS::SNS::Topic" && !allowed[ref] {
+					problems = append(problems, fmt.Sprintf("alarm %s: %s topic %s does not let cloudwatch.amazonaws.com publish", id, key, ref))
+				}
+			}
+		}
+	}
+	sort.Strings(problems)
+	return problems
 }
