@@ -31,7 +31,10 @@ type UpstreamMonitorProps struct {
 	// GoldenImagePipeline.UpstreamParameter).
 	//
 	// Default: a new String parameter of data type aws:ec2:image named
-	// ParameterName and seeded with ParameterSeed.
+	// ParameterName and seeded with ParameterSeed, described "Upstream AMI
+	// seed; the upstream monitor replaces it". CloudFormation writes the
+	// seed again whenever it updates the resource; the trigger ignores
+	// that write and the monitor replaces it (see ParameterSeed).
 	Parameter awsssm.IStringParameter
 
 	// ParameterName names the parameter the construct creates when
@@ -47,6 +50,11 @@ type UpstreamMonitorProps struct {
 
 	// ParameterSeed is the first value of the parameter the construct
 	// creates: an AMI id or a "{{resolve:ssm:...}}" dynamic reference.
+	// CloudFormation writes it at creation and on every update of the
+	// parameter resource. No build starts for it: the imagebuildertrigger
+	// function builds only the values the monitor writes (described with
+	// contract.UpstreamDescriptionPrefix), and the monitor replaces the seed,
+	// or claims it when it already is the upstream's AMI, on its next run.
 	//
 	// Default: a dynamic reference to SourceParameterName; required for
 	// other sources.
@@ -127,9 +135,10 @@ type UpstreamMonitorProps struct {
 
 // UpstreamMonitor runs the amimonitor function on a schedule: it resolves
 // the upstream AMI and writes it to the upstream-AMI parameter only when it
-// changed, which is what starts a golden image build (see
-// pipelinetrigger). The function's role may read its one source and write
-// only its one parameter.
+// changed, or when the current value is one the monitor did not write (a
+// CloudFormation seed). Its writes, marked by their description, are what
+// start a golden image build (see pipelinetrigger). The function's role may
+// read its one source and read and write only its one parameter.
 type UpstreamMonitor struct {
 	constructs.Construct
 
@@ -231,7 +240,11 @@ func NewUpstreamMonitor(scope constructs.Construct, id *string, props *UpstreamM
 			ParameterName: name,
 			StringValue:   seed,
 			DataType:      awsssm.ParameterDataType_AWS_EC2_IMAGE,
-			Description:   str("Upstream AMI, maintained by the upstream monitor"),
+			// CloudFormation writes the seed again, with this description,
+			// whenever it updates the resource. The trigger builds only
+			// versions described with contract.UpstreamDescriptionPrefix,
+			// which this must never start with.
+			Description: str("Upstream AMI seed; the upstream monitor replaces it"),
 		})
 	}
 
@@ -264,7 +277,9 @@ func NewUpstreamMonitor(scope constructs.Construct, id *string, props *UpstreamM
 
 	partition, region, account := *stack.Partition(), *stack.Region(), *stack.Account()
 	statements := []awsiam.PolicyStatement{
-		statement("MaintainUpstreamParameter", []string{"ssm:GetParameter", "ssm:PutParameter", "ssm:AddTagsToResource", "ssm:ListTagsForResource"}, this.Parameter.ParameterArn()),
+		// GetParameterHistory reads who wrote the current value (its
+		// description), which GetParameter does not return.
+		statement("MaintainUpstreamParameter", []string{"ssm:GetParameter", "ssm:GetParameterHistory", "ssm:PutParameter", "ssm:AddTagsToResource", "ssm:ListTagsForResource"}, this.Parameter.ParameterArn()),
 		// Parameter Store validates aws:ec2:image values with the writer's
 		// own ec2:DescribeImages; the EC2 source lists images with it too.
 		statement("DescribeImages", []string{"ec2:DescribeImages"}, str("*")),

@@ -15,6 +15,7 @@ import (
 	"github.com/platform-eng/golden-ami/constructs/amimonitor"
 	"github.com/platform-eng/golden-ami/internal/cdktest"
 	"github.com/platform-eng/golden-ami/internal/compliance"
+	"github.com/platform-eng/golden-ami/internal/contract"
 )
 
 func TestMain(m *testing.M) {
@@ -48,6 +49,7 @@ func TestDefaultsWithAnSSMSource(t *testing.T) {
 
 	hasProps(t, tmpl, "AWS::SSM::Parameter", map[string]interface{}{
 		"Name": "/golden-ami/upstream/test-monitor-98d5b9ba", "DataType": "aws:ec2:image", "Value": "{{resolve:ssm:" + al2023 + "}}",
+		"Description": "Upstream AMI seed; the upstream monitor replaces it",
 	})
 	hasProps(t, tmpl, "AWS::Events::Rule", map[string]interface{}{
 		"ScheduleExpression": "rate(1 hour)",
@@ -64,7 +66,7 @@ func TestDefaultsWithAnSSMSource(t *testing.T) {
 	})
 	hasProps(t, tmpl, "AWS::IAM::ManagedPolicy", map[string]interface{}{"PolicyDocument": map[string]interface{}{"Statement": assertions.Match_ArrayWith(&[]interface{}{
 		statementLike("MaintainUpstreamParameter", map[string]interface{}{
-			"Action": []interface{}{"ssm:AddTagsToResource", "ssm:GetParameter", "ssm:ListTagsForResource", "ssm:PutParameter"},
+			"Action": []interface{}{"ssm:AddTagsToResource", "ssm:GetParameter", "ssm:GetParameterHistory", "ssm:ListTagsForResource", "ssm:PutParameter"},
 			"Resource": map[string]interface{}{"Fn::Join": []interface{}{"", []interface{}{
 				"arn:aws:ssm:us-east-1:111111111111:parameter", map[string]interface{}{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^MonitorParameter"))},
 			}}},
@@ -81,6 +83,33 @@ func TestDefaultsWithAnSSMSource(t *testing.T) {
 			t.Error(f)
 		}
 	})
+}
+
+// The trigger builds only versions whose description starts with the
+// monitor's marker. CloudFormation writes the seed with the resource's
+// description on every update of the resource, so that description must
+// not start with it, and must be set: Parameter Store keeps the previous
+// description when a write sends none, so a seed written without one after
+// a monitor write would look like the monitor's.
+func TestSeedDescriptionIsNotTheMonitors(t *testing.T) {
+	stack := newStack(t)
+	amimonitor.NewUpstreamMonitor(stack, jsii.String("Monitor"), &amimonitor.UpstreamMonitorProps{
+		PlatformBranch: jsii.String("Docker running on 64bit Amazon Linux 2023"), ParameterSeed: jsii.String("ami-0123456789abcdef0"),
+	})
+	params := cdktest.ResourcesOfType(cdktest.TemplateJSON(t, stack), "AWS::SSM::Parameter")
+	if len(params) != 1 {
+		t.Fatalf("%d parameters, want 1", len(params))
+	}
+	for id, p := range params {
+		props, _ := p["Properties"].(map[string]interface{})
+		d, _ := props["Description"].(string)
+		if d == "" || strings.HasPrefix(d, contract.UpstreamDescriptionPrefix) {
+			t.Errorf("%s: Description %q; want one that does not start with %q", id, d, contract.UpstreamDescriptionPrefix)
+		}
+		if props["Value"] != "ami-0123456789abcdef0" {
+			t.Errorf("%s: Value %v, want the seed", id, props["Value"])
+		}
+	}
 }
 
 func TestEverySourceGetsItsOwnEnvironmentAndPermission(t *testing.T) {

@@ -57,13 +57,19 @@ type PipelineTriggerProps struct {
 	LogRetention awslogs.RetentionDays
 }
 
-// PipelineTrigger starts a golden-image pipeline whenever its upstream-AMI
-// parameter gets a new value: an EventBridge rule matching only that
-// parameter's Create and Update changes invokes the imagebuildertrigger
-// function, whose role may read that parameter and start that pipeline,
-// nothing else. The function runs one invocation at a time (reserved
-// concurrency 1) and derives the start request's client token from the
-// parameter version, so redelivered events never start a second build.
+// PipelineTrigger starts a golden-image pipeline whenever the upstream
+// monitor writes a new value to its upstream-AMI parameter: an EventBridge
+// rule matching only that parameter's Create and Update changes invokes the
+// imagebuildertrigger function, whose role may read that parameter's history
+// and start that pipeline (and, once Notifications.NotifyDecisions sends its
+// results to a topic, publish to that topic with its key). The function ignores versions the
+// monitor did not write (their description lacks
+// contract.UpstreamDescriptionPrefix), such as the seed CloudFormation
+// writes on every update of the parameter resource. It runs one invocation
+// at a time (reserved concurrency 1) and derives the start request's client
+// token from the value and the version at which the monitor first wrote it,
+// so redelivered events, and the monitor writing its value back after a
+// seed, do not start a second build while Image Builder remembers the token.
 // It never changes recipes or the pipeline: the recipe's "ssm:" parent
 // resolves the new AMI when the build starts.
 type PipelineTrigger struct {

@@ -111,6 +111,15 @@ const (
 	TagObservedAt = "golden-ami:observed-at"
 )
 
+// UpstreamDescriptionPrefix starts the description of every version of the
+// upstream-AMI parameter that the upstream monitor writes; the upstream
+// source follows it (cut to Parameter Store's 1,024-character limit). The
+// trigger starts builds only for versions whose description starts with it,
+// so a value written by anyone else, such as CloudFormation re-writing the
+// parameter's seed on a stack update, starts nothing. The parameter's own
+// CloudFormation description must therefore never start with it.
+const UpstreamDescriptionPrefix = "Upstream AMI written by the golden-ami upstream monitor: "
+
 // ValidateAMIID reports whether id is an EC2 AMI id: "ami-" followed by 8 or
 // 17 lowercase hex digits. The error quotes the bad value.
 func ValidateAMIID(id string) error {

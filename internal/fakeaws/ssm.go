@@ -37,6 +37,15 @@ func (s *Server) SetParameter(region, name, value string) {
 	s.putParameter(region, name, value, "String", "aws:ec2:image", "")
 }
 
+// SetParameterDescribed is SetParameter for a writer that sends a
+// description with the value, as the upstream monitor and CloudFormation do:
+// the new version carries description.
+func (s *Server) SetParameterDescribed(region, name, value, description string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.putParameter(region, name, value, "String", "aws:ec2:image", description)
+}
+
 // Parameter returns a copy of the parameter name in region.
 func (s *Server) Parameter(region, name string) (Parameter, bool) {
 	s.mu.Lock()

@@ -29,23 +29,36 @@ type Result struct {
 	// Retagged reports that the parameter already held the AMI but lacked
 	// this run's provenance tags (a previous run wrote the value and then
 	// failed to tag it), so the tags were written and the value was not.
-	Retagged bool   `json:"retagged,omitempty"`
+	Retagged bool `json:"retagged,omitempty"`
+	// Claimed reports that the parameter already held the AMI, but in a
+	// version the monitor did not write (a CloudFormation seed), so the
+	// same value was written again with the monitor's description, and
+	// tagged. That write is what starts the build (see contract.UpstreamDescriptionPrefix).
+	Claimed  bool   `json:"claimed,omitempty"`
 	Previous string `json:"previous"`
 	Current  string `json:"current"`
 	Source   string `json:"source"`
 }
 
-// Decisions logged with each run ("decision"). DecisionRetagged is also
-// reported as Result.Retagged; the names match lambdas/latestami's outcomes.
+// Decisions logged with each run ("decision"). DecisionRetagged and
+// DecisionClaimed are also reported as Result.Retagged and Result.Claimed;
+// the first three names match lambdas/latestami's outcomes.
 const (
 	DecisionChanged   = "changed"   // the parameter now holds the new AMI, tagged
-	DecisionUnchanged = "unchanged" // it already did, with this run's tags; nothing written
-	DecisionRetagged  = "retagged"  // it already did; the provenance tags were repaired, the value not written
+	DecisionUnchanged = "unchanged" // it already did, written by the monitor, with this run's tags; nothing written
+	DecisionRetagged  = "retagged"  // it already did, written by the monitor; the provenance tags were repaired, the value not written
+	DecisionClaimed   = "claimed"   // it already did, written by someone else (a seed); the value was written again as the monitor's, and tagged
 )
 
-// parameterStore is the part of the SSM client the monitor writes with.
+// maxDescription is Parameter Store's limit on a description, in characters.
+const maxDescription = 1024
+
+// parameterStore is the part of the SSM client the monitor writes with. It
+// reads the history only for the description of the current version, which
+// GetParameter does not return.
 type parameterStore interface {
 	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	GetParameterHistory(ctx context.Context, in *ssm.GetParameterHistoryInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error)
 	PutParameter(ctx context.Context, in *ssm.PutParameterInput, optFns ...func(*ssm.Options)) (*ssm.PutParameterOutput, error)
 	AddTagsToResource(ctx context.Context, in *ssm.AddTagsToResourceInput, optFns ...func(*ssm.Options)) (*ssm.AddTagsToResourceOutput, error)
 	ListTagsForResource(ctx context.Context, in *ssm.ListTagsForResourceInput, optFns ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error)
@@ -75,12 +88,17 @@ type Handler struct {
 // differs. It ignores its input: the scheduled event carries nothing the
 // monitor needs, so any payload (or none) is accepted.
 //
-// An unchanged AMI never writes the value, so the Parameter Store Change
-// event that starts a build fires only for a real change. It writes the tags
-// only when the upstream-source tag is missing or differs (a previous run
-// wrote the value and then failed to tag it, or the source was reconfigured);
-// otherwise it writes nothing. An upstream without a usable AMI is an error
-// and leaves the parameter untouched.
+// Every value it writes carries a description starting with
+// contract.UpstreamDescriptionPrefix; the trigger builds only such versions.
+// An unchanged AMI that the monitor wrote is never written again, so the
+// Parameter Store Change event that starts a build fires only for a real
+// change. It writes the tags only when the upstream-source tag is missing or
+// differs (a previous run wrote the value and then failed to tag it, or the
+// source was reconfigured); otherwise it writes nothing. An unchanged AMI in
+// a version someone else wrote (CloudFormation's seed, which for an SSM
+// upstream resolves to the same AMI) is claimed: written once more with the
+// monitor's description, then tagged. An upstream without a usable AMI is an
+// error and leaves the parameter untouched.
 func (h *Handler) Handle(ctx context.Context) (Result, error) {
 	up, err := h.Upstream.Resolve(ctx)
 	if err != nil {
@@ -94,6 +112,7 @@ func (h *Handler) Handle(ctx context.Context) (Result, error) {
 	out, err := h.Params.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(h.ParameterName)})
 	var notFound *ssmtypes.ParameterNotFound
 	var written *time.Time // when the current value was written
+	var version int64      // the current version
 	switch {
 	case errors.As(err, &notFound):
 		// First run, or someone deleted it: create it.
@@ -102,36 +121,114 @@ func (h *Handler) Handle(ctx context.Context) (Result, error) {
 	case out.Parameter != nil:
 		res.Previous = aws.ToString(out.Parameter.Value)
 		written = out.Parameter.LastModifiedDate
+		version = out.Parameter.Version
 	}
 
 	if res.Previous == res.Current {
-		return h.keep(ctx, res, written)
+		ours, err := h.writtenByMonitor(ctx, version, res.Current)
+		if err != nil {
+			return Result{}, err
+		}
+		if ours {
+			return h.keep(ctx, res, written)
+		}
+		return h.claim(ctx, res, written)
 	}
 
-	// PutParameter rejects Tags together with Overwrite, so tag afterwards.
-	if _, err := h.Params.PutParameter(ctx, &ssm.PutParameterInput{
-		Name:      aws.String(h.ParameterName),
-		Value:     aws.String(res.Current),
-		Type:      ssmtypes.ParameterTypeString,
-		DataType:  aws.String(contract.DataTypeEC2Image),
-		Overwrite: aws.Bool(true),
-	}); err != nil {
+	if err := h.put(ctx, res); err != nil {
 		return Result{}, fmt.Errorf("put parameter %s = %s: %w", h.ParameterName, res.Current, err)
 	}
 	res.Changed = true
-	if _, err := h.Params.AddTagsToResource(ctx, &ssm.AddTagsToResourceInput{
-		ResourceType: ssmtypes.ResourceTypeForTaggingParameter,
-		ResourceId:   aws.String(h.ParameterName),
-		Tags: []ssmtypes.Tag{
-			{Key: aws.String(contract.TagUpstreamSource), Value: aws.String(tagValue(res.Source))},
-			{Key: aws.String(contract.TagObservedAt), Value: aws.String(h.now().UTC().Format(time.RFC3339))},
-		},
-	}); err != nil {
+	if err := h.tag(ctx, res, h.now()); err != nil {
 		return res, fmt.Errorf("tag parameter %s after writing %s: %w", h.ParameterName, res.Current, err)
 	}
 	slog.InfoContext(ctx, "upstream AMI changed; parameter updated",
 		"decision", DecisionChanged, "parameter", h.ParameterName, "previous", res.Previous, "ami", res.Current, "source", res.Source)
 	return res, nil
+}
+
+// put writes res.Current as the monitor's: with its description.
+// PutParameter rejects Tags together with Overwrite, so tags come afterwards.
+func (h *Handler) put(ctx context.Context, res Result) error {
+	_, err := h.Params.PutParameter(ctx, &ssm.PutParameterInput{
+		Name:        aws.String(h.ParameterName),
+		Value:       aws.String(res.Current),
+		Type:        ssmtypes.ParameterTypeString,
+		DataType:    aws.String(contract.DataTypeEC2Image),
+		Description: aws.String(description(res.Source)),
+		Overwrite:   aws.Bool(true),
+	})
+	return err
+}
+
+// tag writes both provenance tags, observed-at being observed.
+func (h *Handler) tag(ctx context.Context, res Result, observed time.Time) error {
+	_, err := h.Params.AddTagsToResource(ctx, &ssm.AddTagsToResourceInput{
+		ResourceType: ssmtypes.ResourceTypeForTaggingParameter,
+		ResourceId:   aws.String(h.ParameterName),
+		Tags: []ssmtypes.Tag{
+			{Key: aws.String(contract.TagUpstreamSource), Value: aws.String(tagValue(res.Source))},
+			{Key: aws.String(contract.TagObservedAt), Value: aws.String(observed.UTC().Format(time.RFC3339))},
+		},
+	})
+	return err
+}
+
+// writtenByMonitor reports whether the monitor wrote version (which holds
+// value) of the parameter: whether its description starts with
+// contract.UpstreamDescriptionPrefix. GetParameter returns no description,
+// so it reads the history (every page: it is listed oldest first, and
+// Parameter Store keeps the last 100 versions).
+func (h *Handler) writtenByMonitor(ctx context.Context, version int64, value string) (bool, error) {
+	pages := ssm.NewGetParameterHistoryPaginator(h.Params, &ssm.GetParameterHistoryInput{
+		Name: aws.String(h.ParameterName), MaxResults: aws.Int32(50),
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return false, fmt.Errorf("get parameter history of %s: %w", h.ParameterName, err)
+		}
+		for _, v := range page.Parameters {
+			if v.Version == version {
+				return strings.HasPrefix(aws.ToString(v.Description), contract.UpstreamDescriptionPrefix), nil
+			}
+		}
+	}
+	return false, fmt.Errorf("get parameter history of %s: version %d, which holds %s, is not in it; nothing written", h.ParameterName, version, value)
+}
+
+// claim handles a parameter that already holds the upstream AMI in a
+// version the monitor did not write: CloudFormation's seed (for an SSM
+// upstream it resolves to the same AMI), at the first deploy or re-written
+// by a stack update. The trigger ignores such versions, so the monitor
+// writes the value once more as its own; the trigger then builds it, or,
+// after a seed re-write, replays the build of the monitor's earlier write.
+// observed-at is the seed's write time, as in keep, or now without it.
+func (h *Handler) claim(ctx context.Context, res Result, written *time.Time) (Result, error) {
+	if err := h.put(ctx, res); err != nil {
+		return Result{}, fmt.Errorf("claim parameter %s, which already holds %s written by another writer: %w", h.ParameterName, res.Current, err)
+	}
+	res.Claimed = true
+	observed := h.now()
+	if written != nil {
+		observed = *written
+	}
+	if err := h.tag(ctx, res, observed); err != nil {
+		return res, fmt.Errorf("tag parameter %s after writing %s: %w", h.ParameterName, res.Current, err)
+	}
+	slog.InfoContext(ctx, "upstream AMI unchanged but not written by the monitor (e.g. a CloudFormation seed); value written again as the monitor's, and tagged",
+		"decision", DecisionClaimed, "parameter", h.ParameterName, "ami", res.Current, "source", res.Source)
+	return res, nil
+}
+
+// description is the description of every value the monitor writes: the
+// marker, then the source, cut to Parameter Store's limit.
+func description(source string) string {
+	d := []rune(contract.UpstreamDescriptionPrefix + source)
+	if len(d) > maxDescription {
+		d = d[:maxDescription]
+	}
+	return string(d)
 }
 
 // keep handles a parameter that already holds the upstream AMI. It never
@@ -164,7 +261,7 @@ func (h *Handler) keep(ctx context.Context, res Result, written *time.Time) (Res
 	tags := []ssmtypes.Tag{{Key: aws.String(contract.TagUpstreamSource), Value: aws.String(source)}}
 	// observed-at is when the monitor first saw the AMI. That is not now: the
 	// value was written when it was first seen, by the run whose tag write
-	// failed (or, for a seeded parameter, by CloudFormation). The value's
+	// failed. The value's
 	// LastModifiedDate is that write, so it is the closest honest answer.
 	// Without it the tag is left as it is (absent or not) rather than
 	// claiming a time the monitor does not know.

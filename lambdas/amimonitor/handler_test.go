@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -44,11 +45,48 @@ type fakeSSM struct {
 	// listTagsForResource nil answers with no tags, like a parameter that
 	// was never tagged.
 	listTagsForResource func(ctx context.Context, in *ssm.ListTagsForResourceInput, optFns ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error)
+	// getParameterHistory nil answers with the one version getParameter
+	// returns, written by the monitor (its description has the marker).
+	getParameterHistory func(ctx context.Context, in *ssm.GetParameterHistoryInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error)
 
-	gets  []string
-	puts  []*ssm.PutParameterInput
-	tags  []*ssm.AddTagsToResourceInput
-	lists []*ssm.ListTagsForResourceInput
+	gets      []string
+	histories []*ssm.GetParameterHistoryInput
+	puts      []*ssm.PutParameterInput
+	tags      []*ssm.AddTagsToResourceInput
+	lists     []*ssm.ListTagsForResourceInput
+}
+
+func (f *fakeSSM) GetParameterHistory(ctx context.Context, in *ssm.GetParameterHistoryInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
+	f.histories = append(f.histories, in)
+	if f.getParameterHistory != nil {
+		return f.getParameterHistory(ctx, in, optFns...)
+	}
+	if f.getParameter == nil {
+		return nil, &ssmtypes.ParameterNotFound{Message: aws.String("not found")}
+	}
+	out, err := f.getParameter(ctx, &ssm.GetParameterInput{Name: in.Name})
+	if err != nil {
+		return nil, err
+	}
+	p := out.Parameter
+	return &ssm.GetParameterHistoryOutput{Parameters: []ssmtypes.ParameterHistory{{Name: p.Name, Value: p.Value, Version: p.Version,
+		Description: aws.String(contract.UpstreamDescriptionPrefix + "elasticbeanstalk:an earlier run"), LastModifiedDate: p.LastModifiedDate}}}, nil
+}
+
+// seedDescription is how CloudFormation describes the parameter it creates
+// (constructs/amimonitor).
+const seedDescription = "Upstream AMI seed; the upstream monitor replaces it"
+
+// versions answers GetParameterHistory with value@version pairs described
+// as given, in one page.
+func versions(vs ...ssmtypes.ParameterHistory) func(context.Context, *ssm.GetParameterHistoryInput, ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
+	return func(_ context.Context, in *ssm.GetParameterHistoryInput, _ ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
+		return &ssm.GetParameterHistoryOutput{Parameters: vs}, nil
+	}
+}
+
+func version(n int64, value, description string) ssmtypes.ParameterHistory {
+	return ssmtypes.ParameterHistory{Name: aws.String(paramName), Version: n, Value: aws.String(value), Description: aws.String(description)}
 }
 
 func (f *fakeSSM) GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
@@ -139,6 +177,9 @@ func TestHandle(t *testing.T) {
 		// wantTagSet is what each AddTagsToResource writes; nil means the
 		// upstream source and observed-at fixedNow.
 		wantTagSet map[string]string
+		// wantHistories is how many times the history is read: only when
+		// the value is already current, to see who wrote it.
+		wantHistories int
 	}{
 		{
 			name:     "missing parameter is created",
@@ -160,7 +201,7 @@ func TestHandle(t *testing.T) {
 			ssm: &fakeSSM{getParameter: holdingSince(amiOld, writtenAt),
 				listTagsForResource: taggedWith(contract.TagObservedAt, "2024-06-30T04:00:02Z", contract.TagUpstreamSource, wantSource, "team", "platform")},
 			want:      Result{Changed: false, Previous: amiOld, Current: amiOld, Source: wantSource},
-			wantLists: 1,
+			wantLists: 1, wantHistories: 1,
 		},
 		{
 			// The tag holds tagValue(source), not the source itself.
@@ -171,7 +212,7 @@ func TestHandle(t *testing.T) {
 			ssm: &fakeSSM{getParameter: holding(amiOld),
 				listTagsForResource: taggedWith(contract.TagUpstreamSource, "ec2-image:amazon/al2023 _minimal__", contract.TagObservedAt, "2024-06-30T04:00:02Z")},
 			want:      Result{Previous: amiOld, Current: amiOld, Source: "ec2-image:amazon/al2023 (minimal)*"},
-			wantLists: 1,
+			wantLists: 1, wantHistories: 1,
 		},
 		{
 			// A previous run wrote the value, then failed to tag it; its
@@ -180,7 +221,7 @@ func TestHandle(t *testing.T) {
 			upstream: upstreamOf(amiNew),
 			ssm:      &fakeSSM{getParameter: holdingSince(amiNew, writtenAt), listTagsForResource: taggedWith("team", "platform")},
 			want:     Result{Changed: false, Retagged: true, Previous: amiNew, Current: amiNew, Source: wantSource},
-			wantTags: 1, wantLists: 1,
+			wantTags: 1, wantLists: 1, wantHistories: 1,
 			// observed-at is when the value was written, not now.
 			wantTagSet: map[string]string{contract.TagUpstreamSource: wantSource, contract.TagObservedAt: "2024-06-30T04:00:02Z"},
 		},
@@ -190,7 +231,7 @@ func TestHandle(t *testing.T) {
 			ssm: &fakeSSM{getParameter: holdingSince(amiNew, writtenAt),
 				listTagsForResource: taggedWith(contract.TagUpstreamSource, "ssm-parameter:/somewhere/else", contract.TagObservedAt, "2024-06-30T04:00:02Z")},
 			want:     Result{Changed: false, Retagged: true, Previous: amiNew, Current: amiNew, Source: wantSource},
-			wantTags: 1, wantLists: 1,
+			wantTags: 1, wantLists: 1, wantHistories: 1,
 			wantTagSet: map[string]string{contract.TagUpstreamSource: wantSource, contract.TagObservedAt: "2024-06-30T04:00:02Z"},
 		},
 		{
@@ -200,7 +241,7 @@ func TestHandle(t *testing.T) {
 			upstream: upstreamOf(amiNew),
 			ssm:      &fakeSSM{getParameter: holding(amiNew)},
 			want:     Result{Changed: false, Retagged: true, Previous: amiNew, Current: amiNew, Source: wantSource},
-			wantTags: 1, wantLists: 1,
+			wantTags: 1, wantLists: 1, wantHistories: 1,
 			wantTagSet: map[string]string{contract.TagUpstreamSource: wantSource},
 		},
 		{
@@ -208,14 +249,14 @@ func TestHandle(t *testing.T) {
 			upstream:  upstreamOf(amiNew),
 			ssm:       &fakeSSM{getParameter: holding(amiNew), listTagsForResource: listTagsFails("ThrottlingException", "Rate exceeded")},
 			wantErr:   "list tags of parameter /golden-ami/upstream: operation error SSM: ListTagsForResource, api error ThrottlingException: Rate exceeded",
-			wantLists: 1,
+			wantLists: 1, wantHistories: 1,
 		},
 		{
 			name:      "denied ListTagsForResource is an error naming the call and writes nothing",
 			upstream:  upstreamOf(amiNew),
 			ssm:       &fakeSSM{getParameter: holding(amiNew), listTagsForResource: listTagsFails("AccessDeniedException", "not authorized to perform: ssm:ListTagsForResource")},
 			wantErr:   "list tags of parameter /golden-ami/upstream: operation error SSM: ListTagsForResource, api error AccessDeniedException: not authorized to perform: ssm:ListTagsForResource",
-			wantLists: 1,
+			wantLists: 1, wantHistories: 1,
 		},
 		{
 			name:     "failed retag is an error naming the call",
@@ -224,8 +265,71 @@ func TestHandle(t *testing.T) {
 				return nil, apiErr("SSM", "AddTagsToResource", "ThrottlingException", "Rate exceeded")
 			}},
 			wantErr:  "retag parameter /golden-ami/upstream, which already holds " + amiNew + ": operation error SSM: AddTagsToResource, api error ThrottlingException: Rate exceeded",
-			wantTags: 1, wantLists: 1,
+			wantTags: 1, wantLists: 1, wantHistories: 1,
 			wantTagSet: map[string]string{contract.TagUpstreamSource: wantSource, contract.TagObservedAt: "2024-06-30T04:00:02Z"},
+		},
+		{
+			// CloudFormation wrote the value (the seed of an SSM upstream
+			// resolves to the upstream's AMI): the monitor writes it again
+			// with its description, so the trigger builds it once.
+			name:     "a value the monitor did not write is claimed",
+			upstream: upstreamOf(amiNew),
+			ssm: &fakeSSM{getParameter: holdingSince(amiNew, writtenAt),
+				getParameterHistory: versions(version(6, amiOld, contract.UpstreamDescriptionPrefix+wantSource), version(7, amiNew, seedDescription))},
+			want:     Result{Claimed: true, Previous: amiNew, Current: amiNew, Source: wantSource},
+			wantPuts: 1, wantTags: 1, wantHistories: 1,
+			// observed-at is when the value was written, as for a retag.
+			wantTagSet: map[string]string{contract.TagUpstreamSource: wantSource, contract.TagObservedAt: "2024-06-30T04:00:02Z"},
+		},
+		{
+			name:     "a claim without the value's write time observes the AMI now",
+			upstream: upstreamOf(amiNew),
+			ssm:      &fakeSSM{getParameter: holding(amiNew), getParameterHistory: versions(version(7, amiNew, ""))},
+			want:     Result{Claimed: true, Previous: amiNew, Current: amiNew, Source: wantSource},
+			wantPuts: 1, wantTags: 1, wantHistories: 1,
+		},
+		{
+			// Only the version GetParameter returned counts: an older
+			// monitor write of the same value does not make it the monitor's.
+			name:     "the claimed version is the current one",
+			upstream: upstreamOf(amiNew),
+			ssm: &fakeSSM{getParameter: holding(amiNew),
+				getParameterHistory: versions(version(7, amiNew, seedDescription), version(5, amiNew, contract.UpstreamDescriptionPrefix+wantSource))},
+			want:     Result{Claimed: true, Previous: amiNew, Current: amiNew, Source: wantSource},
+			wantPuts: 1, wantTags: 1, wantHistories: 1,
+		},
+		{
+			name:     "a value the monitor did not write is overwritten when it differs",
+			upstream: upstreamOf(amiNew),
+			ssm:      &fakeSSM{getParameter: holding(amiOld), getParameterHistory: versions(version(7, amiOld, seedDescription))},
+			want:     Result{Changed: true, Previous: amiOld, Current: amiNew, Source: wantSource},
+			wantPuts: 1, wantTags: 1,
+		},
+		{
+			name:     "throttled history read is an error naming the call and writes nothing",
+			upstream: upstreamOf(amiNew),
+			ssm: &fakeSSM{getParameter: holding(amiNew), getParameterHistory: func(context.Context, *ssm.GetParameterHistoryInput, ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
+				return nil, apiErr("SSM", "GetParameterHistory", "ThrottlingException", "Rate exceeded")
+			}},
+			wantErr:       "get parameter history of /golden-ami/upstream: operation error SSM: GetParameterHistory, api error ThrottlingException: Rate exceeded",
+			wantHistories: 1,
+		},
+		{
+			name:          "a current version missing from the history is an error and writes nothing",
+			upstream:      upstreamOf(amiNew),
+			ssm:           &fakeSSM{getParameter: holding(amiNew), getParameterHistory: versions(version(6, amiNew, seedDescription))},
+			wantErr:       "get parameter history of /golden-ami/upstream: version 7, which holds " + amiNew + ", is not in it; nothing written",
+			wantHistories: 1,
+		},
+		{
+			name:     "a failed claim is an error naming the call",
+			upstream: upstreamOf(amiNew),
+			ssm: &fakeSSM{getParameter: holding(amiNew), getParameterHistory: versions(version(7, amiNew, seedDescription)),
+				putParameter: func(context.Context, *ssm.PutParameterInput, ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
+					return nil, apiErr("SSM", "PutParameter", "TooManyUpdates", "Too many updates")
+				}},
+			wantErr:  "claim parameter /golden-ami/upstream, which already holds " + amiNew + " written by another writer: operation error SSM: PutParameter, api error TooManyUpdates: Too many updates",
+			wantPuts: 1, wantHistories: 1,
 		},
 		{
 			name: "upstream failure is an error and touches nothing",
@@ -290,6 +394,14 @@ func TestHandle(t *testing.T) {
 			if len(tc.ssm.lists) != tc.wantLists {
 				t.Errorf("ListTagsForResource calls = %d, want %d", len(tc.ssm.lists), tc.wantLists)
 			}
+			if len(tc.ssm.histories) != tc.wantHistories {
+				t.Errorf("GetParameterHistory calls = %d, want %d", len(tc.ssm.histories), tc.wantHistories)
+			}
+			for _, in := range tc.ssm.histories {
+				if aws.ToString(in.Name) != paramName {
+					t.Errorf("GetParameterHistory input = %+v", in)
+				}
+			}
 			for _, in := range tc.ssm.lists {
 				if in.ResourceType != ssmtypes.ResourceTypeForTaggingParameter || aws.ToString(in.ResourceId) != paramName {
 					t.Errorf("ListTagsForResource input = %+v", in)
@@ -300,6 +412,10 @@ func TestHandle(t *testing.T) {
 					in.Type != ssmtypes.ParameterTypeString || aws.ToString(in.DataType) != contract.DataTypeEC2Image ||
 					!aws.ToBool(in.Overwrite) || len(in.Tags) != 0 {
 					t.Errorf("PutParameter input = %+v", in)
+				}
+				// Every write carries the marker the trigger builds on.
+				if got, want := aws.ToString(in.Description), contract.UpstreamDescriptionPrefix+wantSource; got != want {
+					t.Errorf("PutParameter description = %q, want %q", got, want)
 				}
 			}
 			for _, in := range tc.ssm.tags {
@@ -319,6 +435,30 @@ func TestHandle(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The description marks the monitor's writes and stays within Parameter
+// Store's 1,024-character limit, whatever the source.
+func TestDescriptionStartsWithTheMarkerAndFitsParameterStore(t *testing.T) {
+	for _, source := range []string{
+		"ssm-parameter:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+		"ec2-image:amazon/" + strings.Repeat("x", 2000),
+		"ec2-image:amazon/" + strings.Repeat("é", 2000), // 2 bytes each
+	} {
+		d := description(source)
+		if !strings.HasPrefix(d, contract.UpstreamDescriptionPrefix) {
+			t.Errorf("description(%.40q...) = %.80q, want the marker first", source, d)
+		}
+		if n := len([]rune(d)); n > 1024 {
+			t.Errorf("description(%.40q...) has %d characters, want at most 1024", source, n)
+		}
+		if want := []rune(contract.UpstreamDescriptionPrefix + source); len(want) <= 1024 && d != string(want) {
+			t.Errorf("description(%q) = %q, want %q", source, d, string(want))
+		}
+		if !utf8.ValidString(d) {
+			t.Errorf("description(%.40q...) is not valid UTF-8", source)
+		}
 	}
 }
 

@@ -67,6 +67,9 @@ func TestIntegrationPlatformBranchThroughFaults(t *testing.T) {
 	if strings.Join(p.History, ",") != amiOld+","+amiNew {
 		t.Errorf("parameter history = %v, want exactly one new write", p.History)
 	}
+	if want := contract.UpstreamDescriptionPrefix + "elasticbeanstalk:" + platformARN("4.10.0"); p.Description != want {
+		t.Errorf("parameter description = %q, want %q", p.Description, want)
+	}
 	if p.DataType != contract.DataTypeEC2Image || p.Type != "String" {
 		t.Errorf("parameter type = %s/%s, want String/aws:ec2:image", p.Type, p.DataType)
 	}
@@ -132,27 +135,36 @@ func TestIntegrationImageSourceCreatesMissingParameter(t *testing.T) {
 	if got != want {
 		t.Errorf("result = %+v, want %+v", got, want)
 	}
-	if p, ok := srv.Parameter(region, paramName); !ok || len(p.History) != 1 || p.Value != "ami-22222222" {
-		t.Errorf("parameter = %+v, want created once with ami-22222222", p)
+	if p, ok := srv.Parameter(region, paramName); !ok || len(p.History) != 1 || p.Value != "ami-22222222" ||
+		p.Description != contract.UpstreamDescriptionPrefix+"ec2-image:amazon/al2023-ami-2023.5.20240701.0-x86_64" {
+		t.Errorf("parameter = %+v, want created once with ami-22222222, described as the monitor's", p)
 	}
 }
 
-// The construct seeds the parameter with the source's value, untagged: the
-// first run tags it without writing the value, later runs write nothing.
-func TestIntegrationSourceParameter(t *testing.T) {
+// The construct seeds the parameter with the source's value, untagged and
+// with CloudFormation's description. The first run claims it: it writes the
+// same value once more with the monitor's description (the trigger builds
+// only the monitor's writes) and tags it; later runs write nothing. A stack
+// update that re-writes the seed is claimed again.
+func TestIntegrationSourceParameterSeedIsClaimedOnce(t *testing.T) {
 	srv := startFake(t)
 	source := "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+	wantDescription := contract.UpstreamDescriptionPrefix + "ssm-parameter:" + source
 	srv.SetParameter(region, source, amiNew)
-	srv.SetParameter(region, paramName, amiNew)
+	srv.SetParameterDescribed(region, paramName, amiNew, seedDescription)
 
 	got, err := run(t, config{ParameterName: paramName, SourceParameterName: source})
 	if err != nil {
 		t.Fatalf("Handle: %v", err)
 	}
-	if got != (Result{Changed: false, Retagged: true, Previous: amiNew, Current: amiNew, Source: "ssm-parameter:" + source}) {
-		t.Errorf("result = %+v", got)
+	if want := (Result{Claimed: true, Previous: amiNew, Current: amiNew, Source: "ssm-parameter:" + source}); got != want {
+		t.Errorf("result = %+v, want %+v", got, want)
 	}
-	if p, _ := srv.Parameter(region, paramName); p.Tags[contract.TagUpstreamSource] != "ssm-parameter:"+source {
+	p, _ := srv.Parameter(region, paramName)
+	if strings.Join(p.History, ",") != amiNew+","+amiNew || p.Description != wantDescription {
+		t.Errorf("parameter history %v, description %q; want the seed and one claim described %q", p.History, p.Description, wantDescription)
+	}
+	if p.Tags[contract.TagUpstreamSource] != "ssm-parameter:"+source || p.Tags[contract.TagObservedAt] == "" {
 		t.Errorf("tags = %v", p.Tags)
 	}
 
@@ -163,9 +175,43 @@ func TestIntegrationSourceParameter(t *testing.T) {
 	if got != (Result{Changed: false, Previous: amiNew, Current: amiNew, Source: "ssm-parameter:" + source}) {
 		t.Errorf("second result = %+v", got)
 	}
-	if srv.Count("PutParameter") != 0 || srv.Count("AddTagsToResource") != 1 {
-		t.Errorf("unchanged value was written: PutParameter=%d AddTagsToResource=%d, want 0 and 1 (the first run's tags)",
-			srv.Count("PutParameter"), srv.Count("AddTagsToResource"))
+	if srv.CountOK("PutParameter") != 1 || srv.CountOK("AddTagsToResource") != 1 {
+		t.Errorf("an unchanged, claimed value was written: PutParameter=%d AddTagsToResource=%d, want 1 and 1 (the claim)",
+			srv.CountOK("PutParameter"), srv.CountOK("AddTagsToResource"))
+	}
+
+	// A stack update writes the seed again; the next run claims it again.
+	srv.SetParameterDescribed(region, paramName, amiNew, seedDescription)
+	got, err = run(t, config{ParameterName: paramName, SourceParameterName: source})
+	if err != nil || !got.Claimed {
+		t.Fatalf("after a seed rewrite: %+v, %v; want claimed", got, err)
+	}
+	if p, _ := srv.Parameter(region, paramName); len(p.History) != 4 || p.Description != wantDescription {
+		t.Errorf("after a seed rewrite: history %v, description %q; want a second claim", p.History, p.Description)
+	}
+}
+
+// An Elastic Beanstalk upstream's seed is another AMI (public AL2023): the
+// monitor overwrites it with the upstream's, described as its own.
+func TestIntegrationSeedOfAnotherAMIIsOverwritten(t *testing.T) {
+	srv := startFake(t)
+	arn := platformARN("4.10.0")
+	srv.AddPlatform(fakeaws.Platform{ARN: arn, Branch: branch, Version: "4.10.0", Status: "Ready",
+		AMIs: []fakeaws.CustomAMI{{VirtualizationType: "hvm", ImageID: amiNew}}})
+	srv.SetParameterDescribed(region, paramName, amiOld, seedDescription)
+
+	got, err := run(t, config{ParameterName: paramName, PlatformARN: arn})
+	if err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	if want := (Result{Changed: true, Previous: amiOld, Current: amiNew, Source: "elasticbeanstalk:" + arn}); got != want {
+		t.Errorf("result = %+v, want %+v", got, want)
+	}
+	if p, _ := srv.Parameter(region, paramName); p.Value != amiNew || p.Description != contract.UpstreamDescriptionPrefix+"elasticbeanstalk:"+arn {
+		t.Errorf("parameter = %s described %q, want %s with the monitor's description", p.Value, p.Description, amiNew)
+	}
+	if n := srv.Count("GetParameterHistory"); n != 0 {
+		t.Errorf("GetParameterHistory calls = %d, want 0 (a different value is written whoever wrote it)", n)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -73,15 +74,17 @@ type Handler struct {
 	Pipelines     pipelineStarter
 }
 
-// Handle decides whether ev is a new version of our parameter and, if so,
-// starts the pipeline exactly once for that version.
+// Handle decides whether ev is a new version of our parameter written by
+// the upstream monitor and, if so, starts the pipeline exactly once for the
+// value that version holds.
 //
 // A malformed event (missing source, detail-type, detail, detail.name or
 // detail.operation, or a detail that is not a JSON object) is an error
 // naming the field, so it lands in the dead-letter queue and nothing starts.
 // A well-formed event that is simply not ours (another source or parameter,
-// a Delete or LabelParameterVersion, a write that failed validation) is
-// logged at info and returns nil.
+// a Delete or LabelParameterVersion, a write that failed validation, a
+// latest version whose description lacks contract.UpstreamDescriptionPrefix,
+// such as a CloudFormation seed) is logged at info and returns nil.
 func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result, error) {
 	change, reason, err := h.decide(ev)
 	if err != nil {
@@ -100,9 +103,20 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 		return Result{Decision: DecisionIgnored, Reason: reason}, nil
 	}
 
-	value, version, since, err := h.currentValue(ctx)
+	cur, err := h.currentValue(ctx)
 	if err != nil {
 		return Result{}, err
+	}
+	value, version, since := cur.value, cur.version, cur.since
+	if !cur.byMonitor {
+		// CloudFormation writes the seed when it creates the parameter and
+		// again whenever it updates the resource; building it would build
+		// and publish the wrong base. The monitor writes the upstream back
+		// on its next run, and that write starts (or replays) the build.
+		reason := fmt.Sprintf("parameter %s version %d was not written by the upstream monitor (e.g. a CloudFormation seed); no build started", h.ParameterName, version)
+		slog.InfoContext(ctx, "event ignored; no build started", "decision", DecisionIgnored, "reason", reason,
+			"eventId", ev.ID, "parameter", change.Name, "operation", change.Operation, "version", version, "description", cur.description)
+		return Result{Decision: DecisionIgnored, Reason: reason}, nil
 	}
 	if err := contract.ValidateAMIID(value); err != nil {
 		return Result{}, fmt.Errorf("parameter %s version %d: %w; no build started", h.ParameterName, version, err)
@@ -133,19 +147,54 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 	// a redelivered event lands here too, with the same ARN.
 	res.Decision = DecisionStarted
 	res.ImageBuildVersionARN = aws.ToString(started.ImageBuildVersionArn)
-	res.Reason = fmt.Sprintf("parameter %s version %d is %s (its value since version %d)", h.ParameterName, version, value, since)
+	res.Reason = fmt.Sprintf("parameter %s version %d is %s (its value since version %d", h.ParameterName, version, value, since)
+	switch cur.skipped {
+	case 0:
+		res.Reason += ")"
+	case 1:
+		res.Reason += ", skipping 1 version not written by the upstream monitor)"
+	default:
+		res.Reason += fmt.Sprintf(", skipping %d versions not written by the upstream monitor)", cur.skipped)
+	}
 	slog.InfoContext(ctx, "pipeline started (or the start for this version replayed)", "decision", res.Decision,
 		"pipeline", h.PipelineARN, "imageBuildVersionArn", res.ImageBuildVersionARN, "clientToken", token,
-		"parameter", h.ParameterName, "version", version, "since", since, "ami", value)
+		"parameter", h.ParameterName, "version", version, "since", since, "skipped", cur.skipped, "ami", value)
 	return res, nil
 }
 
-// currentValue reads the parameter's history and returns its current value
-// and version, and since: the first version of the run of consecutive
-// versions that hold that same value. Writing the same AMI again (a retried
-// PutParameter whose first response was lost, two overlapping monitor runs)
-// adds a version but not a change, so since stays put.
-func (h *Handler) currentValue(ctx context.Context) (value string, version, since int64, err error) {
+// currentVersion is the parameter's latest version as the trigger sees it.
+type currentVersion struct {
+	value       string
+	version     int64
+	description string
+	// byMonitor reports that the upstream monitor wrote the version: its
+	// description starts with contract.UpstreamDescriptionPrefix.
+	byMonitor bool
+	// since is the first version of the run of consecutive monitor-written
+	// versions holding value; skipped counts the versions written by
+	// others (seeds) inside that run, which do not break it.
+	since   int64
+	skipped int
+}
+
+// writtenByMonitor reports whether the upstream monitor wrote version v.
+func writtenByMonitor(v ssmtypes.ParameterHistory) bool {
+	return strings.HasPrefix(aws.ToString(v.Description), contract.UpstreamDescriptionPrefix)
+}
+
+// currentValue reads the parameter's history and returns its latest version.
+// A Parameter Store Change event names no version, so the latest is the one
+// the event is about, or a later one whose own event follows.
+//
+// For a version the monitor wrote it also finds since: the first version of
+// the run of consecutive monitor-written versions that hold that same value.
+// Versions written by others are skipped, not counted as a change: when a
+// stack update re-writes the seed and the monitor then writes its value
+// back, since (and so the client token) is that of the monitor's earlier
+// write, whose build Image Builder returns. Writing the same AMI again (a
+// retried PutParameter whose first response was lost, two overlapping
+// monitor runs) adds a version but not a change, so since stays put.
+func (h *Handler) currentValue(ctx context.Context) (currentVersion, error) {
 	var history []ssmtypes.ParameterHistory
 	pages := ssm.NewGetParameterHistoryPaginator(h.Params, &ssm.GetParameterHistoryInput{
 		Name: aws.String(h.ParameterName), MaxResults: aws.Int32(50),
@@ -153,20 +202,35 @@ func (h *Handler) currentValue(ctx context.Context) (value string, version, sinc
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return "", 0, 0, fmt.Errorf("get parameter history of %s: %w", h.ParameterName, err)
+			return currentVersion{}, fmt.Errorf("get parameter history of %s: %w", h.ParameterName, err)
 		}
 		history = append(history, page.Parameters...)
 	}
 	if len(history) == 0 {
-		return "", 0, 0, fmt.Errorf("get parameter history of %s: the response lists no versions", h.ParameterName)
+		return currentVersion{}, fmt.Errorf("get parameter history of %s: the response lists no versions", h.ParameterName)
 	}
 	slices.SortFunc(history, func(a, b ssmtypes.ParameterHistory) int { return cmp.Compare(a.Version, b.Version) })
 	current := history[len(history)-1]
-	value, version, since = aws.ToString(current.Value), current.Version, current.Version
-	for i := len(history) - 2; i >= 0 && aws.ToString(history[i].Value) == value; i-- {
-		since = history[i].Version
+	cur := currentVersion{
+		value: aws.ToString(current.Value), version: current.Version, description: aws.ToString(current.Description),
+		byMonitor: writtenByMonitor(current), since: current.Version,
 	}
-	return value, version, since, nil
+	if !cur.byMonitor {
+		return cur, nil
+	}
+	others := 0 // versions by others since the last monitor version seen
+	for i := len(history) - 2; i >= 0; i-- {
+		v := history[i]
+		if !writtenByMonitor(v) {
+			others++
+			continue
+		}
+		if aws.ToString(v.Value) != cur.value {
+			break
+		}
+		cur.since, cur.skipped, others = v.Version, cur.skipped+others, 0
+	}
+	return cur, nil
 }
 
 // decide returns the decoded detail and, for a well-formed event the trigger
@@ -230,15 +294,18 @@ func truncate(b []byte) string {
 
 // clientToken derives the StartImagePipelineExecution idempotency token from
 // what identifies one change: the pipeline, the parameter, its value and the
-// version at which it took that value (since). It is the first 32 hex digits
-// of their SHA-256 (Image Builder allows 1 to 36 characters).
+// version at which the monitor first wrote that value (since, see
+// currentValue). It is the first 32 hex digits of their SHA-256 (Image
+// Builder allows 1 to 36 characters).
 //
-// Redeliveries of an event, several events for the same version, and new
-// versions that write the same value again all give the same token, so Image
-// Builder returns the original execution instead of starting another. A new
-// value gives a new token and a new build, including a return to an earlier
-// value (its run starts at a later version). The value is included because a
-// parameter deleted and re-created restarts at version 1.
+// Redeliveries of an event, several events for the same version, new
+// versions that write the same value again, and the monitor writing its
+// value back after a seed re-write all give the same token, so Image Builder
+// returns the original execution instead of starting another, for as long
+// as it remembers the token. A new value gives a new token and a new build,
+// including a return to an earlier value (its run starts at a later
+// version). The value is included because a parameter deleted and re-created
+// restarts at version 1.
 func clientToken(pipelineARN, parameterName string, since int64, value string) string {
 	sum := sha256.Sum256([]byte(pipelineARN + "\n" + parameterName + "\n" + strconv.FormatInt(since, 10) + "\n" + value))
 	return hex.EncodeToString(sum[:])[:32]

@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/platform-eng/golden-ami/internal/contract"
 )
 
 const (
@@ -52,9 +54,35 @@ func (f historyFunc) GetParameterHistory(ctx context.Context, in *ssm.GetParamet
 	return f(ctx, in, optFns...)
 }
 
+// Descriptions of versions: the upstream monitor's (its marker, then the
+// source) and CloudFormation's seeds (the amimonitor and goldenimage
+// constructs' parameter descriptions).
+const (
+	monitorDescription = contract.UpstreamDescriptionPrefix + "ssm-parameter:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+	seedDescription    = "Upstream AMI seed; the upstream monitor replaces it"
+	stackDescription   = "Upstream AMI that golden image al2023 is built on; maintained by the upstream monitor"
+	amiSeed            = "ami-0eeeeeeeeeeeeeee0" // the public AL2023 AMI an EB upstream's parameter is seeded with
+)
+
+// paramVersion is one version of the parameter: its value and description.
+type paramVersion struct{ value, description string }
+
+func byMonitor(value string) paramVersion { return paramVersion{value, monitorDescription} }
+func seeded(value string) paramVersion    { return paramVersion{value, seedDescription} }
+
 // historyOf serves our parameter with one version per value (version 1 is
-// values[0]), in pages of MaxResults like the service, and counts reads.
+// values[0]), each written by the monitor.
 func historyOf(reads *int, values ...string) historyFunc {
+	versions := make([]paramVersion, len(values))
+	for i, v := range values {
+		versions[i] = byMonitor(v)
+	}
+	return historyOfVersions(reads, versions...)
+}
+
+// historyOfVersions serves our parameter with these versions (version 1 is
+// versions[0]), in pages of MaxResults like the service, and counts reads.
+func historyOfVersions(reads *int, versions ...paramVersion) historyFunc {
 	return func(_ context.Context, in *ssm.GetParameterHistoryInput, _ ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
 		*reads++
 		if aws.ToString(in.Name) != paramName {
@@ -64,12 +92,13 @@ func historyOf(reads *int, values ...string) historyFunc {
 		if in.NextToken != nil {
 			fmt.Sscan(*in.NextToken, &start)
 		}
-		end := min(start+int(aws.ToInt32(in.MaxResults)), len(values))
+		end := min(start+int(aws.ToInt32(in.MaxResults)), len(versions))
 		out := &ssm.GetParameterHistoryOutput{}
 		for i := start; i < end; i++ {
-			out.Parameters = append(out.Parameters, ssmtypes.ParameterHistory{Name: in.Name, Value: aws.String(values[i]), Version: int64(i + 1)})
+			out.Parameters = append(out.Parameters, ssmtypes.ParameterHistory{Name: in.Name, Value: aws.String(versions[i].value),
+				Description: aws.String(versions[i].description), Version: int64(i + 1)})
 		}
-		if end < len(values) {
+		if end < len(versions) {
 			out.NextToken = aws.String(fmt.Sprint(end))
 		}
 		return out, nil
@@ -201,6 +230,83 @@ func TestHandle(t *testing.T) {
 			params: func(reads *int) historyFunc { return historyOf(reads, amiV4, amiV3, amiV3) },
 			want: Result{Decision: DecisionStarted, Reason: "parameter /golden-ami/upstream version 3 is " + amiV3 + " (its value since version 2)",
 				ImageBuildVersionARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1", ClientToken: clientToken(pipelineARN, paramName, 2, amiV3)},
+			wantReads: 1, wantStarts: 1,
+		},
+		{
+			// CloudFormation re-writes the seed when it updates the
+			// parameter resource (here an EB upstream's AL2023 seed).
+			name: "an update not written by the monitor is ignored", event: "parameter-update.json",
+			params: func(reads *int) historyFunc {
+				return historyOfVersions(reads, seeded(amiSeed), byMonitor(amiV3), seeded(amiSeed))
+			},
+			want:      Result{Decision: DecisionIgnored, Reason: "parameter /golden-ami/upstream version 3 was not written by the upstream monitor (e.g. a CloudFormation seed); no build started"},
+			wantReads: 1,
+		},
+		{
+			name: "the create of a seed is ignored", event: "parameter-create.json",
+			params:    func(reads *int) historyFunc { return historyOfVersions(reads, seeded(amiSeed)) },
+			want:      Result{Decision: DecisionIgnored, Reason: "parameter /golden-ami/upstream version 1 was not written by the upstream monitor (e.g. a CloudFormation seed); no build started"},
+			wantReads: 1,
+		},
+		{
+			// The goldenimage construct's description: any description
+			// without the marker is not the monitor's.
+			name: "a stack's own description is not the monitor's", event: "parameter-update.json",
+			params: func(reads *int) historyFunc {
+				return historyOfVersions(reads, byMonitor(amiV3), paramVersion{amiV3, stackDescription})
+			},
+			want:      Result{Decision: DecisionIgnored, Reason: "parameter /golden-ami/upstream version 2 was not written by the upstream monitor (e.g. a CloudFormation seed); no build started"},
+			wantReads: 1,
+		},
+		{
+			name: "an invalid value the monitor did not write is ignored, not an error", event: "parameter-update.json",
+			params:    func(reads *int) historyFunc { return historyOfVersions(reads, seeded("{{resolve:ssm:/nope}}")) },
+			want:      Result{Decision: DecisionIgnored, Reason: "parameter /golden-ami/upstream version 1 was not written by the upstream monitor (e.g. a CloudFormation seed); no build started"},
+			wantReads: 1,
+		},
+		{
+			name: "the monitor's first write after the seed starts a build", event: "parameter-update.json",
+			params: func(reads *int) historyFunc { return historyOfVersions(reads, seeded(amiSeed), byMonitor(amiV3)) },
+			want: Result{Decision: DecisionStarted, Reason: "parameter /golden-ami/upstream version 2 is " + amiV3 + " (its value since version 2)",
+				ImageBuildVersionARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1", ClientToken: clientToken(pipelineARN, paramName, 2, amiV3)},
+			wantReads: 1, wantStarts: 1,
+		},
+		{
+			// An SSM upstream's seed resolves to the upstream's own AMI; the
+			// monitor claims it by writing it again with its description.
+			name: "the monitor's claim of the seeded value starts a build", event: "parameter-update.json",
+			params: func(reads *int) historyFunc { return historyOfVersions(reads, seeded(amiV3), byMonitor(amiV3)) },
+			want: Result{Decision: DecisionStarted, Reason: "parameter /golden-ami/upstream version 2 is " + amiV3 + " (its value since version 2)",
+				ImageBuildVersionARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1", ClientToken: clientToken(pipelineARN, paramName, 2, amiV3)},
+			wantReads: 1, wantStarts: 1,
+		},
+		{
+			name: "the monitor restoring its value after a seed rewrite reuses the earlier token", event: "parameter-update.json",
+			params: func(reads *int) historyFunc {
+				return historyOfVersions(reads, byMonitor(amiV4), byMonitor(amiV3), seeded(amiSeed), seeded(amiSeed), byMonitor(amiV3))
+			},
+			want: Result{Decision: DecisionStarted, Reason: "parameter /golden-ami/upstream version 5 is " + amiV3 + " (its value since version 2, skipping 2 versions not written by the upstream monitor)",
+				ImageBuildVersionARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1", ClientToken: clientToken(pipelineARN, paramName, 2, amiV3)},
+			wantReads: 1, wantStarts: 1,
+		},
+		{
+			name: "a new value after a seed rewrite starts a new build", event: "parameter-update.json",
+			params: func(reads *int) historyFunc {
+				return historyOfVersions(reads, byMonitor(amiV3), seeded(amiSeed), byMonitor(amiV4))
+			},
+			want: Result{Decision: DecisionStarted, Reason: "parameter /golden-ami/upstream version 3 is " + amiV4 + " (its value since version 3)",
+				ImageBuildVersionARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1", ClientToken: clientToken(pipelineARN, paramName, 3, amiV4)},
+			wantReads: 1, wantStarts: 1,
+		},
+		{
+			// The seed held amiV4 before the monitor did, but no build ran
+			// for the seed: the monitor's amiV4 is new.
+			name: "a seed holding the monitor's next value does not lend it its version", event: "parameter-update.json",
+			params: func(reads *int) historyFunc {
+				return historyOfVersions(reads, byMonitor(amiV3), seeded(amiV4), byMonitor(amiV4))
+			},
+			want: Result{Decision: DecisionStarted, Reason: "parameter /golden-ami/upstream version 3 is " + amiV4 + " (its value since version 3)",
+				ImageBuildVersionARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1", ClientToken: clientToken(pipelineARN, paramName, 3, amiV4)},
 			wantReads: 1, wantStarts: 1,
 		},
 		{
@@ -339,6 +445,47 @@ func TestRedeliveryStartsOneExecutionPerChange(t *testing.T) {
 	back := handle(ev)
 	if len(ib.byToken) != 3 || back.ClientToken == first.ClientToken {
 		t.Errorf("return to an earlier value: executions = %d, result %+v; want a third execution", len(ib.byToken), back)
+	}
+}
+
+// The defect this guards against: CloudFormation re-writes the seed
+// whenever it updates the parameter resource, and the monitor writes the
+// upstream back. Neither may build the same base twice, nor build the seed.
+func TestSeedRewritesStartNoBuild(t *testing.T) {
+	var reads int
+	var versions []paramVersion
+	params := historyFunc(func(ctx context.Context, in *ssm.GetParameterHistoryInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
+		return historyOfVersions(&reads, versions...)(ctx, in, optFns...)
+	})
+	ib := &imageBuilder{}
+	h := &Handler{PipelineARN: pipelineARN, ParameterName: paramName, Params: params, Pipelines: ib}
+	write := func(v paramVersion, event string) Result {
+		t.Helper()
+		versions = append(versions, v)
+		res, err := h.Handle(context.Background(), loadEvent(t, event))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+
+	if res := write(seeded(amiSeed), "parameter-create.json"); res.Decision != DecisionIgnored || len(ib.calls) != 0 {
+		t.Fatalf("first deploy's seed: %+v, %d starts; want ignored and none", res, len(ib.calls))
+	}
+	built := write(byMonitor(amiV3), "parameter-update.json")
+	if built.Decision != DecisionStarted || len(ib.byToken) != 1 {
+		t.Fatalf("monitor's first write: %+v, %d executions; want started, 1", built, len(ib.byToken))
+	}
+	if res := write(seeded(amiSeed), "parameter-update.json"); res.Decision != DecisionIgnored {
+		t.Fatalf("seed rewrite on a stack update: %+v, want ignored", res)
+	}
+	restored := write(byMonitor(amiV3), "parameter-update.json")
+	if restored.ClientToken != built.ClientToken || restored.ImageBuildVersionARN != built.ImageBuildVersionARN || len(ib.byToken) != 1 {
+		t.Errorf("monitor's restore: %+v, %d executions; want the original execution %s (token %s)", restored, len(ib.byToken), built.ImageBuildVersionARN, built.ClientToken)
+	}
+	next := write(byMonitor(amiV4), "parameter-update.json")
+	if len(ib.byToken) != 2 || next.ImageBuildVersionARN == built.ImageBuildVersionARN {
+		t.Errorf("a new upstream AMI: %+v, %d executions; want a second execution", next, len(ib.byToken))
 	}
 }
 

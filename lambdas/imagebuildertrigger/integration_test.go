@@ -26,9 +26,79 @@ func setupIntegration(t *testing.T) (*fakeaws.Server, *Handler) {
 	return srv, h
 }
 
+// monitorWrites writes value as the upstream monitor does: with its marker
+// description.
+func monitorWrites(srv *fakeaws.Server, value string) {
+	srv.SetParameterDescribed(region, paramName, value, monitorDescription)
+}
+
+// seedWrites writes value as CloudFormation does when it creates or updates
+// the parameter resource: with the resource's description.
+func seedWrites(srv *fakeaws.Server, value string) {
+	srv.SetParameterDescribed(region, paramName, value, seedDescription)
+}
+
+// CloudFormation writes the seed at the first deploy and again on every
+// update of the parameter resource; only the monitor's writes start builds,
+// and the monitor restoring the value it wrote before a seed rewrite gets the
+// original build back.
+func TestIntegrationSeedWritesStartNothing(t *testing.T) {
+	srv, h := setupIntegration(t)
+	handle := func(event string) Result {
+		t.Helper()
+		res, err := h.Handle(context.Background(), loadEvent(t, event))
+		if err != nil {
+			t.Fatalf("Handle %s: %v", event, err)
+		}
+		return res
+	}
+
+	// First deploy of an SSM upstream: the seed resolves to the upstream's AMI.
+	seedWrites(srv, amiV3)
+	if res := handle("parameter-create.json"); res != (Result{Decision: DecisionIgnored,
+		Reason: "parameter /golden-ami/upstream version 1 was not written by the upstream monitor (e.g. a CloudFormation seed); no build started"}) {
+		t.Errorf("seed: %+v, want ignored", res)
+	}
+	if n := srv.Count("StartImagePipelineExecution"); n != 0 {
+		t.Fatalf("StartImagePipelineExecution calls after the seed = %d, want 0", n)
+	}
+
+	// The monitor claims the same value.
+	monitorWrites(srv, amiV3)
+	claimed := handle("parameter-update.json")
+	if claimed.Decision != DecisionStarted || claimed.ClientToken != clientToken(pipelineARN, paramName, 2, amiV3) {
+		t.Errorf("claim: %+v, want started with the token of version 2", claimed)
+	}
+	if ex := srv.Executions(); len(ex) != 1 || ex[0].ImageBuildVersionARN != claimed.ImageBuildVersionARN {
+		t.Fatalf("executions after the claim = %+v, want exactly the claim's", ex)
+	}
+
+	// A stack update re-writes a seed (an EB upstream's AL2023 here), then
+	// the monitor writes its value back.
+	seedWrites(srv, amiSeed)
+	if res := handle("parameter-update.json"); res.Decision != DecisionIgnored ||
+		res.Reason != "parameter /golden-ami/upstream version 3 was not written by the upstream monitor (e.g. a CloudFormation seed); no build started" {
+		t.Errorf("seed rewrite: %+v, want ignored", res)
+	}
+	monitorWrites(srv, amiV3)
+	restored := handle("parameter-update.json")
+	if restored.ClientToken != claimed.ClientToken || restored.ImageBuildVersionARN != claimed.ImageBuildVersionARN {
+		t.Errorf("restore: %+v, want the claim's execution %s", restored, claimed.ImageBuildVersionARN)
+	}
+	if n := len(srv.Executions()); n != 1 {
+		t.Errorf("executions after the seed rewrite and restore = %d, want 1", n)
+	}
+
+	// A genuinely new upstream AMI still builds.
+	monitorWrites(srv, amiV4)
+	if res := handle("parameter-update.json"); res.Decision != DecisionStarted || len(srv.Executions()) != 2 {
+		t.Errorf("new value: %+v, %d executions; want a second execution", res, len(srv.Executions()))
+	}
+}
+
 func TestIntegration429ThenRedeliveryStartsExactlyOneExecution(t *testing.T) {
 	srv, h := setupIntegration(t)
-	srv.SetParameter(region, paramName, amiV3)
+	monitorWrites(srv, amiV3)
 	srv.Inject(fakeaws.Fault{Operation: "GetParameterHistory", Code: "ThrottlingException", Message: "Rate exceeded"})
 	srv.Inject(fakeaws.Fault{Operation: "StartImagePipelineExecution", Status: 429, Code: "CallRateLimitExceededException", Message: "Rate exceeded"})
 	srv.Inject(fakeaws.Fault{Operation: "StartImagePipelineExecution", Status: 500, Code: "ServiceException"})
@@ -67,7 +137,7 @@ func TestIntegration429ThenRedeliveryStartsExactlyOneExecution(t *testing.T) {
 	}
 
 	// The next change is a new version and starts a second build.
-	srv.SetParameter(region, paramName, amiV4)
+	monitorWrites(srv, amiV4)
 	next, err := h.Handle(context.Background(), ev)
 	if err != nil {
 		t.Fatalf("next version: %v", err)
@@ -82,14 +152,14 @@ func TestIntegration429ThenRedeliveryStartsExactlyOneExecution(t *testing.T) {
 // change event; it must not start a second build. A new AMI after that does.
 func TestIntegrationSameValueNewVersionStartsNoSecondBuild(t *testing.T) {
 	srv, h := setupIntegration(t)
-	srv.SetParameter(region, paramName, amiV4)
-	srv.SetParameter(region, paramName, amiV3)
+	monitorWrites(srv, amiV4)
+	monitorWrites(srv, amiV3)
 	ev := loadEvent(t, "parameter-update.json")
 	first, err := h.Handle(context.Background(), ev)
 	if err != nil {
 		t.Fatalf("Handle: %v", err)
 	}
-	srv.SetParameter(region, paramName, amiV3) // version 3, same value
+	monitorWrites(srv, amiV3) // version 3, same value
 	second, err := h.Handle(context.Background(), ev)
 	if err != nil {
 		t.Fatalf("Handle after the same value was written again: %v", err)
@@ -100,7 +170,7 @@ func TestIntegrationSameValueNewVersionStartsNoSecondBuild(t *testing.T) {
 	if want := clientToken(pipelineARN, paramName, 2, amiV3); first.ClientToken != want || second.ClientToken != want {
 		t.Errorf("tokens %s, %s; want %s (the value's first version, 2)", first.ClientToken, second.ClientToken, want)
 	}
-	srv.SetParameter(region, paramName, amiV4)
+	monitorWrites(srv, amiV4)
 	if _, err := h.Handle(context.Background(), ev); err != nil {
 		t.Fatalf("Handle after a new value: %v", err)
 	}
@@ -113,7 +183,7 @@ func TestIntegrationSameValueNewVersionStartsNoSecondBuild(t *testing.T) {
 // the same token, and Image Builder replays the original execution.
 func TestIntegrationLostResponseDoesNotDoubleTheBuild(t *testing.T) {
 	srv, h := setupIntegration(t)
-	srv.SetParameter(region, paramName, amiV3)
+	monitorWrites(srv, amiV3)
 	srv.Inject(fakeaws.Fault{Operation: "StartImagePipelineExecution", Status: 503, Code: "ServiceUnavailableException", AfterApply: true})
 	srv.Inject(fakeaws.Fault{Operation: "StartImagePipelineExecution", Code: "ResourceInUseException"})
 
@@ -128,7 +198,7 @@ func TestIntegrationLostResponseDoesNotDoubleTheBuild(t *testing.T) {
 
 func TestIntegrationIgnoredEventsCallNothing(t *testing.T) {
 	srv, h := setupIntegration(t)
-	srv.SetParameter(region, paramName, amiV3)
+	monitorWrites(srv, amiV3)
 	for _, name := range []string{"parameter-create-exception.json", "parameter-delete.json", "parameter-label.json", "other-parameter.json"} {
 		res, err := h.Handle(context.Background(), loadEvent(t, name))
 		if err != nil || res.Decision != DecisionIgnored {
@@ -142,7 +212,7 @@ func TestIntegrationIgnoredEventsCallNothing(t *testing.T) {
 
 func TestIntegrationInvalidValueStartsNothing(t *testing.T) {
 	srv, h := setupIntegration(t)
-	srv.SetParameter(region, paramName, "ami-NOTVALID")
+	monitorWrites(srv, "ami-NOTVALID")
 	_, err := h.Handle(context.Background(), loadEvent(t, "parameter-update.json"))
 	want := `parameter /golden-ami/upstream version 1: "ami-NOTVALID" is not an AMI id (want "ami-" followed by 8 or 17 hex digits); no build started`
 	if err == nil || err.Error() != want {

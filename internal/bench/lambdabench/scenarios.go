@@ -157,14 +157,16 @@ func imagebuildertriggerScenario() scenario {
 		},
 		Setup: func(f *fakeaws.Server) { f.AddPipeline(pipelineARN) },
 		Event: func(f *fakeaws.Server, i int) ([]byte, func([]byte) error) {
-			f.SetParameter(region, upstreamParameter, amiID(i))
+			// As the upstream monitor writes it: with its marker description,
+			// without which the trigger ignores the version.
+			f.SetParameterDescribed(region, upstreamParameter, amiID(i), contract.UpstreamDescriptionPrefix+sourceParameter)
 			ev := mustJSON(map[string]any{
 				"version": "0", "id": eventID(i), "detail-type": contract.DetailTypeParameterChange, "source": contract.SourceSSM,
 				"account": account, "time": "2024-07-01T06:00:04Z", "region": region,
 				"resources": []string{"arn:aws:ssm:us-east-1:123456789012:parameter/golden-ami/upstream"},
 				"detail": map[string]string{
 					"operation": contract.OperationUpdate, "name": upstreamParameter, "type": "String",
-					"dataType": contract.DataTypeEC2Image, "description": "Upstream AMI the golden recipe builds on",
+					"dataType": contract.DataTypeEC2Image, "description": contract.UpstreamDescriptionPrefix + sourceParameter,
 				},
 			})
 			return ev, func(body []byte) error {
