@@ -277,17 +277,7 @@ func NewGoFunction(scope constructs.Construct, id *string, props *GoFunctionProp
 
 	this.DeadLetterQueue = props.DeadLetterQueue
 	if this.DeadLetterQueue == nil {
-		this.DeadLetterQueue = awssqs.NewQueue(this, str("DeadLetterQueue"), &awssqs.QueueProps{
-			Encryption:          awssqs.QueueEncryption_KMS,
-			EncryptionMasterKey: this.EncryptionKey,
-			EnforceSSL:          boolean(true),
-			RetentionPeriod:     awscdk.Duration_Days(num(14)),
-			DataKeyReuse:        awscdk.Duration_Hours(num(1)),
-			RemovalPolicy:       awscdk.RemovalPolicy_RETAIN,
-		})
-		nag.Suppress(this.DeadLetterQueue,
-			nag.Rule{ID: "AwsSolutions-SQS3", Reason: "This queue is itself the dead-letter queue of the function, its rule targets and its subscriptions; a dead-letter queue of a dead-letter queue would only move the same messages."},
-		)
+		this.DeadLetterQueue = NewDeadLetterQueue(this, str("DeadLetterQueue"), this.EncryptionKey, "the function, its rule targets and its subscriptions")
 	}
 
 	this.Role = awsiam.NewRole(this, str("Role"), &awsiam.RoleProps{
@@ -375,18 +365,45 @@ func NewGoFunction(scope constructs.Construct, id *string, props *GoFunctionProp
 	})
 	this.ErrorsAlarm.AddAlarmAction(action)
 	if props.DeadLetterQueue == nil {
-		this.DeadLetterAlarm = this.DeadLetterQueue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
-			Period: awscdk.Duration_Minutes(num(5)), Statistic: str("Maximum"),
-		}).CreateAlarm(this, str("DeadLetterAlarm"), &awscloudwatch.CreateAlarmOptions{
-			AlarmDescription:   str("Events for " + *props.ImportPath + " failed every retry and wait in its dead-letter queue"),
-			Threshold:          num(1),
-			EvaluationPeriods:  num(1),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-		})
-		this.DeadLetterAlarm.AddAlarmAction(action)
+		this.DeadLetterAlarm = NewDeadLetterAlarm(this, str("DeadLetterAlarm"), this.DeadLetterQueue,
+			"Events for "+*props.ImportPath+" failed every retry and wait in its dead-letter queue", this.AlarmTopic)
 	}
 	return this
+}
+
+// NewDeadLetterQueue defines, as id under scope, a dead-letter queue as a
+// GoFunction makes its own: encrypted with key, SSL-only, keeping messages
+// 14 days, retained when the stack is deleted. holder says what sends to it,
+// for the reason of its cdk-nag AwsSolutions-SQS3 suppression.
+func NewDeadLetterQueue(scope constructs.Construct, id *string, key awskms.IKey, holder string) awssqs.Queue {
+	queue := awssqs.NewQueue(scope, id, &awssqs.QueueProps{
+		Encryption:          awssqs.QueueEncryption_KMS,
+		EncryptionMasterKey: key,
+		EnforceSSL:          boolean(true),
+		RetentionPeriod:     awscdk.Duration_Days(num(14)),
+		DataKeyReuse:        awscdk.Duration_Hours(num(1)),
+		RemovalPolicy:       awscdk.RemovalPolicy_RETAIN,
+	})
+	nag.Suppress(queue, nag.Rule{ID: "AwsSolutions-SQS3",
+		Reason: "This queue is itself the dead-letter queue of " + holder + "; a dead-letter queue of a dead-letter queue would only move the same messages."})
+	return queue
+}
+
+// NewDeadLetterAlarm defines, as id under scope, an alarm that fires as soon
+// as queue holds a message (its maximum visible messages over 5 minutes),
+// with description, notifying topic.
+func NewDeadLetterAlarm(scope constructs.Construct, id *string, queue awssqs.IQueue, description string, topic awssns.ITopic) awscloudwatch.Alarm {
+	alarm := queue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+		Period: awscdk.Duration_Minutes(num(5)), Statistic: str("Maximum"),
+	}).CreateAlarm(scope, id, &awscloudwatch.CreateAlarmOptions{
+		AlarmDescription:   str(description),
+		Threshold:          num(1),
+		EvaluationPeriods:  num(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+	return alarm
 }
 
 // iam5ResourceWildcardReason is the reason of the AwsSolutions-IAM5

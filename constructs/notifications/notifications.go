@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
@@ -158,26 +157,10 @@ func NewNotifications(scope constructs.Construct, id *string, props *Notificatio
 	this.DeadLetterQueue = props.DeadLetterQueue
 	if this.DeadLetterQueue == nil {
 		gofunction.AllowDeadLetters(this.EncryptionKey)
-		this.DeadLetterQueue = awssqs.NewQueue(this, str("DeadLetterQueue"), &awssqs.QueueProps{
-			Encryption:          awssqs.QueueEncryption_KMS,
-			EncryptionMasterKey: this.EncryptionKey,
-			EnforceSSL:          boolean(true),
-			RetentionPeriod:     awscdk.Duration_Days(num(14)),
-			DataKeyReuse:        awscdk.Duration_Hours(num(1)),
-			RemovalPolicy:       awscdk.RemovalPolicy_RETAIN,
-		})
-		nag.Suppress(this.DeadLetterQueue, nag.Rule{ID: "AwsSolutions-SQS3",
-			Reason: "This queue is itself the dead-letter queue of the notification rules, the email subscriptions and the notifier; a dead-letter queue of a dead-letter queue would only move the same messages."})
-		this.DeadLetterAlarm = this.DeadLetterQueue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
-			Period: awscdk.Duration_Minutes(num(5)), Statistic: str("Maximum"),
-		}).CreateAlarm(this, str("DeadLetterAlarm"), &awscloudwatch.CreateAlarmOptions{
-			AlarmDescription:   str("A golden AMI notification could not be delivered; it waits in the notifications dead-letter queue"),
-			Threshold:          num(1),
-			EvaluationPeriods:  num(1),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-		})
-		this.DeadLetterAlarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(this.Topic))
+		this.DeadLetterQueue = gofunction.NewDeadLetterQueue(this, str("DeadLetterQueue"), this.EncryptionKey,
+			"the notification rules, the email subscriptions and the notifier")
+		this.DeadLetterAlarm = gofunction.NewDeadLetterAlarm(this, str("DeadLetterAlarm"), this.DeadLetterQueue,
+			"A golden AMI notification could not be delivered; it waits in the notifications dead-letter queue", this.Topic)
 	}
 	if props.EmailAddresses != nil {
 		for _, e := range *props.EmailAddresses {
