@@ -203,30 +203,11 @@ func TestBashScriptsParse(t *testing.T) {
 		t.Fatalf("bash is needed to syntax-check the Linux documents: %v", err)
 	}
 	for _, d := range All() {
-		var doc struct {
-			Phases []struct {
-				Steps []struct {
-					Name   string `yaml:"name"`
-					Action string `yaml:"action"`
-					Inputs struct {
-						Commands []string `yaml:"commands"`
-					} `yaml:"inputs"`
-				} `yaml:"steps"`
-			} `yaml:"phases"`
-		}
-		if err := yaml.Unmarshal([]byte(d.Data), &doc); err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range doc.Phases {
-			for _, s := range p.Steps {
-				if s.Action != "ExecuteBash" {
-					continue
-				}
-				cmd := exec.Command(bash, "-n")
-				cmd.Stdin = strings.NewReader(strings.Join(s.Inputs.Commands, "\n"))
-				if out, err := cmd.CombinedOutput(); err != nil {
-					t.Errorf("%s step %s: bash -n: %v\n%s", d.Name, s.Name, err, out)
-				}
+		for _, s := range bashSteps(t, d) {
+			cmd := exec.Command(bash, "-n")
+			cmd.Stdin = strings.NewReader(s.script)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("%s step %s: bash -n: %v\n%s", d.Name, s.name, err, out)
 			}
 		}
 	}

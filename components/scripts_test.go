@@ -14,8 +14,12 @@ import (
 // systemctl, cloud-init, curl and package managers, so they check what the
 // scripts decide rather than what they say.
 
-// stepScript returns the ExecuteBash commands of the named step of d.
-func stepScript(t *testing.T, d Document, step string) string {
+// bashStep is one ExecuteBash step of a document: its name and its
+// commands joined into one script.
+type bashStep struct{ name, script string }
+
+// bashSteps returns the ExecuteBash steps of d, in document order.
+func bashSteps(t *testing.T, d Document) []bashStep {
 	t.Helper()
 	var doc struct {
 		Phases []struct {
@@ -31,11 +35,23 @@ func stepScript(t *testing.T, d Document, step string) string {
 	if err := yaml.Unmarshal([]byte(d.Data), &doc); err != nil {
 		t.Fatal(err)
 	}
+	var steps []bashStep
 	for _, p := range doc.Phases {
 		for _, s := range p.Steps {
-			if s.Name == step && s.Action == "ExecuteBash" {
-				return strings.Join(s.Inputs.Commands, "\n")
+			if s.Action == "ExecuteBash" {
+				steps = append(steps, bashStep{s.Name, strings.Join(s.Inputs.Commands, "\n")})
 			}
+		}
+	}
+	return steps
+}
+
+// stepScript returns the ExecuteBash commands of the named step of d.
+func stepScript(t *testing.T, d Document, step string) string {
+	t.Helper()
+	for _, s := range bashSteps(t, d) {
+		if s.name == step {
+			return s.script
 		}
 	}
 	t.Fatalf("%s has no ExecuteBash step %s", d.Name, step)
