@@ -136,15 +136,18 @@ func (s *sandbox) fakeSnap() {
 esac`)
 }
 
+// agentCheckSteps are the steps that check the SSM agent starts at boot and
+// runs: the update's validation and the image test.
+var agentCheckSteps = []struct {
+	doc  Document
+	step string
+}{
+	{UpdateSSMAgentLinux, "SSMAgentIsRunning"},
+	{TestLinux, "SSMAgentEnabled"},
+}
+
 func TestSnapAgentChecksRequireEnabledAndActive(t *testing.T) {
-	steps := []struct {
-		doc  Document
-		step string
-	}{
-		{UpdateSSMAgentLinux, "SSMAgentIsRunning"},
-		{TestLinux, "SSMAgentEnabled"},
-	}
-	for _, st := range steps {
+	for _, st := range agentCheckSteps {
 		for _, tc := range []struct {
 			startup, current string
 			pass             bool
@@ -167,14 +170,7 @@ func TestSnapAgentChecksRequireEnabledAndActive(t *testing.T) {
 }
 
 func TestSystemdAgentChecksRequireEnabledAndActive(t *testing.T) {
-	steps := []struct {
-		doc  Document
-		step string
-	}{
-		{UpdateSSMAgentLinux, "SSMAgentIsRunning"},
-		{TestLinux, "SSMAgentEnabled"},
-	}
-	for _, st := range steps {
+	for _, st := range agentCheckSteps {
 		for _, tc := range []struct {
 			enabled, active string
 			pass            bool
