@@ -80,5 +80,6 @@
 // ssm:GetParameterHistory, ssm:PutParameter, ssm:AddTagsToResource and
 // ssm:ListTagsForResource on the parameter in every distribution region,
 // ec2:DescribeImages (Parameter Store validates aws:ec2:image values with
-// it), and imagebuilder:GetImage on the pipeline's images.
+// it), and, when it learns of images from EventBridge (whose events carry
+// no AMI ids), imagebuilder:GetImage on the pipeline's images.
 package main
