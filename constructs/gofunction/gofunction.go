@@ -103,9 +103,10 @@ type GoFunctionProps struct {
 	DeadLetterQueue awssqs.IQueue
 
 	// AlarmTopic receives the function's alarms. CloudWatch publishes alarm
-	// actions as the service, so a topic you pass needs a resource policy
-	// that allows it (AllowAlarmsToPublish adds one) and, when encrypted, a
-	// key that lets cloudwatch.amazonaws.com use it.
+	// actions as the service, so the topic's policy must allow it: the
+	// construct adds that statement (AllowAlarmsToPublish) to a topic defined
+	// in this app; an imported topic's owner must add it. An encrypted
+	// topic's key must also let cloudwatch.amazonaws.com use it.
 	//
 	// Default: a new SNS topic encrypted with EncryptionKey, whose policy
 	// lets this account's alarms publish.
@@ -351,8 +352,11 @@ func NewGoFunction(scope constructs.Construct, id *string, props *GoFunctionProp
 			MasterKey:   this.EncryptionKey,
 			EnforceSSL:  boolean(true),
 		})
-		AllowAlarmsToPublish(this.AlarmTopic)
 	}
+	// Also for a topic passed in: a topic defined in this app gets the
+	// statement (once, however many functions alarm to it); an imported
+	// one is left to its owner.
+	AllowAlarmsToPublish(this.AlarmTopic)
 	action := awscloudwatchactions.NewSnsAction(this.AlarmTopic)
 	this.ErrorsAlarm = this.Function.MetricErrors(&awscloudwatch.MetricOptions{
 		Period: awscdk.Duration_Minutes(num(5)), Statistic: str("Sum"),

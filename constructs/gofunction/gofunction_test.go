@@ -263,6 +263,9 @@ func TestSharedKeyQueueAndTopicAndOptions(t *testing.T) {
 	count(t, tmpl, "AWS::SQS::Queue", 1)
 	count(t, tmpl, "AWS::SNS::Topic", 1)
 	count(t, tmpl, "AWS::CloudWatch::Alarm", 1) // the errors alarm; the queue's owner alarms on it
+	for _, p := range cdktest.AlarmTopicProblems(cdktest.TemplateJSON(t, stack)) {
+		t.Errorf("a topic passed in and defined in this app: %s", p)
+	}
 	if fn.DeadLetterAlarm != nil {
 		t.Error("DeadLetterAlarm is set for a queue passed in")
 	}

@@ -197,10 +197,14 @@ type GoldenFleetProps struct {
 	// kms:GenerateDataKey*, or the group's notifications are dropped. The
 	// construct adds that statement to the topic's key when the topic was
 	// defined with one in this app (its MasterKey); an imported topic's key
-	// is yours to grant.
+	// is yours to grant. CloudWatch publishes the alarms as the service: the
+	// rollout's GoFunction adds the topic-policy statement that allows it to
+	// a topic defined in this app (gofunction.AllowAlarmsToPublish); an
+	// imported topic's owner must allow it.
 	//
 	// Default: a new SNS topic encrypted with EncryptionKey (the GoFunction
-	// default), whose key lets Auto Scaling's service-linked role publish.
+	// default), whose key lets Auto Scaling's service-linked role publish
+	// and whose policy lets this account's alarms publish.
 	AlarmTopic awssns.ITopic
 
 	// LogRetention is how long the rollout function's logs are kept.
