@@ -141,6 +141,13 @@ func (b *imageBuilder) StartImagePipelineExecution(_ context.Context, in *imageb
 	return &imagebuilder.StartImagePipelineExecutionOutput{ClientToken: in.ClientToken, ImageBuildVersionArn: aws.String(arn)}, nil
 }
 
+// started is the result of a start of the fake's first build: the reason
+// as given, the client token of value since the version since.
+func started(reason string, since int64, value string) Result {
+	return Result{Decision: DecisionStarted, Reason: reason,
+		ImageBuildVersionARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1", ClientToken: clientToken(pipelineARN, paramName, since, value)}
+}
+
 func TestHandle(t *testing.T) {
 	tokV3 := clientToken(pipelineARN, paramName, 3, amiV3)
 	for _, tc := range []struct {
@@ -155,12 +162,12 @@ func TestHandle(t *testing.T) {
 	}{
 		{
 			name: "update starts the pipeline", event: "parameter-update.json",
-			want:      Result{Decision: DecisionStarted, Reason: "parameter /golden-ami/upstream version 3 is " + amiV3 + " (its value since version 3)", ImageBuildVersionARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1", ClientToken: tokV3},
+			want:      started("parameter /golden-ami/upstream version 3 is "+amiV3+" (its value since version 3)", 3, amiV3),
 			wantReads: 1, wantStarts: 1,
 		},
 		{
 			name: "create starts the pipeline", event: "parameter-create.json",
-			want:      Result{Decision: DecisionStarted, Reason: "parameter /golden-ami/upstream version 3 is " + amiV3 + " (its value since version 3)", ImageBuildVersionARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1", ClientToken: tokV3},
+			want:      started("parameter /golden-ami/upstream version 3 is "+amiV3+" (its value since version 3)", 3, amiV3),
 			wantReads: 1, wantStarts: 1,
 		},
 		{
@@ -227,9 +234,8 @@ func TestHandle(t *testing.T) {
 		},
 		{
 			name: "the same value written again keeps the token of its first version", event: "parameter-update.json",
-			params: func(reads *int) historyFunc { return historyOf(reads, amiV4, amiV3, amiV3) },
-			want: Result{Decision: DecisionStarted, Reason: "parameter /golden-ami/upstream version 3 is " + amiV3 + " (its value since version 2)",
-				ImageBuildVersionARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1", ClientToken: clientToken(pipelineARN, paramName, 2, amiV3)},
+			params:    func(reads *int) historyFunc { return historyOf(reads, amiV4, amiV3, amiV3) },
+			want:      started("parameter /golden-ami/upstream version 3 is "+amiV3+" (its value since version 2)", 2, amiV3),
 			wantReads: 1, wantStarts: 1,
 		},
 		{
@@ -266,18 +272,16 @@ func TestHandle(t *testing.T) {
 		},
 		{
 			name: "the monitor's first write after the seed starts a build", event: "parameter-update.json",
-			params: func(reads *int) historyFunc { return historyOfVersions(reads, seeded(amiSeed), byMonitor(amiV3)) },
-			want: Result{Decision: DecisionStarted, Reason: "parameter /golden-ami/upstream version 2 is " + amiV3 + " (its value since version 2)",
-				ImageBuildVersionARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1", ClientToken: clientToken(pipelineARN, paramName, 2, amiV3)},
+			params:    func(reads *int) historyFunc { return historyOfVersions(reads, seeded(amiSeed), byMonitor(amiV3)) },
+			want:      started("parameter /golden-ami/upstream version 2 is "+amiV3+" (its value since version 2)", 2, amiV3),
 			wantReads: 1, wantStarts: 1,
 		},
 		{
 			// An SSM upstream's seed resolves to the upstream's own AMI; the
 			// monitor claims it by writing it again with its description.
 			name: "the monitor's claim of the seeded value starts a build", event: "parameter-update.json",
-			params: func(reads *int) historyFunc { return historyOfVersions(reads, seeded(amiV3), byMonitor(amiV3)) },
-			want: Result{Decision: DecisionStarted, Reason: "parameter /golden-ami/upstream version 2 is " + amiV3 + " (its value since version 2)",
-				ImageBuildVersionARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1", ClientToken: clientToken(pipelineARN, paramName, 2, amiV3)},
+			params:    func(reads *int) historyFunc { return historyOfVersions(reads, seeded(amiV3), byMonitor(amiV3)) },
+			want:      started("parameter /golden-ami/upstream version 2 is "+amiV3+" (its value since version 2)", 2, amiV3),
 			wantReads: 1, wantStarts: 1,
 		},
 		{
@@ -285,8 +289,7 @@ func TestHandle(t *testing.T) {
 			params: func(reads *int) historyFunc {
 				return historyOfVersions(reads, byMonitor(amiV4), byMonitor(amiV3), seeded(amiSeed), seeded(amiSeed), byMonitor(amiV3))
 			},
-			want: Result{Decision: DecisionStarted, Reason: "parameter /golden-ami/upstream version 5 is " + amiV3 + " (its value since version 2, skipping 2 versions not written by the upstream monitor)",
-				ImageBuildVersionARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1", ClientToken: clientToken(pipelineARN, paramName, 2, amiV3)},
+			want:      started("parameter /golden-ami/upstream version 5 is "+amiV3+" (its value since version 2, skipping 2 versions not written by the upstream monitor)", 2, amiV3),
 			wantReads: 1, wantStarts: 1,
 		},
 		{
@@ -294,8 +297,7 @@ func TestHandle(t *testing.T) {
 			params: func(reads *int) historyFunc {
 				return historyOfVersions(reads, byMonitor(amiV3), seeded(amiSeed), byMonitor(amiV4))
 			},
-			want: Result{Decision: DecisionStarted, Reason: "parameter /golden-ami/upstream version 3 is " + amiV4 + " (its value since version 3)",
-				ImageBuildVersionARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1", ClientToken: clientToken(pipelineARN, paramName, 3, amiV4)},
+			want:      started("parameter /golden-ami/upstream version 3 is "+amiV4+" (its value since version 3)", 3, amiV4),
 			wantReads: 1, wantStarts: 1,
 		},
 		{
@@ -305,8 +307,7 @@ func TestHandle(t *testing.T) {
 			params: func(reads *int) historyFunc {
 				return historyOfVersions(reads, byMonitor(amiV3), seeded(amiV4), byMonitor(amiV4))
 			},
-			want: Result{Decision: DecisionStarted, Reason: "parameter /golden-ami/upstream version 3 is " + amiV4 + " (its value since version 3)",
-				ImageBuildVersionARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1", ClientToken: clientToken(pipelineARN, paramName, 3, amiV4)},
+			want:      started("parameter /golden-ami/upstream version 3 is "+amiV4+" (its value since version 3)", 3, amiV4),
 			wantReads: 1, wantStarts: 1,
 		},
 		{
