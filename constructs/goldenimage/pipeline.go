@@ -425,7 +425,11 @@ func (g *GoldenImagePipeline) defineComponent(stack awscdk.Stack, id, name, plat
 		Data:        jsiiString(data),
 		Version:     jsiiString(versionPlaceholder),
 	}
-	props.Version = jsiiString(contentVersion(stack, props))
+	// The construct id is part of the version: a component that moves to
+	// another logical id (as components did when they were numbered by
+	// position) gets a version no other logical id holds, so CloudFormation
+	// never creates a name and version that still exists.
+	props.Version = jsiiString(contentVersion(stack, props, id))
 	c := awsimagebuilder.NewCfnComponent(g, jsiiString(id), props)
 	return componentRef{arn: c.AttrArn(), identity: name + "@" + *props.Version}
 }
@@ -461,12 +465,14 @@ func (g *GoldenImagePipeline) defineRecipe(stack awscdk.Stack, p GoldenImagePipe
 		managedComponent(stack, "update-"+lower),
 	}
 	if p.AdditionalComponents != nil {
-		for i, c := range *p.AdditionalComponents {
+		for _, c := range *p.AdditionalComponents {
 			if c.arn != "" {
 				refs = append(refs, componentRef{arn: jsiiString(c.arn), identity: c.arn})
 				continue
 			}
-			refs = append(refs, g.defineComponent(stack, fmt.Sprintf("AdditionalComponent%d", i), baseName+"-"+c.name, platform,
+			// Named by the component, not its position: reordering, adding or
+			// removing components leaves the others' logical ids alone.
+			refs = append(refs, g.defineComponent(stack, "Component-"+c.name, baseName+"-"+c.name, platform,
 				"Additional component "+c.name+" of golden image "+*p.ImageName, c.document))
 		}
 	}

@@ -312,7 +312,7 @@ func TestOptions(t *testing.T) {
 			map[string]interface{}{"ComponentArn": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^WinSSMAgentComponent")), "Arn"}}},
 			map[string]interface{}{"ComponentArn": "arn:aws:imagebuilder:us-east-1:aws:component/update-windows/x.x.x"},
 			map[string]interface{}{"ComponentArn": "arn:aws:imagebuilder:us-east-1:aws:component/amazon-cloudwatch-agent-windows/x.x.x"},
-			map[string]interface{}{"ComponentArn": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^WinAdditionalComponent1")), "Arn"}}},
+			map[string]interface{}{"ComponentArn": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^WinComponenthello")), "Arn"}}},
 			map[string]interface{}{"ComponentArn": "arn:aws:imagebuilder:us-east-1:aws:component/stig-build-windows-high/x.x.x"},
 			map[string]interface{}{"ComponentArn": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^WinTestComponent")), "Arn"}}},
 		},
@@ -468,7 +468,7 @@ func recipeIdentity(t *testing.T, props gi.GoldenImagePipelineProps) (recipe, co
 		recipe = r["Properties"].(map[string]interface{})["Version"].(string)
 	}
 	for id, r := range cdktest.ResourcesOfType(tj, "AWS::ImageBuilder::Component") {
-		if strings.HasPrefix(id, "ImgAdditionalComponent0") {
+		if strings.HasPrefix(id, "ImgComponenttools") {
 			component = r["Properties"].(map[string]interface{})["Version"].(string)
 		}
 	}
@@ -508,6 +508,45 @@ func TestContentChangeProducesNewRecipeIdentity(t *testing.T) {
 	schedule.Schedule = jsii.String("cron(0 5 ? * TUE *)")
 	if r4, _ := recipeIdentity(t, schedule); r4 != r0 {
 		t.Errorf("changing only the schedule changed recipe version %s -> %s; the recipe did not change", r0, r4)
+	}
+}
+
+// Image Builder keys a component by name and version. Reordering, adding or
+// removing extra components must never ask CloudFormation to create a
+// component under one logical id while another still holds its name and
+// version ("already exists"), and must not replace a component whose
+// content did not change.
+func TestReorderingComponentsNeverReusesANameAndVersion(t *testing.T) {
+	doc := func(cmd string) string {
+		return "name: X\nschemaVersion: 1.0\nphases: [{name: build, steps: [{name: A, action: ExecuteBash, inputs: {commands: [" + cmd + "]}}]}]\n"
+	}
+	aa, bb, cc := gi.ComponentFromDocument("aa", doc("echo a")), gi.ComponentFromDocument("bb", doc("echo b")), gi.ComponentFromDocument("cc", doc("echo c"))
+	components := func(list ...*gi.Component) map[string]string { // logical id -> name@version
+		stack := newStack(t)
+		gi.NewGoldenImagePipeline(stack, jsii.String("Img"), &gi.GoldenImagePipelineProps{ImageName: jsii.String("al2023"), AdditionalComponents: &list})
+		out := map[string]string{}
+		for id, r := range cdktest.ResourcesOfType(cdktest.TemplateJSON(t, stack), "AWS::ImageBuilder::Component") {
+			props := r["Properties"].(map[string]interface{})
+			out[id] = props["Name"].(string) + "@" + props["Version"].(string)
+		}
+		return out
+	}
+	before := components(aa, bb, cc)
+	for name, after := range map[string]map[string]string{
+		"swapped":       components(bb, aa, cc),
+		"first removed": components(bb, cc),
+		"one inserted":  components(cc, aa, bb),
+	} {
+		for id, identity := range after {
+			for oldID, oldIdentity := range before {
+				if identity == oldIdentity && id != oldID {
+					t.Errorf("%s: %s would create %s, which %s still holds", name, id, identity, oldID)
+				}
+			}
+			if old, kept := before[id]; kept && old != identity && strings.Contains(id, "Component") && !strings.Contains(id, "SSMAgent") && !strings.Contains(id, "Test") {
+				t.Errorf("%s: %s changed from %s to %s although its content did not", name, id, old, identity)
+			}
+		}
 	}
 }
 
