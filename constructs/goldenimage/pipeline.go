@@ -87,7 +87,7 @@ func NewGoldenImagePipeline(scope constructs.Construct, id *string, props *Golde
 	if props == nil {
 		props = &GoldenImagePipelineProps{}
 	}
-	if err := props.validate(); err != nil {
+	if err := props.validate(*awscdk.Stack_Of(scope).Account()); err != nil {
 		panic(err)
 	}
 	p := props.withDefaults()
@@ -532,11 +532,11 @@ func (g *GoldenImagePipeline) amiTags(p GoldenImagePipelineProps) *map[string]*s
 			tags[k] = v
 		}
 	}
-	tags["golden-ami:image"] = p.ImageName
+	tags[tagImage] = p.ImageName
 	tags[contract.TagPipeline] = g.RecipeName
-	tags["golden-ami:platform"] = jsiiString(string(p.Platform))
-	tags["golden-ami:architecture"] = jsiiString(string(p.Architecture))
-	tags["golden-ami:stig-level"] = jsiiString(string(p.StigLevel))
+	tags[tagPlatform] = jsiiString(string(p.Platform))
+	tags[tagArchitecture] = jsiiString(string(p.Architecture))
+	tags[tagStigLevel] = jsiiString(string(p.StigLevel))
 	return &tags
 }
 
@@ -559,7 +559,7 @@ func (g *GoldenImagePipeline) defineInfrastructure(p GoldenImagePipelineProps, b
 				S3KeyPrefix:  jsiiString(strings.TrimSuffix(*g.LogPrefix, "/")),
 			},
 		},
-		ResourceTags: &map[string]*string{"golden-ami:image": p.ImageName, contract.TagPipeline: g.RecipeName},
+		ResourceTags: &map[string]*string{tagImage: p.ImageName, contract.TagPipeline: g.RecipeName},
 	}
 	if p.Subnet != nil {
 		props.SubnetId = p.Subnet.SubnetId()
@@ -647,7 +647,7 @@ func (g *GoldenImagePipeline) definePipeline(p GoldenImagePipelineProps, baseNam
 		ImageScanningConfiguration: &awsimagebuilder.CfnImagePipeline_ImageScanningConfigurationProperty{
 			ImageScanningEnabled: jsiiBool(true),
 		},
-		ImageTags: &map[string]*string{contract.TagPipeline: g.RecipeName, "golden-ami:image": p.ImageName},
+		ImageTags: &map[string]*string{contract.TagPipeline: g.RecipeName, tagImage: p.ImageName},
 		LoggingConfiguration: &awsimagebuilder.CfnImagePipeline_PipelineLoggingConfigurationProperty{
 			ImageLogGroupName:    imageLogs.LogGroupName(),
 			PipelineLogGroupName: pipelineLogs.LogGroupName(),

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
@@ -103,7 +106,11 @@ type GoldenImagePipelineProps struct {
 	// Default: a new customer-managed key with yearly rotation, retained on stack deletion.
 	EncryptionKey awskms.IKey
 
-	// AmiTags are added to the AMIs, next to the provenance tags the construct sets.
+	// AmiTags are added to the AMIs, next to the provenance tags the
+	// construct sets (golden-ami:image, golden-ami:pipeline,
+	// golden-ami:platform, golden-ami:architecture, golden-ami:stig-level),
+	// which they may not override. Keys have 1 to 128 characters, values at
+	// most 256, and no key starts with "aws:".
 	//
 	// Default: provenance tags only.
 	AmiTags *map[string]*string
@@ -319,9 +326,21 @@ var (
 	logRetentions   = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 )
 
+// provenanceTags are the AMI tags the pipeline sets itself (amiTags).
+var provenanceTags = []string{tagImage, contract.TagPipeline, tagPlatform, tagArchitecture, tagStigLevel}
+
+const (
+	tagImage        = "golden-ami:image"
+	tagPlatform     = "golden-ami:platform"
+	tagArchitecture = "golden-ami:architecture"
+	tagStigLevel    = "golden-ami:stig-level"
+)
+
 // validate checks p before anything is defined and returns every problem,
 // each naming the field and the bad value. Unresolved tokens are skipped.
-func (p *GoldenImagePipelineProps) validate() error {
+// stackAccount is the account of the stack the pipeline goes in, or a
+// token when the stack is environment-agnostic.
+func (p *GoldenImagePipelineProps) validate(stackAccount string) error {
 	var errs []error
 	fail := func(field string, err error) {
 		errs = append(errs, fmt.Errorf("goldenimage: %s %w", field, err))
@@ -395,6 +414,7 @@ func (p *GoldenImagePipelineProps) validate() error {
 		}
 	}
 	if p.InstanceTypes != nil {
+		var types []string
 		if len(*p.InstanceTypes) == 0 {
 			fail("InstanceTypes", errors.New("is empty (want at least one instance type, or leave it unset for the default)"))
 		}
@@ -408,6 +428,12 @@ func (p *GoldenImagePipelineProps) validate() error {
 					fail(fmt.Sprintf("InstanceTypes[%d]", i), err)
 				}
 			}
+			if known(t) {
+				types = append(types, *t)
+			}
+		}
+		if err := validate.Unique(types); err != nil {
+			fail("InstanceTypes", err)
 		}
 	}
 	if known(p.RootDeviceName) {
@@ -419,9 +445,24 @@ func (p *GoldenImagePipelineProps) validate() error {
 		fail("RootVolumeSizeGiB", fmt.Errorf("%v is out of range (want a whole number from 1 to 16384)", *v))
 	}
 	if p.AmiTags != nil {
+		keys := make([]string, 0, len(*p.AmiTags))
 		for k := range *p.AmiTags {
-			if strings.HasPrefix(strings.ToLower(k), "aws:") {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v := (*p.AmiTags)[k]
+			switch {
+			case strings.HasPrefix(strings.ToLower(k), "aws:"):
 				fail("AmiTags", fmt.Errorf("key %q uses the reserved aws: prefix", k))
+			case slices.Contains(provenanceTags, k):
+				fail("AmiTags", fmt.Errorf("key %q is a provenance tag the pipeline sets itself", k))
+			case k == "" || utf8.RuneCountInString(k) > 128:
+				fail("AmiTags", fmt.Errorf("key %q is not a tag key (want 1 to 128 characters)", k))
+			case v == nil:
+				fail(fmt.Sprintf("AmiTags[%q]", k), errors.New("is nil"))
+			case utf8.RuneCountInString(*v) > 256:
+				fail(fmt.Sprintf("AmiTags[%q]", k), fmt.Errorf("is %d characters long (want at most 256)", utf8.RuneCountInString(*v)))
 			}
 		}
 		if len(*p.AmiTags) > 40 {
@@ -479,6 +520,8 @@ func (p *GoldenImagePipelineProps) validate() error {
 			}
 			if err := validate.Account(*a); err != nil {
 				fail(fmt.Sprintf("DistributionAccounts[%d]", i), err)
+			} else if *a == stackAccount {
+				fail(fmt.Sprintf("DistributionAccounts[%d]", i), fmt.Errorf("%q is this stack's own account (the AMI is already there; list only the accounts to share it with)", *a))
 			}
 			accounts = append(accounts, *a)
 		}

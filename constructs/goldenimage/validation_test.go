@@ -1,6 +1,7 @@
 package goldenimage_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -59,6 +60,18 @@ func TestInvalidPropsFailBeforeAnythingIsDefined(t *testing.T) {
 			`goldenimage: RootDeviceName "xvda" is not a device name (want e.g. "/dev/xvda" or "/dev/sda1")`},
 		{"TestFailsWhenAmiTagUsesAWSPrefix", gi.GoldenImagePipelineProps{ImageName: name, AmiTags: &map[string]*string{"aws:owner": jsii.String("x")}},
 			`goldenimage: AmiTags key "aws:owner" uses the reserved aws: prefix`},
+		{"TestFailsWhenAmiTagValueIsNil", gi.GoldenImagePipelineProps{ImageName: name, AmiTags: &map[string]*string{"team": nil}},
+			`goldenimage: AmiTags["team"] is nil`},
+		{"TestFailsWhenAmiTagKeyIsEmpty", gi.GoldenImagePipelineProps{ImageName: name, AmiTags: &map[string]*string{"": jsii.String("x")}},
+			`goldenimage: AmiTags key "" is not a tag key (want 1 to 128 characters)`},
+		{"TestFailsWhenAmiTagValueIsTooLong", gi.GoldenImagePipelineProps{ImageName: name, AmiTags: &map[string]*string{"team": jsii.String(strings.Repeat("x", 257))}},
+			`goldenimage: AmiTags["team"] is 257 characters long (want at most 256)`},
+		{"TestFailsWhenAmiTagOverridesProvenance", gi.GoldenImagePipelineProps{ImageName: name, AmiTags: &map[string]*string{"golden-ami:image": jsii.String("x")}},
+			`goldenimage: AmiTags key "golden-ami:image" is a provenance tag the pipeline sets itself`},
+		{"TestFailsWhenInstanceTypesRepeat", gi.GoldenImagePipelineProps{ImageName: name, InstanceTypes: jsii.Strings("m7i.large", "m7i.large")},
+			`goldenimage: InstanceTypes [1] "m7i.large" duplicates [0]`},
+		{"TestFailsWhenDistributionAccountsListTheStacksOwn", gi.GoldenImagePipelineProps{ImageName: name, DistributionAccounts: jsii.Strings("222222222222", "111111111111")},
+			`goldenimage: DistributionAccounts[1] "111111111111" is this stack's own account (the AMI is already there; list only the accounts to share it with)`},
 		{"TestFailsWhenSecurityGroupsComeWithoutSubnet", gi.GoldenImagePipelineProps{ImageName: name, SecurityGroups: &[]awsec2.ISecurityGroup{sg}},
 			`goldenimage: SecurityGroups is set without Subnet (want both or neither)`},
 		{"TestFailsWhenLogRetentionIsNotACloudWatchPeriod", gi.GoldenImagePipelineProps{ImageName: name, LogRetention: awscdk.Duration_Days(jsii.Number(100))},
