@@ -20,7 +20,11 @@
 //
 // Every region in DistributionRegions other than the stack's own needs a
 // customer-managed key with the alias DistributionKeyAlias; NewDistributionKey
-// defines one in a stack of that region.
+// defines one in a stack of that region. In the stack's own region the AMI
+// is encrypted with AmiKey: EncryptionKey while the AMI stays in this
+// account, and a key of its own once DistributionAccounts share it, so the
+// accounts it is shared with get no use of the key that protects the
+// pipeline's logs and notifications.
 //
 // Image Builder resources are immutable. Components and the recipe keep a
 // stable name and take a version derived from a hash of their resolved

@@ -54,8 +54,11 @@ type GoldenImagePipeline struct {
 	LifecyclePolicy awsimagebuilder.CfnLifecyclePolicy
 	// Topic receives Image Builder's notification for every finished image.
 	Topic awssns.ITopic
-	// EncryptionKey encrypts volumes, the home-region AMI, logs and the topic.
+	// EncryptionKey encrypts volumes, logs and the topic.
 	EncryptionKey awskms.IKey
+	// AmiKey encrypts the home-region AMI: EncryptionKey, or a key of its
+	// own when the AMI is shared with other accounts.
+	AmiKey awskms.IKey
 	// InstanceRole is the role of the build and test instances.
 	InstanceRole awsiam.IRole
 	// LifecycleRole is the role Image Builder assumes to run the lifecycle policy.
@@ -109,7 +112,7 @@ func NewGoldenImagePipeline(scope constructs.Construct, id *string, props *Golde
 	this.LogPrefix = jsiiString(*p.ImageName + "/")
 	this.DistributionRegions = distributionRegions(stack, p.DistributionRegions)
 
-	this.EncryptionKey = this.defineKey(p)
+	this.EncryptionKey, this.AmiKey = this.defineKeys(p)
 	this.LogBucket = this.defineLogBucket(p)
 	this.Topic = awssns.NewTopic(this, jsiiString("Topic"), &awssns.TopicProps{
 		DisplayName: jsiiString("Golden image " + *p.ImageName),
@@ -164,15 +167,38 @@ func distributionRegions(stack awscdk.Stack, extra *[]*string) *[]*string {
 	return &regions
 }
 
-func (g *GoldenImagePipeline) defineKey(p GoldenImagePipelineProps) awskms.IKey {
-	key := p.EncryptionKey
+func (g *GoldenImagePipeline) defineKeys(p GoldenImagePipelineProps) (key, amiKey awskms.IKey) {
+	stack := awscdk.Stack_Of(g)
+	key = p.EncryptionKey
 	if key == nil {
 		key = newKey(g, "golden image "+*p.ImageName)
 	}
-	for _, s := range keyPolicyStatements(awscdk.Stack_Of(g), p.DistributionAccounts, true) {
+	shared := p.DistributionAccounts != nil && len(*p.DistributionAccounts) > 0
+	amiKey = p.AmiKey
+	switch {
+	case amiKey == nil && !shared:
+		amiKey = key
+	case amiKey == nil:
+		amiKey = awskms.NewKey(g, jsiiString("AmiKey"), &awskms.KeyProps{
+			Description:       jsiiString("Encrypts the home-region AMIs of golden image " + *p.ImageName + ", shared with other accounts"),
+			EnableKeyRotation: jsiiBool(true),
+			RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+			PendingWindow:     awscdk.Duration_Days(jsiiNumber(30)),
+		})
+	}
+	if amiKey == key {
+		for _, s := range keyPolicyStatements(stack, p.DistributionAccounts, true) {
+			key.AddToResourcePolicy(s, jsiiBool(true))
+		}
+		return key, amiKey
+	}
+	for _, s := range keyPolicyStatements(stack, nil, true) {
 		key.AddToResourcePolicy(s, jsiiBool(true))
 	}
-	return key
+	for _, s := range keyPolicyStatements(stack, p.DistributionAccounts, false) {
+		amiKey.AddToResourcePolicy(s, jsiiBool(true))
+	}
+	return key, amiKey
 }
 
 // keyPolicyStatements let the services that use a golden-image key use it:
@@ -575,7 +601,7 @@ func (g *GoldenImagePipeline) defineInfrastructure(p GoldenImagePipelineProps, b
 func (g *GoldenImagePipeline) defineDistribution(stack awscdk.Stack, p GoldenImagePipelineProps, baseName string) awsimagebuilder.CfnDistributionConfiguration {
 	var distributions []interface{}
 	for i, region := range *g.DistributionRegions {
-		key := g.EncryptionKey.KeyArn()
+		key := g.AmiKey.KeyArn()
 		if i > 0 {
 			key = jsiiString(fmt.Sprintf("arn:%s:kms:%s:%s:%s", *stack.Partition(), *region, *stack.Account(), *p.DistributionKeyAlias))
 		}

@@ -1,6 +1,7 @@
 package goldenimage_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -304,7 +305,7 @@ func TestOptions(t *testing.T) {
 
 	count(t, tmpl, "AWS::SSM::Parameter", 0)
 	count(t, tmpl, "AWS::S3::Bucket", 0)
-	count(t, tmpl, "AWS::KMS::Key", 1)
+	count(t, tmpl, "AWS::KMS::Key", 2) // the one given, and the AMI key (the AMI is shared with other accounts)
 	count(t, tmpl, "AWS::ImageBuilder::Component", 3)
 	hasProps(t, tmpl, "AWS::ImageBuilder::ImageRecipe", map[string]interface{}{
 		"ParentImage": "ami-0123456789abcdef0",
@@ -342,7 +343,7 @@ func TestOptions(t *testing.T) {
 				"Region": "us-east-1",
 				"AmiDistributionConfiguration": map[string]interface{}{
 					"Name":                          "win2022-{{ imagebuilder:buildDate }}",
-					"KmsKeyId":                      map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^SharedKey")), "Arn"}},
+					"KmsKeyId":                      map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^WinAmiKey")), "Arn"}},
 					"LaunchPermissionConfiguration": map[string]interface{}{"UserIds": []interface{}{"222222222222", "333333333333"}},
 					"AmiTags":                       map[string]interface{}{"team": "platform"},
 				},
@@ -365,6 +366,16 @@ func TestOptions(t *testing.T) {
 			"Condition": map[string]interface{}{"StringLike": map[string]interface{}{"kms:ViaService": "ec2.*.amazonaws.com"}},
 		})})},
 	})
+	// The AMI shared with other accounts has a key of its own: the key that
+	// protects logs and notifications lets no other account in.
+	tj := cdktest.TemplateJSON(t, stack)
+	for id, k := range cdktest.ResourcesOfType(tj, "AWS::KMS::Key") {
+		policy, _ := json.Marshal(k["Properties"].(map[string]interface{})["KeyPolicy"])
+		other := strings.Contains(string(policy), "222222222222") || strings.Contains(string(policy), "333333333333")
+		if strings.HasPrefix(id, "SharedKey") == other {
+			t.Errorf("%s: the policy lets other accounts in: %v, want only the AMI key to", id, other)
+		}
+	}
 	for _, account := range []string{"222222222222", "333333333333"} {
 		// An account running the AMI in an Auto Scaling group grants its own
 		// service-linked role the key (aws kms create-grant): nothing else.

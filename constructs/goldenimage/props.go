@@ -98,13 +98,26 @@ type GoldenImagePipelineProps struct {
 	// Default: the size of the parent image's root snapshot.
 	RootVolumeSizeGiB *float64
 
-	// EncryptionKey encrypts the root volume, the home-region AMI, the build
-	// logs, the log groups and the notification topic. The construct adds the
-	// statements Image Builder, CloudWatch Logs and DistributionAccounts need
-	// to the key policy; an imported key must already allow them.
+	// EncryptionKey encrypts the root volume, the build logs, the log groups
+	// and the notification topic, and the home-region AMI when AmiKey is
+	// EncryptionKey. The construct adds the statements Image Builder and
+	// CloudWatch Logs need to the key policy; an imported key must already
+	// allow them.
 	//
 	// Default: a new customer-managed key with yearly rotation, retained on stack deletion.
 	EncryptionKey awskms.IKey
+
+	// AmiKey encrypts the AMI in the home region (the stack's own), the copy
+	// DistributionAccounts launch there. The construct adds the statements
+	// Image Builder, EC2 Auto Scaling and DistributionAccounts need to its
+	// key policy; an imported key must already allow them. A key of its
+	// own keeps the accounts the AMI is shared with off the key that
+	// protects the pipeline's logs and notifications.
+	//
+	// Default: EncryptionKey when DistributionAccounts is empty; otherwise a
+	// new customer-managed key with yearly rotation, retained on stack
+	// deletion.
+	AmiKey awskms.IKey
 
 	// AmiTags are added to the AMIs, next to the provenance tags the
 	// construct sets (golden-ami:image, golden-ami:pipeline,
@@ -155,7 +168,7 @@ type GoldenImagePipelineProps struct {
 
 	// DistributionKeyAlias names the customer-managed key that encrypts the AMI
 	// copy in each region other than the stack's own, e.g. created there by
-	// NewDistributionKey. The home-region copy uses EncryptionKey.
+	// NewDistributionKey. The home-region copy uses AmiKey.
 	//
 	// Default: "alias/golden-ami/distribution".
 	DistributionKeyAlias *string

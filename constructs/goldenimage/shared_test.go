@@ -1,6 +1,7 @@
 package goldenimage_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -14,14 +15,16 @@ import (
 func TestPipelinesShareOneKeyAndLogBucket(t *testing.T) {
 	stack := newStack(t)
 	shared := gi.NewSharedResources(stack, jsii.String("Shared"), &gi.SharedResourcesProps{LogRetention: awscdk.Duration_Days(jsii.Number(30))})
+	// The AMIs shared with other accounts get a key of their own, shared too.
+	amiKey := gi.NewDistributionKey(stack, jsii.String("AmiKey"), &gi.DistributionKeyProps{DistributionAccounts: jsii.Strings("222222222222")})
 	for _, name := range []string{"one", "two"} {
 		gi.NewGoldenImagePipeline(stack, jsii.String(name), &gi.GoldenImagePipelineProps{
-			ImageName: jsii.String(name), EncryptionKey: shared.EncryptionKey, LogBucket: shared.LogBucket,
+			ImageName: jsii.String(name), EncryptionKey: shared.EncryptionKey, LogBucket: shared.LogBucket, AmiKey: amiKey.Key,
 			LogRetention: awscdk.Duration_Days(jsii.Number(30)), DistributionAccounts: jsii.Strings("222222222222"),
 		})
 	}
 	tmpl := assertions.Template_FromStack(stack, nil)
-	count(t, tmpl, "AWS::KMS::Key", 1)
+	count(t, tmpl, "AWS::KMS::Key", 2)
 	count(t, tmpl, "AWS::S3::Bucket", 2)
 	count(t, tmpl, "AWS::ImageBuilder::ImagePipeline", 2)
 	hasProps(t, tmpl, "AWS::S3::Bucket", map[string]interface{}{
@@ -36,21 +39,38 @@ func TestPipelinesShareOneKeyAndLogBucket(t *testing.T) {
 			})})},
 		})
 	}
-	// Both pipelines add the same key-policy statements; the policy holds each once.
+	// Both pipelines add the same key-policy statements; each policy holds
+	// each once. Only the AMI key lets the other account in.
 	tj := cdktest.TemplateJSON(t, stack)
-	for _, k := range cdktest.ResourcesOfType(tj, "AWS::KMS::Key") {
+	want := map[string]map[string]int{
+		"SharedKey": {"AllowServiceLinkedRolesToUseTheKey": 1, "AllowServiceLinkedRolesToGrantToAWSResources": 1, "AllowImageBuilderLogGroups": 1,
+			"AllowDistributionAccountsToLaunchTheAMI": 0, "AllowAccount222222222222ToGrantItsAutoScalingRole": 0},
+		"AmiKey": {"AllowServiceLinkedRolesToUseTheKey": 1, "AllowServiceLinkedRolesToGrantToAWSResources": 1, "AllowImageBuilderLogGroups": 0,
+			"AllowDistributionAccountsToLaunchTheAMI": 1, "AllowAccount222222222222ToGrantItsAutoScalingRole": 1},
+	}
+	for id, k := range cdktest.ResourcesOfType(tj, "AWS::KMS::Key") {
 		sids := map[string]int{}
 		for _, s := range k["Properties"].(map[string]interface{})["KeyPolicy"].(map[string]interface{})["Statement"].([]interface{}) {
 			if sid, ok := s.(map[string]interface{})["Sid"].(string); ok {
 				sids[sid]++
 			}
 		}
-		for _, sid := range []string{"AllowServiceLinkedRolesToUseTheKey", "AllowServiceLinkedRolesToGrantToAWSResources", "AllowImageBuilderLogGroups", "AllowDistributionAccountsToLaunchTheAMI"} {
-			if sids[sid] != 1 {
-				t.Errorf("key policy has %d %s statements, want 1", sids[sid], sid)
+		for prefix, counts := range want {
+			if !strings.HasPrefix(id, prefix) {
+				continue
+			}
+			for sid, n := range counts {
+				if sids[sid] != n {
+					t.Errorf("%s: key policy has %d %s statements, want %d", id, sids[sid], sid, n)
+				}
 			}
 		}
 	}
+	hasProps(t, tmpl, "AWS::ImageBuilder::DistributionConfiguration", map[string]interface{}{
+		"Distributions": []interface{}{map[string]interface{}{"AmiDistributionConfiguration": map[string]interface{}{
+			"KmsKeyId": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^AmiKey")), "Arn"}},
+		}}},
+	})
 	t.Run("cdk-nag finds nothing", func(t *testing.T) { assertNagClean(t, stack) })
 }
 
