@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 
@@ -27,6 +28,9 @@ type GoldenImageStack struct {
 	awscdk.Stack
 	// Shared is the environment's key and build-log buckets.
 	Shared *gi.SharedResources
+	// AmiKey encrypts the home-region AMIs shared with DistributionAccounts;
+	// nil when the environment shares them with no other account.
+	AmiKey *gi.DistributionKey
 	// Notifications receive image builds, trigger decisions and every
 	// function's alarms, and post them to Slack when configured.
 	Notifications *notifications.Notifications
@@ -70,9 +74,21 @@ func NewGoldenImageStack(scope constructs.Construct, id *string, props *GoldenIm
 	})
 	alarms := stack.Notifications.Topic
 	stack.output("NotificationsTopicArn", alarms.TopicArn(), "Image builds, trigger decisions and alarms of environment "+env.Name)
+	// AMIs shared with other accounts are encrypted in the home region with
+	// a key of their own, as in every other region, so those accounts get
+	// no use of the shared key (logs, topics, queues). One per environment.
+	var amiKey awskms.IKey = stack.Shared.EncryptionKey
+	if len(env.DistributionAccounts) > 0 {
+		stack.AmiKey = gi.NewDistributionKey(stack.Stack, str("AmiKey"), &gi.DistributionKeyProps{
+			AliasName:            str(distributionKeyAlias(env)),
+			DistributionAccounts: strsOrNil(env.DistributionAccounts),
+		})
+		amiKey = stack.AmiKey.Key
+	}
 	for _, img := range env.Images {
 		p := gi.NewGoldenImagePipeline(stack.Stack, str(img.Name), &gi.GoldenImagePipelineProps{
 			EncryptionKey:         stack.Shared.EncryptionKey,
+			AmiKey:                amiKey,
 			LogBucket:             stack.Shared.LogBucket,
 			ImageName:             str(img.Name),
 			Description:           str("Golden image " + img.Name + " (" + env.Name + ")"),
