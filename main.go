@@ -16,8 +16,8 @@ import (
 )
 
 func main() {
-	gofunction.PrefetchBundles() // builds the Lambda functions while Node starts
 	defer jsii.Close()
+	gofunction.PrefetchBundles() // builds the Lambda functions while Node starts
 	app := awscdk.NewApp(nil)
 
 	name, _ := app.Node().TryGetContext(jsii.String("env")).(string)
