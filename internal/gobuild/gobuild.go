@@ -24,6 +24,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/platform-eng/golden-ami/internal/contract"
 )
@@ -160,7 +161,11 @@ func stage(root, arch, importPath, bin string) (Result, error) {
 	name := strings.ReplaceAll(binaryName(importPath), ".", "_")
 	dir := filepath.Join(assets, name+"-"+hash[:16])
 	target := filepath.Join(dir, "bootstrap")
-	if _, err := os.Stat(target); err != nil {
+	if _, err := os.Stat(target); err == nil {
+		// Handed out again: not a candidate for another synth's prune.
+		now := time.Now()
+		os.Chtimes(dir, now, now)
+	} else {
 		tmp := dir + ".tmp"
 		os.RemoveAll(tmp)
 		if err := os.MkdirAll(tmp, 0o755); err != nil {
@@ -174,7 +179,7 @@ func stage(root, arch, importPath, bin string) (Result, error) {
 		if err := os.Rename(tmp, dir); err != nil {
 			return Result{}, fmt.Errorf("gobuild: stage %s: %w", importPath, err)
 		}
-		prune(assets, name, dir)
+		prune(assets, name, dir, time.Now())
 	}
 	return Result{Dir: dir, Hash: hash}, nil
 }
@@ -208,22 +213,29 @@ func buildID(bin string) ([]byte, error) {
 	return note[header+4 : header+4+int(descsz)], nil
 }
 
-// prune keeps the three newest asset directories of a function.
-func prune(assets, name, keep string) {
+// pruneAfter is how long an asset directory stays after it was last
+// handed out. Another synth (another checkout, a parallel test package)
+// may have been handed a directory a moment ago and not copied it into its
+// cloud assembly yet; a directory in use must never go.
+const pruneAfter = time.Hour
+
+// prune removes a function's asset directories that are neither keep nor
+// among the two newest others, and that nobody was handed for pruneAfter.
+func prune(assets, name, keep string, now time.Time) {
 	matches, _ := filepath.Glob(filepath.Join(assets, name+"-*"))
 	type entry struct {
 		path string
-		mod  int64
+		mod  time.Time
 	}
 	var dirs []entry
 	for _, m := range matches {
 		if fi, err := os.Stat(m); err == nil && fi.IsDir() && m != keep && !strings.HasSuffix(m, ".tmp") {
-			dirs = append(dirs, entry{m, fi.ModTime().UnixNano()})
+			dirs = append(dirs, entry{m, fi.ModTime()})
 		}
 	}
-	slices.SortFunc(dirs, func(a, b entry) int { return int(b.mod - a.mod) })
+	slices.SortFunc(dirs, func(a, b entry) int { return b.mod.Compare(a.mod) })
 	for i, d := range dirs {
-		if i >= 2 {
+		if i >= 2 && now.Sub(d.mod) > pruneAfter {
 			os.RemoveAll(d.path)
 		}
 	}

@@ -6,8 +6,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/platform-eng/golden-ami/internal/contract"
 )
@@ -196,5 +198,34 @@ func TestPrefetchAndBuildShareOneBuild(t *testing.T) {
 	defer b.mu.Unlock()
 	if b.builds != 1 {
 		t.Errorf("go build ran %d times, want 1", b.builds)
+	}
+}
+
+// A directory another synth was handed recently may not have been copied
+// into its cloud assembly yet: prune leaves it, and removes only old ones
+// beyond the two newest.
+func TestPruneLeavesDirectoriesInUse(t *testing.T) {
+	assets := t.TempDir()
+	now := time.Now()
+	ages := map[string]time.Duration{"fn-a": 0, "fn-b": time.Minute, "fn-c": 10 * time.Minute, "fn-d": 59 * time.Minute, "fn-e": 2 * time.Hour, "fn-f": 3 * time.Hour, "fn-g": 4 * time.Hour}
+	for dir, age := range ages {
+		p := filepath.Join(assets, dir)
+		if err := os.Mkdir(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, now.Add(-age), now.Add(-age)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prune(assets, "fn", filepath.Join(assets, "fn-g"), now)
+	var left []string
+	entries, _ := os.ReadDir(assets)
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	// fn-g is the one being staged; fn-a to fn-d were handed out within the
+	// hour; fn-e and fn-f are old and not among the two newest others.
+	if want := []string{"fn-a", "fn-b", "fn-c", "fn-d", "fn-g"}; !slices.Equal(left, want) {
+		t.Errorf("left %v, want %v", left, want)
 	}
 }
