@@ -11,8 +11,8 @@ import (
 )
 
 // These tests run the Linux documents' bash steps against fake snap,
-// systemctl, cloud-init, curl and package managers, so they check what the
-// scripts decide rather than what they say.
+// systemctl, cloud-init, curl, uname and package managers, so they check
+// what the scripts decide rather than what they say.
 
 // bashStep is one ExecuteBash step of a document: its name and its
 // commands joined into one script.
@@ -223,6 +223,23 @@ func TestCloudInitCheckAcceptsDegradedDone(t *testing.T) {
 	}
 }
 
+// fakeIMDS fakes curl as the build instance's IMDSv2: a token for PUT, then
+// the region ($REGION) and the partition's domain ($DOMAIN, or a 404 when
+// $DOMAIN_FAILS is true) only with that token. Any other call with -o is a
+// download: it is logged to $LOG and succeeds; anything else fails.
+func (s *sandbox) fakeIMDS() {
+	s.fake("curl", `args="$*"
+case "${args}" in
+  *"-X PUT"*/latest/api/token*) echo -n tok ;;
+  *"X-aws-ec2-metadata-token: tok"*/meta-data/placement/region) echo -n "${REGION}" ;;
+  *"X-aws-ec2-metadata-token: tok"*/meta-data/services/domain)
+    [ "${DOMAIN_FAILS:-}" = true ] && { echo "curl: (22) The requested URL returned error: 404" >&2; exit 22; }
+    echo -n "${DOMAIN}" ;;
+  *" -o "*) echo "curl ${args}" >>"${LOG}" ;;
+  *) echo "unexpected curl ${args}" >&2; exit 7 ;;
+esac`)
+}
+
 func TestSSMAgentDownloadUsesThePartitionDomain(t *testing.T) {
 	for _, tc := range []struct {
 		name, region, domain string
@@ -238,16 +255,7 @@ func TestSSMAgentDownloadUsesThePartitionDomain(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sb := newSandbox(t)
-			// A fake IMDSv2: a token for PUT, then region and domain only with that token.
-			sb.fake("curl", `args="$*"
-case "${args}" in
-  *"-X PUT"*/latest/api/token*) echo -n tok ;;
-  *"X-aws-ec2-metadata-token: tok"*/meta-data/placement/region) echo -n "${REGION}" ;;
-  *"X-aws-ec2-metadata-token: tok"*/meta-data/services/domain)
-    [ "${DOMAIN_FAILS}" = true ] && { echo "curl: (22) The requested URL returned error: 404" >&2; exit 22; }
-    echo -n "${DOMAIN}" ;;
-  *) echo "unexpected curl ${args}" >&2; exit 7 ;;
-esac`)
+			sb.fakeIMDS()
 			sb.fake("uname", `echo x86_64`)
 			sb.fake("dnf", `echo "dnf $*" >>"${LOG}"`)
 			fails := "false"
@@ -261,6 +269,107 @@ esac`)
 			}
 			if want := "dnf install -y " + tc.want + "\n"; sb.calls() != want {
 				t.Errorf("package manager calls\n got %q\nwant %q", sb.calls(), want)
+			}
+		})
+	}
+}
+
+// The update picks the first package manager of snap (only when the agent
+// is a snap), dnf, yum and dpkg that the instance has, and installs the
+// agent built for the instance's architecture. Every case also installs the
+// package managers after the one it expects, so falling through shows.
+func TestSSMAgentUpdateUsesThePackageManagerAndArchitecture(t *testing.T) {
+	const base = "https://s3.us-east-1.amazonaws.com/amazon-ssm-us-east-1/latest"
+	logs := func(name string) string { return `echo "` + name + ` $*" >>"${LOG}"` }
+	for _, tc := range []struct {
+		name  string
+		arch  string   // what `uname -m` prints
+		fakes []string // package managers on PATH
+		snap  bool     // the agent is installed as a snap
+		want  string   // the calls the package managers (and downloads) log
+		fail  string   // when not empty, the step fails printing this
+	}{
+		{"snap", "x86_64", []string{"snap", "dnf", "yum", "dpkg"}, true,
+			"snap list amazon-ssm-agent\nsnap refresh amazon-ssm-agent\n", ""},
+		{"snap on Graviton", "aarch64", []string{"snap", "dnf", "yum", "dpkg"}, true,
+			"snap list amazon-ssm-agent\nsnap refresh amazon-ssm-agent\n", ""},
+		{"snap without the agent snap", "aarch64", []string{"snap", "dnf"}, false,
+			"snap list amazon-ssm-agent\ndnf install -y " + base + "/linux_arm64/amazon-ssm-agent.rpm\n", ""},
+		{"dnf x86_64", "x86_64", []string{"dnf", "yum", "dpkg"}, false,
+			"dnf install -y " + base + "/linux_amd64/amazon-ssm-agent.rpm\n", ""},
+		{"dnf aarch64", "aarch64", []string{"dnf", "yum", "dpkg"}, false,
+			"dnf install -y " + base + "/linux_arm64/amazon-ssm-agent.rpm\n", ""},
+		{"yum x86_64", "x86_64", []string{"yum", "dpkg"}, false,
+			"yum install -y " + base + "/linux_amd64/amazon-ssm-agent.rpm\n", ""},
+		{"yum aarch64", "aarch64", []string{"yum", "dpkg"}, false,
+			"yum install -y " + base + "/linux_arm64/amazon-ssm-agent.rpm\n", ""},
+		{"dpkg x86_64", "x86_64", []string{"dpkg"}, false,
+			"curl -sS --fail -o /tmp/amazon-ssm-agent.deb " + base + "/debian_amd64/amazon-ssm-agent.deb\n" +
+				"dpkg -i /tmp/amazon-ssm-agent.deb\n", ""},
+		{"dpkg aarch64", "aarch64", []string{"dpkg"}, false,
+			"curl -sS --fail -o /tmp/amazon-ssm-agent.deb " + base + "/debian_arm64/amazon-ssm-agent.deb\n" +
+				"dpkg -i /tmp/amazon-ssm-agent.deb\n", ""},
+		{"no package manager", "x86_64", nil, false,
+			"", "no supported package manager (snap, dnf, yum, dpkg) found"},
+		{"unsupported architecture", "armv7l", []string{"dnf"}, false,
+			"", "unsupported architecture armv7l"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sb := newSandbox(t)
+			sb.fakeIMDS()
+			sb.fake("uname", `[ "$1" = -m ] || exit 64; echo "${ARCH}"`)
+			for _, pm := range tc.fakes {
+				if pm == "snap" {
+					sb.fake("snap", logs("snap")+`
+case "$1" in
+  list) [ "$2" = amazon-ssm-agent ] && [ "${AGENT_SNAP}" = true ] ;;
+  refresh) ;;
+  *) exit 64 ;;
+esac`)
+					continue
+				}
+				sb.fake(pm, logs(pm))
+			}
+			agentSnap := "false"
+			if tc.snap {
+				agentSnap = "true"
+			}
+			out, ok := sb.run(stepScript(t, UpdateSSMAgentLinux, "UpdateSSMAgent"),
+				"REGION=us-east-1", "DOMAIN=amazonaws.com", "ARCH="+tc.arch, "AGENT_SNAP="+agentSnap)
+			if tc.fail == "" && !ok {
+				t.Fatalf("step failed:\n%s", out)
+			}
+			if tc.fail != "" && (ok || strings.TrimSpace(out) != tc.fail) {
+				t.Errorf("step passed = %v, output %q; want it to fail printing %q", ok, out, tc.fail)
+			}
+			if got := sb.calls(); got != tc.want {
+				t.Errorf("calls\n got %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNoFailedUnitsFailsOnAFailedUnit(t *testing.T) {
+	const unit = "nginx.service loaded failed failed A high performance web server and a reverse proxy server"
+	for _, tc := range []struct {
+		name   string
+		failed string // what `systemctl list-units --state=failed --no-legend --plain` prints
+		pass   bool
+	}{
+		{"no failed unit", "", true},
+		{"one failed unit", unit + "\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sb := newSandbox(t)
+			sb.fake("systemctl", `[ "$*" = "list-units --state=failed --no-legend --plain" ] || exit 64
+printf '%s' "${FAILED}"`)
+			out, ok := sb.run(stepScript(t, TestLinux, "NoFailedUnits"), "FAILED="+tc.failed)
+			if ok != tc.pass {
+				t.Errorf("failed units %q: step passed = %v, want %v\n%s", tc.failed, ok, tc.pass, out)
+			}
+			// On failure the step lists the failed units, and only them.
+			if out != tc.failed {
+				t.Errorf("output %q, want %q", out, tc.failed)
 			}
 		})
 	}

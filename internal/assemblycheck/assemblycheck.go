@@ -1,6 +1,7 @@
 // Package assemblycheck verifies a synthesized cloud assembly (cdk.out):
 // every environment's template holds a complete, hardened golden-image
-// pipeline per image, and no cdk-nag report has a Non-Compliant row. The
+// pipeline per image, and every row of every cdk-nag report is Compliant or
+// Suppressed (not Non-Compliant, UNKNOWN or anything else). The
 // stack tests run it on an in-process synth; `go run
 // ./internal/tools/checkassembly cdk.out` runs it on the output of the
 // README's synth command.
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -96,40 +98,104 @@ func Check(dir string, envs []Environment) []string {
 	return problems
 }
 
-// NagReportProblems returns a problem per Non-Compliant row in any cdk-nag
-// report under dir (nested stage assemblies included), and one when there
-// are no reports at all.
+// csvHeader is the first row cdk-nag writes to a CSV report.
+var csvHeader = []string{"Rule ID", "Resource ID", "Compliance", "Exception Reason", "Rule Level", "Rule Info"}
+
+// passing are the Compliance values of a report row that are not a problem.
+// cdk-nag (2.35) writes a row per rule and resource with one of four
+// values: Compliant; Suppressed (a finding, or a rule error, suppressed
+// with a reason); Non-Compliant; and UNKNOWN, when the rule threw and the
+// resource was never checked. A rule that does not apply writes no row (the
+// "N/A" in every row is the Exception Reason column), so an N/A Compliance,
+// like any other value, is a status this check does not know and fails it.
+var passing = map[string]bool{"Compliant": true, "Suppressed": true}
+
+// NagReportProblems returns a problem per row of any cdk-nag report under
+// dir (nested stage assemblies included, CSV or JSON) whose compliance is
+// not Compliant or Suppressed, and one when there are no reports at all.
 func NagReportProblems(dir string) []string {
 	var reports []string
 	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err == nil && strings.HasSuffix(p, "-NagReport.csv") {
+		if err == nil && (strings.HasSuffix(p, "-NagReport.csv") || strings.HasSuffix(p, "-NagReport.json")) {
 			reports = append(reports, p)
 		}
 		return nil
 	})
 	if len(reports) == 0 {
-		return []string{"no cdk-nag reports (*-NagReport.csv) in " + dir}
+		return []string{"no cdk-nag reports (*-NagReport.csv or *-NagReport.json) in " + dir}
 	}
 	var problems []string
 	for _, path := range reports {
-		f, err := os.Open(path)
+		name := filepath.Base(path)
+		rows, err := readNagReport(path)
 		if err != nil {
-			problems = append(problems, err.Error())
+			problems = append(problems, fmt.Sprintf("%s: %v", name, err))
 			continue
 		}
-		rows, err := csv.NewReader(f).ReadAll()
-		f.Close()
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: %v", filepath.Base(path), err))
-			continue
-		}
-		for _, row := range rows {
-			if len(row) > 2 && row[2] == "Non-Compliant" {
-				problems = append(problems, fmt.Sprintf("%s: Non-Compliant %s on %s", filepath.Base(path), row[0], row[1]))
+		for _, r := range rows {
+			if p := rowProblem(r); p != "" {
+				problems = append(problems, name+": "+p)
 			}
 		}
 	}
 	return problems
+}
+
+// nagRow is one row of a cdk-nag report, with the field names of its JSON
+// format.
+type nagRow struct {
+	RuleID     string `json:"ruleId"`
+	ResourceID string `json:"resourceId"`
+	Compliance string `json:"compliance"`
+}
+
+// rowProblem describes what is wrong with r, or returns "".
+func rowProblem(r nagRow) string {
+	switch {
+	case passing[r.Compliance]:
+		return ""
+	case r.Compliance == "Non-Compliant":
+		return fmt.Sprintf("Non-Compliant %s on %s", r.RuleID, r.ResourceID)
+	case r.Compliance == "UNKNOWN":
+		return fmt.Sprintf("UNKNOWN %s on %s (the rule threw an error, so the resource was not checked)", r.RuleID, r.ResourceID)
+	}
+	return fmt.Sprintf("unrecognised compliance %q of %s on %s (want Compliant or Suppressed)", r.Compliance, r.RuleID, r.ResourceID)
+}
+
+// readNagReport returns the rows of the CSV or JSON report at path.
+func readNagReport(path string) ([]nagRow, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasSuffix(path, ".json") {
+		var report struct {
+			Lines *[]nagRow `json:"lines"`
+		}
+		if err := json.Unmarshal(data, &report); err != nil {
+			return nil, err
+		}
+		if report.Lines == nil {
+			return nil, fmt.Errorf(`no "lines" array`)
+		}
+		return *report.Lines, nil
+	}
+	records, err := csv.NewReader(strings.NewReader(string(data))).ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	if len(records) == 0 || !slices.Equal(records[0], csvHeader) {
+		var got []string
+		if len(records) > 0 {
+			got = records[0]
+		}
+		return nil, fmt.Errorf("header is %q, want %q", got, csvHeader)
+	}
+	rows := make([]nagRow, 0, len(records)-1)
+	for _, rec := range records[1:] {
+		rows = append(rows, nagRow{RuleID: rec[0], ResourceID: rec[1], Compliance: rec[2]})
+	}
+	return rows, nil
 }
 
 func readTemplate(path string) (map[string]interface{}, error) {

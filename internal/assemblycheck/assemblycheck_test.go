@@ -3,6 +3,7 @@ package assemblycheck
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -44,5 +45,92 @@ func TestCheckFailsWithoutNagReports(t *testing.T) {
 	got := Check(t.TempDir(), nil)
 	if len(got) != 1 || !strings.HasPrefix(got[0], "no cdk-nag reports") {
 		t.Errorf("Check = %v", got)
+	}
+}
+
+// nagCSV is a CSV report as cdk-nag writes it, with a row per
+// rule/resource/compliance triple.
+func nagCSV(rows ...[3]string) string {
+	s := "Rule ID,Resource ID,Compliance,Exception Reason,Rule Level,Rule Info\n"
+	for _, r := range rows {
+		reason := "N/A"
+		if r[2] == "Suppressed" {
+			reason = "Encrypted with the AWS managed key."
+		}
+		s += `"` + r[0] + `","` + r[1] + `","` + r[2] + `","` + reason + `","Error","The rule's info, with ""quotes""."` + "\n"
+	}
+	return s
+}
+
+// nagJSON is the same report in cdk-nag's JSON format.
+func nagJSON(rows ...[3]string) string {
+	var lines []string
+	for _, r := range rows {
+		lines = append(lines, `{"ruleId":"`+r[0]+`","resourceId":"`+r[1]+`","compliance":"`+r[2]+`","exceptionReason":"N/A","ruleLevel":"Error","ruleInfo":"x"}`)
+	}
+	return `{"lines":[` + strings.Join(lines, ",") + `]}`
+}
+
+// Only Compliant and Suppressed rows pass: Non-Compliant, UNKNOWN (the
+// rule threw, so the resource was never checked) and any status the check
+// does not know are each a problem naming the report, rule, resource and
+// status, in CSV and JSON reports alike.
+func TestNagReportProblemsAcceptOnlyCompliantAndSuppressed(t *testing.T) {
+	rows := [][3]string{
+		{"AwsSolutions-KMS5", "GoldenAmi-dev/Shared/Key/Resource", "Compliant"},
+		{"AwsSolutions-IAM5", "GoldenAmi-dev/Role/DefaultPolicy/Resource", "Suppressed"},
+		{"AwsSolutions-S1", "GoldenAmi-dev/Bucket/Resource", "Non-Compliant"},
+		{"AwsSolutions-L1", "GoldenAmi-dev/Function/Resource", "UNKNOWN"},
+		{"NIST.800.53.R5-LambdaConcurrency", "GoldenAmi-dev/Function/Resource", "Skipped"},
+		// cdk-nag writes no row for a rule that does not apply; N/A is
+		// only ever the Exception Reason, so in Compliance it is unknown.
+		{"AwsSolutions-SNS3", "GoldenAmi-dev/Topic/Resource", "N/A"},
+		{"AwsSolutions-SQS3", "GoldenAmi-dev/Queue/Resource", "compliant"},
+	}
+	for _, format := range []struct {
+		ext     string
+		content func(...[3]string) string
+	}{{"csv", nagCSV}, {"json", nagJSON}} {
+		t.Run(format.ext, func(t *testing.T) {
+			dir := t.TempDir()
+			name := "AwsSolutions-GoldenAmi-dev-NagReport." + format.ext
+			write(t, dir, name, format.content(rows...))
+			got := NagReportProblems(dir)
+			want := []string{
+				name + ": Non-Compliant AwsSolutions-S1 on GoldenAmi-dev/Bucket/Resource",
+				name + ": UNKNOWN AwsSolutions-L1 on GoldenAmi-dev/Function/Resource (the rule threw an error, so the resource was not checked)",
+				name + `: unrecognised compliance "Skipped" of NIST.800.53.R5-LambdaConcurrency on GoldenAmi-dev/Function/Resource (want Compliant or Suppressed)`,
+				name + `: unrecognised compliance "N/A" of AwsSolutions-SNS3 on GoldenAmi-dev/Topic/Resource (want Compliant or Suppressed)`,
+				name + `: unrecognised compliance "compliant" of AwsSolutions-SQS3 on GoldenAmi-dev/Queue/Resource (want Compliant or Suppressed)`,
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("problems\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+
+			// The same report with only the passing rows has no problem.
+			write(t, dir, name, format.content(rows[:2]...))
+			if got := NagReportProblems(dir); len(got) != 0 {
+				t.Errorf("Compliant and Suppressed rows: problems %q, want none", got)
+			}
+		})
+	}
+}
+
+// A report that is not in cdk-nag's format is a problem, not an empty
+// report.
+func TestNagReportProblemsRejectUnreadableReports(t *testing.T) {
+	for _, tc := range []struct{ name, content, want string }{
+		{"x-NagReport.csv", "", `x-NagReport.csv: header is [], want ["Rule ID" "Resource ID" "Compliance" "Exception Reason" "Rule Level" "Rule Info"]`},
+		{"x-NagReport.csv", "Rule ID,Compliance,Resource ID,Exception Reason,Rule Level,Rule Info\n\"R\",\"Non-Compliant\",\"S/B\",\"N/A\",\"Error\",\"x\"\n",
+			`x-NagReport.csv: header is ["Rule ID" "Compliance" "Resource ID" "Exception Reason" "Rule Level" "Rule Info"], want ["Rule ID" "Resource ID" "Compliance" "Exception Reason" "Rule Level" "Rule Info"]`},
+		{"x-NagReport.csv", nagCSV() + "\"R\",\"S/B\"\n", "x-NagReport.csv: record on line 2: wrong number of fields"},
+		{"x-NagReport.json", `{"rows":[]}`, `x-NagReport.json: no "lines" array`},
+		{"x-NagReport.json", `{"lines":[`, "x-NagReport.json: unexpected end of JSON input"},
+	} {
+		dir := t.TempDir()
+		write(t, dir, tc.name, tc.content)
+		if got := NagReportProblems(dir); !slices.Equal(got, []string{tc.want}) {
+			t.Errorf("%s %q: problems %q, want [%q]", tc.name, tc.content, got, tc.want)
+		}
 	}
 }

@@ -61,9 +61,16 @@ func TestParseProcStatus(t *testing.T) {
 	if got != (procStatus{VmRSS: 15908 * 1024, VmHWM: 17912 * 1024}) {
 		t.Errorf("got %+v", got)
 	}
-	for _, bad := range []string{"Name:\tx\n", "VmRSS:\t12 MB\nVmHWM:\t1 kB\n", "VmRSS:\tx kB\nVmHWM:\t1 kB\n"} {
-		if _, err := parseProcStatus(strings.NewReader(bad)); err == nil {
-			t.Errorf("parseProcStatus(%q) succeeded", bad)
+	for _, tc := range []struct{ in, want string }{
+		{"Name:\tx\n", "status has no VmRSS or VmHWM line"},
+		{"VmRSS:\t   15908 kB\n", "status has no VmRSS or VmHWM line"},
+		{"VmHWM:\t   17912 kB\n", "status has no VmRSS or VmHWM line"},
+		{"VmRSS:\t12 MB\nVmHWM:\t1 kB\n", `unexpected VmRSS line "VmRSS:\t12 MB"`},
+		{"VmRSS:\t1 kB\nVmHWM:\t17912\n", `unexpected VmHWM line "VmHWM:\t17912"`},
+		{"VmRSS:\tx kB\nVmHWM:\t1 kB\n", `VmRSS: strconv.ParseInt: parsing "x": invalid syntax`},
+	} {
+		if got, err := parseProcStatus(strings.NewReader(tc.in)); err == nil || err.Error() != tc.want {
+			t.Errorf("parseProcStatus(%q) = %+v, %v; want error %q", tc.in, got, err, tc.want)
 		}
 	}
 }
@@ -263,8 +270,16 @@ func TestParseAndSummarizeInitTrace(t *testing.T) {
 	if !slices.Equal(s.Top, want) {
 		t.Errorf("top = %+v, want %+v", s.Top, want)
 	}
-	if _, err := parseInitTrace(strings.NewReader("no trace here\n")); err == nil {
-		t.Error("parseInitTrace accepted output without init lines")
+	for _, tc := range []struct{ in, want string }{
+		{"no trace here\n", "no inittrace lines"},
+		{"init main @8.4 ms, 0.1.2 ms clock, 21584 bytes, 180 allocs\n",
+			`inittrace line "init main @8.4 ms, 0.1.2 ms clock, 21584 bytes, 180 allocs": strconv.ParseFloat: parsing "0.1.2": invalid syntax`},
+		{"init main @8.4 ms, 0.12 ms clock, 99999999999999999999 bytes, 180 allocs\n",
+			`inittrace line "init main @8.4 ms, 0.12 ms clock, 99999999999999999999 bytes, 180 allocs": strconv.ParseInt: parsing "99999999999999999999": value out of range`},
+	} {
+		if got, err := parseInitTrace(strings.NewReader(tc.in)); err == nil || err.Error() != tc.want {
+			t.Errorf("parseInitTrace(%q) = %+v, %v; want error %q", tc.in, got, err, tc.want)
+		}
 	}
 }
 
@@ -273,8 +288,15 @@ func TestSchedStat(t *testing.T) {
 	if err != nil || got != (schedStat{CPU: 284023891, Wait: 24232848}) {
 		t.Errorf("parseSchedStat = %+v, %v", got, err)
 	}
-	if _, err := parseSchedStat("1 2"); err == nil {
-		t.Error("parseSchedStat accepted two fields")
+	for _, tc := range []struct{ in, want string }{
+		{"1 2", `schedstat "1 2": want 3 fields`},
+		{"1 2 3 4\n", `schedstat "1 2 3 4\n": want 3 fields`},
+		{"x 2 3", `schedstat "x 2 3": strconv.ParseInt: parsing "x": invalid syntax`},
+		{"1 -y 3", `schedstat "1 -y 3": strconv.ParseInt: parsing "-y": invalid syntax`},
+	} {
+		if got, err := parseSchedStat(tc.in); err == nil || err.Error() != tc.want {
+			t.Errorf("parseSchedStat(%q) = %+v, %v; want error %q", tc.in, got, err, tc.want)
+		}
 	}
 	st, err := readSchedStat(os.Getpid())
 	if err != nil || st.CPU <= 0 {
@@ -477,7 +499,15 @@ func TestRolloutEventFinishesThePreviousRefresh(t *testing.T) {
 
 // Each scenario's Verify fails when the function answered but did nothing,
 // so a run cannot pass on responses alone.
+// (verify_test.go checks that each of Verify's checks fails on its own.)
 func TestVerifyFailsWhenTheFunctionDidNothing(t *testing.T) {
+	want := map[string]string{
+		"amimonitor":          upstreamParameter + ": 0 writes, tags map[]; want 1 writes and tags",
+		"imagebuildertrigger": "pipeline executions = 0, want 1 (one per parameter version)",
+		"latestami":           latestParameter + ` in us-east-1: 0 writes, value ""; want 1 writes ending with ` + amiID(0),
+		"rollout":             "launch template " + fleetLaunchTemplate + ": 1 versions, default 1; want 2 (one per invocation), default still 1",
+		"notifier":            "Slack webhook accepted 0 posts and rejected 0; want 1 (one per invocation) and 0",
+	}
 	for _, s := range scenarios() {
 		if !s.Limits {
 			continue
@@ -486,8 +516,8 @@ func TestVerifyFailsWhenTheFunctionDidNothing(t *testing.T) {
 			f := startFake(s)
 			defer f.close()
 			s.Event(f.Server, 0)
-			if err := s.Verify(f.Server, 1); err == nil {
-				t.Error("Verify passed although nothing was written, started or posted")
+			if err := s.Verify(f.Server, 1); err == nil || err.Error() != want[s.Name] {
+				t.Errorf("Verify after an invocation that did nothing = %v, want %s", err, want[s.Name])
 			}
 		})
 	}

@@ -292,11 +292,11 @@ func parseInitTrace(r io.Reader) (initTrace, error) {
 		}
 		msf, err := strconv.ParseFloat(m[2], 64)
 		if err != nil {
-			return initTrace{}, err
+			return initTrace{}, fmt.Errorf("inittrace line %q: %w", sc.Text(), err)
 		}
 		b, err := strconv.ParseInt(m[3], 10, 64)
 		if err != nil {
-			return initTrace{}, err
+			return initTrace{}, fmt.Errorf("inittrace line %q: %w", sc.Text(), err)
 		}
 		if _, dup := tr.Clock[m[1]]; !dup {
 			tr.Packages = append(tr.Packages, m[1])

@@ -1,7 +1,7 @@
 // Command checkassembly verifies the cloud assembly written by the README's
 // synth command: a complete, hardened golden-image pipeline per image in
-// every environment's template, and no Non-Compliant row in any cdk-nag
-// report.
+// every environment's template, and every row of every cdk-nag report
+// Compliant or Suppressed (no Non-Compliant, UNKNOWN or unrecognised status).
 //
 //	go run ./internal/tools/checkassembly cdk.out
 package main
