@@ -37,10 +37,12 @@ type Environment struct {
 	// "cron(0 4 ? * MON *)"; empty builds only when the upstream changes.
 	Schedule string
 	// ScheduleTimezone is the IANA time zone of Schedule; empty means UTC.
+	// Set it only with Schedule.
 	ScheduleTimezone string
 	// StartCondition says whether a schedule tick always builds
 	// (StartOnSchedule) or only when a dependency changed; empty means
-	// StartOnSchedule, the only mode that picks up monthly OS patches.
+	// StartOnSchedule, the only mode that picks up monthly OS patches. Set
+	// it only with Schedule: builds started without one always run.
 	StartCondition gi.StartCondition
 	// UpstreamCheckInterval is how often each image's upstream monitor looks
 	// for a new base AMI (whole minutes, at least 1); zero means 1 hour.
@@ -55,8 +57,8 @@ type Environment struct {
 	// subscription.
 	NotificationEmails []string
 	// SlackWebhookSecretARN names a Secrets Manager secret in the
-	// environment's account holding a Slack incoming-webhook URL; empty
-	// means no Slack.
+	// environment's account and Region holding a Slack incoming-webhook URL;
+	// empty means no Slack.
 	SlackWebhookSecretARN string
 	// Images are the golden images to build: at least one.
 	Images []Image
@@ -72,8 +74,9 @@ type Image struct {
 	Architecture gi.Architecture
 	// StigLevel is the DISA STIG level to apply; empty means StigMedium.
 	StigLevel gi.StigLevel
-	// InstanceTypes build and test the image, in order of preference; empty
-	// means the construct's default for the platform and architecture.
+	// InstanceTypes build and test the image, in order of preference, each
+	// once; empty means the construct's default for the platform and
+	// architecture.
 	InstanceTypes []string
 	// Upstream is where the parent image comes from.
 	Upstream Upstream
@@ -203,9 +206,14 @@ func (e Environment) Validate() error {
 			fail("Schedule", err)
 		}
 	}
+	// The goldenimage construct sets the time zone and start condition only
+	// inside the pipeline's schedule: without one they are dropped, and a
+	// build started by the upstream trigger or by hand always runs.
 	if e.ScheduleTimezone != "" {
 		if err := validate.Timezone(e.ScheduleTimezone); err != nil {
 			fail("ScheduleTimezone", err)
+		} else if e.Schedule == "" {
+			fail("ScheduleTimezone", fmt.Errorf("%q is set but Schedule is empty (want a Schedule, or no ScheduleTimezone: it applies only to the schedule)", e.ScheduleTimezone))
 		}
 	}
 	if i := e.UpstreamCheckInterval; i != 0 && (i < time.Minute || i%time.Minute != 0) {
@@ -214,20 +222,13 @@ func (e Environment) Validate() error {
 	if e.StartCondition != "" {
 		if err := e.StartCondition.Validate(); err != nil {
 			fail("StartCondition", err)
+		} else if e.Schedule == "" {
+			fail("StartCondition", fmt.Errorf("%q is set but Schedule is empty (want a Schedule, or no StartCondition: it applies only to schedule ticks; a build started by the upstream trigger or by hand always runs)", e.StartCondition))
 		}
 	}
-	emails := make([]string, len(e.NotificationEmails))
-	for i, m := range e.NotificationEmails {
-		if !emailPattern.MatchString(m) {
-			fail(fmt.Sprintf("NotificationEmails[%d]", i), fmt.Errorf("%q is not an email address", m))
-		}
-		emails[i] = strings.ToLower(m)
-	}
-	if err := validate.Unique(emails); err != nil {
-		fail("NotificationEmails", fmt.Errorf("%w (compared case-insensitively; each address subscribes once)", err))
-	}
+	validateEmails(e.NotificationEmails, fail)
 	if a := e.SlackWebhookSecretARN; a != "" {
-		if err := validateSecretARN(a, e.Account); err != nil {
+		for _, err := range validateSecretARN(a, e.Account, e.Region, "environment's") {
 			fail("SlackWebhookSecretARN", err)
 		}
 	}
@@ -253,6 +254,9 @@ func (e Environment) Validate() error {
 			if err := validate.InstanceTypeForArchitecture(t, string(img.Architecture)); err != nil {
 				fail(fmt.Sprintf("%s.InstanceTypes[%d]", field, j), err)
 			}
+		}
+		if err := validate.Unique(img.InstanceTypes); err != nil {
+			fail(field+".InstanceTypes", err)
 		}
 		if sub, err := img.Upstream.validate(); err != nil {
 			fail(field+".Upstream"+sub, err)
@@ -291,16 +295,38 @@ func (e Environment) upstreamCheckInterval() time.Duration {
 	return e.UpstreamCheckInterval
 }
 
-// validateSecretARN checks a Secrets Manager secret ARN in account.
-func validateSecretARN(arn, account string) error {
+// validateEmails checks notification addresses and that each subscribes
+// once: SNS treats addresses differing only in case as two subscriptions,
+// and CDK fails on exact duplicates without naming the field.
+func validateEmails(emails []string, fail func(field string, err error)) {
+	lower := make([]string, len(emails))
+	for i, m := range emails {
+		if !emailPattern.MatchString(m) {
+			fail(fmt.Sprintf("NotificationEmails[%d]", i), fmt.Errorf("%q is not an email address", m))
+		}
+		lower[i] = strings.ToLower(m)
+	}
+	if err := validate.Unique(lower); err != nil {
+		fail("NotificationEmails", fmt.Errorf("%w (compared case-insensitively; each address subscribes once)", err))
+	}
+}
+
+// validateSecretARN checks a Secrets Manager secret ARN in account and
+// region, the account and region of its reader (whose, e.g. "environment's"):
+// the notifier reads the secret with a client of its own region.
+func validateSecretARN(arn, account, region, whose string) []error {
 	m := secretARNPattern.FindStringSubmatch(arn)
 	if m == nil {
-		return fmt.Errorf("%q is not a complete Secrets Manager secret ARN (want arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)", arn)
+		return []error{fmt.Errorf("%q is not a complete Secrets Manager secret ARN (want arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)", arn)}
 	}
+	var errs []error
 	if m[2] != account {
-		return fmt.Errorf("%q is in account %s, not %s", arn, m[2], account)
+		errs = append(errs, fmt.Errorf("%q is in account %s, not %s", arn, m[2], account))
 	}
-	return nil
+	if m[1] != region {
+		errs = append(errs, fmt.Errorf("%q is in region %s, not the %s region %s", arn, m[1], whose, region))
+	}
+	return errs
 }
 
 // ValidateAll checks every environment and that their names are unique.

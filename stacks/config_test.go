@@ -104,6 +104,19 @@ func TestInvalidEnvironmentsFailWithTheFieldAndValue(t *testing.T) {
 			second.Name = "al2023-monitor"
 			e.Images = append(e.Images, second)
 		}, `environment "test": Images[1].Name "al2023-monitor" clashes with Images[0].Name "al2023": both make the id "al2023-monitor" (want names that differ in more than hyphens, case or a -monitor, -trigger or -latest suffix)`},
+		{"TestFailsWhenSlackSecretIsInAnotherRegion", func(e *Environment) {
+			e.SlackWebhookSecretARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack-AbCdEf"
+		}, `environment "test": SlackWebhookSecretARN "arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack-AbCdEf" is in region eu-west-1, not the environment's region us-east-1`},
+		{"TestFailsWhenSlackSecretIsInAnotherAccountAndRegion", func(e *Environment) {
+			e.SlackWebhookSecretARN = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:slack-AbCdEf"
+		}, `environment "test": SlackWebhookSecretARN "arn:aws:secretsmanager:eu-west-1:111111111111:secret:slack-AbCdEf" is in account 111111111111, not 123456789012` + "\n" +
+			`environment "test": SlackWebhookSecretARN "arn:aws:secretsmanager:eu-west-1:111111111111:secret:slack-AbCdEf" is in region eu-west-1, not the environment's region us-east-1`},
+		{"TestFailsWhenInstanceTypesRepeat", func(e *Environment) { e.Images[0].InstanceTypes = []string{"m7i.large", "m6i.large", "m7i.large"} },
+			`environment "test": Images[0].InstanceTypes [2] "m7i.large" duplicates [0]`},
+		{"TestFailsWhenTimezoneIsSetWithoutSchedule", func(e *Environment) { e.Schedule, e.ScheduleTimezone = "", "Europe/Berlin" },
+			`environment "test": ScheduleTimezone "Europe/Berlin" is set but Schedule is empty (want a Schedule, or no ScheduleTimezone: it applies only to the schedule)`},
+		{"TestFailsWhenStartConditionIsSetWithoutSchedule", func(e *Environment) { e.Schedule, e.StartCondition = "", gi.StartWhenDependenciesUpdated },
+			`environment "test": StartCondition "EXPRESSION_MATCH_AND_DEPENDENCY_UPDATES_AVAILABLE" is set but Schedule is empty (want a Schedule, or no StartCondition: it applies only to schedule ticks; a build started by the upstream trigger or by hand always runs)`},
 		{"TestFailsWhenNameIsInvalid", func(e *Environment) { e.Name = "Prod" },
 			`environment "Prod": Name "Prod" is not a valid name (want 2-20 lowercase letters, digits or hyphens, starting with a letter)`},
 	} {

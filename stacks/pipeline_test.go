@@ -458,6 +458,13 @@ func TestInvalidPipelineConfig(t *testing.T) {
 		{"TestFailsWhenSlackSecretIsInAnotherAccount", func(c *PipelineConfig) {
 			c.SlackWebhookSecretARN = "arn:aws:secretsmanager:us-east-1:111111111111:secret:slack-AbCdEf"
 		}, `pipeline: SlackWebhookSecretARN "arn:aws:secretsmanager:us-east-1:111111111111:secret:slack-AbCdEf" is in account 111111111111, not 999999999999`},
+		{"TestFailsWhenSlackSecretIsInAnotherRegion", func(c *PipelineConfig) {
+			c.SlackWebhookSecretARN = "arn:aws:secretsmanager:eu-west-1:999999999999:secret:slack-AbCdEf"
+		}, `pipeline: SlackWebhookSecretARN "arn:aws:secretsmanager:eu-west-1:999999999999:secret:slack-AbCdEf" is in region eu-west-1, not the pipeline's region us-east-1`},
+		{"TestFailsWhenNotificationEmailsRepeatExactly", func(c *PipelineConfig) { c.NotificationEmails = []string{"ops@example.com", "ops@example.com"} },
+			`pipeline: NotificationEmails [1] "ops@example.com" duplicates [0] (compared case-insensitively; each address subscribes once)`},
+		{"TestFailsWhenNotificationEmailsDifferOnlyInCase", func(c *PipelineConfig) { c.NotificationEmails = []string{"ops@example.com", "Ops@Example.com"} },
+			`pipeline: NotificationEmails [1] "ops@example.com" duplicates [0] (compared case-insensitively; each address subscribes once)`},
 	} {
 		t.Run(tc.test, func(t *testing.T) {
 			c := good

@@ -31,7 +31,7 @@ type PipelineConfig struct {
 	// NotificationEmails receive pipeline notifications by email.
 	NotificationEmails []string
 	// SlackWebhookSecretARN names the secret with the Slack webhook URL for
-	// pipeline notifications, in Account; empty means no Slack.
+	// pipeline notifications, in Account and Region; empty means no Slack.
 	SlackWebhookSecretARN string
 }
 
@@ -83,13 +83,9 @@ func (c PipelineConfig) Validate() error {
 	if !goToolchainPattern.MatchString(c.GoToolchain) {
 		fail("GoToolchain", fmt.Errorf("%q is not an exact Go toolchain (want e.g. \"go1.26.8\")", c.GoToolchain))
 	}
-	for i, m := range c.NotificationEmails {
-		if !emailPattern.MatchString(m) {
-			fail(fmt.Sprintf("NotificationEmails[%d]", i), fmt.Errorf("%q is not an email address", m))
-		}
-	}
+	validateEmails(c.NotificationEmails, fail)
 	if c.SlackWebhookSecretARN != "" {
-		if err := validateSecretARN(c.SlackWebhookSecretARN, c.Account); err != nil {
+		for _, err := range validateSecretARN(c.SlackWebhookSecretARN, c.Account, c.Region, "pipeline's") {
 			fail("SlackWebhookSecretARN", err)
 		}
 	}
