@@ -1,0 +1,325 @@
+package stacks
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/platform-eng/golden-ami/internal/cdktest"
+)
+
+// rolePolicy is the one AWS::IAM::Policy CDK Pipelines attaches to a role.
+type rolePolicy struct {
+	id         string
+	statements []map[string]interface{}
+	suppressed []map[string]interface{}
+}
+
+// pipelineRolePolicy returns the policy of the pipeline stack's role whose
+// logical id starts with rolePrefix.
+func pipelineRolePolicy(t *testing.T, tmpl map[string]interface{}, rolePrefix string) rolePolicy {
+	t.Helper()
+	var found []rolePolicy
+	for id, p := range cdktest.ResourcesOfType(tmpl, "AWS::IAM::Policy") {
+		props := p["Properties"].(map[string]interface{})
+		attached := false
+		for _, r := range props["Roles"].([]interface{}) {
+			ref, _ := r.(map[string]interface{})["Ref"].(string)
+			attached = attached || strings.HasPrefix(ref, rolePrefix)
+		}
+		if !attached {
+			continue
+		}
+		rp := rolePolicy{id: id}
+		for _, s := range props["PolicyDocument"].(map[string]interface{})["Statement"].([]interface{}) {
+			rp.statements = append(rp.statements, s.(map[string]interface{}))
+		}
+		md, _ := p["Metadata"].(map[string]interface{})
+		nag, _ := md["cdk_nag"].(map[string]interface{})
+		rules, _ := nag["rules_to_suppress"].([]interface{})
+		for _, r := range rules {
+			rp.suppressed = append(rp.suppressed, r.(map[string]interface{}))
+		}
+		found = append(found, rp)
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d policies attached to the role %s*, want 1", len(found), rolePrefix)
+	}
+	return found[0]
+}
+
+// list returns a statement's Action or Resource as a list.
+func list(v interface{}) []interface{} {
+	if l, ok := v.([]interface{}); ok {
+		return l
+	}
+	if v == nil {
+		return nil
+	}
+	return []interface{}{v}
+}
+
+// nagName renders a template value the way cdk-nag names it in applies_to:
+// "<Logical.Arn>" for Fn::GetAtt, "<Logical>" for Ref, parts of Fn::Join
+// and Fn::Sub concatenated.
+func nagName(v interface{}) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case map[string]interface{}:
+		if join, ok := x["Fn::Join"].([]interface{}); ok {
+			var b strings.Builder
+			for _, part := range join[1].([]interface{}) {
+				b.WriteString(nagName(part))
+			}
+			return b.String()
+		}
+		if att, ok := x["Fn::GetAtt"].([]interface{}); ok {
+			return fmt.Sprintf("<%s.%s>", att[0], att[1])
+		}
+		if ref, ok := x["Ref"].(string); ok {
+			return "<" + ref + ">"
+		}
+		if sub, ok := x["Fn::Sub"].(string); ok {
+			return strings.ReplaceAll(sub, "${AWS::Partition}", "<AWS::Partition>")
+		}
+	}
+	return fmt.Sprint(v)
+}
+
+func TestAssetPublishingRoleCannotStartBuilds(t *testing.T) {
+	dir, _ := synthPipeline(t)
+	tmpl := readTemplate(t, dir, "GoldenAmi-Pipeline")
+	// The asset projects run cdk-assets, installed from npm; their role must
+	// not start, stop or read other CodeBuild builds, such as the security
+	// check's, whose role assumes the environments' deploy roles.
+	assets := pipelineRolePolicy(t, tmpl, "PipelineAssetsFileRole")
+	for _, s := range assets.statements {
+		for _, a := range list(s["Action"]) {
+			if strings.HasPrefix(a.(string), "codebuild:") && strings.HasSuffix(a.(string), "Build") || a == "codebuild:BatchGetBuilds" {
+				t.Errorf("%s allows %s on %s", assets.id, a, nagName(s["Resource"]))
+			}
+		}
+		for _, r := range list(s["Resource"]) {
+			if r == "*" {
+				t.Errorf("%s allows %v on *", assets.id, s["Action"])
+			}
+		}
+	}
+	// CodePipeline still starts every asset project, through the action role,
+	// on those projects alone.
+	action := pipelineRolePolicy(t, tmpl, "PipelineCodeBuildActionRole")
+	started := map[string]bool{}
+	for _, s := range action.statements {
+		if strings.Contains(fmt.Sprint(s["Action"]), "codebuild:StartBuild") {
+			for _, r := range list(s["Resource"]) {
+				started[nagName(r)] = true
+			}
+		}
+	}
+	projects := 0
+	for id := range cdktest.ResourcesOfType(tmpl, "AWS::CodeBuild::Project") {
+		if strings.HasPrefix(id, "PipelineAssets") {
+			projects++
+			if !started[fmt.Sprintf("<%s.Arn>", id)] {
+				t.Errorf("the CodeBuild action role cannot start the asset project %s (it starts %v)", id, started)
+			}
+		}
+	}
+	if projects == 0 {
+		t.Error("no asset publishing project; the check is not looking in the right place")
+	}
+}
+
+// supportAliases returns, by region, the alias of the artifact key of each
+// cross-region support stack.
+func supportAliases(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(dir, "cross-region-stack-*.template.json"))
+	out := map[string]string{}
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tmpl map[string]interface{}
+		if err := json.Unmarshal(data, &tmpl); err != nil {
+			t.Fatal(err)
+		}
+		region := strings.TrimSuffix(filepath.Base(p)[strings.LastIndex(filepath.Base(p), "_")+1:], ".template.json")
+		for _, a := range cdktest.ResourcesOfType(tmpl, "AWS::KMS::Alias") {
+			out[region] = a["Properties"].(map[string]interface{})["AliasName"].(string)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no cross-region support stack with a key alias")
+	}
+	return out
+}
+
+func TestPipelineRoleUsesOnlyItsArtifactKeys(t *testing.T) {
+	dir, _ := synthPipeline(t)
+	tmpl := readTemplate(t, dir, "GoldenAmi-Pipeline")
+	aliases := supportAliases(t, dir)
+	cfg := DeliveryPipeline()
+	pipeline := pipelineRolePolicy(t, tmpl, "PipelineRoleB27FAA37")
+	var wantResources, wantAliases []string
+	for region, alias := range aliases {
+		wantResources = append(wantResources, fmt.Sprintf("arn:aws:kms:%s:%s:key/*", region, cfg.Account))
+		wantAliases = append(wantAliases, alias)
+	}
+	sort.Strings(wantResources)
+	sort.Strings(wantAliases)
+	ownKey, replicationKeys := false, false
+	for _, s := range pipeline.statements {
+		var resources []string
+		for _, r := range list(s["Resource"]) {
+			resources = append(resources, nagName(r))
+		}
+		sort.Strings(resources)
+		if !strings.Contains(fmt.Sprint(s["Action"]), "kms:") {
+			for _, r := range resources {
+				if r == "*" {
+					t.Errorf("%s allows %v on *", pipeline.id, s["Action"])
+				}
+			}
+			continue
+		}
+		switch {
+		case reflect.DeepEqual(resources, []string{"<Key961B73FD.Arn>"}) && s["Condition"] == nil:
+			ownKey = true
+		case reflect.DeepEqual(resources, wantResources):
+			cond, _ := s["Condition"].(map[string]interface{})
+			anyOf, _ := cond["ForAnyValue:StringEquals"].(map[string]interface{})
+			var got []string
+			for _, a := range list(anyOf["kms:ResourceAliases"]) {
+				got = append(got, nagName(a))
+			}
+			sort.Strings(got)
+			if len(cond) != 1 || len(anyOf) != 1 || !reflect.DeepEqual(got, wantAliases) {
+				t.Errorf("%s: the replication keys' statement has the condition %v, want ForAnyValue:StringEquals kms:ResourceAliases %v", pipeline.id, s["Condition"], wantAliases)
+			}
+			replicationKeys = true
+		default:
+			t.Errorf("%s allows %v on %v, want only the pipeline key, or %v limited to the aliases %v", pipeline.id, s["Action"], resources, wantResources, wantAliases)
+		}
+	}
+	if !ownKey || !replicationKeys {
+		t.Errorf("%s: pipeline key statement %v, replication keys statement %v; want both", pipeline.id, ownKey, replicationKeys)
+	}
+}
+
+func TestSecurityCheckAssumesOnlyTheStagesDeployRoles(t *testing.T) {
+	dir, _ := synthPipeline(t)
+	tmpl := readTemplate(t, dir, "GoldenAmi-Pipeline")
+	// The roles the pipeline's CloudFormation actions deploy with.
+	deploy := map[string]bool{}
+	for _, p := range cdktest.ResourcesOfType(tmpl, "AWS::CodePipeline::Pipeline") {
+		for _, s := range p["Properties"].(map[string]interface{})["Stages"].([]interface{}) {
+			for _, a := range s.(map[string]interface{})["Actions"].([]interface{}) {
+				am := a.(map[string]interface{})
+				if am["ActionTypeId"].(map[string]interface{})["Provider"] == "CloudFormation" {
+					deploy[nagName(am["RoleArn"])] = true
+				}
+			}
+		}
+	}
+	var want []string
+	for r := range deploy {
+		want = append(want, r)
+	}
+	sort.Strings(want)
+	if len(want) < 5 {
+		t.Fatalf("deploy roles %v; want one per environment account and region", want)
+	}
+	check := pipelineRolePolicy(t, tmpl, "PipelinePipelinesSecurityCheckCDKSecurityCheckRole")
+	var got []string
+	for _, s := range check.statements {
+		if !strings.Contains(fmt.Sprint(s["Action"]), "sts:AssumeRole") {
+			continue
+		}
+		for _, r := range list(s["Resource"]) {
+			got = append(got, nagName(r))
+		}
+		cond, _ := json.Marshal(s["Condition"])
+		if string(cond) != `{"ForAnyValue:StringEquals":{"iam:ResourceTag/aws-cdk:bootstrap-role":["deploy"]}}` {
+			t.Errorf("%s: sts:AssumeRole condition %s, want CDK's aws-cdk:bootstrap-role=deploy tag condition kept", check.id, cond)
+		}
+	}
+	sort.Strings(got)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s assumes %v\nwant exactly the deploy roles %v", check.id, got, want)
+	}
+}
+
+// TestPipelineSuppressionsNameWildcardsThePoliciesHave checks that every
+// IAM5 suppression of a pipeline policy that names a resource literally
+// names one the policy grants: a suppression left behind after its
+// statement is gone documents something false.
+func TestPipelineSuppressionsNameWildcardsThePoliciesHave(t *testing.T) {
+	dir, _ := synthPipeline(t)
+	tmpl := readTemplate(t, dir, "GoldenAmi-Pipeline")
+	checked := 0
+	for id, p := range cdktest.ResourcesOfType(tmpl, "AWS::IAM::Policy") {
+		granted := map[string]bool{}
+		for _, s := range p["Properties"].(map[string]interface{})["PolicyDocument"].(map[string]interface{})["Statement"].([]interface{}) {
+			for _, r := range list(s.(map[string]interface{})["Resource"]) {
+				granted["Resource::"+nagName(r)] = true
+			}
+		}
+		md, _ := p["Metadata"].(map[string]interface{})
+		nag, _ := md["cdk_nag"].(map[string]interface{})
+		rules, _ := nag["rules_to_suppress"].([]interface{})
+		for _, r := range rules {
+			rm := r.(map[string]interface{})
+			if rm["id"] != "AwsSolutions-IAM5" {
+				continue
+			}
+			for _, a := range list(rm["applies_to"]) {
+				s, ok := a.(string)
+				if !ok || !strings.HasPrefix(s, "Resource::") {
+					continue // regular expressions and actions shared by every CDK Pipelines policy
+				}
+				checked++
+				if !granted[s] {
+					t.Errorf("%s suppresses %s, which it does not grant", id, s)
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Error("no IAM5 suppression names a resource; the check is not looking in the right place")
+	}
+}
+
+// TestPipelineInlinePolicySuppressionsGiveTheTrueReason: CDK Pipelines
+// generates its grants as inline default policies; self-mutation would
+// redeploy a customer-managed policy just as well, so that is no reason.
+func TestPipelineInlinePolicySuppressionsGiveTheTrueReason(t *testing.T) {
+	dir, _ := synthPipeline(t)
+	tmpl := readTemplate(t, dir, "GoldenAmi-Pipeline")
+	checked := 0
+	for id, p := range cdktest.ResourcesOfType(tmpl, "AWS::IAM::Policy") {
+		md, _ := p["Metadata"].(map[string]interface{})
+		nag, _ := md["cdk_nag"].(map[string]interface{})
+		for _, r := range list(nag["rules_to_suppress"]) {
+			rm := r.(map[string]interface{})
+			if rm["id"] != "NIST.800.53.R5-IAMNoInlinePolicy" {
+				continue
+			}
+			checked++
+			reason := rm["reason"].(string)
+			if !strings.Contains(reason, "CDK Pipelines generates") || !strings.Contains(reason, "inline") || strings.Contains(reason, "would not be") {
+				t.Errorf("%s: IAMNoInlinePolicy reason %q: want that CDK Pipelines generates the policy inline, and no claim that self-mutation would not rebuild a managed policy", id, reason)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Error("no IAMNoInlinePolicy suppression on the pipeline's policies; the check is not looking in the right place")
+	}
+}
