@@ -573,6 +573,37 @@ func TestPlatformBranchPicksNewestReadyVersionNumerically(t *testing.T) {
 	}
 }
 
+// A version of another branch is never picked, however new, even when the
+// service's filter lets it through; a summary without a branch name is
+// taken to be of the filtered branch.
+func TestPlatformBranchSkipsOtherBranches(t *testing.T) {
+	const otherBranch = "Docker running on 64bit Amazon Linux 2"
+	other := ebtypes.PlatformSummary{
+		PlatformArn:     aws.String("arn:aws:elasticbeanstalk:us-east-1::platform/" + otherBranch + "/9.0.0"),
+		PlatformVersion: aws.String("9.0.0"), PlatformStatus: ebtypes.PlatformStatusReady, PlatformBranchName: aws.String(otherBranch),
+	}
+	unnamed := summary("4.10.0", ebtypes.PlatformStatusReady)
+	unnamed.PlatformBranchName = nil
+	eb := &fakeEB{
+		listPlatformVersions: pagesOf([]ebtypes.PlatformSummary{summary("4.9.1", ebtypes.PlatformStatusReady), other, unnamed}),
+		describePlatformVersion: describing(map[string][]ebtypes.CustomAmi{
+			aws.ToString(other.PlatformArn): hvm("ami-0999999999999999f"),
+			platformARN("4.10.0"):           hvm(amiNew),
+			platformARN("4.9.1"):            hvm(amiOld),
+		}),
+	}
+	got, err := platformBranchSource{Branch: branch, EB: eb}.Resolve(context.Background())
+	if err != nil {
+		t.Fatalf("Resolve: %v", err)
+	}
+	if want := (upstreamAMI{ImageID: amiNew, Source: "elasticbeanstalk:" + platformARN("4.10.0")}); got != want {
+		t.Errorf("Resolve = %+v, want %+v", got, want)
+	}
+	if len(eb.described) != 1 || eb.described[0] != platformARN("4.10.0") {
+		t.Errorf("described = %v, want only %s", eb.described, platformARN("4.10.0"))
+	}
+}
+
 func TestPlatformBranchErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -737,6 +768,59 @@ func TestImageSourcePicksNewestByCreationDate(t *testing.T) {
 		aws.ToString(in.Filters[0].Name) != "name" || in.Filters[0].Values[0] != "al2023-ami-2023.*-kernel-6.1-x86_64" ||
 		aws.ToString(in.Filters[1].Name) != "state" || in.Filters[1].Values[0] != "available" {
 		t.Errorf("DescribeImages input = %+v", in)
+	}
+}
+
+// Only available images count, whatever the service's state filter lets
+// through, and equal creation dates are broken by the greater image id, in
+// whatever order the images are listed.
+func TestImageSourceSkipsUnavailableAndBreaksTies(t *testing.T) {
+	const name = "al2023-ami-2023.5.20240701.0-kernel-6.1-x86_64"
+	withState := func(img ec2types.Image, state ec2types.ImageState) ec2types.Image {
+		img.State = state
+		return img
+	}
+	older := image("ami-11111111", "al2023-ami-2023.5.20240601.0-kernel-6.1-x86_64", "2024-06-01T10:00:00.000Z")
+	lo := image("ami-0aaaaaaaaaaaaaaa0", name, "2024-07-01T10:00:00.000Z")
+	hi := image("ami-0bbbbbbbbbbbbbbb0", name+"-b", "2024-07-01T10:00:00.000Z")
+	for _, tc := range []struct {
+		name   string
+		images []ec2types.Image
+		want   upstreamAMI
+	}{
+		{name: "a newer pending image is skipped",
+			images: []ec2types.Image{older, withState(image("ami-22222222", name, "2024-07-01T10:00:00.000Z"), ec2types.ImageStatePending)},
+			want:   upstreamAMI{ImageID: "ami-11111111", Source: "ec2-image:amazon/al2023-ami-2023.5.20240601.0-kernel-6.1-x86_64"}},
+		{name: "a newer failed image is skipped",
+			images: []ec2types.Image{withState(image("ami-22222222", name, "2024-07-01T10:00:00.000Z"), ec2types.ImageStateFailed), older},
+			want:   upstreamAMI{ImageID: "ami-11111111", Source: "ec2-image:amazon/al2023-ami-2023.5.20240601.0-kernel-6.1-x86_64"}},
+		{name: "a tie goes to the greater id, listed first",
+			images: []ec2types.Image{hi, lo, older},
+			want:   upstreamAMI{ImageID: "ami-0bbbbbbbbbbbbbbb0", Source: "ec2-image:amazon/" + name + "-b"}},
+		{name: "a tie goes to the greater id, listed last",
+			images: []ec2types.Image{older, lo, hi},
+			want:   upstreamAMI{ImageID: "ami-0bbbbbbbbbbbbbbb0", Source: "ec2-image:amazon/" + name + "-b"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ec2c := describeImagesFunc(func(context.Context, *ec2.DescribeImagesInput, ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error) {
+				return &ec2.DescribeImagesOutput{Images: tc.images}, nil
+			})
+			got, err := imageSource{Owner: "amazon", NamePattern: "al2023-ami-2023.*-kernel-6.1-x86_64", EC2: ec2c}.Resolve(context.Background())
+			if err != nil {
+				t.Fatalf("Resolve: %v", err)
+			}
+			if got != tc.want {
+				t.Errorf("Resolve = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+	// Nothing available at all is the same error as no image.
+	ec2c := describeImagesFunc(func(context.Context, *ec2.DescribeImagesInput, ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error) {
+		return &ec2.DescribeImagesOutput{Images: []ec2types.Image{withState(older, ec2types.ImageStateDeregistered)}}, nil
+	})
+	_, err := imageSource{Owner: "amazon", NamePattern: "al2023-*", EC2: ec2c}.Resolve(context.Background())
+	if want := `no available image owned by "amazon" matches name pattern "al2023-*"`; err == nil || err.Error() != want {
+		t.Errorf("error = %v, want %s", err, want)
 	}
 }
 

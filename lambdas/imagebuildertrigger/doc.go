@@ -56,8 +56,10 @@
 // Other parameters and sources, Delete and LabelParameterVersion operations,
 // failed writes and versions the monitor did not write are logged at info
 // (a failed write of our own parameter at warn) and return nil. A malformed
-// event (no source, detail-type, detail, detail.name or detail.operation)
-// is an error naming the field, so it lands in the dead-letter queue.
+// event (no source, detail-type, detail, detail.name or detail.operation,
+// or an operation other than Create, Update, Delete and
+// LabelParameterVersion, the four Parameter Store sends) is an error naming
+// the field and value, so it lands in the dead-letter queue.
 //
 // The result is {"decision":"started|already-started|ignored","reason":"..",
 // "imageBuildVersionArn":"..","clientToken":".."}. A started build's reason

@@ -40,6 +40,11 @@ func FuzzDecide(f *testing.F) {
 			return
 		}
 		if reason != "" {
+			switch change.Operation {
+			case "", contract.OperationCreate, contract.OperationUpdate, contract.OperationDelete, contract.OperationLabelParameterVersion:
+			default:
+				t.Fatalf("decide ignored an unknown operation instead of rejecting it: %+v", change)
+			}
 			return
 		}
 		if change.Name != paramName || change.Exception != "" ||

@@ -79,7 +79,8 @@ type Handler struct {
 // value that version holds.
 //
 // A malformed event (missing source, detail-type, detail, detail.name or
-// detail.operation, or a detail that is not a JSON object) is an error
+// detail.operation, an operation other than Create, Update, Delete and
+// LabelParameterVersion, or a detail that is not a JSON object) is an error
 // naming the field, so it lands in the dead-letter queue and nothing starts.
 // A well-formed event that is simply not ours (another source or parameter,
 // a Delete or LabelParameterVersion, a write that failed validation, a
@@ -280,6 +281,15 @@ func decodeDetail(raw json.RawMessage) (parameterChange, error) {
 	}
 	if c.Operation == "" {
 		return parameterChange{}, fmt.Errorf(`field "detail.operation" is empty (detail.name %q)`, c.Name)
+	}
+	// Parameter Store sends these four. Anything else (a typo, a mis-cased
+	// "update") is malformed rather than a change to ignore, so it is not
+	// mistaken for one of those the function deliberately ignores.
+	switch c.Operation {
+	case contract.OperationCreate, contract.OperationUpdate, contract.OperationDelete, contract.OperationLabelParameterVersion:
+	default:
+		return parameterChange{}, fmt.Errorf(`field "detail.operation" = %q is not one of %s, %s, %s, %s (detail.name %q)`, c.Operation,
+			contract.OperationCreate, contract.OperationUpdate, contract.OperationDelete, contract.OperationLabelParameterVersion, c.Name)
 	}
 	return c, nil
 }

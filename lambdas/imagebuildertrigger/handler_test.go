@@ -191,6 +191,10 @@ func TestHandle(t *testing.T) {
 			want: Result{Decision: DecisionIgnored, Reason: "parameter /golden-ami/latest is not /golden-ami/upstream"},
 		},
 		{
+			name: "another parameter's failed validation is ignored", event: "other-parameter-exception.json",
+			want: Result{Decision: DecisionIgnored, Reason: "parameter /golden-ami/latest is not /golden-ami/upstream"},
+		},
+		{
 			name: "missing name is an error", event: "malformed-missing-name.json",
 			wantErr: `malformed Parameter Store Change event "7f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0": field "detail.name" is empty`,
 		},
@@ -515,8 +519,18 @@ func TestHistoryIsReadAcrossPages(t *testing.T) {
 	}
 }
 
+// pinnedToken is clientToken(pipelineARN, paramName, 3, amiV3), computed
+// outside the code under test: the first 32 hex digits of the SHA-256 of
+// pipelineARN + "\n" + paramName + "\n3\n" + amiV3. A change to the
+// derivation changes the token of every change already built, so Image
+// Builder would build them all again: it must fail here.
+const pinnedToken = "c800740a7833f26e446ff3f231164c4f"
+
 func TestClientToken(t *testing.T) {
 	base := clientToken(pipelineARN, paramName, 3, amiV3)
+	if base != pinnedToken {
+		t.Errorf("clientToken(%s, %s, 3, %s) = %s, want %s", pipelineARN, paramName, amiV3, base, pinnedToken)
+	}
 	if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(base) {
 		t.Fatalf("clientToken = %q, want 32 hex digits (Image Builder allows 1-36 characters)", base)
 	}
@@ -534,6 +548,23 @@ func TestClientToken(t *testing.T) {
 		if other == base {
 			t.Errorf("changing the %s does not change the token", name)
 		}
+	}
+}
+
+// The token the handler sends is the pinned one, not merely one that
+// clientToken agrees with.
+func TestStartSendsThePinnedClientToken(t *testing.T) {
+	ib := &imageBuilder{}
+	h := &Handler{PipelineARN: pipelineARN, ParameterName: paramName, Params: parameterAt(amiV3, 3, new(int)), Pipelines: ib}
+	got, err := h.Handle(context.Background(), loadEvent(t, "parameter-update.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Decision != DecisionStarted || got.ClientToken != pinnedToken {
+		t.Errorf("result = %+v, want started with client token %s", got, pinnedToken)
+	}
+	if len(ib.calls) != 1 || aws.ToString(ib.calls[0].ClientToken) != pinnedToken || aws.ToString(ib.calls[0].ImagePipelineArn) != pipelineARN {
+		t.Errorf("start inputs = %+v, want one with pipeline %s and client token %s", ib.calls, pipelineARN, pinnedToken)
 	}
 }
 
@@ -564,18 +595,63 @@ func TestExceptionOfOurParameterIsAWarning(t *testing.T) {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(&buf, nil)))
 	t.Cleanup(func() { slog.SetDefault(prev) })
 	h := &Handler{PipelineARN: pipelineARN, ParameterName: paramName, Params: parameterAt(amiV3, 3, new(int)), Pipelines: &imageBuilder{}}
-	for _, tc := range []struct{ event, level string }{
-		{"parameter-update-exception.json", "WARN"},
-		{"parameter-delete.json", "INFO"},
-		{"other-parameter.json", "INFO"},
+	for _, tc := range []struct{ event, level, reason, parameter string }{
+		{"parameter-update-exception.json", "WARN", "the Update of /golden-ami/upstream failed Parameter Store validation: Unable to Describe Resource", paramName},
+		{"parameter-delete.json", "INFO", "operation Delete does not create a new value", paramName},
+		{"other-parameter.json", "INFO", "parameter /golden-ami/latest is not /golden-ami/upstream", "/golden-ami/latest"},
+		// The same validation failure as the first, of another parameter:
+		// not ours to look at.
+		{"other-parameter-exception.json", "INFO", "parameter /golden-ami/latest is not /golden-ami/upstream", "/golden-ami/latest"},
 	} {
 		buf.Reset()
 		if _, err := h.Handle(context.Background(), loadEvent(t, tc.event)); err != nil {
 			t.Fatalf("%s: %v", tc.event, err)
 		}
-		var rec struct{ Level, Decision string }
-		if err := json.Unmarshal([]byte(buf.String()), &rec); err != nil || rec.Level != tc.level || rec.Decision != DecisionIgnored {
-			t.Errorf("%s: log %q (%v), want level %s with decision ignored", tc.event, buf.String(), err, tc.level)
+		var rec struct{ Level, Msg, Decision, Reason, Parameter string }
+		if err := json.Unmarshal([]byte(buf.String()), &rec); err != nil || rec.Level != tc.level || rec.Msg != "event ignored; no build started" ||
+			rec.Decision != DecisionIgnored || rec.Reason != tc.reason || rec.Parameter != tc.parameter {
+			t.Errorf("%s: log %q (%v)\nwant level %s, decision ignored, reason %q, parameter %s", tc.event, buf.String(), err, tc.level, tc.reason, tc.parameter)
 		}
+	}
+}
+
+// An operation Parameter Store does not send (a new one, a typo, a
+// mis-cased one) is a malformed event, not a change to ignore: it is an
+// error naming the field and value, and nothing is read or started. The
+// documented operations the trigger does not act on are still ignored.
+func TestUnknownOperationIsAnError(t *testing.T) {
+	for _, tc := range []struct {
+		name, detail, wantErr string
+		want                  Result
+	}{
+		{name: "unknown", detail: `{"name":"/golden-ami/upstream","operation":"Frobnicate"}`,
+			wantErr: `malformed Parameter Store Change event "6a7e8feb-b491-4cf7-a9f1-bf3703467718": field "detail.operation" = "Frobnicate" is not one of Create, Update, Delete, LabelParameterVersion (detail.name "/golden-ami/upstream")`},
+		{name: "mis-cased", detail: `{"name":"/golden-ami/upstream","operation":"update"}`,
+			wantErr: `malformed Parameter Store Change event "6a7e8feb-b491-4cf7-a9f1-bf3703467718": field "detail.operation" = "update" is not one of Create, Update, Delete, LabelParameterVersion (detail.name "/golden-ami/upstream")`},
+		{name: "unknown, of another parameter", detail: `{"name":"/golden-ami/latest","operation":"Frobnicate"}`,
+			wantErr: `malformed Parameter Store Change event "6a7e8feb-b491-4cf7-a9f1-bf3703467718": field "detail.operation" = "Frobnicate" is not one of Create, Update, Delete, LabelParameterVersion (detail.name "/golden-ami/latest")`},
+		{name: "Delete is ignored", detail: `{"name":"/golden-ami/upstream","operation":"Delete"}`,
+			want: Result{Decision: DecisionIgnored, Reason: "operation Delete does not create a new value"}},
+		{name: "LabelParameterVersion is ignored", detail: `{"name":"/golden-ami/upstream","operation":"LabelParameterVersion"}`,
+			want: Result{Decision: DecisionIgnored, Reason: "operation LabelParameterVersion does not create a new value"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var reads int
+			ib := &imageBuilder{}
+			h := &Handler{PipelineARN: pipelineARN, ParameterName: paramName, Params: parameterAt(amiV3, 3, &reads), Pipelines: ib}
+			ev := loadEvent(t, "parameter-update.json")
+			ev.Detail = json.RawMessage(tc.detail)
+			got, err := h.Handle(context.Background(), ev)
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("error = %v\nwant %s", err, tc.wantErr)
+				}
+			} else if err != nil || got != tc.want {
+				t.Fatalf("Handle = %+v, %v\nwant %+v", got, err, tc.want)
+			}
+			if reads != 0 || len(ib.calls) != 0 {
+				t.Errorf("history reads = %d, starts = %d; want none", reads, len(ib.calls))
+			}
+		})
 	}
 }

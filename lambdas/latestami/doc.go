@@ -3,9 +3,17 @@
 //
 // It accepts both notifications Image Builder sends: the SNS notification
 // of the infrastructure configuration's topic (Records[].Sns.Message is the
-// Image object, with the AMIs) and the EventBridge "EC2 Image Builder Image
-// State Change" event (which names the image in resources[0] but carries no
-// AMI ids, so the function calls GetImage).
+// Image object) and the EventBridge "EC2 Image Builder Image State Change"
+// event (which names the image in resources[0] but carries no AMI ids).
+// From either it takes only the image build version ARN and the status: for
+// an image the event says is AVAILABLE, it calls GetImage and records the
+// AMIs, accounts, pipeline and status GetImage reports. The SNS message's
+// own AMIs are not used, because anyone allowed to publish to the topic
+// could put any AMI id there. The ARN must be an image build version ARN
+// (arn:<partition>:imagebuilder:<region>:<account>:image/<name>/<x.y.z>/<build>)
+// and the status one Image Builder documents (PENDING, CREATING, BUILDING,
+// TESTING, DISTRIBUTING, INTEGRATING, AVAILABLE, CANCELLED, FAILED,
+// DEPRECATED, DELETED, DISABLED); anything else is a malformed event.
 //
 // # Environment
 //
@@ -24,10 +32,11 @@
 //
 // # Behaviour
 //
-// For an AVAILABLE image, every output AMI owned by the image's account
-// (accountId empty or equal to the account in the image ARN; copies shared
-// to other accounts are skipped) is validated first: one invalid id, or no
-// AMI at all, is an error and nothing is written. Then, region by region,
+// For an image GetImage reports AVAILABLE, every output AMI owned by the
+// image's account (accountId empty or equal to the account in the image
+// ARN; copies shared to other accounts are skipped) is validated first, and
+// every output AMI's region: one invalid id or region, or no AMI at all, is
+// an error and nothing is written. Then, region by region,
 // using one SSM client per region:
 //
 //   - the parameter already holds the AMI with this image's tags: nothing
@@ -66,20 +75,22 @@
 // function's timeout is 3 minutes to leave room for these waits.
 //
 // The parameter's current version and description are read with
-// GetParameterHistory (GetParameter returns no description). An
-// EventBridge AVAILABLE event whose GetImage still reports an earlier
-// status is an error, so Lambda retries it instead of losing the image.
+// GetParameterHistory (GetParameter returns no description). An AVAILABLE
+// event (either kind) whose GetImage still reports an earlier status is an
+// error, so Lambda retries it instead of losing the image.
 //
 // A region that fails does not stop the others; the function then returns
 // one error naming the failed regions, and a retry redoes only those.
-// FAILED and CANCELLED images write nothing and are logged at info. A
-// malformed event is an error and writes nothing.
+// Images in any other documented status (FAILED, CANCELLED, still
+// building, DEPRECATED, ...) write nothing and are logged at info. A
+// malformed event, or a status GetImage reports that Image Builder does not
+// document, is an error and writes nothing.
 //
 // # IAM
 //
 // ssm:GetParameterHistory, ssm:PutParameter, ssm:AddTagsToResource and
 // ssm:ListTagsForResource on the parameter in every distribution region,
 // ec2:DescribeImages (Parameter Store validates aws:ec2:image values with
-// it), and, when it learns of images from EventBridge (whose events carry
-// no AMI ids), imagebuilder:GetImage on the pipeline's images.
+// it), and imagebuilder:GetImage on the pipeline's images, whichever way it
+// learns of them (SNS or EventBridge).
 package main

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,8 +15,9 @@ import (
 	"github.com/platform-eng/golden-ami/internal/contract"
 )
 
-// image is what the recorder needs from an Image Builder image, whether it
-// arrived in an SNS notification or from GetImage.
+// image is what the recorder needs from an Image Builder image, as GetImage
+// reports it (or, for an image that is ignored without reading it, as the
+// event names it).
 type image struct {
 	ARN         string
 	Status      string
@@ -34,40 +36,35 @@ type outputAMI struct {
 	Name      string
 }
 
-// notification is a decoded invocation: either the images of an SNS
-// notification (complete, AMIs included) or an EventBridge state change,
-// which names the image and its status but carries no AMI ids. Ignore is
-// set for a well-formed event the recorder does not act on.
-type notification struct {
-	Images   []image
-	ImageARN string
-	Status   string
-	Reason   string
-	Ignore   string
+// imageRef is what the recorder takes from an event: the image build
+// version and the status the event reports. Everything it records (AMIs,
+// accounts, pipeline, recipe, date, and the status it acts on) comes from
+// GetImage, because anyone allowed to publish to the SNS topic can send any
+// message.
+type imageRef struct {
+	ARN    string
+	Status string
+	Reason string
 }
 
-// snsImage is the Image Builder SNS message: an Image object. Its "semver"
-// field is an integer wider than int64 (e.g. 1237940039285380274899124227);
-// it is deliberately not decoded.
+// notification is a decoded invocation: the images an SNS notification's
+// records or an EventBridge state change name. Ignore is set instead for a
+// well-formed event the recorder does not act on.
+type notification struct {
+	Refs   []imageRef
+	Ignore string
+}
+
+// snsImage is the part of Image Builder's SNS message (an Image object) the
+// recorder reads. The rest, its output AMIs included, is deliberately not
+// decoded: GetImage answers for it. Its "semver" field is an integer wider
+// than int64 (e.g. 1237940039285380274899124227).
 type snsImage struct {
 	ARN   string `json:"arn"`
 	State struct {
 		Status string `json:"status"`
 		Reason string `json:"reason"`
 	} `json:"state"`
-	SourcePipelineARN string `json:"sourcePipelineArn"`
-	ImageRecipe       *struct {
-		ARN string `json:"arn"`
-	} `json:"imageRecipe"`
-	DateCreated     string `json:"dateCreated"`
-	OutputResources struct {
-		AMIs []struct {
-			Region    string `json:"region"`
-			Image     string `json:"image"`
-			Name      string `json:"name"`
-			AccountID string `json:"accountId"`
-		} `json:"amis"`
-	} `json:"outputResources"`
 }
 
 // stateChangeDetail is the detail of "EC2 Image Builder Image State Change".
@@ -79,6 +76,27 @@ type stateChangeDetail struct {
 }
 
 var imageBuildVersionARN = regexp.MustCompile(`^arn:aws[a-z-]*:imagebuilder:[a-z0-9-]+:[0-9]{12}:image/[a-z0-9_-]+/[0-9]+\.[0-9]+\.[0-9]+/[0-9]+$`)
+
+// imageStatuses are the statuses Image Builder documents for an image
+// (ImageState.status), in its order: building and distributing, then
+// AVAILABLE, CANCELLED and FAILED, which end a build, then DEPRECATED,
+// DELETED and DISABLED, which later lifecycle actions set.
+var imageStatuses = []string{
+	"PENDING", "CREATING", "BUILDING", "TESTING", "DISTRIBUTING", "INTEGRATING",
+	contract.ImageStatusAvailable, contract.ImageStatusCancelled, contract.ImageStatusFailed,
+	"DEPRECATED", "DELETED", "DISABLED",
+}
+
+// checkImageStatus returns an error naming field and status when status is
+// not one of imageStatuses. An unknown status (a new one, or "available" in
+// lower case) is not taken for one of those the recorder ignores.
+func checkImageStatus(field, status string) error {
+	if slices.Contains(imageStatuses, status) {
+		return nil
+	}
+	return fmt.Errorf("field %q = %q is not an Image Builder image status (want one of %s)",
+		field, status, strings.Join(imageStatuses, ", "))
+}
 
 // decodeEvent tells an SNS notification (Records[].Sns) from an EventBridge
 // event (detail-type) and decodes it. Errors name the offending field.
@@ -109,47 +127,43 @@ func decodeSNS(raw []byte) (notification, error) {
 	}
 	var n notification
 	for i, r := range ev.Records {
-		img, err := decodeImageMessage(r.SNS.Message)
+		ref, err := decodeImageMessage(r.SNS.Message)
 		if err != nil {
 			return notification{}, fmt.Errorf("Records[%d].Sns.Message: %w", i, err)
 		}
-		n.Images = append(n.Images, img)
+		n.Refs = append(n.Refs, ref)
 	}
 	return n, nil
 }
 
-func decodeImageMessage(msg string) (image, error) {
+// decodeImageMessage takes the image build version ARN and the status from
+// an Image Builder SNS message, checked as strictly as the EventBridge
+// event's.
+func decodeImageMessage(msg string) (imageRef, error) {
 	trimmed := bytes.TrimSpace([]byte(msg))
 	if len(trimmed) == 0 {
-		return image{}, errors.New("is empty")
+		return imageRef{}, errors.New("is empty")
 	}
 	if trimmed[0] != '{' {
-		return image{}, fmt.Errorf("is not an Image Builder image JSON object: %s", quoteShort(trimmed))
+		return imageRef{}, fmt.Errorf("is not an Image Builder image JSON object: %s", quoteShort(trimmed))
 	}
 	var m snsImage
 	if err := json.Unmarshal(trimmed, &m); err != nil {
-		return image{}, fmt.Errorf("is not an Image Builder image: %w", err)
+		return imageRef{}, fmt.Errorf("is not an Image Builder image: %w", err)
 	}
 	if m.ARN == "" {
-		return image{}, errors.New(`field "arn" is empty`)
+		return imageRef{}, errors.New(`field "arn" is empty`)
+	}
+	if !imageBuildVersionARN.MatchString(m.ARN) {
+		return imageRef{}, fmt.Errorf(`field "arn" = %q is not an image build version ARN`, m.ARN)
 	}
 	if m.State.Status == "" {
-		return image{}, fmt.Errorf(`field "state.status" is empty (image %s)`, m.ARN)
+		return imageRef{}, fmt.Errorf(`field "state.status" is empty (image %s)`, m.ARN)
 	}
-	img := image{
-		ARN:         m.ARN,
-		Status:      m.State.Status,
-		Reason:      m.State.Reason,
-		PipelineARN: m.SourcePipelineARN,
-		DateCreated: m.DateCreated,
+	if err := checkImageStatus("state.status", m.State.Status); err != nil {
+		return imageRef{}, fmt.Errorf("%w (image %s)", err, m.ARN)
 	}
-	if m.ImageRecipe != nil {
-		img.RecipeARN = m.ImageRecipe.ARN
-	}
-	for _, a := range m.OutputResources.AMIs {
-		img.AMIs = append(img.AMIs, outputAMI{Region: a.Region, ImageID: a.Image, AccountID: a.AccountID, Name: a.Name})
-	}
-	return img, nil
+	return imageRef{ARN: m.ARN, Status: m.State.Status, Reason: m.State.Reason}, nil
 }
 
 func decodeEventBridge(raw []byte) (notification, error) {
@@ -178,13 +192,16 @@ func decodeEventBridge(raw []byte) (notification, error) {
 	if d.State.Status == "" {
 		return notification{}, errors.New(`field "detail.state.status" is empty`)
 	}
+	if err := checkImageStatus("detail.state.status", d.State.Status); err != nil {
+		return notification{}, err
+	}
 	if len(ev.Resources) == 0 {
 		return notification{}, errors.New(`field "resources" is empty`)
 	}
 	if !imageBuildVersionARN.MatchString(ev.Resources[0]) {
 		return notification{}, fmt.Errorf(`field "resources[0]" = %q is not an image build version ARN`, ev.Resources[0])
 	}
-	return notification{ImageARN: ev.Resources[0], Status: d.State.Status, Reason: d.State.Reason}, nil
+	return notification{Refs: []imageRef{{ARN: ev.Resources[0], Status: d.State.Status, Reason: d.State.Reason}}}, nil
 }
 
 func quoteShort(b []byte) string {

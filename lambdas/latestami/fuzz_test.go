@@ -23,8 +23,9 @@ func addSamples(f *testing.F) {
 }
 
 // FuzzDecodeEvent checks the SNS/EventBridge sniffing decoder: no panic, and
-// a decoded notification is exactly one of: images, an image reference, or
-// a reason to ignore.
+// a decoded notification is exactly one of: image references, or a reason
+// to ignore. Every reference names an image build version and a documented
+// status, whichever channel it came from.
 func FuzzDecodeEvent(f *testing.F) {
 	addSamples(f)
 	f.Fuzz(func(t *testing.T, raw []byte) {
@@ -32,25 +33,12 @@ func FuzzDecodeEvent(f *testing.F) {
 		if err != nil {
 			return
 		}
-		kinds := 0
-		if len(n.Images) > 0 {
-			kinds++
-		}
-		if n.ImageARN != "" {
-			kinds++
-			if !imageBuildVersionARN.MatchString(n.ImageARN) || n.Status == "" {
-				t.Fatalf("bad image reference %+v", n)
-			}
-		}
-		if n.Ignore != "" {
-			kinds++
-		}
-		if kinds != 1 {
+		if (len(n.Refs) > 0) == (n.Ignore != "") {
 			t.Fatalf("decoded %+v: want exactly one kind", n)
 		}
-		for _, img := range n.Images {
-			if img.ARN == "" || img.Status == "" {
-				t.Fatalf("image without ARN or status: %+v", img)
+		for _, ref := range n.Refs {
+			if !imageBuildVersionARN.MatchString(ref.ARN) || checkImageStatus("status", ref.Status) != nil {
+				t.Fatalf("bad image reference %+v", ref)
 			}
 		}
 	})

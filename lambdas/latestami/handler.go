@@ -53,8 +53,10 @@ type parameterStore interface {
 	ListTagsForResource(ctx context.Context, in *ssm.ListTagsForResourceInput, optFns ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error)
 }
 
-// imageGetter fetches an image's output AMIs for EventBridge events, which
-// carry none.
+// imageGetter reads an AVAILABLE image's status, pipeline and output AMIs.
+// The recorder records only what it returns: EventBridge events carry no
+// AMI ids, and an SNS message's are not trusted (anyone allowed to publish
+// to the topic could send any).
 type imageGetter interface {
 	GetImage(ctx context.Context, in *imagebuilder.GetImageInput, optFns ...func(*imagebuilder.Options)) (*imagebuilder.GetImageOutput, error)
 }
@@ -93,17 +95,22 @@ const DefaultConfirmTimeout = 10 * time.Second
 // Handle accepts an Image Builder SNS notification or an EventBridge "EC2
 // Image Builder Image State Change" event.
 //
-// For an AVAILABLE image it writes, in each region the image was
-// distributed to, that region's AMI (owned by this account) into the
-// parameter, then tags it with the image's provenance. A region whose
-// parameter already holds the AMI is skipped, so a redelivered event writes
-// nothing. A region that fails does not stop the others; the joined error
-// names the failed regions, and a retry redoes only those.
+// Either one only names the image: for one the event says is AVAILABLE,
+// Handle reads it with GetImage and records what GetImage reports (the SNS
+// message's AMIs and accounts are not trusted). For an image GetImage
+// reports AVAILABLE it writes, in each region the image was distributed to,
+// that region's AMI (owned by this account) into the parameter, then tags
+// it with the image's provenance. A region whose parameter already holds
+// the AMI is skipped, so a redelivered event writes nothing. A region that
+// fails does not stop the others; the joined error names the failed
+// regions, and a retry redoes only those.
 //
-// FAILED and CANCELLED images, other pipelines' images and events that are
-// not Image Builder's are logged and return nil. A malformed event, an
-// AVAILABLE image without an AMI of this account, or an invalid AMI id is an
-// error and writes nothing.
+// Images in any other documented status (FAILED, CANCELLED, still
+// building, DEPRECATED and so on), other pipelines' images and events that
+// are not Image Builder's are logged and return nil. A malformed event (an
+// unknown status included), an AVAILABLE event whose GetImage lags behind,
+// an AVAILABLE image without an AMI of this account, an invalid AMI id or
+// region is an error and writes nothing.
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Result, error) {
 	n, err := decodeEvent(raw)
 	if err != nil {
@@ -113,28 +120,19 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Result, erro
 		slog.InfoContext(ctx, "event ignored; nothing written", "decision", DecisionIgnored, "reason", n.Ignore)
 		return Result{Images: []ImageResult{{Decision: DecisionIgnored, Reason: n.Ignore}}}, nil
 	}
-	images := n.Images
-	if n.ImageARN != "" {
-		if n.Status != contract.ImageStatusAvailable {
-			r := h.ignore(ctx, image{ARN: n.ImageARN, Status: n.Status, Reason: n.Reason})
-			return Result{Images: []ImageResult{r}}, nil
-		}
-		img, err := h.getImage(ctx, n.ImageARN)
-		if err != nil {
-			return Result{}, err
-		}
-		if inProgress(img.Status) {
-			// GetImage is behind the event. Ignoring the image would lose
-			// it; an error makes Lambda retry the event later.
-			return Result{}, fmt.Errorf("get image %s: the event says %s but GetImage reports status %q; nothing written, retry later",
-				n.ImageARN, contract.ImageStatusAvailable, img.Status)
-		}
-		images = []image{img}
-	}
 
 	var res Result
 	var errs []error
-	for _, img := range images {
+	for _, ref := range n.Refs {
+		if ref.Status != contract.ImageStatusAvailable {
+			res.Images = append(res.Images, h.ignore(ctx, image{ARN: ref.ARN, Status: ref.Status, Reason: ref.Reason}))
+			continue
+		}
+		img, err := h.availableImage(ctx, ref.ARN)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		r, err := h.record(ctx, img)
 		res.Images = append(res.Images, r)
 		if err != nil {
@@ -142,6 +140,26 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Result, erro
 		}
 	}
 	return res, errors.Join(errs...)
+}
+
+// availableImage reads the image an event reports AVAILABLE. A status
+// before AVAILABLE means GetImage is behind the event: ignoring the image
+// would lose it, so that is an error, and Lambda retries the event later.
+// A later status (DEPRECATED, say) is a final answer that record ignores; an
+// undocumented one is an error.
+func (h *Handler) availableImage(ctx context.Context, arn string) (image, error) {
+	img, err := h.getImage(ctx, arn)
+	if err != nil {
+		return image{}, err
+	}
+	if inProgress(img.Status) {
+		return image{}, fmt.Errorf("get image %s: the event says %s but GetImage reports status %q; nothing written, retry later",
+			arn, contract.ImageStatusAvailable, img.Status)
+	}
+	if err := checkImageStatus("image.state.status", img.Status); err != nil {
+		return image{}, fmt.Errorf("get image %s: %w; nothing written", arn, err)
+	}
+	return img, nil
 }
 
 func (h *Handler) getImage(ctx context.Context, arn string) (image, error) {
@@ -178,6 +196,45 @@ func (h *Handler) getImage(ctx context.Context, arn string) (image, error) {
 		}
 	}
 	return img, nil
+}
+
+// checkRegion checks the shape of an AWS region name such as "eu-central-1"
+// exactly as validate.Region does (^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$, the
+// regions the goldenimage construct accepts for distribution), with the
+// same error. It is written out rather than imported because
+// internal/validate compiles eight regular expressions and embeds the time
+// zone database at init, about 0.2 ms of every cold start; a test keeps the
+// two in step.
+func checkRegion(s string) error {
+	if !isRegion(s) {
+		return fmt.Errorf("%q is not an AWS region (want e.g. \"us-east-1\")", s)
+	}
+	return nil
+}
+
+// isRegion matches ^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$: two letters, one or
+// more dash-separated words of letters, and a number of one or two digits.
+func isRegion(s string) bool {
+	parts := strings.Split(s, "-")
+	if len(parts) < 3 || len(parts[0]) != 2 || !lowerLetters(parts[0]) {
+		return false
+	}
+	for _, p := range parts[1 : len(parts)-1] {
+		if p == "" || !lowerLetters(p) {
+			return false
+		}
+	}
+	last := parts[len(parts)-1]
+	return len(last) >= 1 && len(last) <= 2 && strings.Trim(last, "0123456789") == ""
+}
+
+func lowerLetters(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'a' || s[i] > 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 // inProgress reports whether an image status comes before AVAILABLE (or is
@@ -249,20 +306,26 @@ func (h *Handler) record(ctx context.Context, img image) (ImageResult, error) {
 }
 
 // ownAMIs returns region -> AMI id for the AMIs the image's own account
-// owns, after validating every one of them, so nothing is written when any
-// is bad.
+// owns, after validating every one of them, and the region of every output
+// AMI, so nothing is written when any is bad.
 func ownAMIs(img image) (map[string]string, error) {
 	_, account, _, ok := arnParts(img.ARN)
 	if !ok || account == "" {
 		return nil, fmt.Errorf("image ARN %q has no account", img.ARN)
 	}
+	for i, a := range img.AMIs {
+		own := a.AccountID == "" || a.AccountID == account
+		if own && a.Region == "" {
+			return nil, fmt.Errorf("AMI %q has no region", a.ImageID)
+		}
+		if err := checkRegion(a.Region); err != nil {
+			return nil, fmt.Errorf("outputResources.amis[%d].region %w", i, err)
+		}
+	}
 	amis := map[string]string{}
 	for _, a := range img.AMIs {
 		if a.AccountID != "" && a.AccountID != account {
 			continue // shared with or copied to another account
-		}
-		if a.Region == "" {
-			return nil, fmt.Errorf("AMI %q has no region", a.ImageID)
 		}
 		if err := contract.ValidateAMIID(a.ImageID); err != nil {
 			return nil, fmt.Errorf("AMI in %s: %w", a.Region, err)
@@ -519,8 +582,9 @@ func provenanceTags(img image) []ssmtypes.Tag {
 	return tags
 }
 
-// buildDate normalises Image Builder's dates to RFC 3339 in UTC. GetImage
-// returns ISO 8601; the SNS message uses "Jul 28, 2022 1:13:45 AM" (UTC).
+// buildDate normalises Image Builder's dates to RFC 3339 in UTC. GetImage,
+// which the dates come from, returns ISO 8601; the "Jul 28, 2022 1:13:45 AM"
+// (UTC) form of Image Builder's SNS message is accepted too.
 func buildDate(s string) string {
 	for _, layout := range []string{time.RFC3339Nano, "Jan 2, 2006 3:04:05 PM"} {
 		if t, err := time.Parse(layout, s); err == nil {

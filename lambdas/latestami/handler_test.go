@@ -25,6 +25,7 @@ import (
 
 	"github.com/platform-eng/golden-ami/internal/awsconfig"
 	"github.com/platform-eng/golden-ami/internal/contract"
+	"github.com/platform-eng/golden-ami/internal/validate"
 )
 
 const (
@@ -222,7 +223,7 @@ func TestRecordsEveryRegionAndRedeliveryWritesNothing(t *testing.T) {
 			if len(w.regions) != 2 {
 				t.Errorf("regions touched = %d, want 2", len(w.regions))
 			}
-			if strings.HasPrefix(event, "eventbridge") && !reflect.DeepEqual(w.getImages, []string{imageARN}) {
+			if !reflect.DeepEqual(w.getImages, []string{imageARN}) {
 				t.Errorf("GetImage calls = %v, want [%s]", w.getImages, imageARN)
 			}
 
@@ -265,9 +266,6 @@ func TestIgnoredEventsTouchNothing(t *testing.T) {
 			Reason: "image is CANCELLED"}}}},
 		{event: "eventbridge-testing.json", pipeline: pipelineARN, want: Result{Images: []ImageResult{{
 			ImageARN: imageARN, Decision: DecisionIgnored, Reason: "image status TESTING is not AVAILABLE"}}}},
-		{event: "sns-other-pipeline.json", pipeline: pipelineARN, want: Result{Images: []ImageResult{{
-			ImageARN: imageARN, Decision: DecisionIgnored,
-			Reason: `image comes from pipeline "arn:aws:imagebuilder:us-east-1:123456789012:image-pipeline/someone-else", not ` + pipelineARN}}}},
 	} {
 		t.Run(tc.event, func(t *testing.T) {
 			w := newWorld(tc.pipeline)
@@ -285,11 +283,36 @@ func TestIgnoredEventsTouchNothing(t *testing.T) {
 	}
 }
 
+const otherPipelineARN = "arn:aws:imagebuilder:us-east-1:123456789012:image-pipeline/someone-else"
+
+// Whether an image comes from the pipeline is GetImage's answer, not the
+// SNS message's.
+func TestOtherPipelinesImagesAreIgnored(t *testing.T) {
+	for _, event := range []string{"eventbridge-available.json", "sns-available.json", "sns-other-pipeline.json"} {
+		t.Run(event, func(t *testing.T) {
+			w := newWorld(pipelineARN)
+			w.h.Images = imageWith(&w.getImages, func(img *ibtypes.Image) { img.SourcePipelineArn = aws.String(otherPipelineARN) })
+			got, err := w.h.Handle(context.Background(), sample(t, event))
+			want := Result{Images: []ImageResult{{ImageARN: imageARN, Decision: DecisionIgnored,
+				Reason: `image comes from pipeline "` + otherPipelineARN + `", not ` + pipelineARN}}}
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("Handle = %+v, %v\nwant %+v", got, err, want)
+			}
+			if w.totalCalls() != 0 || len(w.getImages) != 1 {
+				t.Errorf("calls: SSM %d, GetImage %v; want none and one", w.totalCalls(), w.getImages)
+			}
+		})
+	}
+}
+
 func TestAnyPipelineWhenUnset(t *testing.T) {
-	w := newWorld("")
-	got, err := w.h.Handle(context.Background(), sample(t, "sns-other-pipeline.json"))
-	if err != nil || got.Images[0].Decision != DecisionRecorded {
-		t.Errorf("Handle = %+v, %v; want recorded", got, err)
+	for _, event := range []string{"eventbridge-available.json", "sns-other-pipeline.json"} {
+		w := newWorld("")
+		w.h.Images = imageWith(&w.getImages, func(img *ibtypes.Image) { img.SourcePipelineArn = aws.String(otherPipelineARN) })
+		got, err := w.h.Handle(context.Background(), sample(t, event))
+		if err != nil || got.Images[0].Decision != DecisionRecorded {
+			t.Errorf("%s: Handle = %+v, %v; want recorded", event, got, err)
+		}
 	}
 }
 
@@ -329,8 +352,8 @@ func TestSemverOverflowIsTolerated(t *testing.T) {
 	if err != nil {
 		t.Fatalf("decodeEvent: %v", err)
 	}
-	if len(n.Images) != 1 || n.Images[0].ARN != imageARN || len(n.Images[0].AMIs) != 3 {
-		t.Errorf("decoded = %+v", n)
+	if want := []imageRef{{ARN: imageARN, Status: contract.ImageStatusAvailable}}; !reflect.DeepEqual(n.Refs, want) {
+		t.Errorf("decoded = %+v, want %+v", n.Refs, want)
 	}
 }
 
@@ -382,50 +405,38 @@ func TestMalformedEventsAreErrorsAndWriteNothing(t *testing.T) {
 	}
 }
 
-// withAMIs rewrites the AVAILABLE SNS sample's output AMIs.
-func withAMIs(t *testing.T, amis string) json.RawMessage {
-	t.Helper()
-	var ev map[string]any
-	if err := json.Unmarshal(sample(t, "sns-available.json"), &ev); err != nil {
-		t.Fatal(err)
-	}
-	entity := ev["Records"].([]any)[0].(map[string]any)["Sns"].(map[string]any)
-	msg := entity["Message"].(string)
-	start := strings.Index(msg, `"outputResources"`)
-	end := strings.Index(msg, `"buildExecutionId"`)
-	entity["Message"] = msg[:start] + `"outputResources": {"amis": ` + amis + `}, ` + msg[end:]
-	b, err := json.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
+// The output AMIs GetImage reports are all checked before anything is
+// written.
 func TestInvalidOrMissingAMIsWriteNothing(t *testing.T) {
 	for _, tc := range []struct {
-		name, amis, wantErr string
+		name    string
+		amis    []ibtypes.Ami
+		wantErr string
 	}{
-		{name: "one invalid AMI id", amis: `[{"region":"us-east-1","image":"` + amiUSEast1 + `","accountId":"` + account + `"},{"region":"eu-west-1","image":"ami-BAD","accountId":"` + account + `"}]`,
+		{name: "one invalid AMI id", amis: []ibtypes.Ami{ami("us-east-1", amiUSEast1, account), ami("eu-west-1", "ami-BAD", account)},
 			wantErr: `record image ` + imageARN + `: AMI in eu-west-1: "ami-BAD" is not an AMI id (want "ami-" followed by 8 or 17 hex digits); nothing written`},
-		{name: "no AMI at all", amis: `[]`,
+		{name: "no AMI at all", amis: []ibtypes.Ami{},
 			wantErr: `record image ` + imageARN + `: image is AVAILABLE but has no AMI owned by account 123456789012; nothing written`},
-		{name: "only other accounts' AMIs", amis: `[{"region":"us-east-1","image":"` + amiUSEast1 + `","accountId":"210987654321"}]`,
+		{name: "only other accounts' AMIs", amis: []ibtypes.Ami{ami("us-east-1", amiUSEast1, "210987654321")},
 			wantErr: `record image ` + imageARN + `: image is AVAILABLE but has no AMI owned by account 123456789012; nothing written`},
-		{name: "AMI without region", amis: `[{"image":"` + amiUSEast1 + `"}]`,
+		{name: "AMI without region", amis: []ibtypes.Ami{{Image: aws.String(amiUSEast1)}},
 			wantErr: `record image ` + imageARN + `: AMI "` + amiUSEast1 + `" has no region; nothing written`},
-		{name: "two own AMIs in one region", amis: `[{"region":"us-east-1","image":"` + amiUSEast1 + `"},{"region":"us-east-1","image":"` + amiEUWest1 + `"}]`,
+		{name: "two own AMIs in one region", amis: []ibtypes.Ami{{Region: aws.String("us-east-1"), Image: aws.String(amiUSEast1)}, {Region: aws.String("us-east-1"), Image: aws.String(amiEUWest1)}},
 			wantErr: `record image ` + imageARN + `: two AMIs in us-east-1 for account 123456789012: ` + amiUSEast1 + ` and ` + amiEUWest1 + `; nothing written`},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			w := newWorld(pipelineARN)
-			_, err := w.h.Handle(context.Background(), withAMIs(t, tc.amis))
-			if err == nil || err.Error() != tc.wantErr {
-				t.Fatalf("error = %v\nwant %s", err, tc.wantErr)
-			}
-			if w.totalCalls() != 0 {
-				t.Errorf("SSM calls = %d, want 0", w.totalCalls())
-			}
-		})
+		for _, event := range []string{"sns-available.json", "eventbridge-available.json"} {
+			t.Run(tc.name+"/"+event, func(t *testing.T) {
+				w := newWorld(pipelineARN)
+				w.h.Images = imageWith(&w.getImages, func(img *ibtypes.Image) { img.OutputResources.Amis = tc.amis })
+				_, err := w.h.Handle(context.Background(), sample(t, event))
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("error = %v\nwant %s", err, tc.wantErr)
+				}
+				if w.totalCalls() != 0 {
+					t.Errorf("SSM calls = %d, want 0", w.totalCalls())
+				}
+			})
+		}
 	}
 }
 
@@ -578,9 +589,9 @@ func TestWriteSetsTheDescription(t *testing.T) {
 	}
 }
 
-// An EventBridge AVAILABLE event whose GetImage still reports an earlier
-// status (or none) is an error, so Lambda retries it; a later status such
-// as DEPRECATED is a final answer and is ignored.
+// An AVAILABLE event (EventBridge's or the SNS message) whose GetImage still
+// reports an earlier status (or none) is an error, so Lambda retries it; a
+// later status such as DEPRECATED is a final answer and is ignored.
 func TestGetImageBehindTheEvent(t *testing.T) {
 	for _, tc := range []struct {
 		state   *ibtypes.ImageState
@@ -589,26 +600,28 @@ func TestGetImageBehindTheEvent(t *testing.T) {
 	}{
 		{state: &ibtypes.ImageState{Status: ibtypes.ImageStatusDistributing},
 			wantErr: "get image " + imageARN + `: the event says AVAILABLE but GetImage reports status "DISTRIBUTING"; nothing written, retry later`},
+		{state: &ibtypes.ImageState{Status: ibtypes.ImageStatusPending},
+			wantErr: "get image " + imageARN + `: the event says AVAILABLE but GetImage reports status "PENDING"; nothing written, retry later`},
 		{state: nil,
 			wantErr: "get image " + imageARN + `: the event says AVAILABLE but GetImage reports status ""; nothing written, retry later`},
 		{state: &ibtypes.ImageState{Status: ibtypes.ImageStatusDeprecated}, want: "image status DEPRECATED is not AVAILABLE"},
+		{state: &ibtypes.ImageState{Status: ibtypes.ImageStatusDisabled}, want: "image status DISABLED is not AVAILABLE"},
+		{state: &ibtypes.ImageState{Status: ibtypes.ImageStatusDeleted}, want: "image status DELETED is not AVAILABLE"},
+		{state: &ibtypes.ImageState{Status: ibtypes.ImageStatusFailed, Reason: aws.String("distribution failed")}, want: "image is FAILED: distribution failed"},
 	} {
-		w := newWorld(pipelineARN)
-		inner := w.h.Images
-		w.h.Images = getImageFunc(func(ctx context.Context, in *imagebuilder.GetImageInput, optFns ...func(*imagebuilder.Options)) (*imagebuilder.GetImageOutput, error) {
-			out, err := inner.GetImage(ctx, in, optFns...)
-			out.Image.State = tc.state
-			return out, err
-		})
-		got, err := w.h.Handle(context.Background(), sample(t, "eventbridge-available.json"))
-		switch {
-		case tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr):
-			t.Errorf("state %v: error = %v\nwant %s", tc.state, err, tc.wantErr)
-		case tc.wantErr == "" && (err != nil || len(got.Images) != 1 || got.Images[0].Reason != tc.want):
-			t.Errorf("state %v: %+v, %v; want ignored with %q", tc.state, got, err, tc.want)
-		}
-		if w.totalCalls() != 0 {
-			t.Errorf("state %v: SSM calls = %d, want 0", tc.state, w.totalCalls())
+		for _, event := range []string{"eventbridge-available.json", "sns-available.json"} {
+			w := newWorld(pipelineARN)
+			w.h.Images = imageWith(&w.getImages, func(img *ibtypes.Image) { img.State = tc.state })
+			got, err := w.h.Handle(context.Background(), sample(t, event))
+			switch {
+			case tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr):
+				t.Errorf("%s, state %v: error = %v\nwant %s", event, tc.state, err, tc.wantErr)
+			case tc.wantErr == "" && (err != nil || len(got.Images) != 1 || got.Images[0].Reason != tc.want):
+				t.Errorf("%s, state %v: %+v, %v; want ignored with %q", event, tc.state, got, err, tc.want)
+			}
+			if w.totalCalls() != 0 || len(w.getImages) != 1 {
+				t.Errorf("%s, state %v: SSM calls = %d, GetImage calls %v; want none and one", event, tc.state, w.totalCalls(), w.getImages)
+			}
 		}
 	}
 }
@@ -816,5 +829,367 @@ func TestPutRetriesAndConfirms(t *testing.T) {
 				t.Errorf("parameter = %q (%q)", p.value, p.description)
 			}
 		})
+	}
+}
+
+// A write is confirmed only by a version at least the one PutParameter
+// answered that holds the AMI with this write's description: the same AMI
+// written by someone else, or left by an earlier write below the answered
+// version, is not this write showing, so put waits it out and fails.
+func TestConfirmNeedsOurDescriptionAtTheAnsweredVersion(t *testing.T) {
+	ours := descriptionPrefix + imageARN
+	notShown := "PutParameter answered version 8, but the history did not show " + amiUSEast1 + " within 1s: " +
+		"Parameter Store's asynchronous aws:ec2:image validation failed or has not finished; not recorded, retry later"
+	allWaits := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}
+	for _, tc := range []struct {
+		name      string
+		history   []ssmtypes.ParameterHistory // what every read shows; PutParameter answers version 8
+		wantErr   string
+		wantReads int
+		wantWaits []time.Duration
+	}{
+		{name: "the AMI with another writer's description is not this write",
+			history: []ssmtypes.ParameterHistory{
+				{Value: aws.String(amiPrevious), Description: aws.String(ours), Version: 7},
+				{Value: aws.String(amiUSEast1), Description: aws.String("pinned by hand during INC-4211"), Version: 8},
+			},
+			wantErr: notShown, wantReads: 4, wantWaits: allWaits},
+		{name: "the AMI with another build's description is not this write",
+			history: []ssmtypes.ParameterHistory{
+				{Value: aws.String(amiUSEast1), Description: aws.String(descriptionPrefix + "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/1.2.0/3"), Version: 8},
+			},
+			wantErr: notShown, wantReads: 4, wantWaits: allWaits},
+		{name: "the AMI only below the answered version is not this write",
+			history: []ssmtypes.ParameterHistory{
+				{Value: aws.String(amiPrevious), Description: aws.String("seed"), Version: 6},
+				{Value: aws.String(amiUSEast1), Description: aws.String(ours), Version: 7},
+			},
+			wantErr: notShown, wantReads: 4, wantWaits: allWaits},
+		{name: "the answered version with the AMI and this description confirms",
+			history: []ssmtypes.ParameterHistory{
+				{Value: aws.String(amiPrevious), Description: aws.String("seed"), Version: 7},
+				{Value: aws.String(amiUSEast1), Description: aws.String(ours), Version: 8},
+			},
+			wantReads: 1},
+		{name: "a later version with the AMI and this description confirms",
+			history: []ssmtypes.ParameterHistory{
+				{Value: aws.String(amiUSEast1), Description: aws.String(ours), Version: 9},
+			},
+			wantReads: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &regionParams{}
+			puts, reads := 0, 0
+			p.putParameter = func(context.Context, *ssm.PutParameterInput, ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
+				puts++
+				return &ssm.PutParameterOutput{Version: 8}, nil
+			}
+			p.getParameterHistory = func(_ context.Context, in *ssm.GetParameterHistoryInput, _ ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
+				reads++
+				return &ssm.GetParameterHistoryOutput{Parameters: tc.history}, nil
+			}
+			var waits []time.Duration
+			h := &Handler{ParameterName: paramName, Retryer: awsconfig.NewRetryer(time.Millisecond), ConfirmTimeout: time.Second,
+				sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }}
+			err := h.put(context.Background(), p, amiUSEast1, imageARN)
+			if (tc.wantErr == "" && err != nil) || (tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr)) {
+				t.Fatalf("put error = %v\nwant %q", err, tc.wantErr)
+			}
+			if puts != 1 || reads != tc.wantReads {
+				t.Errorf("PutParameter %d times, history read %d times; want 1 and %d", puts, reads, tc.wantReads)
+			}
+			if !slices.Equal(waits, tc.wantWaits) {
+				t.Errorf("confirmation waits = %v, want %v", waits, tc.wantWaits)
+			}
+		})
+	}
+}
+
+// imageWith is availableImage with change applied to the image GetImage
+// returns.
+func imageWith(calls *[]string, change func(*ibtypes.Image)) getImageFunc {
+	inner := availableImage(calls)
+	return func(ctx context.Context, in *imagebuilder.GetImageInput, optFns ...func(*imagebuilder.Options)) (*imagebuilder.GetImageOutput, error) {
+		out, err := inner(ctx, in, optFns...)
+		if err == nil {
+			change(out.Image)
+		}
+		return out, err
+	}
+}
+
+// snsEvent is an SNS event whose one record's message is message.
+func snsEvent(t *testing.T, message string) json.RawMessage {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"Records": []any{map[string]any{
+		"EventSource": "aws:sns", "Sns": map[string]any{"MessageId": "0a1b2c3d-0000-4000-8000-00000000000f", "Message": message},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func ami(region, id, accountID string) ibtypes.Ami {
+	return ibtypes.Ami{Region: aws.String(region), Image: aws.String(id), AccountId: aws.String(accountID)}
+}
+
+// Every output AMI's region is checked before anything is written: one
+// malformed region (of this account's AMIs or another's) is an error naming
+// the entry and its value, and no region is written, not even the good ones.
+func TestAMIRegionsAreValidatedBeforeAnyWrite(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		amis    []ibtypes.Ami
+		wantErr string
+	}{
+		{name: "after a good region", amis: []ibtypes.Ami{ami("us-east-1", amiUSEast1, account), ami("not a region", amiEUWest1, account)},
+			wantErr: `record image ` + imageARN + `: outputResources.amis[1].region "not a region" is not an AWS region (want e.g. "us-east-1"); nothing written`},
+		{name: "before a good region", amis: []ibtypes.Ami{ami("US-EAST-1", amiEUWest1, account), ami("us-east-1", amiUSEast1, account)},
+			wantErr: `record image ` + imageARN + `: outputResources.amis[0].region "US-EAST-1" is not an AWS region (want e.g. "us-east-1"); nothing written`},
+		{name: "another account's AMI", amis: []ibtypes.Ami{ami("us-east-1", amiUSEast1, account), ami("eu-west-1", amiEUWest1, account), ami("eu-west-1/../x", "ami-0fedcba9876543210", "210987654321")},
+			wantErr: `record image ` + imageARN + `: outputResources.amis[2].region "eu-west-1/../x" is not an AWS region (want e.g. "us-east-1"); nothing written`},
+	} {
+		for _, event := range []string{"sns-available.json", "eventbridge-available.json"} {
+			t.Run(tc.name+"/"+event, func(t *testing.T) {
+				w := newWorld(pipelineARN)
+				w.h.Images = imageWith(&w.getImages, func(img *ibtypes.Image) { img.OutputResources.Amis = tc.amis })
+				_, err := w.h.Handle(context.Background(), sample(t, event))
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("error = %v\nwant %s", err, tc.wantErr)
+				}
+				if w.totalCalls() != 0 {
+					for r, p := range w.regions {
+						t.Errorf("%s: SSM calls %v, want none", r, p.calls)
+					}
+				}
+			})
+		}
+	}
+}
+
+// The SNS message's "arn" must be an image build version ARN, as the
+// EventBridge event's resources[0] must: anything else is an error naming
+// the field and value, and nothing is read or written.
+func TestSNSMessageARNMustBeAnImageBuildVersion(t *testing.T) {
+	for _, arn := range []string{
+		"arn:aws:s3:us-east-1:123456789012:bucket/x",
+		"arn:aws:imagebuilder:us-east-1:123456789012:image-pipeline/golden-ami",
+		"arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/1.2.0",
+		"golden-ami-recipe/1.2.0/4",
+	} {
+		t.Run(arn, func(t *testing.T) {
+			w := newWorld(pipelineARN)
+			msg := `{"arn":"` + arn + `","state":{"status":"AVAILABLE"},"outputResources":{"amis":[{"region":"us-east-1","image":"` + amiUSEast1 + `"}]}}`
+			_, err := w.h.Handle(context.Background(), snsEvent(t, msg))
+			want := `malformed event: Records[0].Sns.Message: field "arn" = "` + arn + `" is not an image build version ARN`
+			if err == nil || err.Error() != want {
+				t.Fatalf("error = %v\nwant %s", err, want)
+			}
+			if w.totalCalls() != 0 || len(w.getImages) != 0 {
+				t.Errorf("calls: SSM %d, GetImage %v; want none", w.totalCalls(), w.getImages)
+			}
+		})
+	}
+}
+
+// Anyone allowed to publish to the topic can send any message, so the SNS
+// path, like the EventBridge one, takes only the image ARN (and its status,
+// to skip images that are not AVAILABLE) from the message and records what
+// GetImage reports: its AMIs, account, pipeline and status.
+func TestSNSRecordsWhatGetImageReportsNotTheMessage(t *testing.T) {
+	forged := `{"arn":"` + imageARN + `","state":{"status":"AVAILABLE"},"sourcePipelineArn":"` + pipelineARN + `",` +
+		`"outputResources":{"amis":[` +
+		`{"region":"us-east-1","image":"ami-0badbadbadbadbad0","accountId":"` + account + `"},` +
+		`{"region":"us-west-2","image":"ami-0badbadbadbadbad1","accountId":"` + account + `"}]}}`
+	t.Run("forged AMIs", func(t *testing.T) {
+		w := newWorld(pipelineARN)
+		got, err := w.h.Handle(context.Background(), snsEvent(t, forged))
+		if err != nil {
+			t.Fatalf("Handle: %v", err)
+		}
+		want := Result{Images: []ImageResult{{ImageARN: imageARN, Decision: DecisionRecorded,
+			Regions: map[string]string{"us-east-1": OutcomeWritten, "eu-west-1": OutcomeWritten}}}}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("result = %+v\nwant %+v", got, want)
+		}
+		if !reflect.DeepEqual(w.getImages, []string{imageARN}) {
+			t.Errorf("GetImage calls = %v, want [%s]", w.getImages, imageARN)
+		}
+		for region, ami := range map[string]string{"us-east-1": amiUSEast1, "eu-west-1": amiEUWest1} {
+			if p := w.regions[region]; p.value != ami || !reflect.DeepEqual(p.tags, wantTags) {
+				t.Errorf("%s = %q, tags %v; want GetImage's %s, tags %v", region, p.value, p.tags, ami, wantTags)
+			}
+		}
+		if _, ok := w.regions["us-west-2"]; ok {
+			t.Errorf("us-west-2, named only by the message, was touched: %v", w.regions["us-west-2"].calls)
+		}
+	})
+	t.Run("a message without AMIs", func(t *testing.T) {
+		w := newWorld(pipelineARN)
+		got, err := w.h.Handle(context.Background(), snsEvent(t, `{"arn":"`+imageARN+`","state":{"status":"AVAILABLE"}}`))
+		if err != nil || len(got.Images) != 1 || got.Images[0].Decision != DecisionRecorded || w.regions["us-east-1"].value != amiUSEast1 {
+			t.Fatalf("Handle = %+v, %v; want recorded from GetImage", got, err)
+		}
+	})
+	t.Run("GetImage names another pipeline", func(t *testing.T) {
+		w := newWorld(pipelineARN)
+		other := "arn:aws:imagebuilder:us-east-1:123456789012:image-pipeline/someone-else"
+		w.h.Images = imageWith(&w.getImages, func(img *ibtypes.Image) { img.SourcePipelineArn = aws.String(other) })
+		got, err := w.h.Handle(context.Background(), snsEvent(t, forged))
+		want := Result{Images: []ImageResult{{ImageARN: imageARN, Decision: DecisionIgnored,
+			Reason: `image comes from pipeline "` + other + `", not ` + pipelineARN}}}
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("Handle = %+v, %v\nwant %+v", got, err, want)
+		}
+		if w.totalCalls() != 0 {
+			t.Errorf("SSM calls = %d, want 0", w.totalCalls())
+		}
+	})
+	t.Run("GetImage names another account's AMIs only", func(t *testing.T) {
+		w := newWorld(pipelineARN)
+		w.h.Images = imageWith(&w.getImages, func(img *ibtypes.Image) {
+			img.OutputResources.Amis = []ibtypes.Ami{ami("us-east-1", amiUSEast1, "210987654321")}
+		})
+		_, err := w.h.Handle(context.Background(), snsEvent(t, forged))
+		want := `record image ` + imageARN + `: image is AVAILABLE but has no AMI owned by account 123456789012; nothing written`
+		if err == nil || err.Error() != want {
+			t.Fatalf("error = %v\nwant %s", err, want)
+		}
+		if w.totalCalls() != 0 {
+			t.Errorf("SSM calls = %d, want 0", w.totalCalls())
+		}
+	})
+	t.Run("GetImage fails", func(t *testing.T) {
+		w := newWorld(pipelineARN)
+		w.h.Images = getImageFunc(func(context.Context, *imagebuilder.GetImageInput, ...func(*imagebuilder.Options)) (*imagebuilder.GetImageOutput, error) {
+			return nil, apiErr("imagebuilder", "GetImage", "AccessDeniedException", "not authorized to perform imagebuilder:GetImage")
+		})
+		_, err := w.h.Handle(context.Background(), snsEvent(t, forged))
+		want := "get image " + imageARN + ": operation error imagebuilder: GetImage, api error AccessDeniedException: not authorized to perform imagebuilder:GetImage"
+		if err == nil || err.Error() != want {
+			t.Fatalf("error = %v\nwant %s", err, want)
+		}
+		if w.totalCalls() != 0 {
+			t.Errorf("SSM calls = %d, want 0", w.totalCalls())
+		}
+	})
+}
+
+// statusDecisions are every status Image Builder documents for an image
+// (ImageState.status), with the decision for an event that reports it.
+var statusDecisions = map[string]string{
+	"PENDING": "image status PENDING is not AVAILABLE", "CREATING": "image status CREATING is not AVAILABLE",
+	"BUILDING": "image status BUILDING is not AVAILABLE", "TESTING": "image status TESTING is not AVAILABLE",
+	"DISTRIBUTING": "image status DISTRIBUTING is not AVAILABLE", "INTEGRATING": "image status INTEGRATING is not AVAILABLE",
+	"AVAILABLE": DecisionRecorded,
+	"CANCELLED": "image is CANCELLED", "FAILED": "image is FAILED",
+	"DEPRECATED": "image status DEPRECATED is not AVAILABLE", "DELETED": "image status DELETED is not AVAILABLE",
+	"DISABLED": "image status DISABLED is not AVAILABLE",
+}
+
+// Every documented status is decided: AVAILABLE is recorded, the others are
+// ignored without reading or writing anything.
+func TestEveryImageStatusIsDecided(t *testing.T) {
+	if len(statusDecisions) != len(ibtypes.ImageStatus("").Values()) {
+		t.Fatalf("the SDK knows %d image statuses, the test %d: %v", len(ibtypes.ImageStatus("").Values()), len(statusDecisions), ibtypes.ImageStatus("").Values())
+	}
+	for status, want := range statusDecisions {
+		for _, kind := range []string{"sns", "eventbridge"} {
+			t.Run(status+"/"+kind, func(t *testing.T) {
+				w := newWorld(pipelineARN)
+				raw := snsEvent(t, `{"arn":"`+imageARN+`","state":{"status":"`+status+`"}}`)
+				if kind == "eventbridge" {
+					raw = json.RawMessage(`{"source":"aws.imagebuilder","detail-type":"EC2 Image Builder Image State Change","resources":["` + imageARN + `"],"detail":{"state":{"status":"` + status + `"}}}`)
+				}
+				got, err := w.h.Handle(context.Background(), raw)
+				if err != nil {
+					t.Fatalf("Handle: %v", err)
+				}
+				if want == DecisionRecorded {
+					if len(got.Images) != 1 || got.Images[0].Decision != DecisionRecorded {
+						t.Errorf("result = %+v, want recorded", got)
+					}
+					return
+				}
+				wantRes := Result{Images: []ImageResult{{ImageARN: imageARN, Decision: DecisionIgnored, Reason: want}}}
+				if !reflect.DeepEqual(got, wantRes) {
+					t.Errorf("result = %+v\nwant %+v", got, wantRes)
+				}
+				if w.totalCalls() != 0 || len(w.getImages) != 0 {
+					t.Errorf("calls: SSM %d, GetImage %v; want none", w.totalCalls(), w.getImages)
+				}
+			})
+		}
+	}
+}
+
+// A status Image Builder does not document (a new one, or "available" in
+// lower case) is not taken for one of the statuses that are ignored: it is
+// an error naming the field and value, and nothing is written.
+func TestUnknownImageStatusIsAnError(t *testing.T) {
+	const want = "(want one of PENDING, CREATING, BUILDING, TESTING, DISTRIBUTING, INTEGRATING, AVAILABLE, CANCELLED, FAILED, DEPRECATED, DELETED, DISABLED)"
+	for _, tc := range []struct {
+		name     string
+		event    json.RawMessage
+		getImage string // the status GetImage reports; "" leaves AVAILABLE
+		wantErr  string
+	}{
+		{name: "EventBridge BOGUS",
+			event:   json.RawMessage(`{"source":"aws.imagebuilder","detail-type":"EC2 Image Builder Image State Change","resources":["` + imageARN + `"],"detail":{"state":{"status":"BOGUS"}}}`),
+			wantErr: `malformed event: field "detail.state.status" = "BOGUS" is not an Image Builder image status ` + want},
+		{name: "EventBridge lower case",
+			event:   json.RawMessage(`{"source":"aws.imagebuilder","detail-type":"EC2 Image Builder Image State Change","resources":["` + imageARN + `"],"detail":{"state":{"status":"available"}}}`),
+			wantErr: `malformed event: field "detail.state.status" = "available" is not an Image Builder image status ` + want},
+		{name: "SNS lower case", event: snsEvent(t, `{"arn":"`+imageARN+`","state":{"status":"available"}}`),
+			wantErr: `malformed event: Records[0].Sns.Message: field "state.status" = "available" is not an Image Builder image status ` + want + ` (image ` + imageARN + `)`},
+		{name: "SNS BOGUS", event: snsEvent(t, `{"arn":"`+imageARN+`","state":{"status":"BOGUS"}}`),
+			wantErr: `malformed event: Records[0].Sns.Message: field "state.status" = "BOGUS" is not an Image Builder image status ` + want + ` (image ` + imageARN + `)`},
+		{name: "GetImage BOGUS after an EventBridge event", event: sample(t, "eventbridge-available.json"), getImage: "BOGUS",
+			wantErr: `get image ` + imageARN + `: field "image.state.status" = "BOGUS" is not an Image Builder image status ` + want + `; nothing written`},
+		{name: "GetImage lower case after an SNS message", event: sample(t, "sns-available.json"), getImage: "available",
+			wantErr: `get image ` + imageARN + `: field "image.state.status" = "available" is not an Image Builder image status ` + want + `; nothing written`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(pipelineARN)
+			if tc.getImage != "" {
+				w.h.Images = imageWith(&w.getImages, func(img *ibtypes.Image) { img.State.Status = ibtypes.ImageStatus(tc.getImage) })
+			}
+			_, err := w.h.Handle(context.Background(), tc.event)
+			if err == nil || err.Error() != tc.wantErr {
+				t.Fatalf("error = %v\nwant %s", err, tc.wantErr)
+			}
+			if w.totalCalls() != 0 {
+				t.Errorf("SSM calls = %d, want 0", w.totalCalls())
+			}
+		})
+	}
+}
+
+// checkRegion is validate.Region written out (see its comment): the same
+// verdict and the same error for every input.
+func TestCheckRegionAgreesWithValidateRegion(t *testing.T) {
+	for _, s := range []string{
+		"us-east-1", "eu-central-1", "us-gov-west-1", "us-iso-east-1", "cn-northwest-1", "ap-southeast-7", "il-central-1", "xx-abc-def-99",
+		"", "-", "--", "us", "us-east", "us-east-", "-us-east-1", "us--east-1", "us-east-1-", "us-east-100", "us-east-01", "us-east-1a",
+		"US-EAST-1", "u-east-1", "usa-east-1", "us-1", "us-e4st-1", "us_east_1", "us-east-1\n", " us-east-1", "not a region",
+		"eu-west-1/../x", "eusc-de-east-1", "us-east-١",
+	} {
+		got, want := checkRegion(s), validate.Region(s)
+		if (got == nil) != (want == nil) || (got != nil && got.Error() != want.Error()) {
+			t.Errorf("checkRegion(%q) = %v, validate.Region = %v", s, got, want)
+		}
+	}
+}
+
+// The statuses the recorder knows are exactly those the SDK enumerates, so
+// an SDK that learns a new one makes this test, not an event, say so.
+func TestImageStatusesAreTheSDKs(t *testing.T) {
+	var sdk []string
+	for _, v := range ibtypes.ImageStatus("").Values() {
+		sdk = append(sdk, string(v))
+	}
+	if !reflect.DeepEqual(imageStatuses, sdk) {
+		t.Errorf("imageStatuses = %v\nthe SDK's ImageStatus values = %v", imageStatuses, sdk)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -127,7 +128,7 @@ func TestIntegrationExhaustedRetriesFailOneRegionAndTheRetryFinishesIt(t *testin
 func TestIntegrationIgnoredEventsCallNothing(t *testing.T) {
 	srv, h := setupIntegration(t, pipelineARN)
 	addImage(srv)
-	for _, name := range []string{"sns-failed.json", "eventbridge-failed.json", "eventbridge-cancelled.json", "eventbridge-testing.json", "sns-other-pipeline.json"} {
+	for _, name := range []string{"sns-failed.json", "eventbridge-failed.json", "eventbridge-cancelled.json", "eventbridge-testing.json"} {
 		res, err := h.Handle(context.Background(), sample(t, name))
 		if err != nil || res.Images[0].Decision != DecisionIgnored {
 			t.Errorf("%s: %+v, %v; want ignored", name, res, err)
@@ -206,4 +207,47 @@ func TestIntegrationAsynchronousValidation(t *testing.T) {
 	if p, _ := srv.Parameter("ap-southeast-2", paramName); p.Value != imageAMIs["ap-southeast-2"] || p.Tags[contract.TagImageARN] != imageARN {
 		t.Errorf("ap-southeast-2 after retry = %+v", p)
 	}
+}
+
+// The SNS path records what GetImage reports, through the production
+// wiring, whatever AMIs the message claims; and GetImage, not the message,
+// says which pipeline built the image.
+func TestIntegrationSNSRecordsWhatGetImageReports(t *testing.T) {
+	forged := snsEvent(t, `{"arn":"`+imageARN+`","state":{"status":"AVAILABLE"},"sourcePipelineArn":"`+pipelineARN+`",`+
+		`"outputResources":{"amis":[{"region":"us-east-1","image":"ami-0badbadbadbadbad0","accountId":"`+account+`"},`+
+		`{"region":"us-west-2","image":"ami-0badbadbadbadbad1","accountId":"`+account+`"}]}}`)
+	t.Run("forged AMIs", func(t *testing.T) {
+		srv, h := setupIntegration(t, pipelineARN)
+		addImage(srv)
+		if _, err := h.Handle(context.Background(), forged); err != nil {
+			t.Fatalf("Handle: %v", err)
+		}
+		for region, ami := range imageAMIs {
+			if p, _ := srv.Parameter(region, paramName); p.Value != ami || len(p.History) != 1 {
+				t.Errorf("%s = %+v, want GetImage's %s written once", region, p, ami)
+			}
+		}
+		if _, ok := srv.Parameter("us-west-2", paramName); ok || srv.CountIn("us-west-2", "GetParameterHistory") != 0 {
+			t.Error("us-west-2, named only by the message, was touched")
+		}
+		if n := srv.CountIn("us-east-1", "GetImage"); n != 1 {
+			t.Errorf("GetImage in us-east-1 = %d, want 1", n)
+		}
+	})
+	t.Run("another pipeline's image", func(t *testing.T) {
+		srv, h := setupIntegration(t, pipelineARN)
+		srv.AddImage(fakeaws.Image{ARN: imageARN, Status: "AVAILABLE", PipelineARN: otherPipelineARN,
+			AMIs: []fakeaws.AMI{{Region: "us-east-1", ImageID: amiUSEast1, AccountID: account}}})
+		for _, event := range []json.RawMessage{forged, sample(t, "eventbridge-available.json")} {
+			res, err := h.Handle(context.Background(), event)
+			if err != nil || res.Images[0].Decision != DecisionIgnored {
+				t.Errorf("Handle = %+v, %v; want ignored", res, err)
+			}
+		}
+		for _, c := range srv.Calls() {
+			if c.Operation != "GetImage" {
+				t.Errorf("AWS call %+v, want GetImage only", c)
+			}
+		}
+	})
 }

@@ -70,8 +70,9 @@
 //   - A message that is not JSON, or not one of the shapes above (stage
 //     events, non-approval actions, images still building included), is
 //     logged at info and skipped.
-//   - A recognised message missing a field it needs (say detail.execution-id)
-//     is an error naming the field.
+//   - A recognised message missing a field it needs (say detail.execution-id),
+//     or an image status Image Builder does not document (say "available"
+//     in lower case), is an error naming the field and value.
 //   - A message Slack did not accept after the retries, or an unreadable or
 //     invalid secret, is an error, so Lambda retries the event and then
 //     sends it to the dead-letter queue.

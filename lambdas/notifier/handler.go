@@ -102,7 +102,8 @@ func (r *recent) add(id string) {
 // (EventSource other than "aws:sns", or an empty Sns.Message), is an error
 // naming the field, and nothing is posted. A message that is not JSON, or
 // that the notifier does not recognise, is logged at info and skipped. A
-// recognised message missing a field it needs is an error naming the field.
+// recognised message missing a field it needs, or with an image status
+// Image Builder does not document, is an error naming the field.
 // A record this execution environment already posted (the same SNS message
 // id, or the trigger's "started" for the same image build) is logged at
 // info and skipped; see the package doc for the limits. A message that

@@ -1072,3 +1072,203 @@ func TestRememberedBuildsAreBounded(t *testing.T) {
 		t.Errorf("build 1 after %d newer builds = %+v, want posted (forgotten)", recentSize, got)
 	}
 }
+
+// The doc promises the last 256 keys: every one of the 256 most recent
+// builds posted as started is still skipped as a duplicate, and only the
+// 257th most recent is forgotten. (The bound is written out, not taken from
+// recentSize, so shrinking the memory fails here.)
+func TestTheLast256BuildsAreRemembered(t *testing.T) {
+	const remembered = 256
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	slack := newSlack(t)
+	var c calls
+	h := &Handler{SecretARN: secretARN, Secrets: secretIs(slack.webhook(), &c), Images: imagesAre(&c, nil),
+		Executions: executionIs(&c, nil, nil), Slack: fastPoster()}
+	post := func(build int, messageID string) RecordResult {
+		t.Helper()
+		res, err := h.Handle(context.Background(), triggerEvent(t, "trigger-started.json", messageID, strconv.Itoa(build)))
+		if err != nil {
+			t.Fatalf("build %d: %v", build, err)
+		}
+		return res.Records[0]
+	}
+	for b := 1; b <= remembered+1; b++ {
+		if got := post(b, "first-"+strconv.Itoa(b)); got.Outcome != OutcomePosted {
+			t.Fatalf("build %d = %+v, want posted", b, got)
+		}
+	}
+	// Newest first, so that a wrongly forgotten build, posted again, does
+	// not push out one still to be checked before the check fails.
+	for b := remembered + 1; b >= 2; b-- {
+		id := "again-" + strconv.Itoa(b)
+		want := RecordResult{MessageID: id, Kind: KindTriggerDecision, Outcome: OutcomeSkipped,
+			Reason: "image build arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/" + strconv.Itoa(b) +
+				" was already posted as started by this execution environment (a duplicate trigger record)"}
+		if got := post(b, id); got != want {
+			t.Fatalf("build %d, %d builds back = %+v\nwant %+v", b, remembered+1-b, got, want)
+		}
+	}
+	if got := post(1, "again-1"); got.Outcome != OutcomePosted {
+		t.Errorf("build 1, %d builds back = %+v, want posted (forgotten)", remembered, got)
+	}
+	if _, delivered := slack.counts(); len(delivered) != remembered+2 {
+		t.Errorf("Slack deliveries = %d, want %d", len(delivered), remembered+2)
+	}
+}
+
+// A destination record whose condition is not Success is a failure, even
+// when its payload says "started": it is posted as the failure, is not
+// skipped as a duplicate of a started build, and does not make the real
+// "started" of that build a duplicate.
+func TestFailedTriggerRecordIsNotAStartedBuild(t *testing.T) {
+	const (
+		startedID = "5a1b2c0c-3c1d-5e2f-9a4b-6d7e8f9a0b0c" // trigger-started.json
+		failedID  = "5a1b2c0f-3c1d-5e2f-9a4b-6d7e8f9a0b0f"
+		started7  = ":rocket: *golden-ami-dev-trigger* started image build *golden-ami 1.0.0/7*: parameter /golden-ami/upstream version 3 is ami-0bbbbbbbbbbbbbbb0"
+		failed    = ":x: *golden-ami-dev-trigger* failed (RetriesExhausted, 3 attempts)"
+	)
+	// trigger-started.json, as a record of retries exhausted.
+	failedRecord := func() events.SNSEvent {
+		ev := triggerEvent(t, "trigger-started.json", failedID, "")
+		msg := ev.Records[0].SNS.Message
+		for old, repl := range map[string]string{`"condition":"Success"`: `"condition":"RetriesExhausted"`, `"approximateInvokeCount":1`: `"approximateInvokeCount":3`} {
+			if !strings.Contains(msg, old) {
+				t.Fatalf("trigger-started.json has no %s", old)
+			}
+			msg = strings.Replace(msg, old, repl, 1)
+		}
+		ev.Records[0].SNS.Message = msg
+		return ev
+	}
+	for _, tc := range []struct {
+		name   string
+		events []events.SNSEvent
+		want   []RecordResult
+	}{
+		{
+			name:   "failure first, then the build's start",
+			events: []events.SNSEvent{failedRecord(), triggerEvent(t, "trigger-started.json", "", "")},
+			want: []RecordResult{
+				{MessageID: failedID, Kind: KindTriggerDecision, Outcome: OutcomePosted, Reason: failed},
+				{MessageID: startedID, Kind: KindTriggerDecision, Outcome: OutcomePosted, Reason: started7},
+			},
+		},
+		{
+			name:   "the build's start first, then the failure",
+			events: []events.SNSEvent{triggerEvent(t, "trigger-started.json", "", ""), failedRecord()},
+			want: []RecordResult{
+				{MessageID: startedID, Kind: KindTriggerDecision, Outcome: OutcomePosted, Reason: started7},
+				{MessageID: failedID, Kind: KindTriggerDecision, Outcome: OutcomePosted, Reason: failed},
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			slack := newSlack(t)
+			var c calls
+			h := &Handler{SecretARN: secretARN, Secrets: secretIs(slack.webhook(), &c), Images: imagesAre(&c, nil),
+				Executions: executionIs(&c, nil, nil), Slack: fastPoster()}
+			var got []RecordResult
+			for i, ev := range tc.events {
+				res, err := h.Handle(context.Background(), ev)
+				if err != nil {
+					t.Fatalf("invocation %d: %v", i, err)
+				}
+				got = append(got, res.Records...)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("results = %+v\nwant %+v", got, tc.want)
+			}
+			_, delivered := slack.counts()
+			var texts []string
+			for _, p := range delivered {
+				texts = append(texts, p.Text)
+			}
+			if want := []string{tc.want[0].Reason, tc.want[1].Reason}; !reflect.DeepEqual(texts, want) {
+				t.Errorf("posted to Slack\n%q\nwant\n%q", texts, want)
+			}
+		})
+	}
+}
+
+// snsOf is an SNS event with one record whose message is msg.
+func snsOf(messageID, msg string) events.SNSEvent {
+	return events.SNSEvent{Records: []events.SNSEventRecord{{EventSource: "aws:sns", SNS: events.SNSEntity{MessageID: messageID, Message: msg}}}}
+}
+
+func imageStateChange(arn, status string) string {
+	return `{"source":"aws.imagebuilder","detail-type":"EC2 Image Builder Image State Change","account":"123456789012","region":"us-east-1",` +
+		`"resources":["` + arn + `"],"detail":{"state":{"status":"` + status + `"}}}`
+}
+
+func imageNotification(arn, status string) string {
+	return `{"arn":"` + arn + `","state":{"status":"` + status + `"},"outputResources":{"amis":[]}}`
+}
+
+// Every status Image Builder documents is decided: the three that end a
+// build are notified, the others skipped, whichever way the image arrives.
+func TestEveryImageStatusIsDecided(t *testing.T) {
+	for _, v := range ibtypes.ImageStatus("").Values() {
+		status := string(v)
+		final := status == "AVAILABLE" || status == "FAILED" || status == "CANCELLED"
+		for kind, msg := range map[string]string{KindImageStateChange: imageStateChange(imageARN5, status), KindImageNotification: imageNotification(imageARN5, status)} {
+			n, err := decodeMessage(msg)
+			switch {
+			case err != nil:
+				t.Errorf("%s %s: error %v", kind, status, err)
+			case n.Kind != kind:
+				t.Errorf("%s %s: kind %s", kind, status, n.Kind)
+			case final && (n.Skip != "" || n.Image == nil || n.Image.Status != status):
+				t.Errorf("%s %s: %+v, want it notified", kind, status, n)
+			case !final && n.Skip != "image "+imageARN5+" is "+status+", not a final state (AVAILABLE, FAILED or CANCELLED)":
+				t.Errorf("%s %s: skip %q, want it skipped as not final", kind, status, n.Skip)
+			}
+		}
+	}
+}
+
+// A status Image Builder does not document (a new one, or "available" in
+// lower case) is not skipped as if it were one still building: it is an
+// error naming the field and value, and nothing is read or posted.
+func TestUnknownImageStatusIsAnError(t *testing.T) {
+	const want = "is not an Image Builder image status (want one of PENDING, CREATING, BUILDING, TESTING, DISTRIBUTING, INTEGRATING, AVAILABLE, CANCELLED, FAILED, DEPRECATED, DELETED, DISABLED)"
+	const id = "5a1b2c99-3c1d-5e2f-9a4b-6d7e8f9a0b99"
+	for _, tc := range []struct {
+		name, msg, wantErr string
+	}{
+		{"state change BOGUS", imageStateChange(imageARN5, "BOGUS"),
+			`Records[0] (SNS message ` + id + `, image-state-change): field "detail.state.status" = "BOGUS" ` + want},
+		{"state change lower case", imageStateChange(imageARN4, "available"),
+			`Records[0] (SNS message ` + id + `, image-state-change): field "detail.state.status" = "available" ` + want},
+		{"notification lower case", imageNotification(imageARN4, "available"),
+			`Records[0] (SNS message ` + id + `, image-notification): field "state.status" = "available" ` + want + ` (image ` + imageARN4 + `)`},
+		{"notification BOGUS", imageNotification(imageARN5, "BOGUS"),
+			`Records[0] (SNS message ` + id + `, image-notification): field "state.status" = "BOGUS" ` + want + ` (image ` + imageARN5 + `)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			slack := newSlack(t)
+			var c calls
+			h := &Handler{SecretARN: secretARN, Secrets: secretIs(slack.webhook(), &c), Images: imagesAre(&c, nil),
+				Executions: executionIs(&c, nil, nil), Slack: fastPoster()}
+			_, err := h.Handle(context.Background(), snsOf(id, tc.msg))
+			if err == nil || err.Error() != tc.wantErr {
+				t.Fatalf("error = %v\nwant %s", err, tc.wantErr)
+			}
+			if attempts, _ := slack.counts(); attempts != 0 || c.secret+c.image+c.execution != 0 {
+				t.Errorf("Slack attempts = %d, AWS calls = %d secret, %d image, %d execution; want none", attempts, c.secret, c.image, c.execution)
+			}
+		})
+	}
+}
+
+// The statuses the notifier knows are exactly those the SDK enumerates.
+func TestImageStatusesAreTheSDKs(t *testing.T) {
+	var sdk []string
+	for _, v := range ibtypes.ImageStatus("").Values() {
+		sdk = append(sdk, string(v))
+	}
+	if !reflect.DeepEqual(imageStatuses, sdk) {
+		t.Errorf("imageStatuses = %v\nthe SDK's ImageStatus values = %v", imageStatuses, sdk)
+	}
+}

@@ -24,8 +24,9 @@
 // other parameters, Delete and LabelParameterVersion operations and failed
 // writes are logged at info and return nil. A malformed event (no source or
 // detail-type; a Parameter Store Change without detail, detail.name or
-// detail.operation, or whose detail is not a JSON object) is an error
-// naming the field.
+// detail.operation, with an operation other than Create, Update, Delete and
+// LabelParameterVersion, the four Parameter Store sends, or whose detail is
+// not a JSON object) is an error naming the field.
 //
 // # Environment
 //

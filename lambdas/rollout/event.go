@@ -85,6 +85,15 @@ func decodeDetail(raw json.RawMessage) (parameterChange, error) {
 	if c.Operation == "" {
 		return parameterChange{}, fmt.Errorf(`field "detail.operation" is empty (detail.name %q)`, c.Name)
 	}
+	// Parameter Store sends these four. Anything else (a typo, a mis-cased
+	// "update") is malformed rather than a change to ignore, so it is not
+	// mistaken for one of those the function deliberately ignores.
+	switch c.Operation {
+	case contract.OperationCreate, contract.OperationUpdate, contract.OperationDelete, contract.OperationLabelParameterVersion:
+	default:
+		return parameterChange{}, fmt.Errorf(`field "detail.operation" = %q is not one of %s, %s, %s, %s (detail.name %q)`, c.Operation,
+			contract.OperationCreate, contract.OperationUpdate, contract.OperationDelete, contract.OperationLabelParameterVersion, c.Name)
+	}
 	return c, nil
 }
 

@@ -127,8 +127,9 @@ type Handler struct {
 // while another refresh ran, ends in the same state.
 //
 // A malformed event (no source or detail-type; a Parameter Store Change
-// without detail, detail.name or detail.operation, or whose detail is not a
-// JSON object) is an error naming the field. A well-formed event the
+// without detail, detail.name or detail.operation, with an operation other
+// than Create, Update, Delete and LabelParameterVersion, or whose detail is
+// not a JSON object) is an error naming the field. A well-formed event the
 // function does not act on (another source or parameter, Delete or
 // LabelParameterVersion, a write that failed validation) is logged at info
 // and returns nil.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"reflect"
@@ -294,6 +295,29 @@ func TestHandle(t *testing.T) {
 			wantCalls: slices.Concat(readsStart, []string{"DescribeInstanceRefreshes"}), wantCreate: &[2]string{"1", descB2}, wantStart: "2",
 		},
 		{
+			// Only a refresh to our very version is ours: one to another
+			// version of the same template started by someone else first.
+			name: "someone else's refresh to another version of the template started first: deferred", event: "parameter-update.json",
+			setup: func(w *world) {
+				w.beforeStart = func(w *world) { w.addRefresh(astypes.InstanceRefreshStatusPending, "3") }
+			},
+			want: Result{Decision: DecisionDeferred, AMI: amiB, LaunchTemplateVersion: "2", InstanceRefreshID: "r-1",
+				Reason: "instance refresh r-1 (Pending) started before ours; launch template " + ltID + " version 2 with " + amiB + " rolls out on the first convergence pass after it ends"},
+			wantCalls: slices.Concat(readsStart, []string{"DescribeInstanceRefreshes"}), wantCreate: &[2]string{"1", descB2}, wantStart: "2",
+		},
+		{
+			name: "someone else's refresh to the same version number of another template started first: deferred", event: "parameter-update.json",
+			setup: func(w *world) {
+				w.beforeStart = func(w *world) {
+					w.addRefresh(astypes.InstanceRefreshStatusPending, "2")
+					w.refreshes[len(w.refreshes)-1].DesiredConfiguration.LaunchTemplate.LaunchTemplateId = aws.String("lt-0fffffffffffffff0")
+				}
+			},
+			want: Result{Decision: DecisionDeferred, AMI: amiB, LaunchTemplateVersion: "2", InstanceRefreshID: "r-1",
+				Reason: "instance refresh r-1 (Pending) started before ours; launch template " + ltID + " version 2 with " + amiB + " rolls out on the first convergence pass after it ends"},
+			wantCalls: slices.Concat(readsStart, []string{"DescribeInstanceRefreshes"}), wantCreate: &[2]string{"1", descB2}, wantStart: "2",
+		},
+		{
 			name: "group configured with a rolled-back AMI from elsewhere: unchanged, and said so", event: "scheduled-event.json",
 			setup: func(w *world) {
 				w.versions = append(w.versions, ltVersion{image: amiB, description: descB2}, ltVersion{image: amiB, description: "CloudFormation"})
@@ -430,6 +454,51 @@ func TestHandle(t *testing.T) {
 				if n := len(w.refreshes) - refreshesBefore; n > 1 || (tc.want.Decision == DecisionStarted && n != 1) {
 					t.Errorf("refreshes started = %d", n)
 				}
+			}
+		})
+	}
+}
+
+// SkipMatching is passed through as configured, not assumed: with it off,
+// the refresh replaces instances that already match the desired version.
+func TestSkipMatchingOffIsPassedToTheRefresh(t *testing.T) {
+	w := newWorld()
+	h := w.handler()
+	h.Preferences.SkipMatching = false
+	got, err := h.Handle(context.Background(), loadEvent(t, "parameter-update.json"))
+	if err != nil || got.Decision != DecisionStarted || got.LaunchTemplateVersion != "2" {
+		t.Fatalf("Handle = %+v, %v; want started on version 2", got, err)
+	}
+	want := wantStart("2")
+	want.Preferences.SkipMatching = aws.Bool(false)
+	if len(w.starts) != 1 || !reflect.DeepEqual(w.starts[0], want) {
+		t.Fatalf("StartInstanceRefresh inputs = %s\nwant one: %s", asJSON(w.starts), asJSON(want))
+	}
+}
+
+// A refresh without a start time (cancelled while pending) is the newest
+// whatever order the service lists refreshes in, so a rollout it cancelled
+// is blocked rather than retried on the strength of an older success.
+func TestRefreshWithoutStartTimeIsNewestInEitherListingOrder(t *testing.T) {
+	for _, oldestFirst := range []bool{false, true} {
+		t.Run(fmt.Sprintf("oldestFirst=%v", oldestFirst), func(t *testing.T) {
+			w := newWorld()
+			w.oldestFirst = oldestFirst
+			w.versions = append(w.versions, ltVersion{image: amiB, description: versionDescription(amiB, 2)})
+			w.complete(w.addRefresh(astypes.InstanceRefreshStatusInProgress, "2"), astypes.InstanceRefreshStatusSuccessful)
+			w.groupVersion = "1" // moved back by someone else
+			w.complete(w.addRefresh(astypes.InstanceRefreshStatusPending, "2"), astypes.InstanceRefreshStatusCancelled)
+			w.refreshes[1].StartTime = nil
+			got, err := w.handler().Handle(context.Background(), loadEvent(t, "scheduled-event.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := Result{Decision: DecisionBlocked, AMI: amiB, LaunchTemplateVersion: "2", InstanceRefreshID: "r-2", Reason: blockedReason("r-2", "Cancelled")}
+			if got != want {
+				t.Errorf("result = %+v\nwant     %+v", got, want)
+			}
+			if w.writes() != 0 {
+				t.Errorf("calls = %v, want no writes", w.calls)
 			}
 		})
 	}
@@ -811,6 +880,46 @@ func TestSharedParameterByARN(t *testing.T) {
 				t.Errorf("result = %+v\nwant     %+v", got, tc.want)
 			}
 			if tc.want.Decision == DecisionIgnored && len(w.calls) != 0 {
+				t.Errorf("calls = %v, want none", w.calls)
+			}
+		})
+	}
+}
+
+// An operation Parameter Store does not send (a new one, a typo, a
+// mis-cased one) is a malformed event, not a change to ignore: it is an
+// error naming the field and value, and nothing is read or changed. The
+// documented operations the function does not act on are still ignored.
+func TestUnknownOperationIsAnError(t *testing.T) {
+	const id = "9b2e6f4c-1d3a-4c5e-8f7a-0b1c2d3e4f5a"
+	for _, tc := range []struct {
+		name, detail, wantErr string
+		want                  Result
+	}{
+		{name: "unknown", detail: `{"name":"/golden-ami/latest","operation":"Frobnicate"}`,
+			wantErr: `malformed event "` + id + `": field "detail.operation" = "Frobnicate" is not one of Create, Update, Delete, LabelParameterVersion (detail.name "/golden-ami/latest")`},
+		{name: "mis-cased", detail: `{"name":"/golden-ami/latest","operation":"update"}`,
+			wantErr: `malformed event "` + id + `": field "detail.operation" = "update" is not one of Create, Update, Delete, LabelParameterVersion (detail.name "/golden-ami/latest")`},
+		{name: "unknown, of another parameter", detail: `{"name":"/golden-ami/upstream","operation":"Frobnicate"}`,
+			wantErr: `malformed event "` + id + `": field "detail.operation" = "Frobnicate" is not one of Create, Update, Delete, LabelParameterVersion (detail.name "/golden-ami/upstream")`},
+		{name: "Delete is ignored", detail: `{"name":"/golden-ami/latest","operation":"Delete"}`,
+			want: Result{Decision: DecisionIgnored, Reason: "operation Delete of /golden-ami/latest does not create a new value"}},
+		{name: "LabelParameterVersion is ignored", detail: `{"name":"/golden-ami/latest","operation":"LabelParameterVersion"}`,
+			want: Result{Decision: DecisionIgnored, Reason: "operation LabelParameterVersion of /golden-ami/latest does not create a new value"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld()
+			ev := loadEvent(t, "parameter-update.json")
+			ev.Detail = json.RawMessage(tc.detail)
+			got, err := w.handler().Handle(context.Background(), ev)
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("error = %v\nwant %s", err, tc.wantErr)
+				}
+			} else if err != nil || got != tc.want {
+				t.Fatalf("Handle = %+v, %v\nwant %+v", got, err, tc.want)
+			}
+			if len(w.calls) != 0 {
 				t.Errorf("calls = %v, want none", w.calls)
 			}
 		})
