@@ -17,6 +17,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 
 	"github.com/platform-eng/golden-ami/constructs/gofunction"
+	"github.com/platform-eng/golden-ami/internal/cdkduration"
 	"github.com/platform-eng/golden-ami/internal/contract"
 	"github.com/platform-eng/golden-ami/internal/nag"
 	"github.com/platform-eng/golden-ami/internal/validate"
@@ -95,7 +96,8 @@ type UpstreamMonitorProps struct {
 	// Default: none; another source is set. Required with ImageOwner.
 	ImageNamePattern *string
 
-	// CheckInterval is how often the monitor looks at the upstream (at least 1 minute).
+	// CheckInterval is how often the monitor looks at the upstream (whole
+	// minutes, at least 1: an EventBridge rate).
 	//
 	// Default: 1 hour.
 	CheckInterval awscdk.Duration
@@ -155,6 +157,9 @@ type UpstreamMonitor struct {
 var (
 	platformARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:elasticbeanstalk:[a-z0-9-]+::platform/[^/]+/[0-9]+(\.[0-9]+)*$`)
 	imageOwnerPattern  = regexp.MustCompile(`^(amazon|self|aws-marketplace|aws-backup-vault|[0-9]{12})$`)
+	// lambdaParameterNamePattern is what the monitor function accepts as
+	// its parameter's name (lambdas/amimonitor, configFromEnv).
+	lambdaParameterNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_.\-/]+$`)
 )
 
 func (p *UpstreamMonitorProps) validate() error {
@@ -168,10 +173,17 @@ func (p *UpstreamMonitorProps) validate() error {
 			sources++
 		}
 	}
+	// The monitor function reads an empty variable as unset: ImageOwner and
+	// ImageNamePattern must both be non-empty (or both unset).
+	oneEmpty := false
 	if p.ImageOwner != nil || p.ImageNamePattern != nil {
 		sources++
-		if p.ImageOwner == nil || p.ImageNamePattern == nil {
+		switch {
+		case p.ImageOwner == nil || p.ImageNamePattern == nil:
 			fail("ImageOwner/ImageNamePattern", errors.New("must be set together"))
+		case (*p.ImageOwner == "") != (*p.ImageNamePattern == ""):
+			oneEmpty = true
+			fail("ImageOwner", fmt.Errorf("%q and ImageNamePattern %q must both be non-empty (the monitor function reads an empty value as unset)", *p.ImageOwner, *p.ImageNamePattern))
 		}
 	}
 	if sources != 1 {
@@ -185,10 +197,13 @@ func (p *UpstreamMonitorProps) validate() error {
 	if known(p.PlatformARN) && !platformARNPattern.MatchString(*p.PlatformARN) {
 		fail("PlatformARN", fmt.Errorf("%q is not an Elastic Beanstalk platform version ARN", *p.PlatformARN))
 	}
-	if p.PlatformBranch != nil && strings.TrimSpace(*p.PlatformBranch) == "" {
+	if b := p.PlatformBranch; b != nil && strings.TrimSpace(*b) == "" {
 		fail("PlatformBranch", errors.New("is empty"))
+	} else if known(b) && strings.TrimSpace(*b) != *b {
+		// The function passes the branch to ListPlatformVersions as is.
+		fail("PlatformBranch", fmt.Errorf("%q has leading or trailing whitespace (an Elastic Beanstalk branch name has none, so no platform version would match)", *b))
 	}
-	if known(p.ImageOwner) && !imageOwnerPattern.MatchString(*p.ImageOwner) {
+	if known(p.ImageOwner) && !oneEmpty && !imageOwnerPattern.MatchString(*p.ImageOwner) {
 		fail("ImageOwner", fmt.Errorf("%q is not an image owner (want \"amazon\", \"self\", \"aws-marketplace\" or a 12-digit account id)", *p.ImageOwner))
 	}
 	if p.Parameter != nil && (p.ParameterName != nil || p.ParameterSeed != nil) {
@@ -199,6 +214,21 @@ func (p *UpstreamMonitorProps) validate() error {
 			fail("ParameterName", err)
 		}
 	}
+	// The function refuses to copy its source onto its own parameter, and a
+	// parameter name outside SSM's characters (checked above for ParameterName).
+	if known(p.SourceParameterName) && known(p.ParameterName) && *p.SourceParameterName == *p.ParameterName {
+		fail("SourceParameterName", fmt.Errorf("%q is also ParameterName (the monitor would copy the parameter onto itself)", *p.SourceParameterName))
+	}
+	if p.Parameter != nil {
+		if name := p.Parameter.ParameterName(); known(name) {
+			if known(p.SourceParameterName) && *p.SourceParameterName == *name {
+				fail("SourceParameterName", fmt.Errorf("%q is also the name of Parameter (the monitor would copy the parameter onto itself)", *name))
+			}
+			if len(*name) > 2048 || !lambdaParameterNamePattern.MatchString(*name) {
+				fail("Parameter", fmt.Errorf("name %q is not an SSM parameter name (want 1 to 2048 letters, digits, \".\", \"_\", \"-\" or \"/\")", *name))
+			}
+		}
+	}
 	if p.Parameter == nil && p.ParameterSeed == nil && p.SourceParameterName == nil && sources == 1 {
 		fail("ParameterSeed", errors.New("is required to create the parameter when the source is not an SSM parameter"))
 	}
@@ -207,8 +237,8 @@ func (p *UpstreamMonitorProps) validate() error {
 			fail("ParameterSeed", fmt.Errorf("%q is neither an AMI id nor a \"{{resolve:ssm:...}}\" dynamic reference", *s))
 		}
 	}
-	if d := p.CheckInterval; d != nil && *d.ToSeconds(nil) < 60 {
-		fail("CheckInterval", fmt.Errorf("%s is shorter than EventBridge's 1 minute minimum", *d.ToHumanString()))
+	if err := cdkduration.Rate(p.CheckInterval); err != nil {
+		fail("CheckInterval", err)
 	}
 	return errors.Join(errs...)
 }

@@ -172,6 +172,12 @@ func TestEverySourceGetsItsOwnEnvironmentAndPermission(t *testing.T) {
 func TestInvalidPropsFailBeforeAnythingIsDefined(t *testing.T) {
 	stack := newStack(t)
 	src := jsii.String(al2023)
+	upstream := jsii.String("/golden-ami/upstream")
+	// Imported into a stack of its own, so this stack stays empty.
+	other := newStack(t)
+	imported := awsssm.StringParameter_FromStringParameterName(other, jsii.String("Upstream"), upstream)
+	badlyNamed := awsssm.StringParameter_FromStringParameterName(other, jsii.String("BadlyNamed"), jsii.String("/golden ami"))
+	branch := "Docker running on 64bit Amazon Linux 2023"
 	for _, tc := range []struct {
 		test  string
 		props amimonitor.UpstreamMonitorProps
@@ -193,6 +199,24 @@ func TestInvalidPropsFailBeforeAnythingIsDefined(t *testing.T) {
 			"amimonitor: ParameterSeed is required to create the parameter when the source is not an SSM parameter"},
 		{"TestFailsWhenSeedIsNotAnAMI", amimonitor.UpstreamMonitorProps{SourceParameterName: src, ParameterSeed: jsii.String("latest")},
 			`amimonitor: ParameterSeed "latest" is neither an AMI id nor a "{{resolve:ssm:...}}" dynamic reference`},
+		// The monitor function reads an empty variable as unset, so it would
+		// refuse these at every cold start.
+		{"TestFailsWhenImageNamePatternIsEmpty", amimonitor.UpstreamMonitorProps{ImageOwner: jsii.String("amazon"), ImageNamePattern: jsii.String(""), ParameterSeed: jsii.String("ami-12345678")},
+			`amimonitor: ImageOwner "amazon" and ImageNamePattern "" must both be non-empty (the monitor function reads an empty value as unset)`},
+		{"TestFailsWhenImageOwnerIsEmpty", amimonitor.UpstreamMonitorProps{ImageOwner: jsii.String(""), ImageNamePattern: jsii.String("al2023-ami-*"), ParameterSeed: jsii.String("ami-12345678")},
+			`amimonitor: ImageOwner "" and ImageNamePattern "al2023-ami-*" must both be non-empty (the monitor function reads an empty value as unset)`},
+		{"TestFailsWhenSourceIsParameterName", amimonitor.UpstreamMonitorProps{SourceParameterName: upstream, ParameterName: upstream},
+			`amimonitor: SourceParameterName "/golden-ami/upstream" is also ParameterName (the monitor would copy the parameter onto itself)`},
+		{"TestFailsWhenSourceIsTheGivenParameter", amimonitor.UpstreamMonitorProps{SourceParameterName: upstream, Parameter: imported},
+			`amimonitor: SourceParameterName "/golden-ami/upstream" is also the name of Parameter (the monitor would copy the parameter onto itself)`},
+		{"TestFailsWhenTheGivenParameterHasABadName", amimonitor.UpstreamMonitorProps{SourceParameterName: src, Parameter: badlyNamed},
+			`amimonitor: Parameter name "/golden ami" is not an SSM parameter name (want 1 to 2048 letters, digits, ".", "_", "-" or "/")`},
+		{"TestFailsWhenPlatformBranchHasSurroundingSpace", amimonitor.UpstreamMonitorProps{PlatformBranch: jsii.String(branch + " "), ParameterSeed: jsii.String("ami-12345678")},
+			`amimonitor: PlatformBranch "Docker running on 64bit Amazon Linux 2023 " has leading or trailing whitespace (an Elastic Beanstalk branch name has none, so no platform version would match)`},
+		{"TestFailsWhenIntervalIsNotWholeMinutes", amimonitor.UpstreamMonitorProps{SourceParameterName: src, CheckInterval: awscdk.Duration_Seconds(jsii.Number(90))},
+			"amimonitor: CheckInterval 1 minute 30 seconds is not a whole number of minutes (want e.g. 2 minutes: EventBridge schedules run at whole-minute rates)"},
+		{"TestFailsWhenIntervalIsNotWholeSeconds", amimonitor.UpstreamMonitorProps{SourceParameterName: src, CheckInterval: awscdk.Duration_Millis(jsii.Number(1500))},
+			"amimonitor: CheckInterval 1 second 500 millis is shorter than EventBridge's 1 minute minimum"},
 		{"TestFailsWhenIntervalIsTooShort", amimonitor.UpstreamMonitorProps{SourceParameterName: src, CheckInterval: awscdk.Duration_Seconds(jsii.Number(30))},
 			"amimonitor: CheckInterval 30 seconds is shorter than EventBridge's 1 minute minimum"},
 	} {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -23,6 +24,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 
+	"github.com/platform-eng/golden-ami/internal/cdkduration"
 	"github.com/platform-eng/golden-ami/internal/contract"
 	"github.com/platform-eng/golden-ami/internal/gobuild"
 	"github.com/platform-eng/golden-ami/internal/nag"
@@ -56,7 +58,7 @@ type GoFunctionProps struct {
 	// Default: 128.
 	MemorySizeMiB *float64
 
-	// Timeout bounds one invocation (at most 15 minutes).
+	// Timeout bounds one invocation (whole seconds, at most 15 minutes).
 	//
 	// Default: 1 minute.
 	Timeout awscdk.Duration
@@ -75,7 +77,7 @@ type GoFunctionProps struct {
 	RetryAttempts *float64
 
 	// MaxEventAge is how long an asynchronous event may wait for a
-	// successful invocation (1 minute to 6 hours) before it goes to the
+	// successful invocation (whole seconds, 1 minute to 6 hours) before it goes to the
 	// dead-letter queue.
 	//
 	// Default: 6 hours.
@@ -206,14 +208,21 @@ func (p *GoFunctionProps) validate() error {
 	if v := p.RetryAttempts; v != nil && (*v < 0 || *v > 2 || *v != math.Trunc(*v)) {
 		fail("RetryAttempts", fmt.Errorf("%v is out of range (want 0, 1 or 2)", *v))
 	}
-	if d := p.MaxEventAge; d != nil {
-		if s := *d.ToSeconds(nil); s < 60 || s > 6*3600 {
-			fail("MaxEventAge", fmt.Errorf("%s is out of range (want 1 minute to 6 hours)", *d.ToHumanString()))
-		}
-	}
-	if d := p.Timeout; d != nil {
-		if s := *d.ToSeconds(nil); s < 1 || s > 900 {
-			fail("Timeout", fmt.Errorf("%s is out of range (want 1 second to 15 minutes)", *d.ToHumanString()))
+	// Lambda and EventBridge take both in whole seconds (ToSeconds would
+	// fail with a raw jsii error otherwise).
+	for _, d := range []struct {
+		field    string
+		value    awscdk.Duration
+		min, max time.Duration
+		want     string
+	}{
+		{"MaxEventAge", p.MaxEventAge, time.Minute, 6 * time.Hour, "1 minute to 6 hours"},
+		{"Timeout", p.Timeout, time.Second, 15 * time.Minute, "1 second to 15 minutes"},
+	} {
+		if err := cdkduration.Whole(d.value, time.Second, d.want); err != nil {
+			fail(d.field, err)
+		} else if ms, ok := cdkduration.Millis(d.value); ok && (ms < float64(d.min.Milliseconds()) || ms > float64(d.max.Milliseconds())) {
+			fail(d.field, fmt.Errorf("%s is out of range (want %s)", cdkduration.Human(d.value), d.want))
 		}
 	}
 	if e := p.ExternalEgress; e != nil {

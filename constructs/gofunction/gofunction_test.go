@@ -363,16 +363,48 @@ func TestInvalidPropsFailBeforeBuilding(t *testing.T) {
 			`gofunction: ExternalEgress is empty (want a description such as "the Slack incoming-webhook URL held in its secret, over HTTPS", or leave it unset)`},
 		{"TestFailsWhenTimeoutIsTooLong", gofunction.GoFunctionProps{ImportPath: jsii.String(contract.FunctionLatestAMI), Timeout: awscdk.Duration_Minutes(jsii.Number(16))},
 			"gofunction: Timeout 16 minutes is out of range (want 1 second to 15 minutes)"},
+		// Lambda and EventBridge take whole seconds; CDK's conversion would
+		// otherwise fail with a raw jsii error.
+		{"TestFailsWhenTimeoutIsNotWholeSeconds", gofunction.GoFunctionProps{ImportPath: jsii.String(contract.FunctionLatestAMI), Timeout: awscdk.Duration_Millis(jsii.Number(1500))},
+			"gofunction: Timeout 1 second 500 millis is not a whole number of seconds (want 1 second to 15 minutes)"},
+		{"TestFailsWhenEventAgeIsNotWholeSeconds", gofunction.GoFunctionProps{ImportPath: jsii.String(contract.FunctionLatestAMI), MaxEventAge: awscdk.Duration_Millis(jsii.Number(90500))},
+			"gofunction: MaxEventAge 1 minute 30 seconds 500 millis is not a whole number of seconds (want 1 minute to 6 hours)"},
+		{"TestReportsEveryBadDuration", gofunction.GoFunctionProps{ImportPath: jsii.String(contract.FunctionLatestAMI),
+			Timeout: awscdk.Duration_Millis(jsii.Number(100)), MaxEventAge: awscdk.Duration_Seconds(jsii.Number(30))},
+			"gofunction: MaxEventAge 30 seconds is out of range (want 1 minute to 6 hours)\n" +
+				"gofunction: Timeout 100 millis is not a whole number of seconds (want 1 second to 15 minutes)"},
 	} {
 		t.Run(tc.test, func(t *testing.T) {
 			props := tc.props
 			got := cdktest.ExpectPanic(t, func() { gofunction.NewGoFunction(stack, jsii.String("Fn"), &props) })
-			if len(got) < len(tc.want) || got[:len(tc.want)] != tc.want {
+			// go build's output follows the message of a package that does not build.
+			prefix := tc.test == "TestFailsWhenPackageDoesNotExist"
+			if prefix && !strings.HasPrefix(got, tc.want) {
 				t.Errorf("got  %s\nwant %s...", got, tc.want)
+			}
+			if !prefix && got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
 			}
 			if n := len(*stack.Node().Children()); n != 0 {
 				t.Errorf("the stack has %d children after a failed validation", n)
 			}
 		})
 	}
+}
+
+// Durations in other units are fine when they are whole seconds.
+func TestDurationsInWholeSecondsOfAnyUnit(t *testing.T) {
+	stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Test"), &awscdk.StackProps{Env: env})
+	gofunction.NewGoFunction(stack, jsii.String("Fn"), &gofunction.GoFunctionProps{
+		ImportPath:  jsii.String(contract.FunctionLatestAMI),
+		Timeout:     awscdk.Duration_Minutes(jsii.Number(1.5)),
+		MaxEventAge: awscdk.Duration_Millis(jsii.Number(120000)),
+	})
+	tmpl := assertions.Template_FromStack(stack, nil)
+	cdktest.Check(t, "timeout in seconds", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]interface{}{"Timeout": 90})
+	})
+	cdktest.Check(t, "event age in seconds", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::EventInvokeConfig"), map[string]interface{}{"MaximumEventAgeInSeconds": 120})
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/platform-eng/golden-ami/constructs/gofunction"
 	"github.com/platform-eng/golden-ami/constructs/latestami"
+	"github.com/platform-eng/golden-ami/internal/cdkduration"
 	"github.com/platform-eng/golden-ami/internal/contract"
 	"github.com/platform-eng/golden-ami/internal/nag"
 	"github.com/platform-eng/golden-ami/internal/validate"
@@ -318,22 +320,25 @@ func (p *GoldenFleetProps) validate() error {
 			fail("CheckpointPercentages", errors.New("must end with 100, so the refresh finishes"))
 		}
 	}
-	// Durations are checked in milliseconds, which never throw: ToSeconds
-	// and Schedule_Rate reject fractions with a raw jsii error, Schedule_Rate
-	// after resources were defined.
-	if ms, ok := millis(p.CheckpointDelay); ok {
-		switch {
-		case math.Mod(ms, 1000) != 0:
-			fail("CheckpointDelay", fmt.Errorf("%s is not a whole number of seconds (want e.g. 10 minutes)", *p.CheckpointDelay.ToHumanString()))
-		case ms > 172800*1000:
-			fail("CheckpointDelay", fmt.Errorf("%s is longer than 48 hours", *p.CheckpointDelay.ToHumanString()))
+	// ToSeconds and Schedule_Rate reject fractions with a raw jsii error,
+	// Schedule_Rate after resources were defined: cdkduration finds them first.
+	if err := cdkduration.Whole(p.CheckpointDelay, time.Second, "e.g. 10 minutes"); err != nil {
+		fail("CheckpointDelay", err)
+	} else if ms, ok := cdkduration.Millis(p.CheckpointDelay); ok && ms > 172800*1000 {
+		fail("CheckpointDelay", fmt.Errorf("%s is longer than 48 hours", cdkduration.Human(p.CheckpointDelay)))
+	}
+	if err := cdkduration.Whole(p.InstanceWarmup, time.Second, "e.g. 5 minutes"); err != nil {
+		fail("InstanceWarmup", err)
+	}
+	if a := p.RollbackAlarms; a != nil {
+		if len(*a) == 0 || len(*a) > 10 {
+			fail("RollbackAlarms", fmt.Errorf("has %d alarms (want 1 to 10, or leave it unset for the default)", len(*a)))
 		}
-	}
-	if ms, ok := millis(p.InstanceWarmup); ok && math.Mod(ms, 1000) != 0 {
-		fail("InstanceWarmup", fmt.Errorf("%s is not a whole number of seconds (want e.g. 5 minutes)", *p.InstanceWarmup.ToHumanString()))
-	}
-	if a := p.RollbackAlarms; a != nil && (len(*a) == 0 || len(*a) > 10) {
-		fail("RollbackAlarms", fmt.Errorf("has %d alarms (want 1 to 10, or leave it unset for the default)", len(*a)))
+		for i, alarm := range *a {
+			if alarm == nil {
+				fail(fmt.Sprintf("RollbackAlarms[%d]", i), errors.New("is nil"))
+			}
+		}
 	}
 	if n := p.RootDeviceName; n != nil && !strings.Contains(*n, "${Token[") {
 		if err := validate.DeviceName(*n); err != nil {
@@ -343,24 +348,10 @@ func (p *GoldenFleetProps) validate() error {
 	if v := p.RootVolumeSizeGiB; v != nil && (*v < 1 || *v > 16384 || !whole(*v)) {
 		fail("RootVolumeSizeGiB", fmt.Errorf("%v is out of range (want a whole number from 1 to 16384)", *v))
 	}
-	if ms, ok := millis(p.ConvergenceInterval); ok {
-		switch {
-		case ms < 60*1000:
-			fail("ConvergenceInterval", fmt.Errorf("%s is shorter than EventBridge's 1 minute minimum", *p.ConvergenceInterval.ToHumanString()))
-		case math.Mod(ms, 60*1000) != 0:
-			fail("ConvergenceInterval", fmt.Errorf("%s is not a whole number of minutes (want e.g. 2 minutes: EventBridge schedules run at whole-minute rates)",
-				*p.ConvergenceInterval.ToHumanString()))
-		}
+	if err := cdkduration.Rate(p.ConvergenceInterval); err != nil {
+		fail("ConvergenceInterval", err)
 	}
 	return errors.Join(errs...)
-}
-
-// millis is d in milliseconds, and false when d is unset or a token.
-func millis(d awscdk.Duration) (float64, bool) {
-	if d == nil || *d.IsUnresolved() {
-		return 0, false
-	}
-	return *d.ToMilliseconds(&awscdk.TimeConversionOptions{Integral: boolean(false)}), true
 }
 
 // NewGoldenFleet defines the fleet. It panics with an error naming the
@@ -452,10 +443,12 @@ func NewGoldenFleet(scope constructs.Construct, id *string, props *GoldenFleetPr
 		}),
 		// The template's tag specifications are applied by RunInstances,
 		// which EC2 authorizes as ec2:CreateTags with ec2:CreateAction =
-		// RunInstances; the statement above limits those launches to this
-		// template. No CreateTags outside a launch.
+		// RunInstances on each resource it tags; the statement above limits
+		// those launches to this template. No CreateTags outside a launch,
+		// and only on this account's and region's resources of the types
+		// the template tags.
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid: str("TagWhileLaunching"), Actions: strs("ec2:CreateTags"), Resources: strs("*"),
+			Sid: str("TagWhileLaunching"), Actions: strs("ec2:CreateTags"), Resources: launchTagged(stack, props.LaunchTemplate != nil),
 			Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"ec2:CreateAction": "RunInstances"}},
 		}),
 	)
@@ -470,8 +463,13 @@ func NewGoldenFleet(scope constructs.Construct, id *string, props *GoldenFleetPr
 		AppliesTo: []string{"Resource::*",
 			`/^Resource::arn:[^:]+:autoscaling:[^:]+:[^:]+:autoScalingGroup:\*:autoScalingGroupName\/<[A-Za-z0-9]+>$/`},
 		Reason: "DescribeAutoScalingGroups, DescribeInstanceRefreshes and DescribeLaunchTemplateVersions support no resource-level permissions; " +
-			"RunInstances is limited to launches from this fleet's template by the ec2:LaunchTemplate condition, and CreateTags to tagging during RunInstances by ec2:CreateAction; " +
+			"RunInstances is limited to launches from this fleet's template by the ec2:LaunchTemplate condition; " +
 			"the group ARN's * is the group id Auto Scaling assigns, the name pins this one group.",
+	}, nag.Rule{
+		ID:        "AwsSolutions-IAM5",
+		AppliesTo: []string{launchTaggedFinding},
+		Reason: "CreateTags names this account's and region's resources of the types the launch template tags, with * for their ids, which EC2 assigns only at launch; " +
+			"the ec2:CreateAction condition limits it to tagging during RunInstances, and LaunchFromThisTemplate limits RunInstances to this fleet's template.",
 	})
 
 	this.ParameterRule = awsevents.NewRule(this, str("ParameterRule"), &awsevents.RuleProps{
@@ -590,6 +588,28 @@ func (this *GoldenFleet) defineGroup(props *GoldenFleetProps) {
 	})
 	this.LaunchTemplate, this.AutoScalingGroup, this.Group, this.InstanceRole = template, group, group, role
 }
+
+// launchTagged are the ARNs, in stack's account and region, of every
+// resource of the types a launch template can tag when RunInstances creates
+// it. The template the construct defines tags instances and volumes only
+// (CDK renders tags for those two); an existing template may tag any of the
+// four types EC2 allows, so each is included.
+func launchTagged(stack awscdk.Stack, existingTemplate bool) *[]*string {
+	types := []string{"instance", "volume"}
+	if existingTemplate {
+		types = []string{"instance", "network-interface", "spot-instances-request", "volume"}
+	}
+	arns := make([]*string, len(types))
+	for i, t := range types {
+		arns[i] = stack.FormatArn(&awscdk.ArnComponents{Service: str("ec2"), Resource: str(t), ResourceName: str("*")})
+	}
+	return &arns
+}
+
+// launchTaggedFinding is the cdk-nag finding of launchTagged's ARNs, for a
+// stack with a concrete or an unresolved account and region.
+const launchTaggedFinding = `/^Resource::arn:(<AWS::Partition>|[^:<>]+):ec2:(<AWS::Region>|[^:<>]+):(<AWS::AccountId>|[0-9]{12}):` +
+	`(instance|volume|network-interface|spot-instances-request)\/\*$/`
 
 // joinTokens joins names that may be tokens into one comma-separated
 // string: a plain string when every name is known at synth, otherwise an

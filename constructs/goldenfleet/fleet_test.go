@@ -133,7 +133,10 @@ func TestFleetDefaults(t *testing.T) {
 				"Condition": assertions.Match_ObjectEquals(&map[string]interface{}{"ArnEquals": map[string]interface{}{"ec2:LaunchTemplate": map[string]interface{}{"Fn::Join": []interface{}{"", []interface{}{"arn:aws:ec2:eu-west-1:333333333333:launch-template/", ref("FleetLaunchTemplate")}}}}})},
 			// Tags only as RunInstances launches (the template's tag
 			// specifications), which the statement above limits to this template.
-			map[string]interface{}{"Sid": "TagWhileLaunching", "Action": "ec2:CreateTags", "Resource": "*",
+			// Only this account's and region's instances and volumes: the
+			// resource types the template's tag specifications tag.
+			map[string]interface{}{"Sid": "TagWhileLaunching", "Action": "ec2:CreateTags",
+				"Resource":  []interface{}{"arn:aws:ec2:eu-west-1:333333333333:instance/*", "arn:aws:ec2:eu-west-1:333333333333:volume/*"},
 				"Condition": assertions.Match_ObjectEquals(&map[string]interface{}{"StringEquals": map[string]interface{}{"ec2:CreateAction": "RunInstances"}})},
 			map[string]interface{}{"Sid": "PassInstanceRole", "Action": "iam:PassRole",
 				"Condition": map[string]interface{}{"StringEquals": map[string]interface{}{"iam:PassedToService": "ec2.amazonaws.com"}}},
@@ -317,6 +320,18 @@ func TestFleetOnAnExistingGroup(t *testing.T) {
 	has(t, tmpl, "rolls the given group and template", "AWS::Lambda::Function", map[string]interface{}{
 		"Environment": map[string]interface{}{"Variables": map[string]interface{}{"AUTO_SCALING_GROUP_NAME": "web", "LAUNCH_TEMPLATE_ID": "lt-0123456789abcdef0"}},
 	})
+	// The construct cannot see what an existing template tags: CreateTags
+	// covers every type a launch template may tag, in this account and region.
+	has(t, tmpl, "tags what a launch template may tag, only while launching", "AWS::IAM::ManagedPolicy", map[string]interface{}{"PolicyDocument": map[string]interface{}{
+		"Statement": assertions.Match_ArrayWith(&[]interface{}{assertions.Match_ObjectLike(&map[string]interface{}{
+			"Sid": "TagWhileLaunching", "Action": "ec2:CreateTags",
+			"Resource": []interface{}{
+				"arn:aws:ec2:eu-west-1:333333333333:instance/*", "arn:aws:ec2:eu-west-1:333333333333:network-interface/*",
+				"arn:aws:ec2:eu-west-1:333333333333:spot-instances-request/*", "arn:aws:ec2:eu-west-1:333333333333:volume/*",
+			},
+			"Condition": map[string]interface{}{"StringEquals": map[string]interface{}{"ec2:CreateAction": "RunInstances"}},
+		})}),
+	}})
 	has(t, tmpl, "passes the given instance role", "AWS::IAM::ManagedPolicy", map[string]interface{}{"PolicyDocument": map[string]interface{}{
 		"Statement": assertions.Match_ArrayWith(&[]interface{}{assertions.Match_ObjectLike(&map[string]interface{}{
 			"Sid": "PassInstanceRole", "Resource": "arn:aws:iam::333333333333:role/web-instances",
@@ -355,6 +370,11 @@ func TestInvalidFleetProps(t *testing.T) {
 			"goldenfleet: RootVolumeSizeGiB 20000 is out of range (want a whole number from 1 to 16384)"},
 		{"TestFailsWhenMinHealthyIsOver100", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, MinHealthyPercentage: jsii.Number(110)},
 			"goldenfleet: MinHealthyPercentage 110 is out of range (want a whole number from 0 to 100)"},
+		{"TestFailsWhenARollbackAlarmIsNil", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, RollbackAlarms: &[]awscloudwatch.IAlarm{nil}},
+			"goldenfleet: RollbackAlarms[0] is nil"},
+		{"TestFailsWhenALaterRollbackAlarmIsNil", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small,
+			RollbackAlarms: &[]awscloudwatch.IAlarm{awscloudwatch.Alarm_FromAlarmName(stack, jsii.String("Errors"), jsii.String("app-5xx")), nil}},
+			"goldenfleet: RollbackAlarms[1] is nil"},
 		{"TestFailsWithNoRollbackAlarms", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, RollbackAlarms: &[]awscloudwatch.IAlarm{}},
 			"goldenfleet: RollbackAlarms has 0 alarms (want 1 to 10, or leave it unset for the default)"},
 		{"TestFailsWhenCheckpointDelayIsTooLong", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, CheckpointDelay: awscdk.Duration_Hours(jsii.Number(49))},
@@ -382,5 +402,33 @@ func TestInvalidFleetProps(t *testing.T) {
 				t.Errorf("the stack gained %d children before validation failed", after-before)
 			}
 		})
+	}
+}
+
+// TagWhileLaunching names instances and volumes only, because those are the
+// only resource types the template the construct defines tags at launch,
+// even when the app tags everything.
+func TestFleetTemplateTagsOnlyInstancesAndVolumes(t *testing.T) {
+	stack := newStack(t)
+	awscdk.Tags_Of(stack).Add(jsii.String("team"), jsii.String("platform"), nil)
+	goldenfleet.NewGoldenFleet(stack, jsii.String("Fleet"), &goldenfleet.GoldenFleetProps{
+		LatestAMI:    latestami.LatestAMIFromParameterName(parameter),
+		Vpc:          vpc(stack),
+		InstanceType: awsec2.NewInstanceType(jsii.String("t3.small")),
+	})
+	templates := cdktest.ResourcesOfType(cdktest.TemplateJSON(t, stack), "AWS::EC2::LaunchTemplate")
+	if len(templates) != 1 {
+		t.Fatalf("%d launch templates, want 1", len(templates))
+	}
+	for id, lt := range templates {
+		data, _ := lt["Properties"].(map[string]interface{})["LaunchTemplateData"].(map[string]interface{})
+		specs, _ := data["TagSpecifications"].([]interface{})
+		var types []string
+		for _, spec := range specs {
+			types = append(types, fmt.Sprint(spec.(map[string]interface{})["ResourceType"]))
+		}
+		if strings.Join(types, ",") != "instance,volume" {
+			t.Errorf("%s tags %v at launch, want instance and volume (what TagWhileLaunching allows)", id, types)
+		}
 	}
 }

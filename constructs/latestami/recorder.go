@@ -27,8 +27,10 @@ type Trigger string
 
 // Triggers.
 const (
-	// TriggerNotification subscribes to the pipeline's SNS topic. The message
-	// carries the AMI ids; SNS retries delivery for days.
+	// TriggerNotification subscribes to the pipeline's SNS topic; SNS
+	// retries delivery for days. The message's AMI ids are not trusted: the
+	// function reads the image (imagebuilder:GetImage) and records what
+	// Image Builder reports.
 	TriggerNotification Trigger = "notification"
 	// TriggerEventBridge uses the pipeline's OnImageAvailable rule. The event
 	// carries no AMI ids, so the function reads the image (imagebuilder:GetImage).
@@ -113,7 +115,11 @@ type LatestAMIRecorder struct {
 	Pipeline *goldenimage.GoldenImagePipeline
 	// Subscription is the topic subscription, with TriggerNotification.
 	Subscription awssns.Subscription
-	// Rule is the OnImageAvailable rule, with TriggerEventBridge.
+	// Rule is the OnImageAvailable rule, with TriggerEventBridge. It is a
+	// child of the pipeline named "RecordLatestAMI"; a further
+	// EventBridge recorder on the same pipeline names its rule
+	// "RecordLatestAMI" followed by its own unique id
+	// (awscdk.Names_NodeUniqueId), so the first keeps the id it always had.
 	Rule awsevents.Rule
 }
 
@@ -188,21 +194,35 @@ func NewLatestAMIRecorder(scope constructs.Construct, id *string, props *LatestA
 		AppliesTo: []string{"Resource::*"},
 	})
 
+	// Either trigger only names the image: the function records what
+	// GetImage reports, never AMI ids from a message anyone allowed to
+	// publish to the topic could have sent.
+	this.Function.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       str("ReadPipelineImages"),
+		Actions:   strs("imagebuilder:GetImage"),
+		Resources: &[]*string{p.ImageARNs()},
+	}))
+	nag.Suppress(this.Function.Policy, nag.Rule{ID: "AwsSolutions-IAM5", Reason: nag.ImageVersionsReason, AppliesTo: []string{nag.ImageVersions(*p.RecipeName)}})
 	switch trigger {
 	case TriggerNotification:
 		this.Subscription = this.Function.Subscribe(p.Topic)
 	case TriggerEventBridge:
-		this.Function.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       str("ReadPipelineImages"),
-			Actions:   strs("imagebuilder:GetImage"),
-			Resources: &[]*string{p.ImageARNs()},
-		}))
-		nag.Suppress(this.Function.Policy, nag.Rule{ID: "AwsSolutions-IAM5", Reason: nag.ImageVersionsReason, AppliesTo: []string{nag.ImageVersions(*p.RecipeName)}})
-		this.Rule = p.OnImageAvailable(str("RecordLatestAMI"), &awsevents.OnEventOptions{
+		this.Rule = p.OnImageAvailable(ruleID(p, this), &awsevents.OnEventOptions{
 			Target: this.Function.RuleTarget(nil),
 		})
 	}
 	return this
+}
+
+// ruleID is the construct id of recorder's OnImageAvailable rule under
+// pipeline: "RecordLatestAMI" when that is free, otherwise made unique with
+// the recorder's path.
+func ruleID(pipeline *goldenimage.GoldenImagePipeline, recorder constructs.Construct) *string {
+	id := "RecordLatestAMI"
+	if pipeline.Node().TryFindChild(&id) != nil {
+		id += *awscdk.Names_NodeUniqueId(recorder.Node())
+	}
+	return &id
 }
 
 // ParameterARN is the ARN of the latest-AMI parameter in region.

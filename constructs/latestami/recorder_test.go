@@ -1,7 +1,9 @@
 package latestami_test
 
 import (
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -64,13 +66,17 @@ func TestRecorderSubscribesToThePipelineTopic(t *testing.T) {
 			})},
 		})
 	})
-	cdktest.Check(t, "role writes the parameter in every distribution region, nothing more", func() {
+	cdktest.Check(t, "role writes the parameter in every distribution region and reads this pipeline's images, nothing more", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::IAM::ManagedPolicy"), map[string]interface{}{"PolicyDocument": map[string]interface{}{"Statement": []interface{}{
 			map[string]interface{}{"Sid": "WriteOwnLogs"}, map[string]interface{}{"Sid": "SendDeadLetters"},
 			map[string]interface{}{"Sid": "UseOwnKey"}, map[string]interface{}{"Sid": "Tracing"},
 			map[string]interface{}{"Sid": "WriteLatestAMIParameterInEveryRegion", "Resource": params,
 				"Action": []interface{}{"ssm:AddTagsToResource", "ssm:GetParameterHistory", "ssm:ListTagsForResource", "ssm:PutParameter"}},
 			map[string]interface{}{"Sid": "ValidateAMIParameters", "Action": "ec2:DescribeImages", "Resource": "*"},
+			// The message only names the image; the function records what
+			// GetImage reports.
+			map[string]interface{}{"Sid": "ReadPipelineImages", "Action": "imagebuilder:GetImage",
+				"Resource": "arn:aws:imagebuilder:us-east-1:111111111111:image/test-al2023/*"},
 		}}})
 	})
 	cdktest.Check(t, "GrantRead", func() {
@@ -154,5 +160,44 @@ func TestInvalidProps(t *testing.T) {
 				t.Errorf("got  %s\nwant %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// Two EventBridge recorders on one pipeline (say, a second parameter for
+// another team): each has its own rule. The first keeps the rule id
+// "RecordLatestAMI", so a deployed recorder's rule is not replaced.
+func TestTwoEventBridgeRecordersOnOnePipeline(t *testing.T) {
+	stack, pipeline := newPipeline(t)
+	first := latestami.NewLatestAMIRecorder(stack, jsii.String("Latest"), &latestami.LatestAMIRecorderProps{
+		Pipeline: pipeline, Trigger: latestami.TriggerEventBridge,
+	})
+	second := latestami.NewLatestAMIRecorder(stack, jsii.String("Mirror"), &latestami.LatestAMIRecorderProps{
+		Pipeline: pipeline, Trigger: latestami.TriggerEventBridge, ParameterName: jsii.String("/team/golden/latest"),
+	})
+	if got := *first.Rule.Node().Path(); got != "Test/AL2023/RecordLatestAMI" {
+		t.Errorf("first rule at %s, want Test/AL2023/RecordLatestAMI", got)
+	}
+	if first.Rule.Node().Path() == second.Rule.Node().Path() {
+		t.Fatalf("both rules at %s", *first.Rule.Node().Path())
+	}
+	rules := cdktest.ResourcesOfType(cdktest.TemplateJSON(t, stack), "AWS::Events::Rule")
+	targets := map[string]string{} // function logical id -> rule logical id
+	for id, r := range rules {
+		ts, _ := r["Properties"].(map[string]interface{})["Targets"].([]interface{})
+		for _, tg := range ts {
+			arn, _ := tg.(map[string]interface{})["Arn"].(map[string]interface{})
+			getAtt, _ := arn["Fn::GetAtt"].([]interface{})
+			if len(getAtt) > 0 {
+				targets[fmt.Sprint(getAtt[0])] = id
+			}
+		}
+	}
+	if len(rules) != 2 || len(targets) != 2 {
+		t.Errorf("rules %v targeting %v; want two rules, one per recorder function", len(rules), targets)
+	}
+	for fn := range targets {
+		if !strings.HasPrefix(fn, "LatestFunction") && !strings.HasPrefix(fn, "MirrorFunction") {
+			t.Errorf("a rule targets %s, want a recorder function", fn)
+		}
 	}
 }

@@ -90,6 +90,7 @@ type Notifications struct {
 	Notifier *gofunction.GoFunction
 	// PublishRole is the role EventBridge rules publish to Topic with,
 	// created by the first NotifyPipeline or NotifyImages call; nil before.
+	// Only rules of this stack's account and region may assume it.
 	PublishRole awsiam.Role
 	// DeadLetterQueue receives what could not be delivered (see
 	// NotificationsProps.DeadLetterQueue).
@@ -99,6 +100,9 @@ type Notifications struct {
 	DeadLetterAlarm awscloudwatch.Alarm
 
 	target awsevents.IRuleTarget
+	// pipelines maps the ARN of each pipeline NotifyPipeline notifies to
+	// its construct path.
+	pipelines map[string]string
 }
 
 var emailPattern = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$`)
@@ -197,9 +201,31 @@ func NewNotifications(scope constructs.Construct, id *string, props *Notificatio
 // NotifyPipeline sends pipeline's execution state changes (succeeded,
 // failed, stopped, superseded) and its approvals waiting for a person to
 // the topic. The notifier may read the pipeline's executions for the commit.
+//
+// Call it once per pipeline; it may be called for any number of pipelines.
+// The rules are named after the pipeline's construct id: "<id>Executions"
+// and "<id>Approvals", and the notifier's statement "Read<id>Executions"
+// (for CDK Pipelines' pipeline, whose id is "Pipeline", "PipelineExecutions"
+// and so on). When an earlier pipeline with the same id took those names,
+// the pipeline's path-based unique id (awscdk.Names_NodeUniqueId) replaces
+// its id. Like CDK's Topic.AddSubscription for the same subscriber, it
+// panics when called again for the same pipeline (or another construct with
+// the same ARN), which would send each of its events twice.
 func (n *Notifications) NotifyPipeline(pipeline awscodepipeline.IPipeline) []awsevents.Rule {
+	arn := *pipeline.PipelineArn()
+	if earlier, ok := n.pipelines[arn]; ok {
+		panic(fmt.Errorf("notifications: NotifyPipeline already notifies pipeline %s (a second call would send each of its events twice)", earlier))
+	}
+	name := sanitize(*pipeline.Node().Id())
+	if name == "" || n.Node().TryFindChild(str(name+"Executions")) != nil || n.Node().TryFindChild(str(name+"Approvals")) != nil {
+		name = sanitize(*awscdk.Names_NodeUniqueId(pipeline.Node()))
+	}
+	if n.pipelines == nil {
+		n.pipelines = map[string]string{}
+	}
+	n.pipelines[arn] = *pipeline.Node().Path()
 	target := n.eventsTarget()
-	executions := awsevents.NewRule(n, str("PipelineExecutions"), &awsevents.RuleProps{
+	executions := awsevents.NewRule(n, str(name+"Executions"), &awsevents.RuleProps{
 		Description: str("Pipeline executions that finished or failed"),
 		EventPattern: &awsevents.EventPattern{
 			Source:     strs(contract.SourceCodePipeline),
@@ -209,7 +235,7 @@ func (n *Notifications) NotifyPipeline(pipeline awscodepipeline.IPipeline) []aws
 		},
 		Targets: &[]awsevents.IRuleTarget{target},
 	})
-	approvals := awsevents.NewRule(n, str("PipelineApprovals"), &awsevents.RuleProps{
+	approvals := awsevents.NewRule(n, str(name+"Approvals"), &awsevents.RuleProps{
 		Description: str("Manual approvals waiting for a person"),
 		EventPattern: &awsevents.EventPattern{
 			Source:     strs(contract.SourceCodePipeline),
@@ -223,7 +249,7 @@ func (n *Notifications) NotifyPipeline(pipeline awscodepipeline.IPipeline) []aws
 		Targets: &[]awsevents.IRuleTarget{target},
 	})
 	if n.Notifier != nil {
-		n.Notifier.AddToRolePolicy(statement("ReadPipelineExecutions", []string{"codepipeline:GetPipelineExecution"}, pipeline.PipelineArn()))
+		n.Notifier.AddToRolePolicy(statement("Read"+name+"Executions", []string{"codepipeline:GetPipelineExecution"}, pipeline.PipelineArn()))
 	}
 	return []awsevents.Rule{executions, approvals}
 }
@@ -252,7 +278,8 @@ func (n *Notifications) NotifyDecisions(trigger *pipelinetrigger.PipelineTrigger
 }
 
 // eventsTarget is the target of every rule that notifies: Topic, published
-// to with PublishRole. CDK's default SNS target instead adds
+// to with PublishRole, which only rules of this account and region may
+// assume. CDK's default SNS target instead adds
 // events.amazonaws.com to the topic policy and the key policy without a
 // condition, which would let a rule in any account publish here. The role
 // gets exactly sns:Publish on Topic and the two KMS actions SNS needs on its
@@ -262,8 +289,22 @@ func (n *Notifications) eventsTarget() awsevents.IRuleTarget {
 	if n.target != nil {
 		return n.target
 	}
+	// EventBridge assumes the role for a rule, with aws:SourceArn set to
+	// the rule's ARN and aws:SourceAccount to its account (the EventBridge
+	// user guide, "Cross-service confused deputy prevention"): only rules of
+	// this account and region may use it. The rules' own ARNs cannot be
+	// listed: each rule's target names this role, so the role cannot
+	// depend on the rules.
+	stack := awscdk.Stack_Of(n)
 	n.PublishRole = awsiam.NewRole(n, str("PublishRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(str("events.amazonaws.com"), nil),
+		AssumedBy: awsiam.NewServicePrincipal(str("events.amazonaws.com"), &awsiam.ServicePrincipalOpts{
+			Conditions: &map[string]interface{}{
+				"StringEquals": map[string]interface{}{"aws:SourceAccount": stack.Account()},
+				"ArnLike": map[string]interface{}{"aws:SourceArn": stack.FormatArn(&awscdk.ArnComponents{
+					Service: str("events"), Resource: str("rule"), ResourceName: str("*"),
+				})},
+			},
+		}),
 		Description: str("EventBridge rules publish golden AMI notifications with this role"),
 	})
 	awsiam.NewManagedPolicy(n, str("PublishPolicy"), &awsiam.ManagedPolicyProps{

@@ -2,6 +2,7 @@ package notifications_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	gi "github.com/platform-eng/golden-ami/constructs/goldenimage"
@@ -41,7 +43,9 @@ func TestNotificationsWithSlack(t *testing.T) {
 	})
 	pipeline := gi.NewGoldenImagePipeline(stack, jsii.String("AL2023"), &gi.GoldenImagePipelineProps{ImageName: jsii.String("al2023")})
 	trigger := pipelinetrigger.NewPipelineTrigger(stack, jsii.String("Trigger"), &pipelinetrigger.PipelineTriggerProps{Pipeline: pipeline, AlarmTopic: n.Topic})
-	delivery := awscodepipeline.Pipeline_FromPipelineArn(stack, jsii.String("Delivery"), jsii.String("arn:aws:codepipeline:us-east-1:111111111111:golden-ami"))
+	// "Pipeline", as CDK Pipelines names its pipeline: the statement is
+	// named after it (see TestNotifyPipelineForSeveralPipelines).
+	delivery := awscodepipeline.Pipeline_FromPipelineArn(stack, jsii.String("Pipeline"), jsii.String("arn:aws:codepipeline:us-east-1:111111111111:golden-ami"))
 	n.NotifyImages(pipeline)
 	n.NotifyDecisions(trigger)
 	n.NotifyPipeline(delivery)
@@ -239,6 +243,124 @@ func TestEmailAddressMayBeAToken(t *testing.T) {
 	cdktest.Check(t, "subscribed with the parameter's value", func() {
 		assertions.Template_FromStack(stack, nil).HasResourceProperties(jsii.String("AWS::SNS::Subscription"), map[string]interface{}{
 			"Protocol": "email", "Endpoint": map[string]interface{}{"Ref": "OpsEmail"},
+		})
+	})
+}
+
+func slackNotifications(t *testing.T) (awscdk.Stack, *notifications.Notifications) {
+	stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Test"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("us-east-1")},
+	})
+	return stack, notifications.NewNotifications(stack, jsii.String("Notifications"), &notifications.NotificationsProps{
+		SlackWebhookSecret: awssecretsmanager.Secret_FromSecretCompleteArn(stack, jsii.String("Slack"), jsii.String(secretARN)),
+	})
+}
+
+// NotifyPipeline names its rules and its statement after the pipeline's
+// construct id. CDK Pipelines names its pipeline "Pipeline", so the delivery
+// stack keeps the logical ids and the Sid it had when the names were fixed.
+func TestNotifyPipelineForSeveralPipelines(t *testing.T) {
+	stack, n := slackNotifications(t)
+	arns := []string{
+		"arn:aws:codepipeline:us-east-1:111111111111:golden-ami",
+		"arn:aws:codepipeline:us-east-1:111111111111:hotfix",
+		"arn:aws:codepipeline:us-east-1:111111111111:team",
+	}
+	delivery := awscodepipeline.Pipeline_FromPipelineArn(stack, jsii.String("Pipeline"), jsii.String(arns[0]))
+	hotfix := awscodepipeline.Pipeline_FromPipelineArn(stack, jsii.String("Hotfix"), jsii.String(arns[1]))
+	// The same construct id as the first, in another scope.
+	team := awscodepipeline.Pipeline_FromPipelineArn(constructs.NewConstruct(stack, jsii.String("Team")), jsii.String("Pipeline"), jsii.String(arns[2]))
+	for _, p := range []awscodepipeline.IPipeline{delivery, hotfix, team} {
+		if rules := n.NotifyPipeline(p); len(rules) != 2 {
+			t.Fatalf("NotifyPipeline(%s) returned %d rules, want 2", *p.Node().Path(), len(rules))
+		}
+	}
+	template := cdktest.TemplateJSON(t, stack)
+
+	rulesOf := map[string][]string{} // pipeline ARN -> logical ids of the rules matching it
+	for id, r := range cdktest.ResourcesOfType(template, "AWS::Events::Rule") {
+		pattern, _ := r["Properties"].(map[string]interface{})["EventPattern"].(map[string]interface{})
+		resources, _ := pattern["resources"].([]interface{})
+		for _, res := range resources {
+			if s, ok := res.(string); ok {
+				rulesOf[s] = append(rulesOf[s], id)
+			}
+		}
+	}
+	for _, arn := range arns {
+		if len(rulesOf[arn]) != 2 {
+			t.Errorf("%s: rules %v, want an executions and an approvals rule", arn, rulesOf[arn])
+		}
+	}
+	for _, id := range []string{"NotificationsPipelineExecutions3FCB59FC", "NotificationsPipelineApprovalsCA329F91"} {
+		if _, ok := template["Resources"].(map[string]interface{})[id]; !ok {
+			t.Errorf("no rule %s: the first pipeline's rules must keep their logical ids", id)
+		}
+	}
+
+	sidOf := map[string]string{} // pipeline ARN -> Sid of the statement that reads its executions
+	for _, p := range cdktest.ResourcesOfType(template, "AWS::IAM::ManagedPolicy") {
+		doc, _ := p["Properties"].(map[string]interface{})["PolicyDocument"].(map[string]interface{})
+		statements, _ := doc["Statement"].([]interface{})
+		for _, s := range statements {
+			st := s.(map[string]interface{})
+			if st["Action"] == "codepipeline:GetPipelineExecution" {
+				sidOf[fmt.Sprint(st["Resource"])] = fmt.Sprint(st["Sid"])
+			}
+		}
+	}
+	if got := sidOf[arns[0]]; got != "ReadPipelineExecutions" {
+		t.Errorf("Sid for %s = %q, want ReadPipelineExecutions (unchanged)", arns[0], got)
+	}
+	if got := sidOf[arns[1]]; got != "ReadHotfixExecutions" {
+		t.Errorf("Sid for %s = %q, want ReadHotfixExecutions", arns[1], got)
+	}
+	if got := sidOf[arns[2]]; got == "" || got == sidOf[arns[0]] || got == sidOf[arns[1]] {
+		t.Errorf("Sid for %s = %q, want one of its own (Sids so far: %v)", arns[2], got, sidOf)
+	}
+}
+
+// Notifying the same pipeline twice would send every event twice.
+func TestFailsWhenNotifyPipelineIsCalledTwiceForOnePipeline(t *testing.T) {
+	stack, n := slackNotifications(t)
+	delivery := awscodepipeline.Pipeline_FromPipelineArn(stack, jsii.String("Delivery"), jsii.String("arn:aws:codepipeline:us-east-1:111111111111:golden-ami"))
+	n.NotifyPipeline(delivery)
+	before := len(*n.Node().Children())
+	got := cdktest.ExpectPanic(t, func() { n.NotifyPipeline(delivery) })
+	if want := "notifications: NotifyPipeline already notifies pipeline Test/Delivery (a second call would send each of its events twice)"; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if after := len(*n.Node().Children()); after != before {
+		t.Errorf("Notifications gained %d children before the call failed", after-before)
+	}
+	// Another construct for the same pipeline is the same pipeline.
+	again := awscodepipeline.Pipeline_FromPipelineArn(stack, jsii.String("Again"), jsii.String("arn:aws:codepipeline:us-east-1:111111111111:golden-ami"))
+	got = cdktest.ExpectPanic(t, func() { n.NotifyPipeline(again) })
+	if want := "notifications: NotifyPipeline already notifies pipeline Test/Delivery (a second call would send each of its events twice)"; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+// EventBridge assumes the publish role for a rule; the trust policy admits
+// only rules of this account and region (EventBridge sets aws:SourceArn to
+// the rule's ARN and aws:SourceAccount to its account).
+func TestPublishRoleTrustsOnlyThisAccountsRules(t *testing.T) {
+	stack, n := slackNotifications(t)
+	n.NotifyPipeline(awscodepipeline.Pipeline_FromPipelineArn(stack, jsii.String("Pipeline"), jsii.String("arn:aws:codepipeline:us-east-1:111111111111:golden-ami")))
+	cdktest.Check(t, "publish role trust policy", func() {
+		assertions.Template_FromStack(stack, nil).HasResourceProperties(jsii.String("AWS::IAM::Role"), map[string]interface{}{
+			"Description": "EventBridge rules publish golden AMI notifications with this role",
+			"AssumeRolePolicyDocument": assertions.Match_ObjectEquals(&map[string]interface{}{
+				"Version": "2012-10-17",
+				"Statement": []interface{}{map[string]interface{}{
+					"Effect": "Allow", "Action": "sts:AssumeRole",
+					"Principal": map[string]interface{}{"Service": "events.amazonaws.com"},
+					"Condition": map[string]interface{}{
+						"StringEquals": map[string]interface{}{"aws:SourceAccount": "111111111111"},
+						"ArnLike":      map[string]interface{}{"aws:SourceArn": "arn:aws:events:us-east-1:111111111111:rule/*"},
+					},
+				}},
+			}),
 		})
 	})
 }
