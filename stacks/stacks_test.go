@@ -235,6 +235,45 @@ func TestEveryAlarmCanPublishToItsTopic(t *testing.T) {
 	}
 }
 
+// A key or resource policy that grants the same thing twice under two Sids
+// is harder to review and hides which construct owns the grant.
+func TestPoliciesGrantNothingTwice(t *testing.T) {
+	dir, _, stacks := synthAll(t)
+	checked := 0
+	for _, s := range stacks {
+		tmpl := readTemplate(t, dir, *s.StackName())
+		for id, r := range tmpl["Resources"].(map[string]interface{}) {
+			props, _ := r.(map[string]interface{})["Properties"].(map[string]interface{})
+			for _, field := range []string{"KeyPolicy", "PolicyDocument"} {
+				doc, ok := props[field].(map[string]interface{})
+				if !ok {
+					continue
+				}
+				seen := map[string]string{}
+				for _, st := range doc["Statement"].([]interface{}) {
+					st := st.(map[string]interface{})
+					sid, _ := st["Sid"].(string)
+					rest := map[string]interface{}{}
+					for k, v := range st {
+						if k != "Sid" {
+							rest[k] = v
+						}
+					}
+					key, _ := json.Marshal(rest)
+					if other, dup := seen[string(key)]; dup {
+						t.Errorf("%s %s: statements %q and %q grant the same", *s.StackName(), id, other, sid)
+					}
+					seen[string(key)] = sid
+					checked++
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no policy statements found; the check checked nothing")
+	}
+}
+
 func TestProdIsTerminationProtectedAndDevIsNot(t *testing.T) {
 	_, envs, _ := synthAll(t)
 	for name, want := range map[string]bool{"prod": true, "dev": false} {

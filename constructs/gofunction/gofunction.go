@@ -617,7 +617,8 @@ func (f *GoFunction) SendResultsTo(topic awssns.ITopic, topicKey awskms.IKey) {
 		OnFailure: &awslambda.CfnEventInvokeConfig_OnFailureProperty{Destination: topic.TopicArn()},
 	})
 	statements := []awsiam.PolicyStatement{statement("PublishResults", []string{"sns:Publish"}, topic.TopicArn())}
-	if topicKey != nil {
+	// With the function's own key, UseOwnKey already grants exactly this.
+	if topicKey != nil && topicKey != f.EncryptionKey {
 		statements = append(statements, statement("EncryptResults", []string{"kms:GenerateDataKey", "kms:Decrypt"}, topicKey.KeyArn()))
 	}
 	f.AddToRolePolicy(statements...)

@@ -146,7 +146,9 @@ func NewNotifications(scope constructs.Construct, id *string, props *Notificatio
 	// so the key and the topic trust no service principal an account
 	// outside this one could point a rule at.
 	this.EncryptionKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        str("AllowCloudWatchNotifications"),
+		// The same statement as a GoFunction's alarms need on its key
+		// (same Sid and content), so a key both use holds it once.
+		Sid:        str("AllowCloudWatchAlarms"),
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(str("cloudwatch.amazonaws.com"), nil)},
 		Actions:    strs("kms:Decrypt", "kms:GenerateDataKey*"),
 		Resources:  strs("*"),
