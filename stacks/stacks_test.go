@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -272,6 +273,59 @@ func TestPoliciesGrantNothingTwice(t *testing.T) {
 	if checked == 0 {
 		t.Fatal("no policy statements found; the check checked nothing")
 	}
+}
+
+// GoFunction suppresses AwsSolutions-IAM5 for "Resource::*" on every
+// function policy, so cdk-nag alone would not notice a new statement on "*".
+// This does: an action on "*" must be one that supports no resource-level
+// permissions (IAM's Service Authorization Reference), or be limited by a
+// condition.
+func TestWildcardResourcesOnlyForActionsWithoutResourceLevelPermissions(t *testing.T) {
+	noResourceLevel := map[string]bool{
+		"xray:PutTraceSegments": true, "xray:PutTelemetryRecords": true, // X-Ray tracing
+		"ec2:DescribeImages": true, // Parameter Store's aws:ec2:image validation, the monitor's image search
+	}
+	dir, _, stacks := synthAll(t)
+	checked := 0
+	for _, s := range stacks {
+		tmpl := readTemplate(t, dir, *s.StackName())
+		for _, typ := range []string{"AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"} {
+			for id, r := range cdktest.ResourcesOfType(tmpl, typ) {
+				doc := r["Properties"].(map[string]interface{})["PolicyDocument"].(map[string]interface{})
+				for _, st := range doc["Statement"].([]interface{}) {
+					st := st.(map[string]interface{})
+					checked++
+					if !slices.Contains(anyList(st["Resource"]), "*") || st["Condition"] != nil {
+						continue
+					}
+					for _, a := range anyList(st["Action"]) {
+						if !noResourceLevel[a] {
+							t.Errorf("%s %s: %s on * without a condition; name its resources, or add it here if it supports no resource-level permissions", *s.StackName(), id, a)
+						}
+					}
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no policy statements found; the check checked nothing")
+	}
+}
+
+func anyList(v interface{}) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []interface{}:
+		var out []string
+		for _, e := range v {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
 }
 
 func TestProdIsTerminationProtectedAndDevIsNot(t *testing.T) {
