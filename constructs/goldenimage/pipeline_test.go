@@ -454,6 +454,8 @@ func TestParentImageKinds(t *testing.T) {
 		"FromParameterName": gi.ParentImageFromParameterName("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"),
 		"FromImageARN":      gi.ParentImageFromImageARN("arn:aws:imagebuilder:us-east-1:aws:image/amazon-linux-2023-x86/x.x.x"),
 		"FromParameterARN":  gi.ParentImageFromParameterName("arn:aws:ssm:eu-west-1:222222222222:parameter/golden-ami/prod/al2023/latest"),
+		// A value known only at deploy time is not validated at synth.
+		"FromAMIParameter": gi.ParentImageFromAMIID(*awscdk.NewCfnParameter(stack, jsii.String("ParentAmi"), &awscdk.CfnParameterProps{Type: jsii.String("AWS::EC2::Image::Id")}).ValueAsString()),
 	} {
 		gi.NewGoldenImagePipeline(stack, jsii.String(id), &gi.GoldenImagePipelineProps{ImageName: jsii.String(strings.ToLower(id)), ParentImage: parent})
 	}
@@ -466,6 +468,7 @@ func TestParentImageKinds(t *testing.T) {
 		"ssm:arn:aws:ssm:eu-west-1:222222222222:parameter/golden-ami/prod/al2023/latest"} {
 		hasProps(t, tmpl, "AWS::ImageBuilder::ImageRecipe", map[string]interface{}{"ParentImage": want})
 	}
+	hasProps(t, tmpl, "AWS::ImageBuilder::ImageRecipe", map[string]interface{}{"ParentImage": map[string]interface{}{"Ref": "ParentAmi"}})
 }
 
 // recipeIdentity synthesizes one pipeline in a fresh app and returns the

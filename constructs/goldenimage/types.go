@@ -170,6 +170,9 @@ func (p *ParentImage) recipeValue() *string {
 }
 
 func (p *ParentImage) validate() error {
+	if p.kind != parentParameter && isToken(p.value) {
+		return nil // a CfnParameter or another resource's attribute, known at deploy time
+	}
 	switch p.kind {
 	case parentParameter:
 		if p.parameter == nil {
