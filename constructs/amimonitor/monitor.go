@@ -23,6 +23,12 @@ import (
 	"github.com/platform-eng/golden-ami/internal/validate"
 )
 
+// UpstreamDescriptionPrefix starts the description of every parameter
+// version the monitor writes. The imagebuildertrigger function builds only
+// versions so described; write it yourself to make a hand-written value
+// start a build.
+const UpstreamDescriptionPrefix = contract.UpstreamDescriptionPrefix
+
 // UpstreamMonitorProps configures an UpstreamMonitor. Set exactly one
 // source: SourceParameterName, PlatformBranch, PlatformARN, or ImageOwner
 // together with ImageNamePattern.
@@ -54,7 +60,7 @@ type UpstreamMonitorProps struct {
 	// CloudFormation writes it at creation and on every update of the
 	// parameter resource. No build starts for it: the imagebuildertrigger
 	// function builds only the values the monitor writes (described with
-	// contract.UpstreamDescriptionPrefix), and the monitor replaces the seed,
+	// UpstreamDescriptionPrefix), and the monitor replaces the seed,
 	// or claims it when it already is the upstream's AMI, on its next run.
 	//
 	// Default: a dynamic reference to SourceParameterName; required for
@@ -272,7 +278,7 @@ func NewUpstreamMonitor(scope constructs.Construct, id *string, props *UpstreamM
 			DataType:      awsssm.ParameterDataType_AWS_EC2_IMAGE,
 			// CloudFormation writes the seed again, with this description,
 			// whenever it updates the resource. The trigger builds only
-			// versions described with contract.UpstreamDescriptionPrefix,
+			// versions described with UpstreamDescriptionPrefix,
 			// which this must never start with.
 			Description: str("Upstream AMI seed; the upstream monitor replaces it"),
 		})

@@ -30,6 +30,10 @@ import (
 	"github.com/platform-eng/golden-ami/internal/nag"
 )
 
+// OneVCPUMemoryMiB is the largest memory size at which Lambda gives a
+// function at most one vCPU; up to it, GoFunction sets GOMAXPROCS=1.
+const OneVCPUMemoryMiB = contract.OneVCPUMemoryMiB
+
 // GoFunctionProps configures a GoFunction.
 type GoFunctionProps struct {
 	// ImportPath is the Go import path of the function's main package, e.g.
@@ -545,7 +549,7 @@ func AllowAlarmsToPublish(topic awssns.ITopic) {
 }
 
 // environment is props.Environment plus GOMAXPROCS=1 when the function's
-// memory buys at most one vCPU (contract.OneVCPUMemoryMiB) and the caller
+// memory buys at most one vCPU (OneVCPUMemoryMiB) and the caller
 // did not set it.
 func environment(props *GoFunctionProps) *map[string]*string {
 	env := map[string]*string{}

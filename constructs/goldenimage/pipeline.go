@@ -19,7 +19,6 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 
 	"github.com/platform-eng/golden-ami/components"
-	"github.com/platform-eng/golden-ami/internal/contract"
 	"github.com/platform-eng/golden-ami/internal/nag"
 )
 
@@ -558,11 +557,11 @@ func (g *GoldenImagePipeline) amiTags(p GoldenImagePipelineProps) *map[string]*s
 			tags[k] = v
 		}
 	}
-	tags[tagImage] = p.ImageName
-	tags[contract.TagPipeline] = g.RecipeName
-	tags[tagPlatform] = jsiiString(string(p.Platform))
-	tags[tagArchitecture] = jsiiString(string(p.Architecture))
-	tags[tagStigLevel] = jsiiString(string(p.StigLevel))
+	tags[TagImage] = p.ImageName
+	tags[TagPipeline] = g.RecipeName
+	tags[TagPlatform] = jsiiString(string(p.Platform))
+	tags[TagArchitecture] = jsiiString(string(p.Architecture))
+	tags[TagStigLevel] = jsiiString(string(p.StigLevel))
 	return &tags
 }
 
@@ -585,7 +584,7 @@ func (g *GoldenImagePipeline) defineInfrastructure(p GoldenImagePipelineProps, b
 				S3KeyPrefix:  jsiiString(strings.TrimSuffix(*g.LogPrefix, "/")),
 			},
 		},
-		ResourceTags: &map[string]*string{tagImage: p.ImageName, contract.TagPipeline: g.RecipeName},
+		ResourceTags: &map[string]*string{TagImage: p.ImageName, TagPipeline: g.RecipeName},
 	}
 	if p.Subnet != nil {
 		props.SubnetId = p.Subnet.SubnetId()
@@ -673,7 +672,7 @@ func (g *GoldenImagePipeline) definePipeline(p GoldenImagePipelineProps, baseNam
 		ImageScanningConfiguration: &awsimagebuilder.CfnImagePipeline_ImageScanningConfigurationProperty{
 			ImageScanningEnabled: jsiiBool(true),
 		},
-		ImageTags: &map[string]*string{contract.TagPipeline: g.RecipeName, tagImage: p.ImageName},
+		ImageTags: &map[string]*string{TagPipeline: g.RecipeName, TagImage: p.ImageName},
 		LoggingConfiguration: &awsimagebuilder.CfnImagePipeline_PipelineLoggingConfigurationProperty{
 			ImageLogGroupName:    imageLogs.LogGroupName(),
 			PipelineLogGroupName: pipelineLogs.LogGroupName(),
@@ -746,7 +745,7 @@ func (g *GoldenImagePipeline) defineLifecycle(p GoldenImagePipelineProps, baseNa
 		// Images carry this tag from the pipeline's ImageTags. Selecting by tag
 		// keeps images built by earlier recipe versions under the policy.
 		ResourceSelection: &awsimagebuilder.CfnLifecyclePolicy_ResourceSelectionProperty{
-			TagMap: &map[string]*string{contract.TagPipeline: g.RecipeName},
+			TagMap: &map[string]*string{TagPipeline: g.RecipeName},
 		},
 	})
 	return role, policy

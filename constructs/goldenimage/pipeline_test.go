@@ -94,6 +94,10 @@ func TestDefaults(t *testing.T) {
 				"golden-ami:platform": "Linux", "golden-ami:architecture": "x86_64", "golden-ami:stig-level": "medium",
 			},
 		})
+		// The exported tag keys name the tags the AMIs carry.
+		hasProps(t, tmpl, "AWS::ImageBuilder::ImageRecipe", map[string]interface{}{"AmiTags": map[string]interface{}{
+			gi.TagImage: "al2023", gi.TagPipeline: *p.RecipeName, gi.TagPlatform: "Linux", gi.TagArchitecture: "x86_64", gi.TagStigLevel: "medium",
+		}})
 		if got := key.AsString(); !strings.HasPrefix(*got, "AL2023Key") {
 			t.Errorf("root volume key = %s, want the construct's own key", *got)
 		}

@@ -339,15 +339,24 @@ var (
 	logRetentions   = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 )
 
-// provenanceTags are the AMI tags the pipeline sets itself (amiTags).
-var provenanceTags = []string{tagImage, contract.TagPipeline, tagPlatform, tagArchitecture, tagStigLevel}
-
+// The provenance tags every golden AMI carries, for selecting AMIs (e.g.
+// an ec2:DescribeImages filter "tag:golden-ami:pipeline") or in IAM
+// conditions (ec2:ResourceTag/golden-ami:pipeline).
 const (
-	tagImage        = "golden-ami:image"
-	tagPlatform     = "golden-ami:platform"
-	tagArchitecture = "golden-ami:architecture"
-	tagStigLevel    = "golden-ami:stig-level"
+	// TagImage is the pipeline's ImageName.
+	TagImage = "golden-ami:image"
+	// TagPipeline is the pipeline's recipe name (GoldenImagePipeline.RecipeName).
+	TagPipeline = contract.TagPipeline
+	// TagPlatform is "Linux" or "Windows".
+	TagPlatform = "golden-ami:platform"
+	// TagArchitecture is "x86_64" or "arm64".
+	TagArchitecture = "golden-ami:architecture"
+	// TagStigLevel is the STIG level the image was hardened to.
+	TagStigLevel = "golden-ami:stig-level"
 )
+
+// provenanceTags are the AMI tags the pipeline sets itself (amiTags).
+var provenanceTags = []string{TagImage, TagPipeline, TagPlatform, TagArchitecture, TagStigLevel}
 
 // validate checks p before anything is defined and returns every problem,
 // each naming the field and the bad value. Unresolved tokens are skipped.

@@ -64,7 +64,7 @@ type PipelineTriggerProps struct {
 // and start that pipeline (and, once Notifications.NotifyDecisions sends its
 // results to a topic, publish to that topic with its key). The function ignores versions the
 // monitor did not write (their description lacks
-// contract.UpstreamDescriptionPrefix), such as the seed CloudFormation
+// amimonitor.UpstreamDescriptionPrefix), such as the seed CloudFormation
 // writes on every update of the parameter resource. It runs one invocation
 // at a time (reserved concurrency 1) and derives the start request's client
 // token from the value and the version at which the monitor first wrote it,
