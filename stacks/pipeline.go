@@ -160,7 +160,11 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *PipelineSta
 			"node --version",
 		),
 		// What .ci/run checks, in its order: gofmt, vet, the README's test
-		// command (this module, then examples/consumer, its own module), synth.
+		// command (this module, then examples/consumer, its own module),
+		// synth, and the check of what synth wrote (every environment's
+		// pipelines and hardening, every cdk-nag report row). .ci/run also
+		// fuzzes the event decoders for five minutes and synthesizes
+		// examples/consumer; a deployment does not wait for those.
 		Commands: strs(
 			gofmtCheck,
 			"go vet ./...",
@@ -168,6 +172,7 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *PipelineSta
 			fmt.Sprintf("go run gotest.tools/gotestsum@%s --junitfile reports/unit-tests.xml -- ./...", GotestsumVersion),
 			"(cd examples/consumer && go vet ./... && go test ./...)",
 			fmt.Sprintf("npx --yes aws-cdk@%s synth --quiet -c pipeline=true", CDKCLIVersion),
+			"go run ./internal/tools/checkassembly cdk.out",
 		),
 		PrimaryOutputDirectory: str("cdk.out"),
 		Cache:                  awscodebuild.Cache_Bucket(cache, &awscodebuild.BucketCacheOptions{Prefix: str("synth")}),

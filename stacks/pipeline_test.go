@@ -219,13 +219,15 @@ func TestBuildRunsVetTestsWithAReportThenSynth(t *testing.T) {
 		}
 	}
 	// The same checks as .ci/run and the README's test command, in its order:
-	// gofmt, vet, this module's tests, examples/consumer's, then synth.
+	// gofmt, vet, this module's tests, examples/consumer's, synth, then the
+	// check of what synth wrote.
 	order := []string{
 		`gofmt" -l .`,
 		`go vet ./...`,
 		`gotest.tools/gotestsum@` + GotestsumVersion + ` --junitfile reports/unit-tests.xml -- ./...`,
 		`(cd examples/consumer && go vet ./... && go test ./...)`,
 		`aws-cdk@` + CDKCLIVersion + ` synth --quiet -c pipeline=true`,
+		`go run ./internal/tools/checkassembly cdk.out`,
 	}
 	last := -1
 	for _, want := range order {

@@ -10,6 +10,7 @@ package assemblycheck
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -31,9 +32,19 @@ var stigARN = regexp.MustCompile(`:aws:component/stig-build-(linux|windows)-(low
 func Check(dir string, envs []Environment) []string {
 	var problems []string
 	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	templates, err := stackTemplates(dir)
+	if err != nil {
+		return append(problems, err.Error())
+	}
+	template := func(stack string) string {
+		if path, ok := templates[stack]; ok {
+			return path
+		}
+		return filepath.Join(dir, stack+".template.json") // reported as missing
+	}
 	for _, env := range envs {
 		name := "GoldenAmi-" + env.Name
-		tmpl, err := readTemplate(filepath.Join(dir, name+".template.json"))
+		tmpl, err := readTemplate(template(name))
 		if err != nil {
 			fail("%s: %v", name, err)
 			continue
@@ -84,7 +95,7 @@ func Check(dir string, envs []Environment) []string {
 		}
 		for _, region := range env.DistributionRegions {
 			keys := name + "-keys-" + region
-			kt, err := readTemplate(filepath.Join(dir, keys+".template.json"))
+			kt, err := readTemplate(template(keys))
 			if err != nil {
 				fail("%s: %v", keys, err)
 				continue
@@ -96,6 +107,54 @@ func Check(dir string, envs []Environment) []string {
 	}
 	problems = append(problems, NagReportProblems(dir)...)
 	return problems
+}
+
+// stackTemplates maps each stack's name to its template file, in the
+// assembly at dir and in the stage assemblies nested in it (the delivery
+// pipeline's synth puts every environment's stacks in one of those), from
+// the assemblies' manifests. Without a manifest, templates are found by
+// their file names.
+func stackTemplates(dir string) (map[string]string, error) {
+	out := map[string]string{}
+	var walk func(dir string) error
+	walk = func(dir string) error {
+		data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var m struct {
+			Artifacts map[string]struct {
+				Type       string `json:"type"`
+				Properties struct {
+					StackName     string `json:"stackName"`
+					TemplateFile  string `json:"templateFile"`
+					DirectoryName string `json:"directoryName"`
+				} `json:"properties"`
+			} `json:"artifacts"`
+		}
+		if err := json.Unmarshal(data, &m); err != nil {
+			return fmt.Errorf("%s: %w", filepath.Join(dir, "manifest.json"), err)
+		}
+		for id, a := range m.Artifacts {
+			switch a.Type {
+			case "aws:cloudformation:stack":
+				name := a.Properties.StackName
+				if name == "" {
+					name = id
+				}
+				out[name] = filepath.Join(dir, a.Properties.TemplateFile)
+			case "cdk:cloud-assembly":
+				if err := walk(filepath.Join(dir, a.Properties.DirectoryName)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return out, walk(dir)
 }
 
 // csvHeader is the first row cdk-nag writes to a CSV report.

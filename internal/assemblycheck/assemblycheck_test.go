@@ -41,6 +41,31 @@ func TestCheckReportsEveryMissingGuarantee(t *testing.T) {
 	}
 }
 
+// The delivery pipeline's synth puts each environment's stacks in a nested
+// stage assembly, under a path-derived file name: the check follows the
+// manifests to the stack names.
+func TestCheckFindsStacksInNestedStageAssemblies(t *testing.T) {
+	dir := t.TempDir()
+	stage := filepath.Join(dir, "assembly-Pipeline-dev")
+	if err := os.Mkdir(stage, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, "manifest.json", `{"artifacts": {"assembly-Pipeline-dev": {"type": "cdk:cloud-assembly", "properties": {"directoryName": "assembly-Pipeline-dev"}}}}`)
+	write(t, stage, "manifest.json", `{"artifacts": {"PipelinedevGoldenAmi1234": {"type": "aws:cloudformation:stack", "properties": {"stackName": "GoldenAmi-dev", "templateFile": "PipelinedevGoldenAmi1234.template.json"}}}}`)
+	write(t, stage, "PipelinedevGoldenAmi1234.template.json", `{"Resources": {
+		"I": {"Type": "AWS::ImageBuilder::InfrastructureConfiguration", "Properties": {"Name": "i", "InstanceMetadataOptions": {"HttpTokens": "optional"}}}
+	}}`)
+	write(t, stage, "AwsSolutions-GoldenAmi-dev-NagReport.csv", nagCSV([3]string{"AwsSolutions-S1", "GoldenAmi-dev/Bucket", "Compliant"}))
+	got := strings.Join(Check(dir, []Environment{{Name: "dev", Images: 1}}), "\n")
+	if !strings.Contains(got, "GoldenAmi-dev: infrastructure i does not require IMDSv2 (HttpTokens optional)") || strings.Contains(got, "GoldenAmi-dev: open") {
+		t.Errorf("the stage's template was not checked:\n%s", got)
+	}
+	write(t, stage, "manifest.json", `{"artifacts": `)
+	if got := Check(dir, nil); len(got) != 1 || !strings.HasPrefix(got[0], filepath.Join(stage, "manifest.json")+": unexpected end of JSON input") {
+		t.Errorf("a broken manifest: %v", got)
+	}
+}
+
 func TestCheckFailsWithoutNagReports(t *testing.T) {
 	got := Check(t.TempDir(), nil)
 	if len(got) != 1 || !strings.HasPrefix(got[0], "no cdk-nag reports") {
