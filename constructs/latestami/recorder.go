@@ -70,8 +70,8 @@ type LatestAMIRecorderProps struct {
 	// and the dead-letter queue and alarm topic it creates; it is passed to
 	// the function's GoFunction (see gofunction.GoFunctionProps).
 	//
-	// Default: a new customer-managed key with yearly rotation, retained on
-	// stack deletion (the GoFunction default).
+	// Default: Pipeline.EncryptionKey, which already trusts the services
+	// involved; the function adds its statements to that key's policy.
 	EncryptionKey awskms.IKey
 
 	// DeadLetterQueue receives events that failed every retry, from
@@ -159,6 +159,10 @@ func NewLatestAMIRecorder(scope constructs.Construct, id *string, props *LatestA
 	}
 	constructs.NewConstruct_Override(this, scope, id)
 
+	key := props.EncryptionKey
+	if key == nil {
+		key = p.EncryptionKey
+	}
 	this.Function = gofunction.NewGoFunction(this, str("Function"), &gofunction.GoFunctionProps{
 		ImportPath:  str(contract.FunctionLatestAMI),
 		Description: str("Records the latest AMI of golden image " + *p.ImageName + " in " + *this.ParameterName),
@@ -167,7 +171,7 @@ func NewLatestAMIRecorder(scope constructs.Construct, id *string, props *LatestA
 		// validate each aws:ec2:image write (up to 10 s each, longer when it
 		// retries a failed write), so give it more than the default minute.
 		Timeout:         awscdk.Duration_Minutes(num(3)),
-		EncryptionKey:   props.EncryptionKey,
+		EncryptionKey:   key,
 		DeadLetterQueue: props.DeadLetterQueue,
 		AlarmTopic:      props.AlarmTopic,
 		LogRetention:    props.LogRetention,

@@ -41,6 +41,10 @@ func TestRecorderSubscribesToThePipelineTopic(t *testing.T) {
 	reader := awsiam.NewRole(stack, jsii.String("Reader"), &awsiam.RoleProps{AssumedBy: awsiam.NewAccountRootPrincipal()})
 	r.GrantRead(reader)
 	tmpl := assertions.Template_FromStack(stack, nil)
+	cdktest.Check(t, "the pipeline's key, no key of its own", func() { tmpl.ResourceCountIs(jsii.String("AWS::KMS::Key"), jsii.Number(1)) })
+	if r.Function.EncryptionKey != pipeline.EncryptionKey {
+		t.Error("the recorder function does not use the pipeline's key by default")
+	}
 
 	// CDK sorts a statement's resources.
 	params := []interface{}{

@@ -35,8 +35,8 @@ type PipelineTriggerProps struct {
 	// and the dead-letter queue and alarm topic it creates; it is passed to
 	// the function's GoFunction (see gofunction.GoFunctionProps).
 	//
-	// Default: a new customer-managed key with yearly rotation, retained on
-	// stack deletion (the GoFunction default).
+	// Default: Pipeline.EncryptionKey, which already trusts the services
+	// involved; the function adds its statements to that key's policy.
 	EncryptionKey awskms.IKey
 
 	// DeadLetterQueue receives events that failed every retry, from
@@ -103,6 +103,10 @@ func NewPipelineTrigger(scope constructs.Construct, id *string, props *PipelineT
 
 	this := &PipelineTrigger{}
 	constructs.NewConstruct_Override(this, scope, id)
+	key := props.EncryptionKey
+	if key == nil {
+		key = props.Pipeline.EncryptionKey
+	}
 	this.Function = gofunction.NewGoFunction(this, str("Function"), &gofunction.GoFunctionProps{
 		ImportPath:  str(contract.FunctionImageBuilderTrigger),
 		Description: str("Starts golden image pipeline " + *props.Pipeline.ImageName + " when its upstream AMI changes"),
@@ -113,7 +117,7 @@ func NewPipelineTrigger(scope constructs.Construct, id *string, props *PipelineT
 		// One start at a time: with the deterministic client token, this
 		// keeps a burst of redeliveries from racing each other.
 		ReservedConcurrentExecutions: num(1),
-		EncryptionKey:                props.EncryptionKey,
+		EncryptionKey:                key,
 		DeadLetterQueue:              props.DeadLetterQueue,
 		AlarmTopic:                   props.AlarmTopic,
 		LogRetention:                 props.LogRetention,

@@ -31,6 +31,10 @@ func TestTrigger(t *testing.T) {
 	trigger.GrantInvoke(operator)
 	tmpl := assertions.Template_FromStack(stack, nil)
 
+	cdktest.Check(t, "the pipeline's key, no key of its own", func() { tmpl.ResourceCountIs(jsii.String("AWS::KMS::Key"), jsii.Number(1)) })
+	if trigger.Function.EncryptionKey != pipeline.EncryptionKey {
+		t.Error("the trigger function does not use the pipeline's key by default")
+	}
 	param := map[string]interface{}{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^AL2023UpstreamParameter"))}
 	pipelineARN := map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^AL2023Pipeline")), "Arn"}}
 	cdktest.Check(t, "rule matches only the parameter's Create and Update", func() {
