@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Profiles the Node side of one synth with V8's CPU profiler and prints
+# where its time goes (internal/bench/synthprofile/summary.js): template
+# validation, cdk-nag, module loading, garbage collection, waiting for Go.
+# jsii's runtime script starts the kernel as a child process and forwards
+# every signal to it, the profiler's SIGPROF too, so profiling the script's
+# own process kills the kernel. The script runs a copy of the runtime whose
+# spawn call adds --cpu-prof for the kernel alone (JSII_RUNTIME); nothing in
+# the app changes.
+#
+# Usage: scripts/profile-synth.sh [app|empty]   (default app: the whole app;
+#        empty: the empty-stack baseline of scripts/bench-synth.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+which="${1:-app}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+
+case "$which" in
+  app) go build -o "$work/bin" . ;;
+  empty) go build -o "$work/bin" ./internal/bench/emptyapp ;;
+  *) echo "usage: $0 [app|empty]" >&2; exit 2 ;;
+esac
+version=$(go list -m -f '{{.Version}}' github.com/aws/jsii-runtime-go)
+runtime="$(go env GOMODCACHE)/github.com/aws/jsii-runtime-go@$version/internal/embedded/resources/bin/jsii-runtime.js"
+[ -f "$runtime" ] || { echo "jsii runtime not found at $runtime" >&2; exit 1; }
+
+cp -r "$(dirname "$runtime")/.." "$work/runtime"
+chmod -R u+w "$work/runtime"
+spawn='[...process.execArgv,"--preserve-symlinks"'
+grep -qF "$spawn" "$work/runtime/bin/jsii-runtime.js" ||
+  { echo "jsii-runtime.js $version no longer spawns the kernel with $spawn; update this script" >&2; exit 1; }
+sed -i "s#\[\.\.\.process\.execArgv,\"--preserve-symlinks\"#[...process.execArgv,\"--cpu-prof\",\"--cpu-prof-dir=$work/prof\",\"--preserve-symlinks\"#" "$work/runtime/bin/jsii-runtime.js"
+
+context="$(go run ./internal/bench/cdkcontext)"
+JSII_RUNTIME="node $work/runtime/bin/jsii-runtime.js" \
+  CDK_OUTDIR="$work/out" CDK_CONTEXT_JSON="$context" "$work/bin" >"$work/log" 2>&1 ||
+  { cat "$work/log" >&2; exit 1; }
+node internal/bench/synthprofile/summary.js "$work"/prof/*.cpuprofile
