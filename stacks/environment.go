@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -20,6 +21,12 @@ type GoldenImageStackProps struct {
 	awscdk.StackProps
 	// Environment is the validated environment the stack builds images for.
 	Environment Environment
+	// VerifierAccount is the delivery pipeline's account. When set, the
+	// stack defines VerifyRole, which the pipeline's Verify step in that
+	// account assumes to check the deployment.
+	//
+	// Default: "" (no verify role; the stack is deployed directly).
+	VerifierAccount string
 }
 
 // GoldenImageStack holds one environment's golden-image pipelines, in the
@@ -38,7 +45,15 @@ type GoldenImageStack struct {
 	Images map[string]*ImageResources
 	// Outputs by id, e.g. "Al2023PipelineArn".
 	Outputs map[string]awscdk.CfnOutput
+	// VerifyRole may read what the delivery pipeline's Verify step checks,
+	// and nothing else: each image pipeline's status and each upstream
+	// parameter. Nil without GoldenImageStackProps.VerifierAccount.
+	VerifyRole awsiam.Role
 }
+
+// VerifyRoleName is the name of env's VerifyRole, which the delivery
+// pipeline assumes by ARN.
+func VerifyRoleName(env Environment) string { return "GoldenAmi-" + env.Name + "-PipelineVerify" }
 
 // ImageResources are everything one golden image runs on: the pipeline and
 // the loop that keeps it fresh.
@@ -137,7 +152,37 @@ func NewGoldenImageStack(scope constructs.Construct, id *string, props *GoldenIm
 		stack.output(prefix+"LatestAmiParameterName", recorder.ParameterName, "Latest golden AMI of "+img.Name+", in every distribution region")
 		stack.output(prefix+"NotificationTopicArn", p.Topic.TopicArn(), "Image Builder notifications of "+img.Name)
 	}
+	if props.VerifierAccount != "" {
+		stack.VerifyRole = newVerifyRole(stack, env, props.VerifierAccount)
+	}
 	return stack
+}
+
+// newVerifyRole defines the role the delivery pipeline's Verify step
+// assumes from verifier: read each image pipeline and each upstream
+// parameter, as the step's commands do (verifyStep), nothing more. CDK's
+// lookup role would do, but it has ReadOnlyAccess to the whole account.
+func newVerifyRole(stack *GoldenImageStack, env Environment, verifier string) awsiam.Role {
+	var pipelines, parameters []*string
+	for _, img := range env.Images {
+		p := stack.Images[img.Name].Pipeline
+		pipelines = append(pipelines, p.PipelineARN)
+		parameters = append(parameters, p.UpstreamParameter.ParameterArn())
+	}
+	policy := awsiam.NewManagedPolicy(stack.Stack, str("PipelineVerifyPolicy"), &awsiam.ManagedPolicyProps{
+		Description: str("What the delivery pipeline's Verify step of environment " + env.Name + " reads"),
+		Statements: &[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Sid: str("ReadImagePipelines"), Actions: strs("imagebuilder:GetImagePipeline"), Resources: &pipelines}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Sid: str("ReadUpstreamParameters"), Actions: strs("ssm:GetParameter"), Resources: &parameters}),
+		},
+	})
+	return awsiam.NewRole(stack.Stack, str("PipelineVerifyRole"), &awsiam.RoleProps{
+		RoleName:           str(VerifyRoleName(env)),
+		Description:        str("Assumed by the delivery pipeline (account " + verifier + ") to check environment " + env.Name + " after each deployment"),
+		AssumedBy:          awsiam.NewAccountPrincipal(str(verifier)),
+		ManagedPolicies:    &[]awsiam.IManagedPolicy{policy},
+		MaxSessionDuration: awscdk.Duration_Hours(num(1)),
+	})
 }
 
 // DistributionKeyStackProps configures a DistributionKeyStack.
@@ -214,17 +259,18 @@ type ImagesStage struct {
 }
 
 // NewEnvironmentStages defines env's stages under scope (the pipeline
-// stack). Their stacks keep the names of NewEnvironment's ("GoldenAmi-<env>",
+// stack), whose Verify steps run in pipelineAccount. Their stacks keep the names of NewEnvironment's ("GoldenAmi-<env>",
 // "GoldenAmi-<env>-keys-<region>"), so an environment can move from direct
 // deploys to the pipeline without replacing anything.
-func NewEnvironmentStages(scope constructs.Construct, env Environment) *EnvironmentStages {
+func NewEnvironmentStages(scope constructs.Construct, env Environment, pipelineAccount string) *EnvironmentStages {
 	out := &EnvironmentStages{Keys: map[string]awscdk.Stage{}}
 	stage := awscdk.NewStage(scope, str(env.Name), &awscdk.StageProps{
 		Env: &awscdk.Environment{Account: str(env.Account), Region: str(env.Region)},
 	})
 	images := NewGoldenImageStack(stage, str("GoldenAmi"), &GoldenImageStackProps{
-		StackProps:  stackProps(env, env.Region, "GoldenAmi-"+env.Name, "Golden AMI pipelines of environment "+env.Name),
-		Environment: env,
+		StackProps:      stackProps(env, env.Region, "GoldenAmi-"+env.Name, "Golden AMI pipelines of environment "+env.Name),
+		Environment:     env,
+		VerifierAccount: pipelineAccount,
 	})
 	tagStack(images.Stack, env)
 	out.Images = &ImagesStage{Stage: stage, Stack: images}

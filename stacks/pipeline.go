@@ -214,7 +214,7 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *PipelineSta
 			}))
 		}
 		wave := stack.Pipeline.AddWave(str(env.Name), &pipelines.WaveOptions{Pre: &pre})
-		stages := NewEnvironmentStages(s, env)
+		stages := NewEnvironmentStages(s, env, props.Pipeline.Account)
 		stack.Waves[env.Name], stack.Stages[env.Name] = wave, stages
 		stack.envOrder = append(stack.envOrder, env.Name)
 		stack.regions[env.Name] = env.DistributionRegions
@@ -329,7 +329,9 @@ func verifyStep(env Environment, images *GoldenImageStack) pipelines.Step {
 			fmt.Sprintf(`aws ssm get-parameter --region %s --name "$%s" --query Parameter.Version --output text`, env.Region, param),
 		)
 	}
-	role := fmt.Sprintf("arn:aws:iam::%s:role/cdk-hnb659fds-lookup-role-%s-%s", env.Account, env.Account, env.Region)
+	// The stage's own verify role (NewGoldenImageStack's VerifyRole): it
+	// reads exactly what the checks below read.
+	role := fmt.Sprintf("arn:aws:iam::%s:role/%s", env.Account, VerifyRoleName(env))
 	commands := append([]string{
 		"set -eu",
 		fmt.Sprintf(`creds=$(aws sts assume-role --role-arn %s --role-session-name verify-%s --query Credentials --output text)`, role, env.Name),

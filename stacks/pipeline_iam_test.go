@@ -6,9 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
 
 	"github.com/platform-eng/golden-ami/internal/cdktest"
 )
@@ -322,4 +326,76 @@ func TestPipelineInlinePolicySuppressionsGiveTheTrueReason(t *testing.T) {
 	if checked == 0 {
 		t.Error("no IAMNoInlinePolicy suppression on the pipeline's policies; the check is not looking in the right place")
 	}
+}
+
+// The Verify step reads each image pipeline and upstream parameter of its
+// environment through a role the environment's stack defines for exactly
+// that, not through CDK's lookup role (ReadOnlyAccess to the account).
+func TestVerifyStepAssumesOnlyItsEnvironmentsVerifyRole(t *testing.T) {
+	dir, ps := synthPipeline(t)
+	cfg := DeliveryPipeline()
+	var assumed []string
+	for id, r := range cdktest.ResourcesOfType(readTemplate(t, dir, "GoldenAmi-Pipeline"), "AWS::IAM::Policy") {
+		for _, st := range r["Properties"].(map[string]interface{})["PolicyDocument"].(map[string]interface{})["Statement"].([]interface{}) {
+			st := st.(map[string]interface{})
+			for _, res := range anyList(st["Resource"]) {
+				if strings.Contains(res, "lookup-role") {
+					t.Errorf("%s lets the pipeline assume CDK's lookup role %s", id, res)
+				}
+				if strings.Contains(res, "PipelineVerify") {
+					assumed = append(assumed, res)
+				}
+			}
+		}
+	}
+	envs, _ := Select(Environments(), "")
+	for _, env := range envs {
+		want := "arn:aws:iam::" + env.Account + ":role/GoldenAmi-" + env.Name + "-PipelineVerify"
+		if !slices.Contains(assumed, want) {
+			t.Errorf("no Verify step may assume %s (assumable: %v)", want, assumed)
+		}
+		images := ps.Stages[env.Name].Images.Stack
+		tmpl := assertions.Template_FromStack(images.Stack, nil)
+		cdktest.Check(t, env.Name+": verify role trusts the pipeline's account", func() {
+			tmpl.HasResourceProperties(jsii.String("AWS::IAM::Role"), map[string]interface{}{
+				"RoleName": "GoldenAmi-" + env.Name + "-PipelineVerify",
+				"AssumeRolePolicyDocument": map[string]interface{}{"Statement": []interface{}{map[string]interface{}{
+					"Action": "sts:AssumeRole", "Effect": "Allow",
+					"Principal": map[string]interface{}{"AWS": "arn:aws:iam::" + cfg.Account + ":root"},
+				}}},
+				"MaxSessionDuration": 3600,
+			})
+		})
+		cdktest.Check(t, env.Name+": verify policy reads the pipelines and parameters, nothing else", func() {
+			tmpl.HasResourceProperties(jsii.String("AWS::IAM::ManagedPolicy"), map[string]interface{}{
+				"PolicyDocument": map[string]interface{}{"Statement": []interface{}{
+					map[string]interface{}{"Sid": "ReadImagePipelines", "Action": "imagebuilder:GetImagePipeline", "Effect": "Allow", "Resource": assertions.Match_AnyValue()},
+					map[string]interface{}{"Sid": "ReadUpstreamParameters", "Action": "ssm:GetParameter", "Effect": "Allow", "Resource": assertions.Match_AnyValue()},
+				}},
+			})
+		})
+		var pipelines, parameters int
+		for _, r := range cdktest.ResourcesOfType(cdktest.TemplateJSON(t, images.Stack), "AWS::IAM::ManagedPolicy") {
+			for _, st := range r["Properties"].(map[string]interface{})["PolicyDocument"].(map[string]interface{})["Statement"].([]interface{}) {
+				st := st.(map[string]interface{})
+				switch st["Sid"] {
+				case "ReadImagePipelines":
+					pipelines = len(resources(st["Resource"]))
+				case "ReadUpstreamParameters":
+					parameters = len(resources(st["Resource"]))
+				}
+			}
+		}
+		if pipelines != len(env.Images) || parameters != len(env.Images) {
+			t.Errorf("%s: verify policy names %d pipelines and %d parameters, want %d each", env.Name, pipelines, parameters, len(env.Images))
+		}
+	}
+}
+
+// resources lists a statement's Resource, one value or a list of them.
+func resources(v interface{}) []interface{} {
+	if list, ok := v.([]interface{}); ok {
+		return list
+	}
+	return []interface{}{v}
 }
