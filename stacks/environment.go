@@ -99,6 +99,7 @@ func NewGoldenImageStack(scope constructs.Construct, id *string, props *GoldenIm
 			DistributionAccounts: strsOrNil(env.DistributionAccounts),
 		})
 		amiKey = stack.AmiKey.Key
+		stack.output("AmiKeyArn", amiKey.KeyArn(), "Key that encrypts the golden AMIs in this region (a fleet in another account grants its Auto Scaling role this key)")
 	}
 	for _, img := range env.Images {
 		p := gi.NewGoldenImagePipeline(stack.Stack, str(img.Name), &gi.GoldenImagePipelineProps{

@@ -373,6 +373,20 @@ func TestKeyStacksHoldTheAliasThePipelinesUse(t *testing.T) {
 				t.Errorf("GoldenAmi-%s does not distribute with %s", env.Name, arn)
 			}
 		}
+		// Shared AMIs are encrypted in the home region with the
+		// environment's own AMI key, under the same alias, and its ARN is
+		// an output (fleets in other accounts grant it to Auto Scaling).
+		images := readTemplate(t, dir, "GoldenAmi-"+env.Name)
+		aliases := cdktest.ResourcesOfType(images, "AWS::KMS::Alias")
+		_, output := images["Outputs"].(map[string]interface{})["AmiKeyArn"]
+		if shared := len(env.DistributionAccounts) > 0; shared != (len(aliases) == 1) || shared != output {
+			t.Errorf("GoldenAmi-%s shares with %v: %d aliases, AmiKeyArn output %v", env.Name, env.DistributionAccounts, len(aliases), output)
+		}
+		for _, a := range aliases {
+			if got := a["Properties"].(map[string]interface{})["AliasName"]; got != distributionKeyAlias(env) {
+				t.Errorf("GoldenAmi-%s AMI key alias %v, want %s", env.Name, got, distributionKeyAlias(env))
+			}
+		}
 	}
 }
 
