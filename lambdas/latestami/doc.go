@@ -9,7 +9,10 @@
 // an image the event says is AVAILABLE, it calls GetImage and records the
 // AMIs, accounts, pipeline and status GetImage reports. The SNS message's
 // own AMIs are not used, because anyone allowed to publish to the topic
-// could put any AMI id there. The ARN must be an image build version ARN
+// could put any AMI id there; its sourcePipelineArn only lets the function
+// ignore another pipeline's image (one built on the same infrastructure
+// configuration) without a GetImage its role may not make. The ARN must be
+// an image build version ARN
 // (arn:<partition>:imagebuilder:<region>:<account>:image/<name>/<x.y.z>/<build>)
 // and the status one Image Builder documents (PENDING, CREATING, BUILDING,
 // TESTING, DISTRIBUTING, INTEGRATING, AVAILABLE, CANCELLED, FAILED,

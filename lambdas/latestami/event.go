@@ -45,6 +45,11 @@ type imageRef struct {
 	ARN    string
 	Status string
 	Reason string
+	// ClaimedPipelineARN is the pipeline an SNS message says built the
+	// image. It is not trusted: it only lets the handler ignore another
+	// pipeline's image without asking Image Builder, whose answer decides
+	// for an image the message says is this pipeline's.
+	ClaimedPipelineARN string
 }
 
 // notification is a decoded invocation: the images an SNS notification's
@@ -60,8 +65,9 @@ type notification struct {
 // decoded: GetImage answers for it. Its "semver" field is an integer wider
 // than int64 (e.g. 1237940039285380274899124227).
 type snsImage struct {
-	ARN   string `json:"arn"`
-	State struct {
+	ARN               string `json:"arn"`
+	SourcePipelineARN string `json:"sourcePipelineArn"`
+	State             struct {
 		Status string `json:"status"`
 		Reason string `json:"reason"`
 	} `json:"state"`
@@ -163,7 +169,7 @@ func decodeImageMessage(msg string) (imageRef, error) {
 	if err := checkImageStatus("state.status", m.State.Status); err != nil {
 		return imageRef{}, fmt.Errorf("%w (image %s)", err, m.ARN)
 	}
-	return imageRef{ARN: m.ARN, Status: m.State.Status, Reason: m.State.Reason}, nil
+	return imageRef{ARN: m.ARN, Status: m.State.Status, Reason: m.State.Reason, ClaimedPipelineARN: m.SourcePipelineARN}, nil
 }
 
 func decodeEventBridge(raw []byte) (notification, error) {

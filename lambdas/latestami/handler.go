@@ -128,6 +128,15 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Result, erro
 			res.Images = append(res.Images, h.ignore(ctx, image{ARN: ref.ARN, Status: ref.Status, Reason: ref.Reason}))
 			continue
 		}
+		if h.PipelineARN != "" && ref.ClaimedPipelineARN != "" && ref.ClaimedPipelineARN != h.PipelineARN {
+			// Another recipe's image built on this infrastructure: not ours,
+			// and the role may not read it. Ignoring on the message's word
+			// writes nothing, so a forged claim gains nothing.
+			reason := fmt.Sprintf("the notification names pipeline %q, not %s", ref.ClaimedPipelineARN, h.PipelineARN)
+			slog.InfoContext(ctx, "image ignored; nothing written", "decision", DecisionIgnored, "reason", reason, "image", ref.ARN)
+			res.Images = append(res.Images, ImageResult{ImageARN: ref.ARN, Decision: DecisionIgnored, Reason: reason})
+			continue
+		}
 		img, err := h.availableImage(ctx, ref.ARN)
 		if err != nil {
 			errs = append(errs, err)

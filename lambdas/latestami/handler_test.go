@@ -287,21 +287,52 @@ const otherPipelineARN = "arn:aws:imagebuilder:us-east-1:123456789012:image-pipe
 
 // Whether an image comes from the pipeline is GetImage's answer, not the
 // SNS message's.
+// Image Builder's answer decides: an event or a message that names this
+// pipeline's image is ignored when GetImage says another pipeline built it.
+// A message that itself names another pipeline is ignored without asking.
 func TestOtherPipelinesImagesAreIgnored(t *testing.T) {
-	for _, event := range []string{"eventbridge-available.json", "sns-available.json", "sns-other-pipeline.json"} {
+	for event, tc := range map[string]struct {
+		reason    string
+		getImages int
+	}{
+		"eventbridge-available.json": {`image comes from pipeline "` + otherPipelineARN + `", not ` + pipelineARN, 1},
+		"sns-available.json":         {`image comes from pipeline "` + otherPipelineARN + `", not ` + pipelineARN, 1},
+		"sns-other-pipeline.json":    {`the notification names pipeline "` + otherPipelineARN + `", not ` + pipelineARN, 0},
+	} {
 		t.Run(event, func(t *testing.T) {
 			w := newWorld(pipelineARN)
 			w.h.Images = imageWith(&w.getImages, func(img *ibtypes.Image) { img.SourcePipelineArn = aws.String(otherPipelineARN) })
 			got, err := w.h.Handle(context.Background(), sample(t, event))
-			want := Result{Images: []ImageResult{{ImageARN: imageARN, Decision: DecisionIgnored,
-				Reason: `image comes from pipeline "` + otherPipelineARN + `", not ` + pipelineARN}}}
+			want := Result{Images: []ImageResult{{ImageARN: imageARN, Decision: DecisionIgnored, Reason: tc.reason}}}
 			if err != nil || !reflect.DeepEqual(got, want) {
 				t.Fatalf("Handle = %+v, %v\nwant %+v", got, err, want)
 			}
-			if w.totalCalls() != 0 || len(w.getImages) != 1 {
-				t.Errorf("calls: SSM %d, GetImage %v; want none and one", w.totalCalls(), w.getImages)
+			if w.totalCalls() != 0 || len(w.getImages) != tc.getImages {
+				t.Errorf("calls: SSM %d, GetImage %v; want none and %d", w.totalCalls(), w.getImages, tc.getImages)
 			}
 		})
+	}
+}
+
+// Another recipe's image built with this pipeline's infrastructure (so on
+// its topic) is not this pipeline's, and the role may not GetImage it: the
+// notification's own sourcePipelineArn rules it out before any call. Only
+// for ignoring: a message claiming this pipeline is still checked with
+// GetImage.
+func TestSNSNotificationOfAnotherPipelineIsIgnoredBeforeGetImage(t *testing.T) {
+	w := newWorld(pipelineARN)
+	w.h.Images = imageWith(&w.getImages, func(img *ibtypes.Image) {})
+	foreign := "arn:aws:imagebuilder:us-east-1:123456789012:image/another-recipe/1.0.0/1"
+	msg := `{"arn":"` + foreign + `","sourcePipelineArn":"` + otherPipelineARN + `","state":{"status":"AVAILABLE"}}`
+	raw, _ := json.Marshal(map[string]interface{}{"Records": []interface{}{map[string]interface{}{"Sns": map[string]interface{}{"Message": msg}}}})
+	got, err := w.h.Handle(context.Background(), raw)
+	want := Result{Images: []ImageResult{{ImageARN: foreign, Decision: DecisionIgnored,
+		Reason: `the notification names pipeline "` + otherPipelineARN + `", not ` + pipelineARN}}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("Handle = %+v, %v\nwant %+v", got, err, want)
+	}
+	if w.totalCalls() != 0 || len(w.getImages) != 0 {
+		t.Errorf("calls: SSM %d, GetImage %v; want none", w.totalCalls(), w.getImages)
 	}
 }
 
@@ -352,7 +383,7 @@ func TestSemverOverflowIsTolerated(t *testing.T) {
 	if err != nil {
 		t.Fatalf("decodeEvent: %v", err)
 	}
-	if want := []imageRef{{ARN: imageARN, Status: contract.ImageStatusAvailable}}; !reflect.DeepEqual(n.Refs, want) {
+	if want := []imageRef{{ARN: imageARN, Status: contract.ImageStatusAvailable, ClaimedPipelineARN: pipelineARN}}; !reflect.DeepEqual(n.Refs, want) {
 		t.Errorf("decoded = %+v, want %+v", n.Refs, want)
 	}
 }
