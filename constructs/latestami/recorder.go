@@ -70,8 +70,11 @@ type LatestAMIRecorderProps struct {
 	// and the dead-letter queue and alarm topic it creates; it is passed to
 	// the function's GoFunction (see gofunction.GoFunctionProps).
 	//
-	// Default: Pipeline.EncryptionKey, which already trusts the services
-	// involved; the function adds its statements to that key's policy.
+	// Default: Pipeline.EncryptionKey when it is a key defined in this app
+	// (the function adds its statements to that key's policy); otherwise,
+	// for an imported key whose policy CDK cannot change, a new
+	// customer-managed key with yearly rotation, retained on stack deletion
+	// (the GoFunction default).
 	EncryptionKey awskms.IKey
 
 	// DeadLetterQueue receives events that failed every retry, from
@@ -160,8 +163,8 @@ func NewLatestAMIRecorder(scope constructs.Construct, id *string, props *LatestA
 	constructs.NewConstruct_Override(this, scope, id)
 
 	key := props.EncryptionKey
-	if key == nil {
-		key = p.EncryptionKey
+	if own, ok := p.EncryptionKey.(awskms.Key); key == nil && ok {
+		key = own // defined in this app, so its policy takes the function's statements
 	}
 	this.Function = gofunction.NewGoFunction(this, str("Function"), &gofunction.GoFunctionProps{
 		ImportPath:  str(contract.FunctionLatestAMI),

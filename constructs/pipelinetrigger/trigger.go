@@ -35,8 +35,11 @@ type PipelineTriggerProps struct {
 	// and the dead-letter queue and alarm topic it creates; it is passed to
 	// the function's GoFunction (see gofunction.GoFunctionProps).
 	//
-	// Default: Pipeline.EncryptionKey, which already trusts the services
-	// involved; the function adds its statements to that key's policy.
+	// Default: Pipeline.EncryptionKey when it is a key defined in this app
+	// (the function adds its statements to that key's policy); otherwise,
+	// for an imported key whose policy CDK cannot change, a new
+	// customer-managed key with yearly rotation, retained on stack deletion
+	// (the GoFunction default).
 	EncryptionKey awskms.IKey
 
 	// DeadLetterQueue receives events that failed every retry, from
@@ -104,8 +107,8 @@ func NewPipelineTrigger(scope constructs.Construct, id *string, props *PipelineT
 	this := &PipelineTrigger{}
 	constructs.NewConstruct_Override(this, scope, id)
 	key := props.EncryptionKey
-	if key == nil {
-		key = props.Pipeline.EncryptionKey
+	if own, ok := props.Pipeline.EncryptionKey.(awskms.Key); key == nil && ok {
+		key = own // defined in this app, so its policy takes the function's statements
 	}
 	this.Function = gofunction.NewGoFunction(this, str("Function"), &gofunction.GoFunctionProps{
 		ImportPath:  str(contract.FunctionImageBuilderTrigger),

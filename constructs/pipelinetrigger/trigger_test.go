@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/jsii-runtime-go"
 
 	gi "github.com/platform-eng/golden-ami/constructs/goldenimage"
@@ -107,5 +108,22 @@ func TestFailsWhenThePipelineHasNoParameter(t *testing.T) {
 	})
 	if want := "pipelinetrigger: Parameter is required: pipeline fixed does not build on an SSM parameter it knows"; got != want {
 		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+// A pipeline key imported from elsewhere cannot take the function's
+// key-policy statements (CloudWatch Logs, SNS, EventBridge): the function
+// gets a key of its own instead.
+func TestTriggerOnAnImportedPipelineKeyHasItsOwnKey(t *testing.T) {
+	stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Test"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("us-east-1")},
+	})
+	imported := awskms.Key_FromKeyArn(stack, jsii.String("Imported"), jsii.String("arn:aws:kms:us-east-1:111111111111:key/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"))
+	pipeline := gi.NewGoldenImagePipeline(stack, jsii.String("AL2023"), &gi.GoldenImagePipelineProps{ImageName: jsii.String("al2023"), EncryptionKey: imported})
+	trigger := pipelinetrigger.NewPipelineTrigger(stack, jsii.String("Trigger"), &pipelinetrigger.PipelineTriggerProps{Pipeline: pipeline})
+	tmpl := assertions.Template_FromStack(stack, nil)
+	cdktest.Check(t, "one key: the trigger's own", func() { tmpl.ResourceCountIs(jsii.String("AWS::KMS::Key"), jsii.Number(1)) })
+	if trigger.Function.EncryptionKey == imported {
+		t.Error("the trigger function uses the imported key, whose policy it cannot extend")
 	}
 }
