@@ -315,8 +315,9 @@ func broadening(stage awscdk.Stage, topic awssns.ITopic) pipelines.Step {
 }
 
 // verifyStep checks, after the deployment, that every pipeline and upstream
-// parameter of the environment exists, reading them through the
-// environment account's CDK lookup role (read-only, created by bootstrap).
+// parameter of the environment exists, reading them through the images
+// stack's VerifyRole (GoldenAmi-<env>-PipelineVerify), which may read just
+// those.
 func verifyStep(env Environment, images *GoldenImageStack) pipelines.Step {
 	outputs := map[string]awscdk.CfnOutput{}
 	var checks []string

@@ -30,7 +30,9 @@ type DistributionKeyProps struct {
 // the AMI copies a GoldenImagePipeline distributes into this stack's region.
 // Define one in a stack in every distribution region other than the
 // pipeline's own; the pipeline finds it by alias, so no cross-region
-// reference is needed and the stacks deploy in parallel.
+// reference is needed and the stacks deploy in parallel. In the pipeline's
+// own region, one can serve as the pipelines' AmiKey (pass Key), so every
+// pipeline of a stack shares one key with the accounts it distributes to.
 type DistributionKey struct {
 	constructs.Construct
 
