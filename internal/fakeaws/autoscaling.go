@@ -273,7 +273,21 @@ func (s *Server) asDescribeAutoScalingGroups(req *request) (any, *apiError) {
 		}
 		matched = append(matched, x)
 	}
-	size, _ := strconv.Atoi(req.Form.Get("MaxRecords"))
+	// MaxRecords is 1-100, default 50.
+	size, aerr := formInt(req, "MaxRecords", 50, func(v int) *apiError {
+		switch {
+		case v < 1:
+			return errorf(http.StatusBadRequest, "ValidationError",
+				"1 validation error detected: Value '%d' at 'maxRecords' failed to satisfy constraint: Member must have value greater than or equal to 1", v)
+		case v > 100:
+			return errorf(http.StatusBadRequest, "ValidationError",
+				"1 validation error detected: Value '%d' at 'maxRecords' failed to satisfy constraint: Member must have value less than or equal to 100", v)
+		}
+		return nil
+	})
+	if aerr != nil {
+		return nil, aerr
+	}
 	page, next, aerr := paginate(len(matched), size, req.Form.Get("NextToken"))
 	if aerr != nil {
 		return nil, aerr

@@ -97,11 +97,24 @@ func (s *Server) ec2DescribeImages(req *request) (any, *apiError) {
 		}
 		matched = append(matched, ec2ImageXML{img.ImageID, img.OwnerID, img.OwnerAlias, img.Name, img.State, img.CreationDate})
 	}
-	size := s.EC2PageSize
-	if v, err := strconv.Atoi(req.Form.Get("MaxResults")); err == nil && v > 0 {
-		size = v
+	// MaxResults is 5-1000; without it EC2 answers in one page, which the
+	// fake splits by EC2PageSize. The messages are EC2's for too small a
+	// value; the one for too large a value is provisional.
+	requested, aerr := formInt(req, "MaxResults", 0, func(v int) *apiError {
+		switch {
+		case v < 5:
+			return errorf(http.StatusBadRequest, "InvalidParameterValue",
+				"Value ( %d ) for parameter maxResults is invalid. Expecting a value greater than 5.", v)
+		case v > 1000:
+			return errorf(http.StatusBadRequest, "InvalidParameterValue",
+				"Value ( %d ) for parameter maxResults is invalid. Expecting a value less than or equal to 1000.", v)
+		}
+		return nil
+	})
+	if aerr != nil {
+		return nil, aerr
 	}
-	page, next, aerr := paginate(len(matched), size, req.Form.Get("NextToken"))
+	page, next, aerr := paginate(len(matched), smallerPage(requested, s.EC2PageSize), req.Form.Get("NextToken"))
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -297,11 +310,18 @@ func (s *Server) ec2DescribeLaunchTemplateVersions(req *request) (any, *apiError
 	}
 	// EC2 may return fewer than MaxResults with a NextToken; EC2PageSize
 	// makes the fake do so.
-	size := s.EC2PageSize
-	if v, err := strconv.Atoi(req.Form.Get("MaxResults")); err == nil && v > 0 && (size <= 0 || v < size) {
-		size = v
+	// MaxResults is 1-200 (default 200), EC2's own message for a value out
+	// of range.
+	requested, aerr := formInt(req, "MaxResults", 200, func(v int) *apiError {
+		if v < 1 || v > 200 {
+			return errorf(http.StatusBadRequest, "InvalidParameterValue", "Maximum results allowed are between 1 and 200")
+		}
+		return nil
+	})
+	if aerr != nil {
+		return nil, aerr
 	}
-	page, next, aerr := paginate(len(selected), size, req.Form.Get("NextToken"))
+	page, next, aerr := paginate(len(selected), smallerPage(requested, s.EC2PageSize), req.Form.Get("NextToken"))
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -463,4 +483,33 @@ func contains(list []string, s string) bool {
 func init() {
 	register(ServiceEC2, service{Protocol: ProtocolEC2Query,
 		Handler: func(s *Server, _, op string) handlerFunc { return s.ec2Handler(op) }})
+}
+
+// formInt reads the integer parameter name of a query-protocol request: def
+// when the request omits it, else its value if check returns nil.
+func formInt(req *request, name string, def int, check func(v int) *apiError) (int, *apiError) {
+	if !req.Form.Has(name) {
+		return def, nil
+	}
+	v, err := strconv.Atoi(req.Form.Get(name))
+	if err != nil {
+		return 0, errorf(http.StatusBadRequest, "InvalidParameterValue", "Value (%s) for parameter %s is invalid.", req.Form.Get(name), name)
+	}
+	if aerr := check(v); aerr != nil {
+		return 0, aerr
+	}
+	return v, nil
+}
+
+// smallerPage is the page size for a request that asked for at most
+// requested items from a fake configured with pageSize: the smaller of the
+// two, where 0 means no limit.
+func smallerPage(requested, pageSize int) int {
+	switch {
+	case requested <= 0:
+		return pageSize
+	case pageSize <= 0:
+		return requested
+	}
+	return min(requested, pageSize)
 }

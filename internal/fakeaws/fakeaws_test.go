@@ -165,7 +165,9 @@ func TestImageValidationIsAsynchronous(t *testing.T) {
 		t.Errorf("history = %v, want the rejected write never applied", p.History)
 	}
 	// Other data types are validated synchronously, as by the service.
-	srv.SetParameter("us-east-1", "/text", "x")
+	if _, err := client.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/text"), Value: aws.String("x")}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := client.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/text"), Value: aws.String("y"), Overwrite: aws.Bool(true)}); err != nil {
 		t.Fatal(err)
 	}

@@ -67,7 +67,8 @@ type Fault struct {
 	Region    string
 	// Times is how many matching calls fail. Default 1.
 	Times int
-	// Status is the HTTP status. Default 400.
+	// Status is the HTTP status. Default: the status the real services
+	// answer Code with (see defaultFaultStatus), 400 for other codes.
 	Status int
 	// Code is the AWS error code, e.g. ThrottlingException. Default
 	// InternalFailure.
@@ -91,6 +92,9 @@ type Server struct {
 	// validation of aws:ec2:image values (SetImageValidation).
 	imageValidation imageValidation
 	pending         map[string][]*pendingWrite // region + "\x00" + name -> writes, oldest first
+	// lastVersion is the last SSM version number handed out per region +
+	// "\x00" + name, so numbers of rejected writes are never reused.
+	lastVersion map[string]int64
 
 	pipelines  map[string]bool
 	executions []Execution
@@ -158,11 +162,11 @@ func (s *Server) Inject(f Fault) {
 	if f.Times <= 0 {
 		f.Times = 1
 	}
-	if f.Status == 0 {
-		f.Status = http.StatusBadRequest
-	}
 	if f.Code == "" {
 		f.Code = "InternalFailure"
+	}
+	if f.Status == 0 {
+		f.Status = defaultFaultStatus(f.Code)
 	}
 	if f.Message == "" {
 		f.Message = "injected by fakeaws"
@@ -170,6 +174,23 @@ func (s *Server) Inject(f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = append(s.faults, &f)
+}
+
+// defaultFaultStatus is the HTTP status the real services answer code
+// with: server errors 500, unavailability 503 (EC2's RequestLimitExceeded
+// too), Image Builder's CallRateLimitExceededException 429; client errors,
+// including SSM's ThrottlingException, the query services' Throttling and
+// SSM's TooManyUpdates, 400.
+func defaultFaultStatus(code string) int {
+	switch code {
+	case "InternalFailure", "InternalServerError", "InternalError", "ServiceException", "InternalServiceError", "InternalServiceException":
+		return http.StatusInternalServerError
+	case "ServiceUnavailable", "ServiceUnavailableException", "Unavailable", "RequestLimitExceeded":
+		return http.StatusServiceUnavailable
+	case "CallRateLimitExceededException":
+		return http.StatusTooManyRequests
+	}
+	return http.StatusBadRequest
 }
 
 // Calls returns a copy of every call received so far, in order.

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Parameter is an SSM parameter held by the fake.
@@ -26,7 +27,11 @@ type Parameter struct {
 	Description string
 	// descriptions holds the description of every version, like History.
 	descriptions []string
-	Tags         map[string]string
+	// versions holds the number of every version, like History. Numbers
+	// may have gaps: an aws:ec2:image write that failed validation used up
+	// its number (see SetImageValidation).
+	versions []int64
+	Tags     map[string]string
 }
 
 // SetParameter creates or overwrites a String parameter of data type
@@ -34,7 +39,7 @@ type Parameter struct {
 func (s *Server) SetParameter(region, name, value string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.putParameter(region, name, value, "String", "aws:ec2:image", "")
+	s.putParameter(region, name, value, "String", "aws:ec2:image", "", s.nextVersion(region, name))
 }
 
 // SetParameterDescribed is SetParameter for a writer that sends a
@@ -43,7 +48,7 @@ func (s *Server) SetParameter(region, name, value string) {
 func (s *Server) SetParameterDescribed(region, name, value, description string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.putParameter(region, name, value, "String", "aws:ec2:image", description)
+	s.putParameter(region, name, value, "String", "aws:ec2:image", description, s.nextVersion(region, name))
 }
 
 // Parameter returns a copy of the parameter name in region.
@@ -57,6 +62,7 @@ func (s *Server) Parameter(region, name string) (Parameter, bool) {
 	c := *p
 	c.History = append([]string(nil), p.History...)
 	c.descriptions = append([]string(nil), p.descriptions...)
+	c.versions = append([]int64(nil), p.versions...)
 	c.Tags = make(map[string]string, len(p.Tags))
 	for k, v := range p.Tags {
 		c.Tags[k] = v
@@ -87,8 +93,11 @@ type imageValidation struct {
 type pendingWrite struct {
 	value, typ, dataType, description string
 	tags                              []ssmTag
-	readsLeft                         int
-	rejected                          bool
+	// version is the number PutParameter answered; the write is stored
+	// under it, or the number is lost if validation fails.
+	version   int64
+	readsLeft int
+	rejected  bool
 }
 
 // settle applies or drops the writes to name in region whose validation has
@@ -101,7 +110,7 @@ func (s *Server) settle(region, name string) {
 		w := writes[0]
 		writes = writes[1:]
 		if !w.rejected {
-			p := s.putParameter(region, name, w.value, w.typ, w.dataType, w.description)
+			p := s.putParameter(region, name, w.value, w.typ, w.dataType, w.description, w.version)
 			for _, t := range w.tags {
 				p.Tags[t.Key] = t.Value
 			}
@@ -117,7 +126,26 @@ func (s *Server) settle(region, name string) {
 	}
 }
 
-func (s *Server) putParameter(region, name, value, typ, dataType, description string) *Parameter {
+// nextVersion hands out the next version number of name in region, as
+// Parameter Store does when PutParameter is accepted: one more than the
+// last number handed out, whether that write was applied, is still being
+// validated, or failed validation. Callers hold s.mu.
+func (s *Server) nextVersion(region, name string) int64 {
+	key := region + "\x00" + name
+	if s.lastVersion == nil {
+		s.lastVersion = map[string]int64{}
+	}
+	v := s.lastVersion[key]
+	if p, ok := s.params[region][name]; ok && p.Version > v {
+		v = p.Version
+	}
+	v++
+	s.lastVersion[key] = v
+	return v
+}
+
+// putParameter stores version (from nextVersion) of name in region.
+func (s *Server) putParameter(region, name, value, typ, dataType, description string, version int64) *Parameter {
 	if s.params[region] == nil {
 		s.params[region] = map[string]*Parameter{}
 	}
@@ -127,7 +155,8 @@ func (s *Server) putParameter(region, name, value, typ, dataType, description st
 		s.params[region][name] = p
 	}
 	p.Value, p.Type, p.DataType = value, typ, dataType
-	p.Version++
+	p.Version = version
+	p.versions = append(p.versions, version)
 	p.History = append(p.History, value)
 	if description != "" {
 		p.Description = description
@@ -206,6 +235,16 @@ func (s *Server) ssmPutParameter(req *request) (any, *apiError) {
 		return nil, errorf(http.StatusBadRequest, "ValidationException",
 			"Invalid request: tags and overwrite can't be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.")
 	}
+	if utf8.RuneCountInString(in.Description) > maxDescriptionLen {
+		return nil, errorf(http.StatusBadRequest, "ValidationException",
+			"1 validation error detected: Value '%s' at 'description' failed to satisfy constraint: Member must have length less than or equal to %d", in.Description, maxDescriptionLen)
+	}
+	if err := validateTags(in.Tags); err != nil {
+		return nil, err
+	}
+	if countTags(nil, in.Tags) > maxTags {
+		return nil, tooManyTags()
+	}
 	existing, exists := s.params[req.region][in.Name]
 	if exists && !in.Overwrite {
 		return nil, errorf(http.StatusBadRequest, "ParameterAlreadyExists", "The parameter already exists. To overwrite this value, set the overwrite option in the request to true.")
@@ -216,28 +255,106 @@ func (s *Server) ssmPutParameter(req *request) (any, *apiError) {
 	if in.DataType == "" {
 		in.DataType = "text"
 	}
+	if exists {
+		if cur := s.currentDataType(req.region, in.Name, existing); cur != in.DataType && (fixedDataType(cur) || fixedDataType(in.DataType)) {
+			// Parameter Store documents that a parameter can't be changed to
+			// or from aws:ec2:image or aws:ssm:integration, but not the exact
+			// error message; this message is provisional (the code,
+			// ValidationException, is the one the service uses for invalid
+			// input).
+			return nil, errorf(http.StatusBadRequest, "ValidationException",
+				"Cannot change the data type of parameter %s from %s to %s: a parameter can't be changed to or from the aws:ec2:image or aws:ssm:integration data type.", in.Name, cur, in.DataType)
+		}
+	}
 	if v := s.imageValidation; in.DataType == "aws:ec2:image" && (v.pendingReads > 0 || v.reject != nil) {
 		// Answered now, applied (or dropped) once validation finishes.
 		key := req.region + "\x00" + in.Name
 		if s.pending == nil {
 			s.pending = map[string][]*pendingWrite{}
 		}
-		var version int64
-		if exists {
-			version = existing.Version
-		}
-		version += int64(len(s.pending[key])) + 1
+		version := s.nextVersion(req.region, in.Name)
 		s.pending[key] = append(s.pending[key], &pendingWrite{
-			value: in.Value, typ: in.Type, dataType: in.DataType, description: in.Description, tags: in.Tags,
+			value: in.Value, typ: in.Type, dataType: in.DataType, description: in.Description, tags: in.Tags, version: version,
 			readsLeft: v.pendingReads, rejected: v.reject != nil && v.reject(in.Value),
 		})
 		return map[string]any{"Version": version, "Tier": "Standard"}, nil
 	}
-	p := s.putParameter(req.region, in.Name, in.Value, in.Type, in.DataType, in.Description)
+	p := s.putParameter(req.region, in.Name, in.Value, in.Type, in.DataType, in.Description, s.nextVersion(req.region, in.Name))
 	for _, t := range in.Tags {
 		p.Tags[t.Key] = t.Value
 	}
 	return map[string]any{"Version": p.Version, "Tier": "Standard"}, nil
+}
+
+// fixedDataType reports whether a parameter can't be changed to or from
+// dataType.
+func fixedDataType(dataType string) bool {
+	return dataType == "aws:ec2:image" || dataType == "aws:ssm:integration"
+}
+
+// currentDataType is the data type of the latest write to name in region:
+// a write still being validated, or else the stored parameter p.
+func (s *Server) currentDataType(region, name string, p *Parameter) string {
+	if w := s.pending[region+"\x00"+name]; len(w) > 0 {
+		return w[len(w)-1].dataType
+	}
+	return p.DataType
+}
+
+// Limits of Parameter Store on descriptions and tags.
+const (
+	maxDescriptionLen = 1024
+	maxTags           = 50 // per resource
+	maxTagKeyLen      = 128
+	maxTagValueLen    = 256
+)
+
+// validateTags checks tags against the constraints of the SSM API model
+// (key 1-128 characters, value at most 256) and rejects keys with the
+// reserved "aws:" prefix, in any case.
+func validateTags(tags []ssmTag) *apiError {
+	for i, t := range tags {
+		n := utf8.RuneCountInString(t.Key)
+		switch {
+		case n < 1:
+			return errorf(http.StatusBadRequest, "ValidationException",
+				"1 validation error detected: Value '%s' at 'tags.%d.member.key' failed to satisfy constraint: Member must have length greater than or equal to 1", t.Key, i+1)
+		case n > maxTagKeyLen:
+			return errorf(http.StatusBadRequest, "ValidationException",
+				"1 validation error detected: Value '%s' at 'tags.%d.member.key' failed to satisfy constraint: Member must have length less than or equal to %d", t.Key, i+1, maxTagKeyLen)
+		case utf8.RuneCountInString(t.Value) > maxTagValueLen:
+			return errorf(http.StatusBadRequest, "ValidationException",
+				"1 validation error detected: Value '%s' at 'tags.%d.member.value' failed to satisfy constraint: Member must have length less than or equal to %d", t.Value, i+1, maxTagValueLen)
+		case strings.HasPrefix(strings.ToLower(t.Key), "aws:"):
+			// The prefix is reserved for AWS; the service's exact error for
+			// it is not documented, so this code and message are
+			// provisional.
+			return errorf(http.StatusBadRequest, "ValidationException",
+				"Invalid tag key %s: tag keys can't start with the reserved prefix aws:", t.Key)
+		}
+	}
+	return nil
+}
+
+// countTags is how many tags a resource with tags has after adding add.
+func countTags(tags map[string]string, add []ssmTag) int {
+	n := len(tags)
+	seen := map[string]bool{}
+	for _, t := range add {
+		if _, ok := tags[t.Key]; !ok && !seen[t.Key] {
+			seen[t.Key] = true
+			n++
+		}
+	}
+	return n
+}
+
+// tooManyTags is the error for a resource that would have more than
+// maxTags tags. The message is the service's documented description of
+// TooManyTagsError.
+func tooManyTags() *apiError {
+	return errorf(http.StatusBadRequest, "TooManyTagsError",
+		"The Targets parameter includes too many tags. Remove one or more tags and try the command again.")
 }
 
 func (s *Server) ssmParameterResource(req *request, resourceType, id string) (*Parameter, *apiError) {
@@ -259,9 +376,15 @@ func (s *Server) ssmAddTagsToResource(req *request) (any, *apiError) {
 	if err := decodeJSON(req, &in); err != nil {
 		return nil, err
 	}
+	if err := validateTags(in.Tags); err != nil {
+		return nil, err
+	}
 	p, err := s.ssmParameterResource(req, in.ResourceType, in.ResourceId)
 	if err != nil {
 		return nil, err
+	}
+	if countTags(p.Tags, in.Tags) > maxTags {
+		return nil, tooManyTags()
 	}
 	for _, t := range in.Tags {
 		p.Tags[t.Key] = t.Value
@@ -334,7 +457,7 @@ func (s *Server) ssmGetParameterHistory(req *request) (any, *apiError) {
 			"Name":             p.Name,
 			"Type":             p.Type,
 			"Value":            p.History[i],
-			"Version":          int64(i + 1),
+			"Version":          p.versions[i],
 			"DataType":         p.DataType,
 			"Description":      p.descriptions[i],
 			"Labels":           []string{},
