@@ -88,6 +88,29 @@ const (
 	ImageStatusCancelled = "CANCELLED"
 )
 
+// ImageStatuses are the statuses Image Builder documents for an image
+// (ImageState.status), in its order: building and distributing, then
+// AVAILABLE, CANCELLED and FAILED, which end a build, then DEPRECATED,
+// DELETED and DISABLED, which later lifecycle actions set.
+var ImageStatuses = []string{
+	"PENDING", "CREATING", "BUILDING", "TESTING", "DISTRIBUTING", "INTEGRATING",
+	ImageStatusAvailable, ImageStatusCancelled, ImageStatusFailed,
+	"DEPRECATED", "DELETED", "DISABLED",
+}
+
+// CheckImageStatus returns an error naming field and status when status is
+// not one of ImageStatuses, so that an unknown one (a new one, or
+// "available" in lower case) is not taken for one a function ignores.
+func CheckImageStatus(field, status string) error {
+	for _, s := range ImageStatuses {
+		if s == status {
+			return nil
+		}
+	}
+	return fmt.Errorf("field %q = %q is not an Image Builder image status (want one of %s)",
+		field, status, strings.Join(ImageStatuses, ", "))
+}
+
 // DataTypeEC2Image is the SSM parameter data type that makes Parameter Store
 // validate the value as an AMI id (asynchronously).
 const DataTypeEC2Image = "aws:ec2:image"

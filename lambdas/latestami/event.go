@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -83,27 +82,6 @@ type stateChangeDetail struct {
 
 var imageBuildVersionARN = regexp.MustCompile(`^arn:aws[a-z-]*:imagebuilder:[a-z0-9-]+:[0-9]{12}:image/[a-z0-9_-]+/[0-9]+\.[0-9]+\.[0-9]+/[0-9]+$`)
 
-// imageStatuses are the statuses Image Builder documents for an image
-// (ImageState.status), in its order: building and distributing, then
-// AVAILABLE, CANCELLED and FAILED, which end a build, then DEPRECATED,
-// DELETED and DISABLED, which later lifecycle actions set.
-var imageStatuses = []string{
-	"PENDING", "CREATING", "BUILDING", "TESTING", "DISTRIBUTING", "INTEGRATING",
-	contract.ImageStatusAvailable, contract.ImageStatusCancelled, contract.ImageStatusFailed,
-	"DEPRECATED", "DELETED", "DISABLED",
-}
-
-// checkImageStatus returns an error naming field and status when status is
-// not one of imageStatuses. An unknown status (a new one, or "available" in
-// lower case) is not taken for one of those the recorder ignores.
-func checkImageStatus(field, status string) error {
-	if slices.Contains(imageStatuses, status) {
-		return nil
-	}
-	return fmt.Errorf("field %q = %q is not an Image Builder image status (want one of %s)",
-		field, status, strings.Join(imageStatuses, ", "))
-}
-
 // decodeEvent tells an SNS notification (Records[].Sns) from an EventBridge
 // event (detail-type) and decodes it. Errors name the offending field.
 func decodeEvent(raw []byte) (notification, error) {
@@ -166,7 +144,7 @@ func decodeImageMessage(msg string) (imageRef, error) {
 	if m.State.Status == "" {
 		return imageRef{}, fmt.Errorf(`field "state.status" is empty (image %s)`, m.ARN)
 	}
-	if err := checkImageStatus("state.status", m.State.Status); err != nil {
+	if err := contract.CheckImageStatus("state.status", m.State.Status); err != nil {
 		return imageRef{}, fmt.Errorf("%w (image %s)", err, m.ARN)
 	}
 	return imageRef{ARN: m.ARN, Status: m.State.Status, Reason: m.State.Reason, ClaimedPipelineARN: m.SourcePipelineARN}, nil
@@ -198,7 +176,7 @@ func decodeEventBridge(raw []byte) (notification, error) {
 	if d.State.Status == "" {
 		return notification{}, errors.New(`field "detail.state.status" is empty`)
 	}
-	if err := checkImageStatus("detail.state.status", d.State.Status); err != nil {
+	if err := contract.CheckImageStatus("detail.state.status", d.State.Status); err != nil {
 		return notification{}, err
 	}
 	if len(ev.Resources) == 0 {

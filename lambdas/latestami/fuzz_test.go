@@ -37,7 +37,7 @@ func FuzzDecodeEvent(f *testing.F) {
 			t.Fatalf("decoded %+v: want exactly one kind", n)
 		}
 		for _, ref := range n.Refs {
-			if !imageBuildVersionARN.MatchString(ref.ARN) || checkImageStatus("status", ref.Status) != nil {
+			if !imageBuildVersionARN.MatchString(ref.ARN) || contract.CheckImageStatus("status", ref.Status) != nil {
 				t.Fatalf("bad image reference %+v", ref)
 			}
 		}

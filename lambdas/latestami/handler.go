@@ -165,7 +165,7 @@ func (h *Handler) availableImage(ctx context.Context, arn string) (image, error)
 		return image{}, fmt.Errorf("get image %s: the event says %s but GetImage reports status %q; nothing written, retry later",
 			arn, contract.ImageStatusAvailable, img.Status)
 	}
-	if err := checkImageStatus("image.state.status", img.Status); err != nil {
+	if err := contract.CheckImageStatus("image.state.status", img.Status); err != nil {
 		return image{}, fmt.Errorf("get image %s: %w; nothing written", arn, err)
 	}
 	return img, nil

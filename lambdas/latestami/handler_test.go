@@ -1220,7 +1220,7 @@ func TestImageStatusesAreTheSDKs(t *testing.T) {
 	for _, v := range ibtypes.ImageStatus("").Values() {
 		sdk = append(sdk, string(v))
 	}
-	if !reflect.DeepEqual(imageStatuses, sdk) {
-		t.Errorf("imageStatuses = %v\nthe SDK's ImageStatus values = %v", imageStatuses, sdk)
+	if !reflect.DeepEqual(contract.ImageStatuses, sdk) {
+		t.Errorf("contract.ImageStatuses = %v\nthe SDK's ImageStatus values = %v", contract.ImageStatuses, sdk)
 	}
 }

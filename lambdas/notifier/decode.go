@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -115,26 +114,6 @@ var (
 // finalImageStatus reports whether an image status ends a build.
 func finalImageStatus(s string) bool {
 	return s == contract.ImageStatusAvailable || s == contract.ImageStatusFailed || s == contract.ImageStatusCancelled
-}
-
-// imageStatuses are the statuses Image Builder documents for an image
-// (ImageState.status), in its order.
-var imageStatuses = []string{
-	"PENDING", "CREATING", "BUILDING", "TESTING", "DISTRIBUTING", "INTEGRATING",
-	contract.ImageStatusAvailable, contract.ImageStatusCancelled, contract.ImageStatusFailed,
-	"DEPRECATED", "DELETED", "DISABLED",
-}
-
-// checkImageStatus returns an error naming field and status when status is
-// not one of imageStatuses, so that an unknown one (a new one, or
-// "available" in lower case) is not skipped as if the image were still
-// building.
-func checkImageStatus(field, status string) error {
-	if slices.Contains(imageStatuses, status) {
-		return nil
-	}
-	return fmt.Errorf("field %q = %q is not an Image Builder image status (want one of %s)",
-		field, status, strings.Join(imageStatuses, ", "))
 }
 
 func skip(kind, reason string) notification { return notification{Kind: kind, Skip: reason} }
@@ -315,7 +294,7 @@ func decodeImageStateChange(top map[string]json.RawMessage) (notification, error
 	if d.State.Status == "" {
 		return notification{Kind: kind}, errors.New(`field "detail.state.status" is empty`)
 	}
-	if err := checkImageStatus("detail.state.status", d.State.Status); err != nil {
+	if err := contract.CheckImageStatus("detail.state.status", d.State.Status); err != nil {
 		return notification{Kind: kind}, err
 	}
 	var resources []string
@@ -363,7 +342,7 @@ func decodeImageNotification(top map[string]json.RawMessage, raw []byte) (notifi
 	if m.State.Status == "" {
 		return notification{Kind: kind}, fmt.Errorf(`field "state.status" is empty (image %s)`, arn)
 	}
-	if err := checkImageStatus("state.status", m.State.Status); err != nil {
+	if err := contract.CheckImageStatus("state.status", m.State.Status); err != nil {
 		return notification{Kind: kind}, fmt.Errorf("%w (image %s)", err, arn)
 	}
 	if !finalImageStatus(m.State.Status) {

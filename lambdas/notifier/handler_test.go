@@ -1261,14 +1261,3 @@ func TestUnknownImageStatusIsAnError(t *testing.T) {
 		})
 	}
 }
-
-// The statuses the notifier knows are exactly those the SDK enumerates.
-func TestImageStatusesAreTheSDKs(t *testing.T) {
-	var sdk []string
-	for _, v := range ibtypes.ImageStatus("").Values() {
-		sdk = append(sdk, string(v))
-	}
-	if !reflect.DeepEqual(imageStatuses, sdk) {
-		t.Errorf("imageStatuses = %v\nthe SDK's ImageStatus values = %v", imageStatuses, sdk)
-	}
-}
