@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -222,5 +223,31 @@ func TestInjectedFaultDefaultStatus(t *testing.T) {
 		if code, msg := apiErr(err); code != wantCode || msg != "injected by fakeaws" || last.Status != tc.want || !last.Injected {
 			t.Errorf("fault %q: error %v, status %d; want %s with status %d", tc.code, err, last.Status, wantCode, tc.want)
 		}
+	}
+}
+
+// LastModifiedDate is when that version was written, not when it is read.
+func TestSSMLastModifiedDateIsTheWriteTime(t *testing.T) {
+	srv, cfg := setup(t)
+	ctx := context.Background()
+	client := ssm.NewFromConfig(cfg)
+	srv.SetParameter("us-east-1", "/p", "ami-11111111")
+	time.Sleep(50 * time.Millisecond)
+	srv.SetParameter("us-east-1", "/p", "ami-22222222")
+	time.Sleep(50 * time.Millisecond)
+	hist, err := client.GetParameterHistory(ctx, &ssm.GetParameterHistoryInput{Name: aws.String("/p")})
+	if err != nil || len(hist.Parameters) != 2 {
+		t.Fatalf("history = %+v, %v", hist, err)
+	}
+	first, second := aws.ToTime(hist.Parameters[0].LastModifiedDate), aws.ToTime(hist.Parameters[1].LastModifiedDate)
+	if gap := second.Sub(first); gap < 40*time.Millisecond {
+		t.Errorf("versions written 50 ms apart report %v and %v", first, second)
+	}
+	got, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/p")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if read := aws.ToTime(got.Parameter.LastModifiedDate); !read.Equal(second) || time.Since(read) < 40*time.Millisecond {
+		t.Errorf("GetParameter reports %v, want the second write's time %v", read, second)
 	}
 }

@@ -31,6 +31,9 @@ type Parameter struct {
 	// may have gaps: an aws:ec2:image write that failed validation used up
 	// its number (see SetImageValidation).
 	versions []int64
+	// modified holds when every version was written, like History: the
+	// LastModifiedDate Parameter Store reports for it.
+	modified []time.Time
 	Tags     map[string]string
 }
 
@@ -63,6 +66,7 @@ func (s *Server) Parameter(region, name string) (Parameter, bool) {
 	c.History = append([]string(nil), p.History...)
 	c.descriptions = append([]string(nil), p.descriptions...)
 	c.versions = append([]int64(nil), p.versions...)
+	c.modified = append([]time.Time(nil), p.modified...)
 	c.Tags = make(map[string]string, len(p.Tags))
 	for k, v := range p.Tags {
 		c.Tags[k] = v
@@ -157,6 +161,7 @@ func (s *Server) putParameter(region, name, value, typ, dataType, description st
 	p.Value, p.Type, p.DataType = value, typ, dataType
 	p.Version = version
 	p.versions = append(p.versions, version)
+	p.modified = append(p.modified, time.Now())
 	p.History = append(p.History, value)
 	if description != "" {
 		p.Description = description
@@ -214,7 +219,7 @@ func (s *Server) ssmGetParameter(req *request) (any, *apiError) {
 		"Version":          p.Version,
 		"DataType":         p.DataType,
 		"ARN":              parameterARN(req.region, p.Name),
-		"LastModifiedDate": float64(time.Now().UnixMilli()) / 1000,
+		"LastModifiedDate": epochSeconds(p.modified[len(p.modified)-1]),
 	}}, nil
 }
 
@@ -461,7 +466,7 @@ func (s *Server) ssmGetParameterHistory(req *request) (any, *apiError) {
 			"DataType":         p.DataType,
 			"Description":      p.descriptions[i],
 			"Labels":           []string{},
-			"LastModifiedDate": float64(time.Now().UnixMilli()) / 1000,
+			"LastModifiedDate": epochSeconds(p.modified[i]),
 		})
 	}
 	out := map[string]any{"Parameters": versions}
@@ -470,3 +475,7 @@ func (s *Server) ssmGetParameterHistory(req *request) (any, *apiError) {
 	}
 	return out, nil
 }
+
+// epochSeconds is t as the JSON protocol's timestamps: seconds since the
+// epoch, with milliseconds.
+func epochSeconds(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
