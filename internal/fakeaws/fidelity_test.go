@@ -251,3 +251,26 @@ func TestSSMLastModifiedDateIsTheWriteTime(t *testing.T) {
 		t.Errorf("GetParameter reports %v, want the second write's time %v", read, second)
 	}
 }
+
+// Parameter Store keeps the 100 newest versions of a parameter.
+func TestSSMKeepsTheNewestHundredVersions(t *testing.T) {
+	srv, cfg := setup(t)
+	ctx := context.Background()
+	client := ssm.NewFromConfig(cfg)
+	for i := 1; i <= 130; i++ {
+		srv.SetParameter("us-east-1", "/p", fmt.Sprintf("ami-%08x", i))
+	}
+	var versions []int64
+	for p := ssm.NewGetParameterHistoryPaginator(client, &ssm.GetParameterHistoryInput{Name: aws.String("/p"), MaxResults: aws.Int32(50)}); p.HasMorePages(); {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range page.Parameters {
+			versions = append(versions, v.Version)
+		}
+	}
+	if len(versions) != 100 || versions[0] != 31 || versions[99] != 130 {
+		t.Errorf("history holds %d versions, %v to %v; want the 100 newest, 31 to 130", len(versions), versions[0], versions[len(versions)-1])
+	}
+}

@@ -167,8 +167,19 @@ func (s *Server) putParameter(region, name, value, typ, dataType, description st
 		p.Description = description
 	}
 	p.descriptions = append(p.descriptions, p.Description)
+	// Parameter Store keeps the 100 newest versions and deletes the oldest
+	// (the fake has no labels, which would refuse the write instead).
+	if drop := len(p.versions) - maxParameterVersions; drop > 0 {
+		p.versions, p.modified = p.versions[drop:], p.modified[drop:]
+		p.History, p.descriptions = p.History[drop:], p.descriptions[drop:]
+	}
 	return p
 }
+
+// maxParameterVersions is how many versions of a parameter Parameter Store
+// keeps ("Parameter Store retains up to 100 versions", Working with
+// parameter versions).
+const maxParameterVersions = 100
 
 func (s *Server) ssmHandler(op string) handlerFunc {
 	switch op {
