@@ -380,9 +380,9 @@ func TestVerifyStepAssumesOnlyItsEnvironmentsVerifyRole(t *testing.T) {
 				st := st.(map[string]interface{})
 				switch st["Sid"] {
 				case "ReadImagePipelines":
-					pipelines = len(resources(st["Resource"]))
+					pipelines = len(list(st["Resource"]))
 				case "ReadUpstreamParameters":
-					parameters = len(resources(st["Resource"]))
+					parameters = len(list(st["Resource"]))
 				}
 			}
 		}
@@ -390,12 +390,4 @@ func TestVerifyStepAssumesOnlyItsEnvironmentsVerifyRole(t *testing.T) {
 			t.Errorf("%s: verify policy names %d pipelines and %d parameters, want %d each", env.Name, pipelines, parameters, len(env.Images))
 		}
 	}
-}
-
-// resources lists a statement's Resource, one value or a list of them.
-func resources(v interface{}) []interface{} {
-	if list, ok := v.([]interface{}); ok {
-		return list
-	}
-	return []interface{}{v}
 }

@@ -313,19 +313,13 @@ func TestWildcardResourcesOnlyForActionsWithoutResourceLevelPermissions(t *testi
 }
 
 func anyList(v interface{}) []string {
-	switch v := v.(type) {
-	case string:
-		return []string{v}
-	case []interface{}:
-		var out []string
-		for _, e := range v {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
-			}
+	var out []string
+	for _, e := range list(v) {
+		if s, ok := e.(string); ok {
+			out = append(out, s)
 		}
-		return out
 	}
-	return nil
+	return out
 }
 
 func TestProdIsTerminationProtectedAndDevIsNot(t *testing.T) {

@@ -437,7 +437,8 @@ func TestMalformedEventsAreErrorsAndWriteNothing(t *testing.T) {
 }
 
 // The output AMIs GetImage reports are all checked before anything is
-// written.
+// written: one bad entry (of this account's AMIs or another's) is an error
+// naming it, and no region is written, not even the good ones.
 func TestInvalidOrMissingAMIsWriteNothing(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -454,6 +455,12 @@ func TestInvalidOrMissingAMIsWriteNothing(t *testing.T) {
 			wantErr: `record image ` + imageARN + `: AMI "` + amiUSEast1 + `" has no region; nothing written`},
 		{name: "two own AMIs in one region", amis: []ibtypes.Ami{{Region: aws.String("us-east-1"), Image: aws.String(amiUSEast1)}, {Region: aws.String("us-east-1"), Image: aws.String(amiEUWest1)}},
 			wantErr: `record image ` + imageARN + `: two AMIs in us-east-1 for account 123456789012: ` + amiUSEast1 + ` and ` + amiEUWest1 + `; nothing written`},
+		{name: "a malformed region after a good one", amis: []ibtypes.Ami{ami("us-east-1", amiUSEast1, account), ami("not a region", amiEUWest1, account)},
+			wantErr: `record image ` + imageARN + `: outputResources.amis[1].region "not a region" is not an AWS region (want e.g. "us-east-1"); nothing written`},
+		{name: "a malformed region before a good one", amis: []ibtypes.Ami{ami("US-EAST-1", amiEUWest1, account), ami("us-east-1", amiUSEast1, account)},
+			wantErr: `record image ` + imageARN + `: outputResources.amis[0].region "US-EAST-1" is not an AWS region (want e.g. "us-east-1"); nothing written`},
+		{name: "another account's AMI in a malformed region", amis: []ibtypes.Ami{ami("us-east-1", amiUSEast1, account), ami("eu-west-1", amiEUWest1, account), ami("eu-west-1/../x", "ami-0fedcba9876543210", "210987654321")},
+			wantErr: `record image ` + imageARN + `: outputResources.amis[2].region "eu-west-1/../x" is not an AWS region (want e.g. "us-east-1"); nothing written`},
 	} {
 		for _, event := range []string{"sns-available.json", "eventbridge-available.json"} {
 			t.Run(tc.name+"/"+event, func(t *testing.T) {
@@ -463,8 +470,10 @@ func TestInvalidOrMissingAMIsWriteNothing(t *testing.T) {
 				if err == nil || err.Error() != tc.wantErr {
 					t.Fatalf("error = %v\nwant %s", err, tc.wantErr)
 				}
-				if w.totalCalls() != 0 {
-					t.Errorf("SSM calls = %d, want 0", w.totalCalls())
+				for r, p := range w.regions {
+					if len(p.calls) != 0 {
+						t.Errorf("%s: SSM calls %v, want none", r, p.calls)
+					}
 				}
 			})
 		}
@@ -963,40 +972,6 @@ func snsEvent(t *testing.T, message string) json.RawMessage {
 
 func ami(region, id, accountID string) ibtypes.Ami {
 	return ibtypes.Ami{Region: aws.String(region), Image: aws.String(id), AccountId: aws.String(accountID)}
-}
-
-// Every output AMI's region is checked before anything is written: one
-// malformed region (of this account's AMIs or another's) is an error naming
-// the entry and its value, and no region is written, not even the good ones.
-func TestAMIRegionsAreValidatedBeforeAnyWrite(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		amis    []ibtypes.Ami
-		wantErr string
-	}{
-		{name: "after a good region", amis: []ibtypes.Ami{ami("us-east-1", amiUSEast1, account), ami("not a region", amiEUWest1, account)},
-			wantErr: `record image ` + imageARN + `: outputResources.amis[1].region "not a region" is not an AWS region (want e.g. "us-east-1"); nothing written`},
-		{name: "before a good region", amis: []ibtypes.Ami{ami("US-EAST-1", amiEUWest1, account), ami("us-east-1", amiUSEast1, account)},
-			wantErr: `record image ` + imageARN + `: outputResources.amis[0].region "US-EAST-1" is not an AWS region (want e.g. "us-east-1"); nothing written`},
-		{name: "another account's AMI", amis: []ibtypes.Ami{ami("us-east-1", amiUSEast1, account), ami("eu-west-1", amiEUWest1, account), ami("eu-west-1/../x", "ami-0fedcba9876543210", "210987654321")},
-			wantErr: `record image ` + imageARN + `: outputResources.amis[2].region "eu-west-1/../x" is not an AWS region (want e.g. "us-east-1"); nothing written`},
-	} {
-		for _, event := range []string{"sns-available.json", "eventbridge-available.json"} {
-			t.Run(tc.name+"/"+event, func(t *testing.T) {
-				w := newWorld(pipelineARN)
-				w.h.Images = imageWith(&w.getImages, func(img *ibtypes.Image) { img.OutputResources.Amis = tc.amis })
-				_, err := w.h.Handle(context.Background(), sample(t, event))
-				if err == nil || err.Error() != tc.wantErr {
-					t.Fatalf("error = %v\nwant %s", err, tc.wantErr)
-				}
-				if w.totalCalls() != 0 {
-					for r, p := range w.regions {
-						t.Errorf("%s: SSM calls %v, want none", r, p.calls)
-					}
-				}
-			})
-		}
-	}
 }
 
 // The SNS message's "arn" must be an image build version ARN, as the

@@ -1038,9 +1038,11 @@ func TestTriggerStartedTwiceInOneEventIsPostedOnce(t *testing.T) {
 	}
 }
 
-// The builds remembered as started are bounded like the message ids: after
-// recentSize newer builds, the first is forgotten and would be posted again.
-func TestRememberedBuildsAreBounded(t *testing.T) {
+// startedPoster is a notifier posting to a local Slack (returned too),
+// logging nowhere, and post, which hands it the trigger's "started" record of build under
+// messageID.
+func startedPoster(t *testing.T) (*Handler, *slackServer, func(build int, messageID string) RecordResult) {
+	t.Helper()
 	prev := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	t.Cleanup(func() { slog.SetDefault(prev) })
@@ -1048,7 +1050,7 @@ func TestRememberedBuildsAreBounded(t *testing.T) {
 	var c calls
 	h := &Handler{SecretARN: secretARN, Secrets: secretIs(slack.webhook(), &c), Images: imagesAre(&c, nil),
 		Executions: executionIs(&c, nil, nil), Slack: fastPoster()}
-	post := func(build int, messageID string) RecordResult {
+	return h, slack, func(build int, messageID string) RecordResult {
 		t.Helper()
 		res, err := h.Handle(context.Background(), triggerEvent(t, "trigger-started.json", messageID, strconv.Itoa(build)))
 		if err != nil {
@@ -1056,6 +1058,12 @@ func TestRememberedBuildsAreBounded(t *testing.T) {
 		}
 		return res.Records[0]
 	}
+}
+
+// The builds remembered as started are bounded like the message ids: after
+// recentSize newer builds, the first is forgotten and would be posted again.
+func TestRememberedBuildsAreBounded(t *testing.T) {
+	h, _, post := startedPoster(t)
 	if got := post(1, "first"); got.Outcome != OutcomePosted {
 		t.Fatalf("build 1 = %+v, want posted", got)
 	}
@@ -1079,21 +1087,7 @@ func TestRememberedBuildsAreBounded(t *testing.T) {
 // recentSize, so shrinking the memory fails here.)
 func TestTheLast256BuildsAreRemembered(t *testing.T) {
 	const remembered = 256
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(func() { slog.SetDefault(prev) })
-	slack := newSlack(t)
-	var c calls
-	h := &Handler{SecretARN: secretARN, Secrets: secretIs(slack.webhook(), &c), Images: imagesAre(&c, nil),
-		Executions: executionIs(&c, nil, nil), Slack: fastPoster()}
-	post := func(build int, messageID string) RecordResult {
-		t.Helper()
-		res, err := h.Handle(context.Background(), triggerEvent(t, "trigger-started.json", messageID, strconv.Itoa(build)))
-		if err != nil {
-			t.Fatalf("build %d: %v", build, err)
-		}
-		return res.Records[0]
-	}
+	_, slack, post := startedPoster(t)
 	for b := 1; b <= remembered+1; b++ {
 		if got := post(b, "first-"+strconv.Itoa(b)); got.Outcome != OutcomePosted {
 			t.Fatalf("build %d = %+v, want posted", b, got)
