@@ -19,6 +19,9 @@ func main() {
 	defer jsii.Close()
 	gofunction.PrefetchBundles() // builds the Lambda functions while Node starts
 	app := awscdk.NewApp(nil)
+	if os.Getenv("CDK_VALIDATION") != "false" { // aws-cdk-lib's own switch for this validation
+		compliance.ValidateTemplates(app) // creates the validation engine while the heap is small
+	}
 
 	name, _ := app.Node().TryGetContext(jsii.String("env")).(string)
 	envs, err := stacks.Select(stacks.Environments(), name)

@@ -32,6 +32,9 @@ func main() {
 	}
 	gofunction.PrefetchBundles()
 	app := awscdk.NewApp(nil)
+	if os.Getenv("CDK_VALIDATION") != "false" { // as main.go does
+		compliance.ValidateTemplates(app)
+	}
 	lap("start (Node, jsii, App)")
 	envs, err := stacks.Select(stacks.Environments(), "")
 	if err != nil {
