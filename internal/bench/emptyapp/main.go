@@ -3,17 +3,21 @@
 // starting jsii and loading aws-cdk-lib from the cost of our constructs.
 // The stack holds one AWS::CloudFormation::WaitConditionHandle, the
 // smallest valid template: CloudFormation (and the schema validation the
-// app runs with) rejects a template without resources.
+// app runs with) rejects a template without resources. It registers the
+// template validation the way main.go does (compliance.ValidateTemplates).
 package main
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/platform-eng/golden-ami/internal/compliance"
 )
 
 func main() {
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
+	compliance.ValidateTemplates(app) // as main.go does, so the baseline differs only in content
 	stack := awscdk.NewStack(app, jsii.String("Empty"), nil)
 	awscdk.NewCfnWaitConditionHandle(stack, jsii.String("Placeholder"), nil)
 	app.Synth(nil)
