@@ -170,6 +170,7 @@ type GoFunction struct {
 
 	retryAttempts *float64
 	maxEventAge   awscdk.Duration
+	principal     *policyPrincipal
 }
 
 var (
@@ -308,6 +309,7 @@ func NewGoFunction(scope constructs.Construct, id *string, props *GoFunctionProp
 			statement("Tracing", []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, str("*")),
 		},
 	})
+	this.principal = &policyPrincipal{role: this.Role, policy: this.Policy}
 	// cdk-nag reports the first matching suppression, so this reason is the
 	// one shown for every Resource::* statement in the policy, including
 	// those the owning construct adds later: it has to be true for them too.
@@ -445,9 +447,9 @@ func lambdaOutsideVPCReason(externalEgress *string) string {
 // policy lets CloudWatch Logs use the key for log groups under it.
 const LogGroupPrefix = "/golden-ami/lambda/"
 
-// AddToRolePolicy adds a statement to the function's policy. Use it, not
-// grants on Function, for the function's own permissions: grants on a
-// function go to an inline policy, which NIST 800-53 rev 5 flags.
+// AddToRolePolicy adds statements to the function's policy, as grants to
+// the GoFunction do (see GrantPrincipal). Grants on Function go to an
+// inline policy instead, which NIST 800-53 rev 5 flags.
 func (f *GoFunction) AddToRolePolicy(statements ...awsiam.PolicyStatement) {
 	f.Policy.AddStatements(statements...)
 }

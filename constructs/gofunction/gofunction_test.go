@@ -408,3 +408,48 @@ func TestDurationsInWholeSecondsOfAnyUnit(t *testing.T) {
 		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::EventInvokeConfig"), map[string]interface{}{"MaximumEventAgeInSeconds": 120})
 	})
 }
+
+// Grants to a GoFunction land in its managed policy: no inline policy, no
+// NIST IAMNoInlinePolicy finding. Resource grants (queue, topic, key) and
+// a grant through awsiam.Grant_AddToPrincipal all work.
+func TestGrantsGoToTheManagedPolicy(t *testing.T) {
+	app := cdktest.NewApp(t, nil)
+	stack := awscdk.NewStack(app, jsii.String("Test"), &awscdk.StackProps{Env: env})
+	fn := gofunction.NewGoFunction(stack, jsii.String("Fn"), &gofunction.GoFunctionProps{
+		ImportPath: jsii.String(contract.FunctionImageBuilderTrigger),
+	})
+	queue := awssqs.Queue_FromQueueArn(stack, jsii.String("Other"), jsii.String("arn:aws:sqs:us-east-1:111111111111:other"))
+	grant := queue.GrantConsumeMessages(fn)
+	awssns.Topic_FromTopicArn(stack, jsii.String("Topic"), jsii.String("arn:aws:sns:us-east-1:111111111111:topic")).GrantPublish(fn)
+	awskms.Key_FromKeyArn(stack, jsii.String("Key"), jsii.String("arn:aws:kms:us-east-1:111111111111:key/k")).GrantDecrypt(fn)
+	awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+		Grantee: fn, Actions: jsii.Strings("imagebuilder:StartImagePipelineExecution"),
+		ResourceArns: jsii.Strings("arn:aws:imagebuilder:us-east-1:111111111111:image-pipeline/x"),
+	})
+	if !*grant.Success() {
+		t.Error("queue.GrantConsumeMessages(fn) did not succeed")
+	}
+	if fn.GrantPrincipal().PrincipalAccount() == nil || *fn.GrantPrincipal().PrincipalAccount() != "111111111111" {
+		t.Errorf("PrincipalAccount = %v, want the role's account 111111111111", fn.GrantPrincipal().PrincipalAccount())
+	}
+
+	tmpl := assertions.Template_FromStack(stack, nil)
+	count(t, tmpl, "AWS::IAM::Policy", 0)
+	count(t, tmpl, "AWS::IAM::ManagedPolicy", 1)
+	statement := func(actions interface{}, resource interface{}) interface{} {
+		return assertions.Match_ObjectLike(&map[string]interface{}{"Effect": "Allow", "Action": actions, "Resource": resource})
+	}
+	hasProps(t, tmpl, "AWS::IAM::ManagedPolicy", map[string]interface{}{
+		"Roles": []interface{}{ref("FnRole")},
+		"PolicyDocument": map[string]interface{}{"Statement": assertions.Match_ArrayWith(&[]interface{}{
+			statement(assertions.Match_ArrayWith(&[]interface{}{"sqs:DeleteMessage", "sqs:ReceiveMessage"}), "arn:aws:sqs:us-east-1:111111111111:other"),
+			statement("sns:Publish", "arn:aws:sns:us-east-1:111111111111:topic"),
+			statement("kms:Decrypt", "arn:aws:kms:us-east-1:111111111111:key/k"),
+			statement("imagebuilder:StartImagePipelineExecution", "arn:aws:imagebuilder:us-east-1:111111111111:image-pipeline/x"),
+		})},
+	})
+	compliance.Apply(stack, false)
+	for _, f := range cdktest.NagFindings(t, stack) {
+		t.Errorf("finding: %s", f)
+	}
+}
