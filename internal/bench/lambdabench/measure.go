@@ -22,15 +22,24 @@ import (
 	"time"
 
 	"github.com/platform-eng/golden-ami/internal/bench/runtimeapi"
+	"github.com/platform-eng/golden-ami/internal/gobuild"
 )
 
-// buildFlags are the production build flags, minus GOOS/GOARCH/CGO_ENABLED
-// which go in the environment.
-var buildFlags = []string{"build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w"}
+// buildFlags are the production build flags (gobuild.Flags, what the
+// constructs bundle with), minus GOOS/GOARCH/CGO_ENABLED which go in the
+// environment.
+var buildFlags = append([]string{"build"}, gobuild.Flags...)
 
 // buildCommand returns the shell form of the build, for the report.
 func buildCommand(goarch, out, pkg string) string {
-	return fmt.Sprintf(`CGO_ENABLED=0 GOOS=linux GOARCH=%s go build -tags lambda.norpc -trimpath -ldflags "-s -w" -o %s %s`, goarch, out, pkg)
+	words := []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + goarch, "go"}
+	for _, f := range buildFlags {
+		if strings.ContainsAny(f, " \t") {
+			f = `"` + f + `"`
+		}
+		words = append(words, f)
+	}
+	return strings.Join(append(words, "-o", out, pkg), " ")
 }
 
 // build compiles pkg for linux/goarch with the production flags into

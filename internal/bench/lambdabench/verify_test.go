@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/platform-eng/golden-ami/internal/contract"
 	"github.com/platform-eng/golden-ami/internal/fakeaws"
+	"github.com/platform-eng/golden-ami/internal/gobuild"
 )
 
 // These tests drive each scenario's fake the way its function would, with
@@ -429,4 +431,17 @@ func TestNotifierVerifyChecksEachFailAlone(t *testing.T) {
 		}
 		return f.Server, s
 	})
+}
+
+// The benchmark measures the binaries the constructs deploy: it builds with
+// gobuild.Flags, and reports that command.
+func TestBuildCommandIsTheProductionBuild(t *testing.T) {
+	got := buildCommand("arm64", "bootstrap", "example.com/m/lambdas/x")
+	want := `CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath -buildvcs=false -ldflags "-s -w" -o bootstrap example.com/m/lambdas/x`
+	if got != want {
+		t.Errorf("buildCommand =\n%s\nwant\n%s", got, want)
+	}
+	if !slices.Equal(buildFlags[1:], gobuild.Flags) {
+		t.Errorf("buildFlags = %q, want build followed by gobuild.Flags %q", buildFlags, gobuild.Flags)
+	}
 }
