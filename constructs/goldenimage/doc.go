@@ -29,4 +29,9 @@
 // Image Builder resources are immutable. Components and the recipe keep a
 // stable name and take a version derived from a hash of their resolved
 // content, so changing them never fails with "already exists".
+//
+// GoldenImagePipelineFromAttributes stands for a pipeline defined
+// elsewhere, so the constructs that work for a pipeline (the trigger, the
+// latest-AMI recorder, notifications) and its grants and rules can be used
+// with it.
 package goldenimage

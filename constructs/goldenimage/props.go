@@ -511,25 +511,7 @@ func (p *GoldenImagePipelineProps) validate(stackAccount string) error {
 			fail("LogRetention", fmt.Errorf("%s is not a CloudWatch Logs retention period (want one of %v days)", *p.LogRetention.ToHumanString(), logRetentions))
 		}
 	}
-	if p.DistributionRegions != nil {
-		var regions []string
-		for i, r := range *p.DistributionRegions {
-			if r == nil {
-				fail(fmt.Sprintf("DistributionRegions[%d]", i), errors.New("is nil"))
-				continue
-			}
-			if !known(r) {
-				continue
-			}
-			if err := validate.Region(*r); err != nil {
-				fail(fmt.Sprintf("DistributionRegions[%d]", i), err)
-			}
-			regions = append(regions, *r)
-		}
-		if err := validate.Unique(regions); err != nil {
-			fail("DistributionRegions", err)
-		}
-	}
+	checkDistributionRegions(p.DistributionRegions, fail)
 	if p.DistributionAccounts != nil {
 		var accounts []string
 		for i, a := range *p.DistributionAccounts {
@@ -632,3 +614,28 @@ func contains(list []int, v int) bool {
 
 func jsiiNumber(v float64) *float64 { return &v }
 func jsiiBool(v bool) *bool         { return &v }
+
+// checkDistributionRegions reports, through fail, every nil, malformed or
+// repeated region of regions (nil: none given).
+func checkDistributionRegions(regions *[]*string, fail func(field string, err error)) {
+	if regions == nil {
+		return
+	}
+	var seen []string
+	for i, r := range *regions {
+		if r == nil {
+			fail(fmt.Sprintf("DistributionRegions[%d]", i), errors.New("is nil"))
+			continue
+		}
+		if isToken(*r) {
+			continue
+		}
+		if err := validate.Region(*r); err != nil {
+			fail(fmt.Sprintf("DistributionRegions[%d]", i), err)
+		}
+		seen = append(seen, *r)
+	}
+	if err := validate.Unique(seen); err != nil {
+		fail("DistributionRegions", err)
+	}
+}

@@ -119,15 +119,21 @@ func TestInvalidPropsFailBeforeAnythingIsDefined(t *testing.T) {
 	} {
 		t.Run(tc.test, func(t *testing.T) {
 			props := tc.props
-			before := len(*stack.Node().Children())
-			got := cdktest.ExpectPanic(t, func() { gi.NewGoldenImagePipeline(stack, jsii.String("Pipeline"), &props) })
-			if got != tc.want {
-				t.Errorf("panic message\n got %s\nwant %s", got, tc.want)
-			}
-			if after := len(*stack.Node().Children()); after != before {
-				t.Errorf("the stack gained %d children before validation failed", after-before)
-			}
+			failsBeforeDefining(t, stack, tc.want, func() { gi.NewGoldenImagePipeline(stack, jsii.String("Pipeline"), &props) })
 		})
+	}
+}
+
+// failsBeforeDefining runs define, which must panic with the message want
+// and leave stack without a new child.
+func failsBeforeDefining(t *testing.T, stack awscdk.Stack, want string, define func()) {
+	t.Helper()
+	before := len(*stack.Node().Children())
+	if got := cdktest.ExpectPanic(t, define); got != want {
+		t.Errorf("panic message\n got %s\nwant %s", got, want)
+	}
+	if after := len(*stack.Node().Children()); after != before {
+		t.Errorf("the stack gained %d children before validation failed", after-before)
 	}
 }
 

@@ -39,8 +39,10 @@ const (
 
 // LatestAMIRecorderProps configures a LatestAMIRecorder.
 type LatestAMIRecorderProps struct {
-	// Pipeline is the golden-image pipeline whose finished AMIs are recorded.
-	// Images from any other pipeline are ignored.
+	// Pipeline is the golden-image pipeline whose finished AMIs are recorded:
+	// one defined in this app, or one defined elsewhere
+	// (goldenimage.GoldenImagePipelineFromAttributes). Images from any
+	// other pipeline are ignored.
 	//
 	// Required.
 	Pipeline *goldenimage.GoldenImagePipeline
@@ -147,6 +149,9 @@ func NewLatestAMIRecorder(scope constructs.Construct, id *string, props *LatestA
 	}
 	if trigger != TriggerNotification && trigger != TriggerEventBridge {
 		errs = append(errs, fmt.Errorf("latestami: Trigger %q is not a trigger (want TriggerNotification %q or TriggerEventBridge %q)", string(trigger), TriggerNotification, TriggerEventBridge))
+	}
+	if trigger == TriggerNotification && props.Pipeline != nil && props.Pipeline.Topic == nil {
+		errs = append(errs, fmt.Errorf("latestami: Trigger %q needs the pipeline's Topic, and pipeline %s has none (imported without one): use TriggerEventBridge, or give goldenimage.GoldenImagePipelineAttributes its Topic", string(trigger), *props.Pipeline.ImageName))
 	}
 	if _, ok := apiTiers[props.ParameterTier]; !ok && props.ParameterTier != "" {
 		errs = append(errs, fmt.Errorf("latestami: ParameterTier %q is not a parameter tier (want awsssm.ParameterTier_STANDARD, _ADVANCED or _INTELLIGENT_TIERING)", string(props.ParameterTier)))

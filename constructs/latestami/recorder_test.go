@@ -145,6 +145,9 @@ func TestRecorderOnEventBridge(t *testing.T) {
 
 func TestInvalidProps(t *testing.T) {
 	stack, pipeline := newPipeline(t)
+	imported := gi.GoldenImagePipelineFromAttributes(stack, jsii.String("Imported"), &gi.GoldenImagePipelineAttributes{
+		PipelineARN: jsii.String("arn:aws:imagebuilder:us-east-1:111111111111:image-pipeline/web-base"), RecipeName: jsii.String("web-base"),
+	})
 	for _, tc := range []struct {
 		test  string
 		props latestami.LatestAMIRecorderProps
@@ -157,6 +160,8 @@ func TestInvalidProps(t *testing.T) {
 			`latestami: ParameterTier "Advanced" is not a parameter tier (want awsssm.ParameterTier_STANDARD, _ADVANCED or _INTELLIGENT_TIERING)`},
 		{"TestFailsWhenTriggerIsUnknown", latestami.LatestAMIRecorderProps{Pipeline: pipeline, Trigger: "webhook"},
 			`latestami: Trigger "webhook" is not a trigger (want TriggerNotification "notification" or TriggerEventBridge "eventbridge")`},
+		{"TestFailsWhenAnImportedPipelineHasNoTopic", latestami.LatestAMIRecorderProps{Pipeline: imported},
+			`latestami: Trigger "notification" needs the pipeline's Topic, and pipeline web-base has none (imported without one): use TriggerEventBridge, or give goldenimage.GoldenImagePipelineAttributes its Topic`},
 	} {
 		t.Run(tc.test, func(t *testing.T) {
 			props := tc.props
@@ -204,4 +209,52 @@ func TestTwoEventBridgeRecordersOnOnePipeline(t *testing.T) {
 			t.Errorf("a rule targets %s, want a recorder function", fn)
 		}
 	}
+}
+
+// A pipeline defined elsewhere: the recorder works from its attributes
+// alone (EventBridge, since it was imported without a topic), and defines
+// a key of its own.
+func TestRecorderOnAnImportedPipeline(t *testing.T) {
+	stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Test"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("us-east-1")},
+	})
+	arn := "arn:aws:imagebuilder:us-east-1:111111111111:image-pipeline/web-base"
+	pipeline := gi.GoldenImagePipelineFromAttributes(stack, jsii.String("WebBase"), &gi.GoldenImagePipelineAttributes{
+		PipelineARN: jsii.String(arn), RecipeName: jsii.String("web-base-recipe"), DistributionRegions: jsii.Strings("us-east-1", "eu-west-1"),
+	})
+	r := latestami.NewLatestAMIRecorder(stack, jsii.String("Latest"), &latestami.LatestAMIRecorderProps{Pipeline: pipeline, Trigger: latestami.TriggerEventBridge})
+	if *r.ParameterName != "/golden-ami/web-base/latest" {
+		t.Errorf("ParameterName = %q, want /golden-ami/<the pipeline's name>/latest", *r.ParameterName)
+	}
+	tmpl := assertions.Template_FromStack(stack, nil)
+	cdktest.Check(t, "the function records this pipeline", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]interface{}{
+			"Environment": map[string]interface{}{"Variables": assertions.Match_ObjectLike(&map[string]interface{}{
+				"SSM_PARAMETER_NAME": "/golden-ami/web-base/latest", "IMAGE_PIPELINE_ARN": arn,
+			})},
+		})
+	})
+	cdktest.Check(t, "rule matches the imported recipe's AVAILABLE images", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]interface{}{
+			"EventPattern": assertions.Match_ObjectLike(&map[string]interface{}{
+				"resources": []interface{}{map[string]interface{}{"prefix": "arn:aws:imagebuilder:us-east-1:111111111111:image/web-base-recipe/"}},
+			}),
+		})
+	})
+	cdktest.Check(t, "writes both regions, reads the recipe's images", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::IAM::ManagedPolicy"), map[string]interface{}{"PolicyDocument": map[string]interface{}{"Statement": assertions.Match_ArrayWith(&[]interface{}{
+			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "WriteLatestAMIParameterInEveryRegion", "Resource": []interface{}{
+				"arn:aws:ssm:eu-west-1:111111111111:parameter/golden-ami/web-base/latest", // CDK sorts them
+				"arn:aws:ssm:us-east-1:111111111111:parameter/golden-ami/web-base/latest",
+			}}),
+			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "ReadPipelineImages", "Resource": "arn:aws:imagebuilder:us-east-1:111111111111:image/web-base-recipe/*"}),
+		})}})
+	})
+	cdktest.Check(t, "a key of its own", func() { tmpl.ResourceCountIs(jsii.String("AWS::KMS::Key"), jsii.Number(1)) })
+	t.Run("cdk-nag finds nothing", func(t *testing.T) {
+		compliance.Apply(stack, false)
+		for _, f := range cdktest.NagFindings(t, stack) {
+			t.Error(f)
+		}
+	})
 }

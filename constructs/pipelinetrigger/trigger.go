@@ -20,7 +20,9 @@ import (
 
 // PipelineTriggerProps configures a PipelineTrigger.
 type PipelineTriggerProps struct {
-	// Pipeline is the golden-image pipeline to start.
+	// Pipeline is the golden-image pipeline to start: one defined in this
+	// app, or one defined elsewhere
+	// (goldenimage.GoldenImagePipelineFromAttributes).
 	//
 	// Required.
 	Pipeline *goldenimage.GoldenImagePipeline

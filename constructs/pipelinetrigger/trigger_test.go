@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/jsii-runtime-go"
 
 	gi "github.com/platform-eng/golden-ami/constructs/goldenimage"
@@ -126,4 +127,40 @@ func TestTriggerOnAnImportedPipelineKeyHasItsOwnKey(t *testing.T) {
 	if trigger.Function.EncryptionKey == imported {
 		t.Error("the trigger function uses the imported key, whose policy it cannot extend")
 	}
+}
+
+// A pipeline defined elsewhere, imported with its upstream parameter: the
+// trigger starts it by ARN and listens to that parameter.
+func TestTriggerOnAnImportedPipeline(t *testing.T) {
+	stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Test"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("us-east-1")},
+	})
+	arn := "arn:aws:imagebuilder:us-east-1:111111111111:image-pipeline/web-base"
+	parameter := awsssm.StringParameter_FromStringParameterName(stack, jsii.String("Upstream"), jsii.String("/web/upstream"))
+	pipeline := gi.GoldenImagePipelineFromAttributes(stack, jsii.String("WebBase"), &gi.GoldenImagePipelineAttributes{
+		PipelineARN: jsii.String(arn), RecipeName: jsii.String("web-base"), UpstreamParameter: parameter,
+	})
+	pipelinetrigger.NewPipelineTrigger(stack, jsii.String("Trigger"), &pipelinetrigger.PipelineTriggerProps{Pipeline: pipeline})
+	tmpl := assertions.Template_FromStack(stack, nil)
+	cdktest.Check(t, "starts the imported pipeline", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::IAM::ManagedPolicy"), map[string]interface{}{"PolicyDocument": map[string]interface{}{"Statement": assertions.Match_ArrayWith(&[]interface{}{
+			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "StartPipeline", "Action": "imagebuilder:StartImagePipelineExecution", "Resource": arn}),
+		})}})
+	})
+	cdktest.Check(t, "on changes of its parameter", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]interface{}{
+			"EventPattern": assertions.Match_ObjectLike(&map[string]interface{}{
+				"detail": assertions.Match_ObjectLike(&map[string]interface{}{"name": []interface{}{"/web/upstream"}}),
+			}),
+		})
+	})
+	t.Run("an imported pipeline without its parameter needs Parameter", func(t *testing.T) {
+		bare := gi.GoldenImagePipelineFromAttributes(stack, jsii.String("Bare"), &gi.GoldenImagePipelineAttributes{PipelineARN: jsii.String(arn), RecipeName: jsii.String("web-base")})
+		got := cdktest.ExpectPanic(t, func() {
+			pipelinetrigger.NewPipelineTrigger(stack, jsii.String("T2"), &pipelinetrigger.PipelineTriggerProps{Pipeline: bare})
+		})
+		if want := "pipelinetrigger: Parameter is required: pipeline web-base does not build on an SSM parameter it knows"; got != want {
+			t.Errorf("got %s, want %s", got, want)
+		}
+	})
 }
