@@ -10,9 +10,9 @@
 //	rule.AddTarget(fn.RuleTarget(nil))
 //
 // Every permission of the function is a statement of one customer-managed
-// policy: AddToRolePolicy and grants to the GoFunction add to it. (Grants
-// to its Function would go to an inline policy of the role, which NIST
-// 800-53 rev 5 flags.)
+// policy: AddToRolePolicy and grants to the GoFunction, its Function or its
+// Role add to it, never to an inline policy (which NIST 800-53 rev 5
+// flags).
 //
 // The package is compiled with `go build <import path>` in the CDK app's
 // module, for linux/arm64, and runs on provided.al2023 as bootstrap. No

@@ -150,7 +150,8 @@ type GoFunction struct {
 
 	// Function is the Lambda function.
 	Function awslambda.Function
-	// Role is the function's execution role.
+	// Role is the function's execution role. Statements added to it (grants
+	// to the GoFunction, its Function or Role) go to Policy.
 	Role awsiam.Role
 	// Policy holds every permission of Role.
 	Policy awsiam.ManagedPolicy
@@ -170,7 +171,6 @@ type GoFunction struct {
 
 	retryAttempts *float64
 	maxEventAge   awscdk.Duration
-	principal     *policyPrincipal
 }
 
 var (
@@ -295,10 +295,15 @@ func NewGoFunction(scope constructs.Construct, id *string, props *GoFunctionProp
 		this.DeadLetterQueue = NewDeadLetterQueue(this, str("DeadLetterQueue"), this.EncryptionKey, "the function, its rule targets and its subscriptions")
 	}
 
-	this.Role = awsiam.NewRole(this, str("Role"), &awsiam.RoleProps{
+	role := newPolicyRole(this, str("Role"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(str("lambda.amazonaws.com"), nil),
 		Description: str("Execution role of " + *props.ImportPath),
+		// A name only when another environment refers to the role (a key
+		// in another region granting to the function): such a reference
+		// needs a physical name, and no other template changes.
+		RoleName: awscdk.PhysicalName_GENERATE_IF_NEEDED(),
 	})
+	this.Role = role
 	this.Policy = awsiam.NewManagedPolicy(this, str("Policy"), &awsiam.ManagedPolicyProps{
 		Description: str("Every permission of " + *props.ImportPath),
 		Roles:       &[]awsiam.IRole{this.Role},
@@ -309,7 +314,7 @@ func NewGoFunction(scope constructs.Construct, id *string, props *GoFunctionProp
 			statement("Tracing", []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, str("*")),
 		},
 	})
-	this.principal = &policyPrincipal{role: this.Role, policy: this.Policy}
+	role.policy = this.Policy
 	// cdk-nag reports the first matching suppression, so this reason is the
 	// one shown for every Resource::* statement in the policy, including
 	// those the owning construct adds later: it has to be true for them too.
@@ -344,8 +349,9 @@ func NewGoFunction(scope constructs.Construct, id *string, props *GoFunctionProp
 		RecursiveLoop:                awslambda.RecursiveLoop_TERMINATE,
 	})
 	// Dead-letter config, tracing and environment encryption are set on the
-	// CloudFormation resource: the L2 properties would also add grants to an
-	// inline policy, and every permission here lives in Policy.
+	// CloudFormation resource: the statements they need are already in
+	// Policy, each under its own Sid, and the L2 properties would add them
+	// again without one.
 	cfn := this.Function.Node().DefaultChild().(awslambda.CfnFunction)
 	cfn.SetDeadLetterConfig(&awslambda.CfnFunction_DeadLetterConfigProperty{TargetArn: this.DeadLetterQueue.QueueArn()})
 	cfn.SetTracingConfig(&awslambda.CfnFunction_TracingConfigProperty{Mode: str("Active")})
@@ -447,9 +453,8 @@ func lambdaOutsideVPCReason(externalEgress *string) string {
 // policy lets CloudWatch Logs use the key for log groups under it.
 const LogGroupPrefix = "/golden-ami/lambda/"
 
-// AddToRolePolicy adds statements to the function's policy, as grants to
-// the GoFunction do (see GrantPrincipal). Grants on Function go to an
-// inline policy instead, which NIST 800-53 rev 5 flags.
+// AddToRolePolicy adds statements to the function's policy, Policy, where
+// grants to the GoFunction also go (see GrantPrincipal).
 func (f *GoFunction) AddToRolePolicy(statements ...awsiam.PolicyStatement) {
 	f.Policy.AddStatements(statements...)
 }

@@ -426,6 +426,11 @@ func TestGrantsGoToTheManagedPolicy(t *testing.T) {
 		Grantee: fn, Actions: jsii.Strings("imagebuilder:StartImagePipelineExecution"),
 		ResourceArns: jsii.Strings("arn:aws:imagebuilder:us-east-1:111111111111:image-pipeline/x"),
 	})
+	// Grants to the Function (whose grant principal is Role) land there too.
+	awssqs.Queue_FromQueueArn(stack, jsii.String("Outbox"), jsii.String("arn:aws:sqs:us-east-1:111111111111:outbox")).GrantSendMessages(fn.Function)
+	fn.Function.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("imagebuilder:GetImage"), Resources: jsii.Strings("arn:aws:imagebuilder:us-east-1:111111111111:image/x/1.0.0/1"),
+	}))
 	if !*grant.Success() {
 		t.Error("queue.GrantConsumeMessages(fn) did not succeed")
 	}
@@ -446,10 +451,38 @@ func TestGrantsGoToTheManagedPolicy(t *testing.T) {
 			statement("sns:Publish", "arn:aws:sns:us-east-1:111111111111:topic"),
 			statement("kms:Decrypt", "arn:aws:kms:us-east-1:111111111111:key/k"),
 			statement("imagebuilder:StartImagePipelineExecution", "arn:aws:imagebuilder:us-east-1:111111111111:image-pipeline/x"),
+			statement(assertions.Match_ArrayWith(&[]interface{}{"sqs:SendMessage"}), "arn:aws:sqs:us-east-1:111111111111:outbox"),
+			statement("imagebuilder:GetImage", "arn:aws:imagebuilder:us-east-1:111111111111:image/x/1.0.0/1"),
 		})},
 	})
 	compliance.Apply(stack, false)
 	for _, f := range cdktest.NagFindings(t, stack) {
 		t.Errorf("finding: %s", f)
+	}
+}
+
+// A key in another region's stack grants to the function as it would to
+// any role: the grant principal is a construct (the role), so aws-cdk-lib
+// sees the regions differ and synthesizes both stacks.
+func TestCrossRegionKeyGrant(t *testing.T) {
+	app := cdktest.NewApp(t, nil)
+	keys := awscdk.NewStack(app, jsii.String("Keys"), &awscdk.StackProps{Env: &awscdk.Environment{Account: env.Account, Region: jsii.String("eu-west-1")}})
+	key := awskms.NewKey(keys, jsii.String("Key"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
+	stack := awscdk.NewStack(app, jsii.String("Test"), &awscdk.StackProps{Env: env})
+	fn := gofunction.NewGoFunction(stack, jsii.String("Fn"), &gofunction.GoFunctionProps{
+		ImportPath: jsii.String(contract.FunctionImageBuilderTrigger),
+	})
+	key.GrantDecrypt(fn)
+
+	policies := cdktest.ResourcesOfType(cdktest.TemplateJSON(t, stack), "AWS::IAM::ManagedPolicy")
+	data, _ := json.Marshal(policies)
+	if !strings.Contains(string(data), `"kms:Decrypt"`) || strings.Count(string(data), "kms:Decrypt") < 2 {
+		t.Errorf("the function's policy has no kms:Decrypt statement for the other region's key:\n%s", data)
+	}
+	count(t, assertions.Template_FromStack(stack, nil), "AWS::IAM::Policy", 0)
+	// The key stack's policy names the function's role.
+	keyPolicy, _ := json.Marshal(cdktest.ResourcesOfType(cdktest.TemplateJSON(t, keys), "AWS::KMS::Key"))
+	if !strings.Contains(string(keyPolicy), "kms:Decrypt") {
+		t.Errorf("the key policy has no kms:Decrypt statement for the function's role:\n%s", keyPolicy)
 	}
 }
