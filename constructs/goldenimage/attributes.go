@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
@@ -31,14 +32,18 @@ type GoldenImagePipelineAttributes struct {
 	// in image ARNs (lowercase letters, digits, hyphens and underscores):
 	// every image the pipeline builds is "image/<RecipeName>/<version>/<build>".
 	// Rules and grants on the pipeline's images match exactly that prefix.
+	// It must be a literal, not a token.
 	//
 	// Required.
 	RecipeName *string
 
 	// ImageName names the image in descriptions, rule ids and default
-	// parameter names (latestami's "/golden-ami/<ImageName>/latest").
+	// parameter names (latestami's "/golden-ami/<ImageName>/latest"): 2-40
+	// lowercase letters, digits or hyphens, starting with a letter, as
+	// GoldenImagePipelineProps.ImageName.
 	//
-	// Default: the pipeline's name, the last part of PipelineARN.
+	// Default: the pipeline's name, the last part of PipelineARN, when it
+	// is such a name (otherwise ImageName is required).
 	ImageName *string
 
 	// Topic is the SNS topic the pipeline's infrastructure configuration
@@ -69,15 +74,17 @@ type GoldenImagePipelineAttributes struct {
 	// Default: the stack's region only.
 	DistributionRegions *[]*string
 
-	// Platform and Architecture of the image, for code that reads them.
+	// Platform and Architecture of the image, for code that reads them:
+	// latestami.LatestAMIFromRecorder launches Windows only when Platform
+	// is PlatformWindows, so set it for a Windows pipeline.
 	//
-	// Default: empty (unknown).
+	// Default: empty; consumers treat an empty Platform as Linux.
 	Platform     Platform
 	Architecture Architecture
 }
 
 var (
-	pipelineARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:imagebuilder:([a-z0-9-]+):([0-9]{12}):image-pipeline/([a-z0-9_-]+)$`)
+	pipelineARNPattern = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc):imagebuilder:([a-z0-9-]+):([0-9]{12}):image-pipeline/([a-z0-9_-]+)$`)
 	recipeNamePattern  = regexp.MustCompile(`^[a-z0-9_-]{1,128}$`)
 )
 
@@ -136,30 +143,40 @@ func (a *GoldenImagePipelineAttributes) validate(stackAccount, stackRegion strin
 			fail("PipelineARN", fmt.Errorf("%q is not an image pipeline ARN (want arn:<partition>:imagebuilder:<region>:<account>:image-pipeline/<name>)", *a.PipelineARN))
 			break
 		}
-		if err := validate.Region(m[1]); err != nil {
+		partition, region, account, name := m[1], m[2], m[3], m[4]
+		if err := validate.Region(region); err != nil {
 			fail("PipelineARN", fmt.Errorf("%q: region %w", *a.PipelineARN, err))
+		} else if want := partitionOf(region); partition != want {
+			fail("PipelineARN", fmt.Errorf("%q: partition %s does not hold region %s (want %s)", *a.PipelineARN, partition, region, want))
 		}
-		if !isToken(stackRegion) && m[1] != stackRegion {
-			fail("PipelineARN", fmt.Errorf("%q is in region %s, the stack in %s (Image Builder events and EventBridge rules are regional: import the pipeline in a stack of its region)", *a.PipelineARN, m[1], stackRegion))
+		if !isToken(stackRegion) && region != stackRegion {
+			fail("PipelineARN", fmt.Errorf("%q is in region %s, the stack in %s (Image Builder events and EventBridge rules are regional: import the pipeline in a stack of its region)", *a.PipelineARN, region, stackRegion))
 		}
-		if !isToken(stackAccount) && m[2] != stackAccount {
-			fail("PipelineARN", fmt.Errorf("%q is in account %s, the stack in %s (import the pipeline in a stack of its account)", *a.PipelineARN, m[2], stackAccount))
+		if !isToken(stackAccount) && account != stackAccount {
+			fail("PipelineARN", fmt.Errorf("%q is in account %s, the stack in %s (import the pipeline in a stack of its account)", *a.PipelineARN, account, stackAccount))
 		}
 		if imageName == nil {
-			imageName = &m[3]
+			if err := validate.Name(name, 40); err != nil {
+				fail("ImageName", fmt.Errorf("is not set, and the pipeline's name %w: give ImageName", err))
+			}
+			imageName = &name
 		}
 	}
 	switch {
 	case a.RecipeName == nil:
 		fail("RecipeName", errors.New("is required (image ARNs start with image/<RecipeName>/)"))
-	case known(a.RecipeName) && !recipeNamePattern.MatchString(*a.RecipeName):
+	case isToken(*a.RecipeName):
+		// Rules match it as a prefix, and the IAM suppressions of the
+		// functions that read the images name it: both need the literal.
+		fail("RecipeName", fmt.Errorf("%q is a token (want the literal name: rules and cdk-nag suppressions match it)", *a.RecipeName))
+	case !recipeNamePattern.MatchString(*a.RecipeName):
 		fail("RecipeName", fmt.Errorf("%q is not a recipe name as image ARNs spell it (want 1-128 lowercase letters, digits, hyphens or underscores)", *a.RecipeName))
 	}
 	switch {
 	case imageName == nil && a.PipelineARN != nil && isToken(*a.PipelineARN):
 		fail("ImageName", errors.New("is required when PipelineARN is a token"))
 	case a.ImageName != nil && known(a.ImageName):
-		if err := validate.Name(*a.ImageName, 128); err != nil {
+		if err := validate.Name(*a.ImageName, 40); err != nil {
 			fail("ImageName", err)
 		}
 	}
@@ -175,4 +192,17 @@ func (a *GoldenImagePipelineAttributes) validate(stackAccount, stackRegion strin
 		}
 	}
 	return imageName, errors.Join(errs...)
+}
+
+// partitionOf is the partition that holds region.
+func partitionOf(region string) string {
+	for _, p := range []struct{ prefix, partition string }{
+		{"cn-", "aws-cn"}, {"us-gov-", "aws-us-gov"}, {"us-isob-", "aws-iso-b"}, {"us-iso-", "aws-iso"},
+		{"eu-isoe-", "aws-iso-e"}, {"us-isof-", "aws-iso-f"}, {"eusc-", "aws-eusc"},
+	} {
+		if strings.HasPrefix(region, p.prefix) {
+			return p.partition
+		}
+	}
+	return "aws"
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/platform-eng/golden-ami/constructs/gofunction"
 	"github.com/platform-eng/golden-ami/constructs/goldenimage"
+	"github.com/platform-eng/golden-ami/internal/cdkkey"
 	"github.com/platform-eng/golden-ami/internal/contract"
 	"github.com/platform-eng/golden-ami/internal/nag"
 	"github.com/platform-eng/golden-ami/internal/validate"
@@ -72,9 +73,10 @@ type LatestAMIRecorderProps struct {
 	// and the dead-letter queue and alarm topic it creates; it is passed to
 	// the function's GoFunction (see gofunction.GoFunctionProps).
 	//
-	// Default: Pipeline.EncryptionKey when it is a key defined in this app
-	// (the function adds its statements to that key's policy); otherwise,
-	// for an imported key whose policy CDK cannot change, a new
+	// Default: Pipeline.EncryptionKey when it is a key defined in this
+	// stack (the function adds its statements to that key's policy);
+	// otherwise (an imported key, whose policy CDK cannot change, or one
+	// of another stack) a new
 	// customer-managed key with yearly rotation, retained on stack deletion
 	// (the GoFunction default).
 	EncryptionKey awskms.IKey
@@ -168,8 +170,8 @@ func NewLatestAMIRecorder(scope constructs.Construct, id *string, props *LatestA
 	constructs.NewConstruct_Override(this, scope, id)
 
 	key := props.EncryptionKey
-	if own, ok := p.EncryptionKey.(awskms.Key); key == nil && ok {
-		key = own // defined in this app, so its policy takes the function's statements
+	if key == nil {
+		key = cdkkey.Adoptable(this, p.EncryptionKey) // nil: the function makes its own
 	}
 	this.Function = gofunction.NewGoFunction(this, str("Function"), &gofunction.GoFunctionProps{
 		ImportPath:  str(contract.FunctionLatestAMI),

@@ -8,6 +8,8 @@
 package main
 
 import (
+	"os"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
@@ -17,7 +19,9 @@ import (
 func main() {
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
-	compliance.ValidateTemplates(app) // as main.go does, so the baseline differs only in content
+	if os.Getenv("CDK_VALIDATION") != "false" { // as main.go does, so the baseline differs only in content
+		compliance.ValidateTemplates(app)
+	}
 	stack := awscdk.NewStack(app, jsii.String("Empty"), nil)
 	awscdk.NewCfnWaitConditionHandle(stack, jsii.String("Placeholder"), nil)
 	app.Synth(nil)
