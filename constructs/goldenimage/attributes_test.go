@@ -128,3 +128,17 @@ func TestInvalidPipelineAttributesFailBeforeAnythingIsDefined(t *testing.T) {
 		})
 	}
 }
+
+// Partitions other than aws: a China-region pipeline in a China-region stack.
+func TestPipelineFromAttributesInAnotherPartition(t *testing.T) {
+	stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("China"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("cn-north-1")},
+	})
+	p := gi.GoldenImagePipelineFromAttributes(stack, jsii.String("Imported"), &gi.GoldenImagePipelineAttributes{
+		PipelineARN: jsii.String("arn:aws-cn:imagebuilder:cn-north-1:111111111111:image-pipeline/web-base"),
+		RecipeName:  jsii.String("web-base"),
+	})
+	if *p.ImageName != "web-base" || *(*p.DistributionRegions)[0] != "cn-north-1" {
+		t.Errorf("ImageName %q, DistributionRegions %v", *p.ImageName, *p.DistributionRegions)
+	}
+}
