@@ -17,12 +17,23 @@ go build -o "$work/empty" ./internal/bench/emptyapp
 go build -o "$work/phases" ./internal/bench/synthphases
 
 # One run of $1, printing "<wall ms> <cpu ms>" (cpu = user + sys of the app
-# and its Node process). The app reads the context `cdk synth` would pass.
-context="$(go run ./internal/bench/cdkcontext)"
+# and its Node process). The app gets the environment `cdk synth` gives it
+# (context and settings, captured from the pinned CLI by scripts/cli-env.sh),
+# with its own output directory.
+scripts/cli-env.sh >"$work/cli.env"
+with_cli_env() { # with_cli_env <outdir> <command...>
+  local out="$1"
+  shift
+  (
+    . "$work/cli.env"
+    export CDK_OUTDIR="$out" CDK_ERROR_FILE="$out/error.txt" CDK_PERF_COUNTERS_FILE="$out/performance-counters.json"
+    exec "$@"
+  )
+}
 run() {
   local out="$work/out-$1" TIMEFORMAT='%R %U %S' t
   rm -rf "$out"
-  t=$( { time CDK_OUTDIR="$out" CDK_CONTEXT_JSON="$context" "$work/$1" >"$work/$1.log" 2>&1; } 2>&1 ) ||
+  t=$( { time with_cli_env "$out" "$work/$1" >"$work/$1.log" 2>&1; } 2>&1 ) ||
     { cat "$work/$1.log" >&2; exit 1; }
   awk '{printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000}' <<<"$t"
 }
@@ -50,10 +61,10 @@ met=$(awk -v aw="$aw" -v ew="$ew" 'BEGIN {print (aw <= 1.6 * ew) ? "yes" : "no"}
 # Where the whole app's time goes, one run each (not medians).
 echo
 echo "phases of one whole-app synth (internal/bench/synthphases):"
-CDK_OUTDIR="$work/out-phases" CDK_CONTEXT_JSON="$context" "$work/phases" 2>/dev/null | sed 's/^/  /'
+with_cli_env "$work/out-phases" "$work/phases" 2>/dev/null | sed 's/^/  /'
 echo "the same with CDK_VALIDATION=false:"
 rm -rf "$work/out-phases"
-CDK_VALIDATION=false CDK_OUTDIR="$work/out-phases" CDK_CONTEXT_JSON="$context" "$work/phases" 2>/dev/null | sed 's/^/  /'
+CDK_VALIDATION=false with_cli_env "$work/out-phases" "$work/phases" 2>/dev/null | sed 's/^/  /'
 
 # Template validation alone, on the whole app's templates: the engine that
 # both apps create, and what each template adds (internal/bench/validationcost).

@@ -33,8 +33,11 @@ grep -qF "$spawn" "$work/runtime/bin/jsii-runtime.js" ||
   { echo "jsii-runtime.js $version no longer spawns the kernel with $spawn; update this script" >&2; exit 1; }
 sed -i "s#\[\.\.\.process\.execArgv,\"--preserve-symlinks\"#[...process.execArgv,\"--cpu-prof\",\"--cpu-prof-dir=$work/prof\",\"--preserve-symlinks\"#" "$work/runtime/bin/jsii-runtime.js"
 
-context="$(go run ./internal/bench/cdkcontext)"
-JSII_RUNTIME="node $work/runtime/bin/jsii-runtime.js" \
-  CDK_OUTDIR="$work/out" CDK_CONTEXT_JSON="$context" "$work/bin" >"$work/log" 2>&1 ||
-  { cat "$work/log" >&2; exit 1; }
+# The environment `cdk synth` gives the app (scripts/cli-env.sh).
+scripts/cli-env.sh >"$work/cli.env"
+(
+  . "$work/cli.env"
+  export CDK_OUTDIR="$work/out" CDK_ERROR_FILE="$work/out/error.txt" CDK_PERF_COUNTERS_FILE="$work/out/performance-counters.json"
+  JSII_RUNTIME="node $work/runtime/bin/jsii-runtime.js" exec "$work/bin"
+) >"$work/log" 2>&1 || { cat "$work/log" >&2; exit 1; }
 node internal/bench/synthprofile/summary.js "$work"/prof/*.cpuprofile
