@@ -38,8 +38,11 @@ const kind = (cf) => {
 
 // Inclusive time of the frames that mark the phases of a synth.
 const marks = [
+  // Where the engine is created: in app.synth (aws-cdk-lib's default
+  // instance), or earlier when the app registers the plugin itself
+  // (compliance.ValidateTemplates).
+  ['validation engine creation', (cf) => (cf.functionName === 'CloudFormationValidatePlugin' || cf.functionName === '_singletonInstance') && /cloudformation-validate-plugin\.js$/.test(cf.url)],
   ['app.synth', (cf) => cf.functionName === 'synth' && /core\/lib\/app\.js$/.test(cf.url)],
-  ['  validation engine creation', (cf) => cf.functionName === '_singletonInstance'],
   ['  template validation', (cf) => cf.functionName === 'validate' && /cloudformation-validate-plugin\.js$/.test(cf.url)],
   ['  aspects (cdk-nag rules)', (cf) => cf.functionName === 'invokeAspectsV2'],
   ['    of which compiling modules', null],
