@@ -364,3 +364,39 @@ func TestPublishRoleTrustsOnlyThisAccountsRules(t *testing.T) {
 		})
 	})
 }
+
+// A pipeline defined elsewhere: its finished images are notified, and the
+// notifier may read exactly its recipe's images.
+func TestNotifyImagesOfAnImportedPipeline(t *testing.T) {
+	stack, n := slackNotifications(t)
+	pipeline := gi.GoldenImagePipelineFromAttributes(stack, jsii.String("WebBase"), &gi.GoldenImagePipelineAttributes{
+		PipelineARN: jsii.String("arn:aws:imagebuilder:us-east-1:111111111111:image-pipeline/web-base"),
+		RecipeName:  jsii.String("web-base-recipe"),
+	})
+	rules := n.NotifyImages(pipeline)
+	if len(rules) != 2 {
+		t.Fatalf("NotifyImages returned %d rules, want 2 (available, failed)", len(rules))
+	}
+	tmpl := assertions.Template_FromStack(stack, nil)
+	prefix := map[string]interface{}{"prefix": "arn:aws:imagebuilder:us-east-1:111111111111:image/web-base-recipe/"}
+	for _, status := range [][]interface{}{{"AVAILABLE"}, {"FAILED", "CANCELLED"}} {
+		cdktest.Check(t, fmt.Sprint("rule for ", status), func() {
+			tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]interface{}{"EventPattern": assertions.Match_ObjectLike(&map[string]interface{}{
+				"resources": []interface{}{prefix},
+				"detail":    map[string]interface{}{"state": map[string]interface{}{"status": status}},
+			})})
+		})
+	}
+	cdktest.Check(t, "the notifier reads the recipe's images", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::IAM::ManagedPolicy"), map[string]interface{}{"PolicyDocument": map[string]interface{}{"Statement": assertions.Match_ArrayWith(&[]interface{}{
+			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "ReadImagesOfWebBase", "Action": "imagebuilder:GetImage",
+				"Resource": "arn:aws:imagebuilder:us-east-1:111111111111:image/web-base-recipe/*"}),
+		})}})
+	})
+	t.Run("cdk-nag finds nothing", func(t *testing.T) {
+		compliance.Apply(stack, false)
+		for _, f := range cdktest.NagFindings(t, stack) {
+			t.Error(f)
+		}
+	})
+}
