@@ -315,6 +315,7 @@ func NewGoFunction(scope constructs.Construct, id *string, props *GoFunctionProp
 		},
 	})
 	role.policy = this.Policy
+	this.Policy.Node().AddValidation(&policySize{policy: this.Policy})
 	// cdk-nag reports the first matching suppression, so this reason is the
 	// one shown for every Resource::* statement in the policy, including
 	// those the owning construct adds later: it has to be true for them too.

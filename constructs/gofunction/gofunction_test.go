@@ -3,9 +3,11 @@ package gofunction_test
 import (
 	"debug/elf"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -484,5 +486,30 @@ func TestCrossRegionKeyGrant(t *testing.T) {
 	keyPolicy, _ := json.Marshal(cdktest.ResourcesOfType(cdktest.TemplateJSON(t, keys), "AWS::KMS::Key"))
 	if !strings.Contains(string(keyPolicy), "kms:Decrypt") {
 		t.Errorf("the key policy has no kms:Decrypt statement for the function's role:\n%s", keyPolicy)
+	}
+}
+
+// A policy longer than IAM accepts fails synthesis, naming the policy; the
+// construct's own statements are far below the limit.
+func TestPolicyLongerThanIAMAllowsFailsSynth(t *testing.T) {
+	app := cdktest.NewApp(t, nil)
+	stack := awscdk.NewStack(app, jsii.String("Test"), &awscdk.StackProps{Env: env})
+	fn := gofunction.NewGoFunction(stack, jsii.String("Fn"), &gofunction.GoFunctionProps{
+		ImportPath: jsii.String(contract.FunctionImageBuilderTrigger),
+	})
+	own, err := json.Marshal(stack.Resolve(fn.Policy.Document()))
+	if err != nil || len(own) > 6144/4 {
+		t.Errorf("the construct's own statements take %d characters (err %v), want under a quarter of 6144", len(own), err)
+	}
+	t.Logf("the construct's own statements: %d characters", len(own))
+	var arns []*string
+	for i := 0; i < 120; i++ {
+		arns = append(arns, jsii.String(fmt.Sprintf("arn:aws:sqs:us-east-1:111111111111:queue-with-a-long-name-%03d", i)))
+	}
+	awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{Grantee: fn, Actions: jsii.Strings("sqs:SendMessage"), ResourceArns: &arns})
+
+	msg := cdktest.ExpectPanic(t, func() { assertions.Template_FromStack(stack, nil) })
+	if !regexp.MustCompile(`gofunction: Test/Fn/Policy is about \d{4} characters long, over IAM's limit of 6144 for a managed policy: grant less to the function, or attach a managed policy of your own to its Role with the rest`).MatchString(msg) {
+		t.Errorf("synth failed with\n%s\nwant the policy-length error", msg)
 	}
 }
