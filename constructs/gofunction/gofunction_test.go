@@ -489,27 +489,60 @@ func TestCrossRegionKeyGrant(t *testing.T) {
 	}
 }
 
-// A policy longer than IAM accepts fails synthesis, naming the policy; the
-// construct's own statements are far below the limit.
+// A policy estimated longer than IAM accepts fails synthesis, naming the
+// policy: with long literal ARNs, and with references, which are counted as
+// 150-character ARNs (their intrinsics are far shorter in the template).
 func TestPolicyLongerThanIAMAllowsFailsSynth(t *testing.T) {
-	app := cdktest.NewApp(t, nil)
+	for _, tc := range []struct {
+		name string
+		arn  func(stack awscdk.Stack, i int) *string
+	}{
+		{"120 literal ARNs", func(_ awscdk.Stack, i int) *string {
+			return jsii.String(fmt.Sprintf("arn:aws:sqs:us-east-1:111111111111:queue-with-a-long-name-%03d", i))
+		}},
+		{"40 imported values", func(_ awscdk.Stack, i int) *string {
+			return awscdk.Fn_ImportValue(jsii.String(fmt.Sprintf("Queue%dArn", i)))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := cdktest.NewApp(t, nil)
+			stack := awscdk.NewStack(app, jsii.String("Test"), &awscdk.StackProps{Env: env})
+			fn := gofunction.NewGoFunction(stack, jsii.String("Fn"), &gofunction.GoFunctionProps{
+				ImportPath: jsii.String(contract.FunctionImageBuilderTrigger),
+			})
+			n := 120
+			if strings.HasPrefix(tc.name, "40") {
+				n = 40
+			}
+			var arns []*string
+			for i := 0; i < n; i++ {
+				arns = append(arns, tc.arn(stack, i))
+			}
+			awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{Grantee: fn, Actions: jsii.Strings("sqs:SendMessage"), ResourceArns: &arns})
+			msg := cdktest.ExpectPanic(t, func() { assertions.Template_FromStack(stack, nil) })
+			if !regexp.MustCompile(`gofunction: Test/Fn/Policy is estimated at \d{4} characters \(each reference counted as 150\), over IAM's limit of 6144 for a managed policy: grant less to the function, or attach a managed policy of your own to its Role with the rest`).MatchString(msg) {
+				t.Errorf("synth failed with\n%s\nwant the policy-length error", msg)
+			}
+		})
+	}
+}
+
+// With @aws-cdk/aws-lambda:createNewPoliciesWithAddToRolePolicy on,
+// aws-cdk-lib attaches an inline policy from Function.AddToRolePolicy: the
+// role refuses it and says where the statement belongs.
+func TestInlinePolicyIsRefused(t *testing.T) {
+	app := cdktest.NewApp(t, map[string]interface{}{"@aws-cdk/aws-lambda:createNewPoliciesWithAddToRolePolicy": true})
 	stack := awscdk.NewStack(app, jsii.String("Test"), &awscdk.StackProps{Env: env})
 	fn := gofunction.NewGoFunction(stack, jsii.String("Fn"), &gofunction.GoFunctionProps{
 		ImportPath: jsii.String(contract.FunctionImageBuilderTrigger),
 	})
-	own, err := json.Marshal(stack.Resolve(fn.Policy.Document()))
-	if err != nil || len(own) > 6144/4 {
-		t.Errorf("the construct's own statements take %d characters (err %v), want under a quarter of 6144", len(own), err)
-	}
-	t.Logf("the construct's own statements: %d characters", len(own))
-	var arns []*string
-	for i := 0; i < 120; i++ {
-		arns = append(arns, jsii.String(fmt.Sprintf("arn:aws:sqs:us-east-1:111111111111:queue-with-a-long-name-%03d", i)))
-	}
-	awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{Grantee: fn, Actions: jsii.Strings("sqs:SendMessage"), ResourceArns: &arns})
-
-	msg := cdktest.ExpectPanic(t, func() { assertions.Template_FromStack(stack, nil) })
-	if !regexp.MustCompile(`gofunction: Test/Fn/Policy is about \d{4} characters long, over IAM's limit of 6144 for a managed policy: grant less to the function, or attach a managed policy of your own to its Role with the rest`).MatchString(msg) {
-		t.Errorf("synth failed with\n%s\nwant the policy-length error", msg)
+	msg := cdktest.ExpectPanic(t, func() {
+		fn.Function.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions: jsii.Strings("sqs:SendMessage"), Resources: jsii.Strings("arn:aws:sqs:us-east-1:111111111111:q"),
+		}))
+	})
+	if !strings.Contains(msg, "gofunction: Test/Fn/Role would get the inline policy Test/Fn/Function/") ||
+		!strings.Contains(msg, "grant to the GoFunction or use GoFunction.AddToRolePolicy, which add to its managed policy") {
+		t.Errorf("got %q, want the inline-policy refusal", msg)
 	}
 }
