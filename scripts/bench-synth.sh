@@ -30,11 +30,22 @@ with_cli_env() { # with_cli_env <outdir> <command...>
     exec "$@"
   )
 }
+# synth_failed <outdir>: with the CLI's failSynthOnValidationErrors=false an
+# app exits 0 even when validation fails (the CLI would fail it), so a run
+# is only timed as a synth when it left no error and no failed report.
+synth_failed() {
+  [ -e "$1/error.txt" ] || grep -q '"conclusion": "failure"' "$1/validation-report.json" 2>/dev/null
+}
 run() {
   local out="$work/out-$1" TIMEFORMAT='%R %U %S' t
   rm -rf "$out"
   t=$( { time with_cli_env "$out" "$work/$1" >"$work/$1.log" 2>&1; } 2>&1 ) ||
     { cat "$work/$1.log" >&2; exit 1; }
+  if synth_failed "$out"; then
+    cat "$work/$1.log" "$out/error.txt" "$out/validation-report.json" >&2 2>/dev/null
+    echo "bench-synth: $1 did not synthesize (see above)" >&2
+    exit 1
+  fi
   awk '{printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000}' <<<"$t"
 }
 

@@ -40,4 +40,11 @@ scripts/cli-env.sh >"$work/cli.env"
   export CDK_OUTDIR="$work/out" CDK_ERROR_FILE="$work/out/error.txt" CDK_PERF_COUNTERS_FILE="$work/out/performance-counters.json"
   JSII_RUNTIME="node $work/runtime/bin/jsii-runtime.js" exec "$work/bin"
 ) >"$work/log" 2>&1 || { cat "$work/log" >&2; exit 1; }
+# With the CLI's failSynthOnValidationErrors=false the app exits 0 even when
+# validation fails; do not profile a failed synth.
+if [ -e "$work/out/error.txt" ] || grep -q '"conclusion": "failure"' "$work/out/validation-report.json" 2>/dev/null; then
+  cat "$work/log" "$work/out/validation-report.json" >&2 2>/dev/null
+  echo "profile-synth: the app did not synthesize (see above)" >&2
+  exit 1
+fi
 node internal/bench/synthprofile/summary.js "$work"/prof/*.cpuprofile

@@ -61,9 +61,10 @@ type GoldenImagePipelineAttributes struct {
 	UpstreamParameter awsssm.IStringParameter
 
 	// EncryptionKey is the key that functions working for the pipeline
-	// (trigger, recorder) should encrypt with. Only a key defined in this
-	// app becomes their default; for an imported key, whose policy CDK
-	// cannot change, they create their own.
+	// (trigger, recorder) should encrypt with. It becomes their default
+	// only when it is defined in their own stack; for an imported key,
+	// whose policy CDK cannot change, or one of another stack, they create
+	// their own.
 	//
 	// Default: none (each such function creates its own key).
 	EncryptionKey awskms.IKey
@@ -84,7 +85,7 @@ type GoldenImagePipelineAttributes struct {
 }
 
 var (
-	pipelineARNPattern = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc):imagebuilder:([a-z0-9-]+):([0-9]{12}):image-pipeline/([a-z0-9_-]+)$`)
+	pipelineARNPattern = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f):imagebuilder:([a-z0-9-]+):([0-9]{12}):image-pipeline/([a-z0-9_-]+)$`)
 	recipeNamePattern  = regexp.MustCompile(`^[a-z0-9_-]{1,128}$`)
 )
 
@@ -198,7 +199,7 @@ func (a *GoldenImagePipelineAttributes) validate(stackAccount, stackRegion strin
 func partitionOf(region string) string {
 	for _, p := range []struct{ prefix, partition string }{
 		{"cn-", "aws-cn"}, {"us-gov-", "aws-us-gov"}, {"us-isob-", "aws-iso-b"}, {"us-iso-", "aws-iso"},
-		{"eu-isoe-", "aws-iso-e"}, {"us-isof-", "aws-iso-f"}, {"eusc-", "aws-eusc"},
+		{"eu-isoe-", "aws-iso-e"}, {"us-isof-", "aws-iso-f"},
 	} {
 		if strings.HasPrefix(region, p.prefix) {
 			return p.partition
