@@ -72,6 +72,19 @@ func list(v interface{}) []interface{} {
 // "<Logical.Arn>" for Fn::GetAtt, "<Logical>" for Ref, parts of Fn::Join
 // and Fn::Sub concatenated.
 func nagName(v interface{}) string {
+	return render(v, func(id, attr string) string {
+		if attr == "" {
+			return "<" + id + ">"
+		}
+		return "<" + id + "." + attr + ">"
+	})
+}
+
+// render writes a template string value as one string: a string as it is,
+// the parts of an Fn::Join concatenated, an Fn::Sub with its partition
+// written as <AWS::Partition>, and each Ref or Fn::GetAtt as ref(logical
+// id, attribute), the attribute empty for a Ref.
+func render(v interface{}, ref func(id, attr string) string) string {
 	switch x := v.(type) {
 	case string:
 		return x
@@ -79,15 +92,15 @@ func nagName(v interface{}) string {
 		if join, ok := x["Fn::Join"].([]interface{}); ok {
 			var b strings.Builder
 			for _, part := range join[1].([]interface{}) {
-				b.WriteString(nagName(part))
+				b.WriteString(render(part, ref))
 			}
 			return b.String()
 		}
 		if att, ok := x["Fn::GetAtt"].([]interface{}); ok {
-			return fmt.Sprintf("<%s.%s>", att[0], att[1])
+			return ref(fmt.Sprint(att[0]), fmt.Sprint(att[1]))
 		}
-		if ref, ok := x["Ref"].(string); ok {
-			return "<" + ref + ">"
+		if id, ok := x["Ref"].(string); ok {
+			return ref(id, "")
 		}
 		if sub, ok := x["Fn::Sub"].(string); ok {
 			return strings.ReplaceAll(sub, "${AWS::Partition}", "<AWS::Partition>")

@@ -300,25 +300,7 @@ func checkGofmtCommand(t *testing.T, command string) {
 // flatten renders a string or an Fn::Join of strings and references as one
 // string, each reference written as its logical id.
 func flatten(v interface{}) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case map[string]interface{}:
-		if join, ok := x["Fn::Join"].([]interface{}); ok {
-			var b strings.Builder
-			for _, part := range join[1].([]interface{}) {
-				b.WriteString(flatten(part))
-			}
-			return b.String()
-		}
-		if att, ok := x["Fn::GetAtt"].([]interface{}); ok {
-			return att[0].(string)
-		}
-		if ref, ok := x["Ref"].(string); ok {
-			return ref
-		}
-	}
-	return ""
+	return render(v, func(id, _ string) string { return id })
 }
 
 func TestPipelineTemplateResources(t *testing.T) {
