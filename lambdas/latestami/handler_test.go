@@ -537,12 +537,7 @@ func TestThrottlingIsAWrappedErrorNamingTheOperation(t *testing.T) {
 		})
 		_, err := w.h.Handle(context.Background(), sample(t, "eventbridge-available.json"))
 		want := "get image " + imageARN + ": operation error imagebuilder: GetImage, api error CallRateLimitExceededException: Rate exceeded"
-		if err == nil || err.Error() != want {
-			t.Fatalf("error = %v\nwant %s", err, want)
-		}
-		if w.totalCalls() != 0 {
-			t.Errorf("SSM calls = %d, want 0", w.totalCalls())
-		}
+		failedWithoutWriting(t, w, err, want)
 	})
 	t.Run("tagging", func(t *testing.T) {
 		w := newWorld(pipelineARN)
@@ -1059,12 +1054,7 @@ func TestSNSRecordsWhatGetImageReportsNotTheMessage(t *testing.T) {
 		})
 		_, err := w.h.Handle(context.Background(), snsEvent(t, forged))
 		want := `record image ` + imageARN + `: image is AVAILABLE but has no AMI owned by account 123456789012; nothing written`
-		if err == nil || err.Error() != want {
-			t.Fatalf("error = %v\nwant %s", err, want)
-		}
-		if w.totalCalls() != 0 {
-			t.Errorf("SSM calls = %d, want 0", w.totalCalls())
-		}
+		failedWithoutWriting(t, w, err, want)
 	})
 	t.Run("GetImage fails", func(t *testing.T) {
 		w := newWorld(pipelineARN)
@@ -1073,12 +1063,7 @@ func TestSNSRecordsWhatGetImageReportsNotTheMessage(t *testing.T) {
 		})
 		_, err := w.h.Handle(context.Background(), snsEvent(t, forged))
 		want := "get image " + imageARN + ": operation error imagebuilder: GetImage, api error AccessDeniedException: not authorized to perform imagebuilder:GetImage"
-		if err == nil || err.Error() != want {
-			t.Fatalf("error = %v\nwant %s", err, want)
-		}
-		if w.totalCalls() != 0 {
-			t.Errorf("SSM calls = %d, want 0", w.totalCalls())
-		}
+		failedWithoutWriting(t, w, err, want)
 	})
 }
 
@@ -1162,12 +1147,7 @@ func TestUnknownImageStatusIsAnError(t *testing.T) {
 				w.h.Images = imageWith(&w.getImages, func(img *ibtypes.Image) { img.State.Status = ibtypes.ImageStatus(tc.getImage) })
 			}
 			_, err := w.h.Handle(context.Background(), tc.event)
-			if err == nil || err.Error() != tc.wantErr {
-				t.Fatalf("error = %v\nwant %s", err, tc.wantErr)
-			}
-			if w.totalCalls() != 0 {
-				t.Errorf("SSM calls = %d, want 0", w.totalCalls())
-			}
+			failedWithoutWriting(t, w, err, tc.wantErr)
 		})
 	}
 }
@@ -1197,5 +1177,17 @@ func TestImageStatusesAreTheSDKs(t *testing.T) {
 	}
 	if !reflect.DeepEqual(contract.ImageStatuses, sdk) {
 		t.Errorf("contract.ImageStatuses = %v\nthe SDK's ImageStatus values = %v", contract.ImageStatuses, sdk)
+	}
+}
+
+// failedWithoutWriting checks that Handle failed with exactly want and made
+// no SSM call.
+func failedWithoutWriting(t *testing.T, w *world, err error, want string) {
+	t.Helper()
+	if err == nil || err.Error() != want {
+		t.Fatalf("error = %v\nwant %s", err, want)
+	}
+	if w.totalCalls() != 0 {
+		t.Errorf("SSM calls = %d, want 0", w.totalCalls())
 	}
 }
