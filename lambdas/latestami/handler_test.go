@@ -203,29 +203,7 @@ func TestRecordsEveryRegionAndRedeliveryWritesNothing(t *testing.T) {
 			w.regions["us-east-1"] = &regionParams{exists: true, value: amiPrevious, tags: map[string]string{contract.TagImageARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/1.2.0/3"}}
 
 			got, err := w.h.Handle(context.Background(), sample(t, event))
-			if err != nil {
-				t.Fatalf("Handle: %v", err)
-			}
-			want := Result{Images: []ImageResult{{ImageARN: imageARN, Decision: DecisionRecorded,
-				Regions: map[string]string{"us-east-1": OutcomeWritten, "eu-west-1": OutcomeWritten}}}}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("result = %+v\nwant %+v", got, want)
-			}
-			for region, ami := range map[string]string{"us-east-1": amiUSEast1, "eu-west-1": amiEUWest1} {
-				p := w.regions[region]
-				if p.value != ami {
-					t.Errorf("%s value = %q, want %q (this account's AMI only)", region, p.value, ami)
-				}
-				if !reflect.DeepEqual(p.tags, wantTags) {
-					t.Errorf("%s tags = %v\nwant %v", region, p.tags, wantTags)
-				}
-			}
-			if len(w.regions) != 2 {
-				t.Errorf("regions touched = %d, want 2", len(w.regions))
-			}
-			if !reflect.DeepEqual(w.getImages, []string{imageARN}) {
-				t.Errorf("GetImage calls = %v, want [%s]", w.getImages, imageARN)
-			}
+			recordedWhatGetImageReports(t, w, got, err)
 
 			// Redelivery: nothing is written anywhere.
 			before := map[string]int{}
@@ -1006,22 +984,7 @@ func TestSNSRecordsWhatGetImageReportsNotTheMessage(t *testing.T) {
 	t.Run("forged AMIs", func(t *testing.T) {
 		w := newWorld(pipelineARN)
 		got, err := w.h.Handle(context.Background(), snsEvent(t, forged))
-		if err != nil {
-			t.Fatalf("Handle: %v", err)
-		}
-		want := Result{Images: []ImageResult{{ImageARN: imageARN, Decision: DecisionRecorded,
-			Regions: map[string]string{"us-east-1": OutcomeWritten, "eu-west-1": OutcomeWritten}}}}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("result = %+v\nwant %+v", got, want)
-		}
-		if !reflect.DeepEqual(w.getImages, []string{imageARN}) {
-			t.Errorf("GetImage calls = %v, want [%s]", w.getImages, imageARN)
-		}
-		for region, ami := range map[string]string{"us-east-1": amiUSEast1, "eu-west-1": amiEUWest1} {
-			if p := w.regions[region]; p.value != ami || !reflect.DeepEqual(p.tags, wantTags) {
-				t.Errorf("%s = %q, tags %v; want GetImage's %s, tags %v", region, p.value, p.tags, ami, wantTags)
-			}
-		}
+		recordedWhatGetImageReports(t, w, got, err)
 		if _, ok := w.regions["us-west-2"]; ok {
 			t.Errorf("us-west-2, named only by the message, was touched: %v", w.regions["us-west-2"].calls)
 		}
@@ -1189,5 +1152,31 @@ func failedWithoutWriting(t *testing.T, w *world, err error, want string) {
 	}
 	if w.totalCalls() != 0 {
 		t.Errorf("SSM calls = %d, want 0", w.totalCalls())
+	}
+}
+
+// recordedWhatGetImageReports checks that Handle read the image once and
+// wrote the AMIs GetImage reports for this account, with the provenance
+// tags, in exactly the two distribution regions.
+func recordedWhatGetImageReports(t *testing.T, w *world, got Result, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	want := Result{Images: []ImageResult{{ImageARN: imageARN, Decision: DecisionRecorded,
+		Regions: map[string]string{"us-east-1": OutcomeWritten, "eu-west-1": OutcomeWritten}}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("result = %+v\nwant %+v", got, want)
+	}
+	if !reflect.DeepEqual(w.getImages, []string{imageARN}) {
+		t.Errorf("GetImage calls = %v, want [%s]", w.getImages, imageARN)
+	}
+	for region, ami := range map[string]string{"us-east-1": amiUSEast1, "eu-west-1": amiEUWest1} {
+		if p := w.regions[region]; p == nil || p.value != ami || !reflect.DeepEqual(p.tags, wantTags) {
+			t.Errorf("%s = %+v; want GetImage's %s (this account's AMI only), tags %v", region, p, ami, wantTags)
+		}
+	}
+	if len(w.regions) != 2 {
+		t.Errorf("regions touched = %d, want 2", len(w.regions))
 	}
 }
