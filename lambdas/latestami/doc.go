@@ -46,12 +46,18 @@
 //     is written ("unchanged"), so redelivery triggers nothing downstream;
 //   - it holds the AMI but an earlier attempt failed to tag it: only the
 //     tags are written ("retagged");
-//   - its current version was written for a newer build of the same image:
-//     nothing is written ("stale"), so a late notification cannot roll it
-//     back. The build is read from the version's description ("Golden AMI
-//     from <image ARN>"), which PutParameter writes together with the
-//     value, so it is right even when the tags lag behind; a parameter
-//     without such a description falls back to its golden-ami:image-arn tag;
+//   - its current version was written for a build Image Builder created
+//     later: nothing is written ("stale"), so a late notification cannot
+//     roll it back. The build and its creation time are read from the
+//     version's description ("Golden AMI from <image ARN>, built <time>"),
+//     which PutParameter writes together with the value, so they are right
+//     even when the tags lag behind; a parameter without such a description
+//     falls back to its golden-ami:image-arn and golden-ami:build-date tags.
+//     Builds are ordered by creation time, not by recipe version:
+//     goldenimage derives a recipe's version from a hash of its content, so
+//     a changed recipe's builds may have lower versions. Only when a
+//     creation time is unknown are builds ordered by build number, and then
+//     only within one recipe version;
 //   - otherwise PutParameter (Overwrite, with that description) then
 //     AddTagsToResource with golden-ami:image-arn, golden-ami:pipeline-arn,
 //     golden-ami:recipe-arn and golden-ami:build-date ("written").

@@ -361,7 +361,7 @@ func (h *Handler) recordIn(ctx context.Context, region, ami string, img image) (
 		return "", err
 	}
 
-	var taggedImage string
+	var taggedImage, taggedDate string
 	if current != "" {
 		tags, err := params.ListTagsForResource(ctx, &ssm.ListTagsForResourceInput{
 			ResourceType: ssmtypes.ResourceTypeForTaggingParameter, ResourceId: name,
@@ -370,33 +370,42 @@ func (h *Handler) recordIn(ctx context.Context, region, ami string, img image) (
 			return "", fmt.Errorf("list tags of parameter %s: %w", h.ParameterName, err)
 		}
 		for _, t := range tags.TagList {
-			if aws.ToString(t.Key) == contract.TagImageARN {
+			switch aws.ToString(t.Key) {
+			case contract.TagImageARN:
 				taggedImage = aws.ToString(t.Value)
+			case contract.TagBuildDate:
+				taggedDate = aws.ToString(t.Value)
 			}
 		}
 	}
 	// The description is written with the value, in one PutParameter, so
 	// it names the build of the current value even when the tags, written
 	// afterwards, lag behind. Parameters written before descriptions were
-	// used have only the tag.
-	recordedImage, ok := strings.CutPrefix(description, descriptionPrefix)
+	// used have only the tags, and those written before descriptions named
+	// the build's date take it from the tags when they name the same build.
+	recorded, ok := parseDescription(description)
 	if !ok {
-		recordedImage = taggedImage
+		recorded = build{ARN: taggedImage}
 	}
+	if recorded.Created.IsZero() && recorded.ARN != "" && recorded.ARN == taggedImage {
+		recorded.Created, _ = buildTime(taggedDate)
+	}
+	candidate := build{ARN: img.ARN}
+	candidate.Created, _ = buildTime(img.DateCreated)
 
 	outcome := OutcomeWritten
 	switch {
-	case current == ami && recordedImage == img.ARN && taggedImage == tagValue(img.ARN):
+	case current == ami && recorded.ARN == img.ARN && taggedImage == tagValue(img.ARN):
 		return OutcomeUnchanged, nil
 	case current == ami:
 		// A previous attempt wrote the value but not the tags.
 		outcome = OutcomeRetagged
-	case newerBuild(recordedImage, img.ARN):
+	case newerBuild(recorded, candidate):
 		// A late or redelivered notification of an older build must not
 		// roll the parameter back.
 		return OutcomeStale, nil
 	default:
-		if err := h.put(ctx, params, ami, img.ARN); err != nil {
+		if err := h.put(ctx, params, ami, candidate.description()); err != nil {
 			return "", fmt.Errorf("put parameter %s: %w", h.ParameterName, err)
 		}
 	}
@@ -412,8 +421,8 @@ func (h *Handler) recordIn(ctx context.Context, region, ami string, img image) (
 	return outcome, nil
 }
 
-// put writes ami with the description naming imageARN, and returns once
-// the parameter's history shows it.
+// put writes ami with description (which names the build), and returns
+// once the parameter's history shows it.
 //
 // PutParameter has no idempotency token: when an attempt fails with a 5xx
 // or its response is lost after SSM applied it, the SDK's own retry would
@@ -430,11 +439,11 @@ func (h *Handler) recordIn(ctx context.Context, region, ami string, img image) (
 // reached SSM, put reads the history until the value is there, for up to
 // ConfirmTimeout. A 200 whose version does not appear is an error, so the
 // event is retried rather than recorded as written.
-func (h *Handler) put(ctx context.Context, params parameterStore, ami, imageARN string) error {
+func (h *Handler) put(ctx context.Context, params parameterStore, ami, description string) error {
 	in := &ssm.PutParameterInput{
 		Name:        aws.String(h.ParameterName),
 		Value:       aws.String(ami),
-		Description: aws.String(descriptionPrefix + imageARN),
+		Description: aws.String(description),
 		Type:        ssmtypes.ParameterTypeString,
 		DataType:    aws.String(contract.DataTypeEC2Image),
 		Overwrite:   aws.Bool(true),
@@ -532,9 +541,12 @@ func (h *Handler) wait(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// descriptionPrefix starts the description the recorder writes with every
-// value: descriptionPrefix + the image build version ARN.
-const descriptionPrefix = "Golden AMI from "
+// descriptionPrefix and descriptionBuilt frame the description the
+// recorder writes with every value (build.description).
+const (
+	descriptionPrefix = "Golden AMI from "
+	descriptionBuilt  = ", built "
+)
 
 // currentVersion returns the value, description and number of the
 // parameter's latest version, or empty strings and 0 when it does not
@@ -566,15 +578,58 @@ func (h *Handler) currentVersion(ctx context.Context, params parameterStore) (va
 	return aws.ToString(latest.Value), aws.ToString(latest.Description), latest.Version, nil
 }
 
-// newerBuild reports whether recorded is a later build of the same image
-// than candidate.
-func newerBuild(recorded, candidate string) bool {
-	rn, rv, ok1 := imageVersion(recorded)
-	cn, cv, ok2 := imageVersion(candidate)
-	if !ok1 || !ok2 || rn != cn {
+// build is an image build version as a parameter's description names it.
+type build struct {
+	ARN     string
+	Created time.Time // zero when not known
+}
+
+// description is what the recorder writes with a value of b:
+// "Golden AMI from <image build version ARN>, built <RFC 3339 time>".
+func (b build) description() string {
+	if b.Created.IsZero() {
+		return descriptionPrefix + b.ARN
+	}
+	return descriptionPrefix + b.ARN + descriptionBuilt + b.Created.Format(time.RFC3339Nano)
+}
+
+// parseDescription reads the build from a description the recorder wrote,
+// with or without its date (the date was added later).
+func parseDescription(s string) (build, bool) {
+	rest, ok := strings.CutPrefix(s, descriptionPrefix)
+	if !ok {
+		return build{}, false
+	}
+	arn, date, dated := strings.Cut(rest, descriptionBuilt)
+	b := build{ARN: arn}
+	if dated {
+		b.Created, _ = buildTime(date)
+	}
+	return b, true
+}
+
+// newerBuild reports whether recorded is a later build than candidate, so
+// that writing candidate would roll the parameter back.
+//
+// Builds are ordered by when Image Builder created them. Their recipe
+// versions do not order them: goldenimage derives a recipe's version from a
+// hash of its content, so a changed recipe's version is as likely lower as
+// higher. Without both creation times, only builds of one recipe version
+// are ordered, by build number; other pairs are not, and candidate is
+// written.
+func newerBuild(recorded, candidate build) bool {
+	if recorded.ARN == "" || recorded.ARN == candidate.ARN {
 		return false
 	}
-	return slices.Compare(rv[:], cv[:]) > 0
+	if !recorded.Created.IsZero() && !candidate.Created.IsZero() && !recorded.Created.Equal(candidate.Created) {
+		return recorded.Created.After(candidate.Created)
+	}
+	rn, rv, ok1 := imageVersion(recorded.ARN)
+	cn, cv, ok2 := imageVersion(candidate.ARN)
+	if !ok1 || !ok2 || rn != cn || [3]int(rv[:3]) != [3]int(cv[:3]) {
+		return false
+	}
+	return rv[3] > cv[3]
 }
 
 func provenanceTags(img image) []ssmtypes.Tag {
@@ -591,16 +646,26 @@ func provenanceTags(img image) []ssmtypes.Tag {
 	return tags
 }
 
-// buildDate normalises Image Builder's dates to RFC 3339 in UTC. GetImage,
-// which the dates come from, returns ISO 8601; the "Jul 28, 2022 1:13:45 AM"
-// (UTC) form of Image Builder's SNS message is accepted too.
+// buildDate normalises Image Builder's dates to RFC 3339 in UTC, to the
+// second, for the build-date tag; a date it cannot read is kept as a tag
+// value.
 func buildDate(s string) string {
-	for _, layout := range []string{time.RFC3339Nano, "Jan 2, 2006 3:04:05 PM"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC().Format(time.RFC3339)
-		}
+	if t, ok := buildTime(s); ok {
+		return t.Truncate(time.Second).Format(time.RFC3339)
 	}
 	return tagValue(s)
+}
+
+// buildTime reads Image Builder's dates: GetImage, which the dates come
+// from, returns ISO 8601; the "Jul 28, 2022 1:13:45 AM" (UTC) form of Image
+// Builder's SNS message is accepted too.
+func buildTime(s string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "Jan 2, 2006 3:04:05 PM"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
 }
 
 // tagValue makes s a valid SSM tag value: at most 256 characters from

@@ -33,10 +33,13 @@ const (
 	paramName   = "/golden-ami/latest"
 	pipelineARN = "arn:aws:imagebuilder:us-east-1:123456789012:image-pipeline/golden-ami"
 	imageARN    = "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/1.2.0/4"
-	recipeARN   = "arn:aws:imagebuilder:us-east-1:123456789012:image-recipe/golden-ami-recipe/1.2.0"
-	amiUSEast1  = "ami-0123456789abcdef0"
-	amiEUWest1  = "ami-0a1b2c3d4e5f60718"
-	amiPrevious = "ami-0aaaaaaaaaaaaaaa0"
+	// ourDescription is what the recorder writes with imageARN's AMIs:
+	// the build and its creation time as GetImage reports it.
+	ourDescription = "Golden AMI from " + imageARN + ", built 2024-07-01T06:10:42.519Z"
+	recipeARN      = "arn:aws:imagebuilder:us-east-1:123456789012:image-recipe/golden-ami-recipe/1.2.0"
+	amiUSEast1     = "ami-0123456789abcdef0"
+	amiEUWest1     = "ami-0a1b2c3d4e5f60718"
+	amiPrevious    = "ami-0aaaaaaaaaaaaaaa0"
 )
 
 func apiErr(service, op, code, msg string) error {
@@ -550,38 +553,54 @@ func TestThrottlingIsAWrappedErrorNamingTheOperation(t *testing.T) {
 	})
 }
 
-// A late notification of an older build (1.2.0/4) must not roll the
-// parameter back from a newer one (1.2.0/5). The newer build is known from
-// its tag or, when its tag write failed after the value landed (the retries
-// ran out, or have not run yet), from the description PutParameter wrote
-// with the value.
-func TestOlderBuildDoesNotOverwriteANewerOne(t *testing.T) {
-	newer := "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/1.2.0/5"
-	older := "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/1.2.0/2"
+// A late notification of an older build must not roll the parameter back,
+// and a build of a changed recipe must be recorded even though its version
+// is lower: goldenimage versions recipes 1.<hash>.<hash>, so versions do not
+// order builds, creation times do. The event's build is imageARN
+// (1.2.0/4), created 2024-07-01T06:10:42.519Z. The recorded build is known
+// from the description PutParameter wrote with the value (with its
+// creation time since descriptions carry it), or from the tags when the
+// description is older or missing, even when tagging failed after the
+// value landed.
+func TestOnlyALaterBuildKeepsTheParameter(t *testing.T) {
+	const recipe = "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/"
+	sameVersionLater := recipe + "1.2.0/5"
+	higherHash := recipe + "1.905723114.33219876/6"
+	lowerHash := recipe + "1.1.0/9"
 	for _, tc := range []struct {
 		name   string
 		recent regionParams
+		want   string
 	}{
-		{"tagged with the newer build", regionParams{tags: map[string]string{contract.TagImageARN: newer}}},
-		{"described as the newer build, tags lagging", regionParams{description: descriptionPrefix + newer, tags: map[string]string{contract.TagImageARN: older}}},
+		{"tagged with a later build of the same version, no date", regionParams{tags: map[string]string{contract.TagImageARN: sameVersionLater}}, OutcomeStale},
+		{"described as a later build of the same version, tags lagging", regionParams{description: descriptionPrefix + sameVersionLater, tags: map[string]string{contract.TagImageARN: recipe + "1.2.0/2"}}, OutcomeStale},
+		{"described as built later by a recipe with a lower version", regionParams{description: descriptionPrefix + lowerHash + ", built 2024-07-02T00:00:00Z"}, OutcomeStale},
+		{"described as built earlier by a recipe with a higher version", regionParams{description: descriptionPrefix + higherHash + ", built 2024-06-01T00:00:00Z"}, OutcomeWritten},
+		{"described without a date, tagged as built later", regionParams{description: descriptionPrefix + higherHash, tags: map[string]string{contract.TagImageARN: higherHash, contract.TagBuildDate: "2024-07-02T00:00:00Z"}}, OutcomeStale},
+		{"described without a date, tagged as built earlier", regionParams{description: descriptionPrefix + higherHash, tags: map[string]string{contract.TagImageARN: higherHash, contract.TagBuildDate: "2024-06-01T00:00:00Z"}}, OutcomeWritten},
+		{"described without a date, the tags' date of another build", regionParams{description: descriptionPrefix + higherHash, tags: map[string]string{contract.TagImageARN: lowerHash, contract.TagBuildDate: "2024-08-01T00:00:00Z"}}, OutcomeWritten},
+		{"another recipe version, no date anywhere", regionParams{description: descriptionPrefix + higherHash}, OutcomeWritten},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(pipelineARN)
 			for _, r := range []string{"us-east-1", "eu-west-1"} {
 				p := tc.recent
-				p.exists, p.value = true, "ami-0ffffffffffffffff"
+				p.exists, p.value = true, amiPrevious
 				w.regions[r] = &p
 			}
 			got, err := w.h.Handle(context.Background(), sample(t, "sns-available.json"))
 			if err != nil {
 				t.Fatalf("Handle: %v", err)
 			}
-			if r := got.Images[0].Regions; r["us-east-1"] != OutcomeStale || r["eu-west-1"] != OutcomeStale {
-				t.Errorf("regions = %v, want stale", r)
+			if r := got.Images[0].Regions; r["us-east-1"] != tc.want || r["eu-west-1"] != tc.want {
+				t.Errorf("regions = %v, want %s", r, tc.want)
 			}
 			for name, p := range w.regions {
-				if p.writes() != 0 || p.value != "ami-0ffffffffffffffff" {
+				switch {
+				case tc.want == OutcomeStale && (p.writes() != 0 || p.value != amiPrevious):
 					t.Errorf("%s was written: %v", name, p.calls)
+				case tc.want == OutcomeWritten && (p.value == amiPrevious || p.description != ourDescription):
+					t.Errorf("%s = %s (%q), want the event's build recorded", name, p.value, p.description)
 				}
 			}
 		})
@@ -596,7 +615,7 @@ func TestWriteSetsTheDescription(t *testing.T) {
 		t.Fatalf("Handle: %v", err)
 	}
 	for name, p := range w.regions {
-		if want := descriptionPrefix + imageARN; p.description != want {
+		if want := ourDescription; p.description != want {
 			t.Errorf("%s description = %q, want %q", name, p.description, want)
 		}
 	}
@@ -641,21 +660,58 @@ func TestGetImageBehindTheEvent(t *testing.T) {
 
 func TestNewerBuild(t *testing.T) {
 	base := "arn:aws:imagebuilder:us-east-1:123456789012:image/golden/"
+	at := func(arn, date string) build {
+		b := build{ARN: arn}
+		if date != "" {
+			var ok bool
+			if b.Created, ok = buildTime(date); !ok {
+				t.Fatalf("buildTime(%q) failed", date)
+			}
+		}
+		return b
+	}
 	for _, tc := range []struct {
-		recorded, candidate string
+		name                string
+		recorded, candidate build
 		want                bool
 	}{
-		{base + "1.2.0/5", base + "1.2.0/4", true},
-		{base + "1.10.0/1", base + "1.9.0/7", true},
-		{base + "1.2.0/4", base + "1.2.0/4", false},
-		{base + "1.2.0/4", base + "1.2.0/10", false},
-		{"arn:aws:imagebuilder:us-east-1:123456789012:image/other/9.0.0/1", base + "1.0.0/1", false},
-		{"", base + "1.0.0/1", false},
-		{"not-an-arn", base + "1.0.0/1", false},
+		{"created later, lower recipe version", at(base+"1.2.0/1", "2024-07-02T00:00:00Z"), at(base+"1.905723114.33219876/6", "2024-07-01T00:00:00Z"), true},
+		{"created earlier, higher recipe version", at(base+"1.905723114.33219876/6", "2024-07-01T00:00:00Z"), at(base+"1.2.0/1", "2024-07-02T00:00:00Z"), false},
+		{"created earlier, higher build number", at(base+"1.2.0/5", "2024-07-01T00:00:00Z"), at(base+"1.2.0/4", "2024-07-01T00:00:01Z"), false},
+		{"dates to the millisecond", at(base+"1.2.0/4", "2024-07-01T06:10:42.520Z"), at(base+"1.3.0/1", "2024-07-01T06:10:42.519Z"), true},
+		{"another image, created later", at("arn:aws:imagebuilder:us-east-1:123456789012:image/other/1.0.0/1", "2024-07-02T00:00:00Z"), at(base+"1.0.0/1", "2024-07-01T00:00:00Z"), true},
+		{"undated, same version, higher build", at(base+"1.2.0/5", ""), at(base+"1.2.0/4", "2024-07-01T00:00:00Z"), true},
+		{"undated, same version, lower build", at(base+"1.2.0/4", ""), at(base+"1.2.0/10", "2024-07-01T00:00:00Z"), false},
+		{"same date, same version, higher build", at(base+"1.2.0/5", "2024-07-01T00:00:00Z"), at(base+"1.2.0/4", "2024-07-01T00:00:00Z"), true},
+		{"undated, another recipe version", at(base+"1.10.0/1", ""), at(base+"1.9.0/7", "2024-07-01T00:00:00Z"), false},
+		{"undated candidate, another recipe version", at(base+"1.10.0/1", "2024-07-02T00:00:00Z"), at(base+"1.9.0/7", ""), false},
+		{"undated, another image", at("arn:aws:imagebuilder:us-east-1:123456789012:image/other/9.0.0/1", ""), at(base+"1.0.0/1", ""), false},
+		{"the same build", at(base+"1.2.0/4", "2024-07-02T00:00:00Z"), at(base+"1.2.0/4", "2024-07-01T00:00:00Z"), false},
+		{"nothing recorded", at("", ""), at(base+"1.0.0/1", ""), false},
+		{"not an ARN", at("not-an-arn", ""), at(base+"1.0.0/1", ""), false},
 	} {
 		if got := newerBuild(tc.recorded, tc.candidate); got != tc.want {
-			t.Errorf("newerBuild(%s, %s) = %v, want %v", tc.recorded, tc.candidate, got, tc.want)
+			t.Errorf("%s: newerBuild(%+v, %+v) = %v, want %v", tc.name, tc.recorded, tc.candidate, got, tc.want)
 		}
+	}
+}
+
+// A description reads back as the build it was written for; one without a
+// date (written before descriptions named it) reads as an undated build.
+func TestDescriptionRoundTrip(t *testing.T) {
+	created, _ := buildTime("2024-07-01T06:10:42.519Z")
+	for _, b := range []build{{ARN: imageARN, Created: created}, {ARN: imageARN}} {
+		d := b.description()
+		got, ok := parseDescription(d)
+		if !ok || got.ARN != b.ARN || !got.Created.Equal(b.Created) {
+			t.Errorf("parseDescription(%q) = %+v, %v; want %+v", d, got, ok, b)
+		}
+	}
+	if want := "Golden AMI from " + imageARN + ", built 2024-07-01T06:10:42.519Z"; (build{ARN: imageARN, Created: created}).description() != want {
+		t.Errorf("description = %q, want %q", (build{ARN: imageARN, Created: created}).description(), want)
+	}
+	if b, ok := parseDescription("pinned by hand"); ok {
+		t.Errorf("parseDescription of another writer's description = %+v, true", b)
 	}
 }
 
@@ -828,7 +884,7 @@ func TestPutRetriesAndConfirms(t *testing.T) {
 					}
 					return nil
 				}}
-			err := h.put(context.Background(), p, amiUSEast1, imageARN)
+			err := h.put(context.Background(), p, amiUSEast1, ourDescription)
 			if (tc.wantErr == "" && err != nil) || (tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr)) {
 				t.Fatalf("put error = %v, want %q", err, tc.wantErr)
 			}
@@ -838,7 +894,7 @@ func TestPutRetriesAndConfirms(t *testing.T) {
 			if !slices.Equal(waits, tc.wantWaits) {
 				t.Errorf("confirmation waits = %v, want %v", waits, tc.wantWaits)
 			}
-			if tc.wantErr == "" && (p.value != amiUSEast1 || p.description != descriptionPrefix+imageARN) {
+			if tc.wantErr == "" && (p.value != amiUSEast1 || p.description != ourDescription) {
 				t.Errorf("parameter = %q (%q)", p.value, p.description)
 			}
 		})
@@ -850,7 +906,7 @@ func TestPutRetriesAndConfirms(t *testing.T) {
 // written by someone else, or left by an earlier write below the answered
 // version, is not this write showing, so put waits it out and fails.
 func TestConfirmNeedsOurDescriptionAtTheAnsweredVersion(t *testing.T) {
-	ours := descriptionPrefix + imageARN
+	ours := ourDescription
 	notShown := "PutParameter answered version 8, but the history did not show " + amiUSEast1 + " within 1s: " +
 		"Parameter Store's asynchronous aws:ec2:image validation failed or has not finished; not recorded, retry later"
 	allWaits := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}
@@ -904,7 +960,7 @@ func TestConfirmNeedsOurDescriptionAtTheAnsweredVersion(t *testing.T) {
 			var waits []time.Duration
 			h := &Handler{ParameterName: paramName, Retryer: awsconfig.NewRetryer(time.Millisecond), ConfirmTimeout: time.Second,
 				sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }}
-			err := h.put(context.Background(), p, amiUSEast1, imageARN)
+			err := h.put(context.Background(), p, amiUSEast1, ourDescription)
 			if (tc.wantErr == "" && err != nil) || (tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr)) {
 				t.Fatalf("put error = %v\nwant %q", err, tc.wantErr)
 			}
