@@ -69,10 +69,12 @@ type PipelineTriggerProps struct {
 // rule matching only that parameter's Create and Update changes invokes the
 // imagebuildertrigger function, whose role may read that parameter's history
 // and start that pipeline (and, once Notifications.NotifyDecisions sends its
-// results to a topic, publish to that topic with its key). The function ignores versions the
-// monitor did not write (their description lacks
-// amimonitor.UpstreamDescriptionPrefix), such as the seed CloudFormation
-// writes on every update of the parameter resource. It runs one invocation
+// results to a topic, publish to that topic with its key). The function
+// ignores versions written neither by the upstream monitor (their
+// description lacks amimonitor.UpstreamDescriptionPrefix) nor by a
+// latest-AMI recorder (the parameter can be another pipeline's latest-AMI
+// parameter, so a team's image is rebuilt on each golden image), such as
+// the seed CloudFormation writes on every update of the parameter resource. It runs one invocation
 // at a time (reserved concurrency 1) and derives the start request's client
 // token from the value and the version at which the monitor first wrote it,
 // so redelivered events, and the monitor writing its value back after a

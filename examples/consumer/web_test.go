@@ -88,7 +88,10 @@ func TestWebStack(t *testing.T) {
 			"Targets":      []interface{}{map[string]interface{}{"Arn": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^WebRolloutFunction")), "Arn"}}}},
 		})
 	})
-	check(t, "the worker pipeline is rebuilt when the platform's AMI changes, and its AMIs recorded", func() {
+	// That the trigger builds what the platform's recorder writes is
+	// lambdas/imagebuildertrigger's TestHandle ("a golden AMI the recorder
+	// wrote starts a build"); here, that it watches that parameter.
+	check(t, "the worker pipeline's trigger watches the platform's latest-AMI parameter, and its AMIs are recorded", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]interface{}{
 			"Environment": map[string]interface{}{"Variables": map[string]interface{}{"SSM_PARAMETER_NAME": platformParameter, "IMAGE_PIPELINE_ARN": assertions.Match_AnyValue()}},
 		})

@@ -137,11 +137,28 @@ const (
 // UpstreamDescriptionPrefix starts the description of every version of the
 // upstream-AMI parameter that the upstream monitor writes; the upstream
 // source follows it (cut to Parameter Store's 1,024-character limit). The
-// trigger starts builds only for versions whose description starts with it,
-// so a value written by anyone else, such as CloudFormation re-writing the
+// trigger starts builds only for versions whose description starts with it
+// (or with LatestDescriptionPrefix, see WrittenByWriter), so a value
+// written by anyone else, such as CloudFormation re-writing the
 // parameter's seed on a stack update, starts nothing. The parameter's own
 // CloudFormation description must therefore never start with it.
 const UpstreamDescriptionPrefix = "Upstream AMI written by the golden-ami upstream monitor: "
+
+// LatestDescriptionPrefix starts the description of every version of a
+// latest-AMI parameter that the latest-AMI recorder writes: "Golden AMI
+// from <image build version ARN>, built <time>". A latest-AMI parameter can
+// be another pipeline's upstream (a team baking its own image on top of
+// the golden one), so the trigger builds these versions too.
+const LatestDescriptionPrefix = "Golden AMI from "
+
+// WrittenByWriter reports whether a parameter version with this
+// description was written by one of the functions whose writes start
+// builds: the upstream monitor (UpstreamDescriptionPrefix) or the
+// latest-AMI recorder (LatestDescriptionPrefix). Anything else, such as a
+// seed CloudFormation writes, starts nothing.
+func WrittenByWriter(description string) bool {
+	return strings.HasPrefix(description, UpstreamDescriptionPrefix) || strings.HasPrefix(description, LatestDescriptionPrefix)
+}
 
 // ValidateAMIID reports whether id is an EC2 AMI id: "ami-" followed by 8 or
 // 17 lowercase hex digits. The error quotes the bad value.

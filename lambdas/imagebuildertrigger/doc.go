@@ -22,12 +22,15 @@
 // and takes the latest version: the event names no version, so the latest
 // is the event's own or a later one, whose event follows.
 //
-// If that version's description does not start with "Upstream AMI written
+// If that version's description starts neither with "Upstream AMI written
 // by the golden-ami upstream monitor: " (contract.UpstreamDescriptionPrefix,
-// which the amimonitor function writes with every value), the decision is
-// "ignored", with the reason "parameter <name> version <n> was not written
-// by the upstream monitor (e.g. a CloudFormation seed); no build started",
-// and nothing starts. CloudFormation writes the parameter's seed when it
+// which the amimonitor function writes with every value) nor with "Golden
+// AMI from " (contract.LatestDescriptionPrefix, which the latestami
+// recorder writes, so a team's pipeline can take another pipeline's
+// latest-AMI parameter as its upstream), the decision is "ignored", with the
+// reason "parameter <name> version <n> was not written by the upstream
+// monitor or the latest-AMI recorder (e.g. a CloudFormation seed); no build
+// started", and nothing starts. CloudFormation writes the parameter's seed when it
 // creates the resource and again whenever it updates it (any property,
 // e.g. its description or tags); for Elastic Beanstalk and EC2-pattern
 // upstreams the seed is the public Amazon Linux 2023 or Windows AMI, so
@@ -35,9 +38,9 @@
 // back (or claims the seed when it already is the upstream's AMI) on its
 // next run, and that write is what builds.
 //
-// For a version the monitor wrote it checks the value is an AMI id and
-// finds the first version of the run of consecutive monitor-written
-// versions holding that value; versions written by others are skipped and
+// For a version one of them wrote it checks the value is an AMI id and
+// finds the first version of the run of consecutive versions they wrote
+// holding that value; versions written by others are skipped and
 // do not break the run. It calls StartImagePipelineExecution with a client
 // token derived from the pipeline ARN, the parameter name, that first
 // version and the value (the first 32 hex digits of their SHA-256).
@@ -65,7 +68,8 @@
 // "imageBuildVersionArn":"..","clientToken":".."}. A started build's reason
 // names the version, the value and the first version of its run, e.g.
 // "parameter /golden-ami/upstream version 5 is ami-.. (its value since
-// version 2, skipping 2 versions not written by the upstream monitor)".
+// version 2, skipping 2 versions not written by the upstream monitor or the
+// latest-AMI recorder)".
 //
 // # IAM
 //

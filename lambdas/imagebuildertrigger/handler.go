@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -75,7 +74,8 @@ type Handler struct {
 }
 
 // Handle decides whether ev is a new version of our parameter written by
-// the upstream monitor and, if so, starts the pipeline exactly once for the
+// the upstream monitor or the latest-AMI recorder (contract.WrittenByWriter)
+// and, if so, starts the pipeline exactly once for the
 // value that version holds.
 //
 // A malformed event (missing source, detail-type, detail, detail.name or
@@ -84,8 +84,8 @@ type Handler struct {
 // naming the field, so it lands in the dead-letter queue and nothing starts.
 // A well-formed event that is simply not ours (another source or parameter,
 // a Delete or LabelParameterVersion, a write that failed validation, a
-// latest version whose description lacks contract.UpstreamDescriptionPrefix,
-// such as a CloudFormation seed) is logged at info and returns nil.
+// latest version written by neither, such as a CloudFormation seed) is
+// logged at info and returns nil.
 func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result, error) {
 	change, reason, err := h.decide(ev)
 	if err != nil {
@@ -109,12 +109,12 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 		return Result{}, err
 	}
 	value, version, since := cur.value, cur.version, cur.since
-	if !cur.byMonitor {
+	if !cur.byWriter {
 		// CloudFormation writes the seed when it creates the parameter and
 		// again whenever it updates the resource; building it would build
 		// and publish the wrong base. The monitor writes the upstream back
 		// on its next run, and that write starts (or replays) the build.
-		reason := fmt.Sprintf("parameter %s version %d was not written by the upstream monitor (e.g. a CloudFormation seed); no build started", h.ParameterName, version)
+		reason := fmt.Sprintf("parameter %s version %d was not written by %s (e.g. a CloudFormation seed); no build started", h.ParameterName, version, writers)
 		slog.InfoContext(ctx, "event ignored; no build started", "decision", DecisionIgnored, "reason", reason,
 			"eventId", ev.ID, "parameter", change.Name, "operation", change.Operation, "version", version, "description", cur.description)
 		return Result{Decision: DecisionIgnored, Reason: reason}, nil
@@ -153,9 +153,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 	case 0:
 		res.Reason += ")"
 	case 1:
-		res.Reason += ", skipping 1 version not written by the upstream monitor)"
+		res.Reason += ", skipping 1 version not written by " + writers + ")"
 	default:
-		res.Reason += fmt.Sprintf(", skipping %d versions not written by the upstream monitor)", cur.skipped)
+		res.Reason += fmt.Sprintf(", skipping %d versions not written by %s)", cur.skipped, writers)
 	}
 	slog.InfoContext(ctx, "pipeline started (or the start for this version replayed)", "decision", res.Decision,
 		"pipeline", h.PipelineARN, "imageBuildVersionArn", res.ImageBuildVersionARN, "clientToken", token,
@@ -168,27 +168,33 @@ type currentVersion struct {
 	value       string
 	version     int64
 	description string
-	// byMonitor reports that the upstream monitor wrote the version: its
-	// description starts with contract.UpstreamDescriptionPrefix.
-	byMonitor bool
-	// since is the first version of the run of consecutive monitor-written
+	// byWriter reports that the upstream monitor or the latest-AMI
+	// recorder wrote the version (contract.WrittenByWriter).
+	byWriter bool
+	// since is the first version of the run of consecutive writer-written
 	// versions holding value; skipped counts the versions written by
 	// others (seeds) inside that run, which do not break it.
 	since   int64
 	skipped int
 }
 
-// writtenByMonitor reports whether the upstream monitor wrote version v.
-func writtenByMonitor(v ssmtypes.ParameterHistory) bool {
-	return strings.HasPrefix(aws.ToString(v.Description), contract.UpstreamDescriptionPrefix)
+// writers names the functions whose writes start builds, for reasons.
+const writers = "the upstream monitor or the latest-AMI recorder"
+
+// writtenByWriter reports whether the upstream monitor or the latest-AMI
+// recorder wrote version v: the upstream-AMI parameter's writer, or, when
+// the parameter is another pipeline's latest-AMI parameter, its recorder.
+func writtenByWriter(v ssmtypes.ParameterHistory) bool {
+	return contract.WrittenByWriter(aws.ToString(v.Description))
 }
 
 // currentValue reads the parameter's history and returns its latest version.
 // A Parameter Store Change event names no version, so the latest is the one
 // the event is about, or a later one whose own event follows.
 //
-// For a version the monitor wrote it also finds since: the first version of
-// the run of consecutive monitor-written versions that hold that same value.
+// For a version the monitor (or the recorder) wrote it also finds since:
+// the first version of the run of consecutive versions they wrote that hold
+// that same value.
 // Versions written by others are skipped, not counted as a change: when a
 // stack update re-writes the seed and the monitor then writes its value
 // back, since (and so the client token) is that of the monitor's earlier
@@ -214,15 +220,15 @@ func (h *Handler) currentValue(ctx context.Context) (currentVersion, error) {
 	current := history[len(history)-1]
 	cur := currentVersion{
 		value: aws.ToString(current.Value), version: current.Version, description: aws.ToString(current.Description),
-		byMonitor: writtenByMonitor(current), since: current.Version,
+		byWriter: writtenByWriter(current), since: current.Version,
 	}
-	if !cur.byMonitor {
+	if !cur.byWriter {
 		return cur, nil
 	}
 	others := 0 // versions by others since the last monitor version seen
 	for i := len(history) - 2; i >= 0; i-- {
 		v := history[i]
-		if !writtenByMonitor(v) {
+		if !writtenByWriter(v) {
 			others++
 			continue
 		}

@@ -68,7 +68,15 @@ const (
 type paramVersion struct{ value, description string }
 
 func byMonitor(value string) paramVersion { return paramVersion{value, monitorDescription} }
-func seeded(value string) paramVersion    { return paramVersion{value, seedDescription} }
+
+// byRecorder is a version the latest-AMI recorder wrote: the parameter is
+// another pipeline's latest-AMI parameter (a team's image built on the
+// golden one).
+func byRecorder(value, build string) paramVersion {
+	return paramVersion{value, contract.LatestDescriptionPrefix +
+		"arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/" + build + ", built 2024-07-01T06:10:42.519Z"}
+}
+func seeded(value string) paramVersion { return paramVersion{value, seedDescription} }
 
 // historyOf serves our parameter with one version per value (version 1 is
 // values[0]), each written by the monitor.
@@ -249,13 +257,13 @@ func TestHandle(t *testing.T) {
 			params: func(reads *int) historyFunc {
 				return historyOfVersions(reads, seeded(amiSeed), byMonitor(amiV3), seeded(amiSeed))
 			},
-			want:      Result{Decision: DecisionIgnored, Reason: "parameter /golden-ami/upstream version 3 was not written by the upstream monitor (e.g. a CloudFormation seed); no build started"},
+			want:      Result{Decision: DecisionIgnored, Reason: "parameter /golden-ami/upstream version 3 was not written by the upstream monitor or the latest-AMI recorder (e.g. a CloudFormation seed); no build started"},
 			wantReads: 1,
 		},
 		{
 			name: "the create of a seed is ignored", event: "parameter-create.json",
 			params:    func(reads *int) historyFunc { return historyOfVersions(reads, seeded(amiSeed)) },
-			want:      Result{Decision: DecisionIgnored, Reason: "parameter /golden-ami/upstream version 1 was not written by the upstream monitor (e.g. a CloudFormation seed); no build started"},
+			want:      Result{Decision: DecisionIgnored, Reason: "parameter /golden-ami/upstream version 1 was not written by the upstream monitor or the latest-AMI recorder (e.g. a CloudFormation seed); no build started"},
 			wantReads: 1,
 		},
 		{
@@ -265,13 +273,13 @@ func TestHandle(t *testing.T) {
 			params: func(reads *int) historyFunc {
 				return historyOfVersions(reads, byMonitor(amiV3), paramVersion{amiV3, stackDescription})
 			},
-			want:      Result{Decision: DecisionIgnored, Reason: "parameter /golden-ami/upstream version 2 was not written by the upstream monitor (e.g. a CloudFormation seed); no build started"},
+			want:      Result{Decision: DecisionIgnored, Reason: "parameter /golden-ami/upstream version 2 was not written by the upstream monitor or the latest-AMI recorder (e.g. a CloudFormation seed); no build started"},
 			wantReads: 1,
 		},
 		{
 			name: "an invalid value the monitor did not write is ignored, not an error", event: "parameter-update.json",
 			params:    func(reads *int) historyFunc { return historyOfVersions(reads, seeded("{{resolve:ssm:/nope}}")) },
-			want:      Result{Decision: DecisionIgnored, Reason: "parameter /golden-ami/upstream version 1 was not written by the upstream monitor (e.g. a CloudFormation seed); no build started"},
+			want:      Result{Decision: DecisionIgnored, Reason: "parameter /golden-ami/upstream version 1 was not written by the upstream monitor or the latest-AMI recorder (e.g. a CloudFormation seed); no build started"},
 			wantReads: 1,
 		},
 		{
@@ -293,7 +301,7 @@ func TestHandle(t *testing.T) {
 			params: func(reads *int) historyFunc {
 				return historyOfVersions(reads, byMonitor(amiV4), byMonitor(amiV3), seeded(amiSeed), seeded(amiSeed), byMonitor(amiV3))
 			},
-			want:      started("parameter /golden-ami/upstream version 5 is "+amiV3+" (its value since version 2, skipping 2 versions not written by the upstream monitor)", 2, amiV3),
+			want:      started("parameter /golden-ami/upstream version 5 is "+amiV3+" (its value since version 2, skipping 2 versions not written by the upstream monitor or the latest-AMI recorder)", 2, amiV3),
 			wantReads: 1, wantStarts: 1,
 		},
 		{
@@ -313,6 +321,24 @@ func TestHandle(t *testing.T) {
 			},
 			want:      started("parameter /golden-ami/upstream version 3 is "+amiV4+" (its value since version 3)", 3, amiV4),
 			wantReads: 1, wantStarts: 1,
+		},
+		{
+			// A team's pipeline built on the golden image: its upstream is
+			// the platform's latest-AMI parameter, which the recorder writes.
+			name: "a golden AMI the recorder wrote starts a build", event: "parameter-update.json",
+			params: func(reads *int) historyFunc {
+				return historyOfVersions(reads, byRecorder(amiV3, "1.2.0/4"), byRecorder(amiV4, "1.905723114.33219876/1"))
+			},
+			want:      started("parameter /golden-ami/upstream version 2 is "+amiV4+" (its value since version 2)", 2, amiV4),
+			wantReads: 1, wantStarts: 1,
+		},
+		{
+			name: "a value written by hand after the recorder's is ignored", event: "parameter-update.json",
+			params: func(reads *int) historyFunc {
+				return historyOfVersions(reads, byRecorder(amiV3, "1.2.0/4"), paramVersion{amiV4, "pinned by hand during INC-4211"})
+			},
+			want:      Result{Decision: DecisionIgnored, Reason: "parameter /golden-ami/upstream version 2 was not written by the upstream monitor or the latest-AMI recorder (e.g. a CloudFormation seed); no build started"},
+			wantReads: 1,
 		},
 		{
 			name: "429 on start is an error naming the operation", event: "parameter-update.json",

@@ -56,7 +56,7 @@ func TestIntegrationSeedWritesStartNothing(t *testing.T) {
 	// First deploy of an SSM upstream: the seed resolves to the upstream's AMI.
 	seedWrites(srv, amiV3)
 	if res := handle("parameter-create.json"); res != (Result{Decision: DecisionIgnored,
-		Reason: "parameter /golden-ami/upstream version 1 was not written by the upstream monitor (e.g. a CloudFormation seed); no build started"}) {
+		Reason: "parameter /golden-ami/upstream version 1 was not written by the upstream monitor or the latest-AMI recorder (e.g. a CloudFormation seed); no build started"}) {
 		t.Errorf("seed: %+v, want ignored", res)
 	}
 	if n := srv.Count("StartImagePipelineExecution"); n != 0 {
@@ -77,7 +77,7 @@ func TestIntegrationSeedWritesStartNothing(t *testing.T) {
 	// the monitor writes its value back.
 	seedWrites(srv, amiSeed)
 	if res := handle("parameter-update.json"); res.Decision != DecisionIgnored ||
-		res.Reason != "parameter /golden-ami/upstream version 3 was not written by the upstream monitor (e.g. a CloudFormation seed); no build started" {
+		res.Reason != "parameter /golden-ami/upstream version 3 was not written by the upstream monitor or the latest-AMI recorder (e.g. a CloudFormation seed); no build started" {
 		t.Errorf("seed rewrite: %+v, want ignored", res)
 	}
 	monitorWrites(srv, amiV3)

@@ -544,7 +544,7 @@ func (h *Handler) wait(ctx context.Context, d time.Duration) error {
 // descriptionPrefix and descriptionBuilt frame the description the
 // recorder writes with every value (build.description).
 const (
-	descriptionPrefix = "Golden AMI from "
+	descriptionPrefix = contract.LatestDescriptionPrefix
 	descriptionBuilt  = ", built "
 )
 
