@@ -89,7 +89,7 @@ func NewGoldenImagePipeline(scope constructs.Construct, id *string, props *Golde
 	if props == nil {
 		props = &GoldenImagePipelineProps{}
 	}
-	if err := props.validate(*awscdk.Stack_Of(scope).Account()); err != nil {
+	if err := props.validate(awscdk.Stack_Of(scope)); err != nil {
 		panic(err)
 	}
 	p := props.withDefaults()

@@ -2,6 +2,7 @@ package goldenimage_test
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsimagebuilder"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
@@ -458,8 +460,8 @@ func TestParentImageKinds(t *testing.T) {
 		"FromParameterName": gi.ParentImageFromParameterName("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"),
 		"FromImageARN":      gi.ParentImageFromImageARN("arn:aws:imagebuilder:us-east-1:aws:image/amazon-linux-2023-x86/x.x.x"),
 		"FromParameterARN":  gi.ParentImageFromParameterName("arn:aws:ssm:eu-west-1:222222222222:parameter/golden-ami/prod/al2023/latest"),
-		// A value known only at deploy time is not validated at synth.
-		"FromAMIParameter": gi.ParentImageFromAMIID(*awscdk.NewCfnParameter(stack, jsii.String("ParentAmi"), &awscdk.CfnParameterProps{Type: jsii.String("AWS::EC2::Image::Id")}).ValueAsString()),
+		// The stack's own partition and region are tokens that never change.
+		"FromImageARNOfStack": gi.ParentImageFromImageARN(*awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:imagebuilder:${AWS::Region}:aws:image/amazon-linux-2023-x86/x.x.x"), nil)),
 	} {
 		gi.NewGoldenImagePipeline(stack, jsii.String(id), &gi.GoldenImagePipelineProps{ImageName: jsii.String(strings.ToLower(id)), ParentImage: parent})
 	}
@@ -472,7 +474,71 @@ func TestParentImageKinds(t *testing.T) {
 		"ssm:arn:aws:ssm:eu-west-1:222222222222:parameter/golden-ami/prod/al2023/latest"} {
 		hasProps(t, tmpl, "AWS::ImageBuilder::ImageRecipe", map[string]interface{}{"ParentImage": want})
 	}
-	hasProps(t, tmpl, "AWS::ImageBuilder::ImageRecipe", map[string]interface{}{"ParentImage": map[string]interface{}{"Ref": "ParentAmi"}})
+	hasProps(t, tmpl, "AWS::ImageBuilder::ImageRecipe", map[string]interface{}{"ParentImage": map[string]interface{}{
+		"Fn::Sub": "arn:${AWS::Partition}:imagebuilder:${AWS::Region}:aws:image/amazon-linux-2023-x86/x.x.x"}})
+}
+
+// A recipe's version is a hash of its synthesized content, so a parent or a
+// component ARN that CloudFormation resolves only at deployment (a
+// CfnParameter, another resource's attribute, an import) could change
+// while the version stays the same, and the replacement recipe would fail
+// with "already exists". Such values are refused, naming the field, the
+// value and what it resolves to; the stack's pseudo parameters are not.
+func TestDeployTimeValuesAreRefused(t *testing.T) {
+	doc := "name: Tools\nschemaVersion: 1.0\nphases: [{name: build, steps: [{name: A, action: ExecuteBash, inputs: {commands: [echo a]}}]}]\n"
+	const why = `: the recipe's version is a hash of its synthesized content, so it would not change when this value does, and replacing the recipe would fail with "already exists"; `
+	const useParameter = "use ParentImageFromParameterName (or ParentImageFromParameter), which Image Builder resolves when each build starts, or a literal value"
+	const useLiteral = `pass a literal ARN (a version of "x.x.x" follows the latest), or the document itself (ComponentFromDocument)`
+	for _, tc := range []struct {
+		name  string
+		props func(stack awscdk.Stack) (gi.GoldenImagePipelineProps, string)
+		want  string // after the value
+	}{
+		{"an AMI id from a CfnParameter", func(stack awscdk.Stack) (gi.GoldenImagePipelineProps, string) {
+			v := *awscdk.NewCfnParameter(stack, jsii.String("ParentAmi"), &awscdk.CfnParameterProps{Type: jsii.String("AWS::EC2::Image::Id")}).ValueAsString()
+			return gi.GoldenImagePipelineProps{ParentImage: gi.ParentImageFromAMIID(v)}, "goldenimage: ParentImage " + strconv.Quote(v)
+		}, ` is resolved at deployment ({"Ref":"ParentAmi"})` + why + useParameter},
+		{"an image ARN from an import", func(stack awscdk.Stack) (gi.GoldenImagePipelineProps, string) {
+			v := *awscdk.Fn_ImportValue(jsii.String("BaseImageArn"))
+			return gi.GoldenImagePipelineProps{ParentImage: gi.ParentImageFromImageARN(v)}, "goldenimage: ParentImage " + strconv.Quote(v)
+		}, ` is resolved at deployment ({"Fn::ImportValue":"BaseImageArn"})` + why + useParameter},
+		{"a component's ARN attribute", func(stack awscdk.Stack) (gi.GoldenImagePipelineProps, string) {
+			c := awsimagebuilder.NewCfnComponent(stack, jsii.String("Tools"), &awsimagebuilder.CfnComponentProps{
+				Name: jsii.String("tools"), Platform: jsii.String("Linux"), Version: jsii.String("1.0.1"), Data: jsii.String(doc),
+			})
+			v := *c.AttrArn()
+			return gi.GoldenImagePipelineProps{AdditionalComponents: &[]*gi.Component{gi.ComponentFromARN(v)}}, "goldenimage: AdditionalComponents[0] " + strconv.Quote(v)
+		}, ` is resolved at deployment ({"Fn::GetAtt":["Tools","Arn"]})` + why + useLiteral},
+		{"an ARN built with a parameter in Fn::Sub", func(stack awscdk.Stack) (gi.GoldenImagePipelineProps, string) {
+			awscdk.NewCfnParameter(stack, jsii.String("ToolsVersion"), &awscdk.CfnParameterProps{Type: jsii.String("String")})
+			v := *awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:imagebuilder:${AWS::Region}:${AWS::AccountId}:component/tools/${ToolsVersion}"), nil)
+			return gi.GoldenImagePipelineProps{AdditionalComponents: &[]*gi.Component{gi.ComponentFromARN(v)}}, "goldenimage: AdditionalComponents[0] " + strconv.Quote(v)
+		}, ` is resolved at deployment ({"Fn::Sub":"arn:${AWS::Partition}:imagebuilder:${AWS::Region}:${AWS::AccountId}:component/tools/${ToolsVersion}"})` + why + useLiteral},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stack := newStack(t)
+			props, prefix := tc.props(stack)
+			props.ImageName = jsii.String("al2023")
+			got := cdktest.ExpectPanic(t, func() { gi.NewGoldenImagePipeline(stack, jsii.String("Img"), &props) })
+			if want := prefix + tc.want; got != want {
+				t.Errorf("panic = %s\nwant    %s", got, want)
+			}
+			if c := stack.Node().TryFindChild(jsii.String("Img")); c != nil {
+				t.Errorf("the pipeline construct %s was defined before the refusal", *c.Node().Path())
+			}
+		})
+	}
+
+	// A managed component's ARN built from the stack's partition and region
+	// (an environment-agnostic stack) is fine.
+	stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Agnostic"), nil)
+	managed := *awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:imagebuilder:${AWS::Region}:aws:component/amazon-cloudwatch-agent-linux/x.x.x"), nil)
+	joined := *awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("arn:"), stack.Partition(), jsii.String(":imagebuilder:"), stack.Region(), jsii.String(":aws:component/aws-cli-version-2-linux/x.x.x")})
+	gi.NewGoldenImagePipeline(stack, jsii.String("Img"), &gi.GoldenImagePipelineProps{
+		ImageName:            jsii.String("al2023"),
+		AdditionalComponents: &[]*gi.Component{gi.ComponentFromARN(managed), gi.ComponentFromARN(joined)},
+	})
+	count(t, assertions.Template_FromStack(stack, nil), "AWS::ImageBuilder::ImageRecipe", 1)
 }
 
 // recipeIdentity synthesizes one pipeline in a fresh app and returns the

@@ -362,7 +362,8 @@ var provenanceTags = []string{TagImage, TagPipeline, TagPlatform, TagArchitectur
 // each naming the field and the bad value. Unresolved tokens are skipped.
 // stackAccount is the account of the stack the pipeline goes in, or a
 // token when the stack is environment-agnostic.
-func (p *GoldenImagePipelineProps) validate(stackAccount string) error {
+func (p *GoldenImagePipelineProps) validate(stack awscdk.Stack) error {
+	stackAccount := *stack.Account()
 	var errs []error
 	fail := func(field string, err error) {
 		errs = append(errs, fmt.Errorf("goldenimage: %s %w", field, err))
@@ -396,7 +397,7 @@ func (p *GoldenImagePipelineProps) validate(stackAccount string) error {
 		}
 	}
 	if p.ParentImage != nil {
-		if err := p.ParentImage.validate(); err != nil {
+		if err := p.ParentImage.validate(stack); err != nil {
 			fail("ParentImage", err)
 		}
 		if p.UpstreamParameterName != nil {
@@ -426,7 +427,7 @@ func (p *GoldenImagePipelineProps) validate(stackAccount string) error {
 				fail(field, errors.New("is nil"))
 				continue
 			}
-			if err := c.validate(); err != nil {
+			if err := c.validate(stack); err != nil {
 				fail(field, err)
 			}
 			if c.name != "" && names[c.name] {

@@ -145,7 +145,13 @@ func ParentImageFromParameterName(name string) *ParentImage {
 	return &ParentImage{kind: parentParameterName, value: name}
 }
 
-// ParentImageFromAMIID builds on one fixed AMI.
+// ParentImageFromAMIID builds on one fixed AMI. Like every parent but
+// ParentImageFromParameter, the value must be known at synthesis (or use
+// only the stack's partition, region and account tokens): the recipe's
+// version is a hash of its synthesized content, so a value resolved at
+// deployment (a CfnParameter) could change without a new version, and the
+// pipeline refuses one. For a parent chosen at deployment, put it in an SSM
+// parameter and use ParentImageFromParameterName.
 func ParentImageFromAMIID(id string) *ParentImage {
 	return &ParentImage{kind: parentAMI, value: id}
 }
@@ -169,9 +175,15 @@ func (p *ParentImage) recipeValue() *string {
 	return jsiiString(p.value)
 }
 
-func (p *ParentImage) validate() error {
-	if p.kind != parentParameter && isToken(p.value) {
-		return nil // a CfnParameter or another resource's attribute, known at deploy time
+func (p *ParentImage) validate(stack awscdk.Stack) error {
+	if p.kind != parentParameter {
+		if deploy, resolved := deployTimeValue(stack, p.value); deploy {
+			return deployTimeError(p.value, resolved, "use ParentImageFromParameterName (or ParentImageFromParameter), "+
+				"which Image Builder resolves when each build starts, or a literal value")
+		}
+		if isToken(p.value) {
+			return nil // only the stack's partition, region or account
+		}
 	}
 	switch p.kind {
 	case parentParameter:
@@ -201,6 +213,11 @@ type Component struct {
 
 // ComponentFromARN adds an existing component by ARN, for example an
 // AWS-managed "arn:aws:imagebuilder:us-east-1:aws:component/amazon-cloudwatch-agent-linux/x.x.x".
+// The ARN may use the stack's partition, region and account tokens, but not
+// a value CloudFormation resolves only at deployment (a CfnParameter,
+// another resource's Arn attribute, an import): the recipe's version is a
+// hash of its synthesized content, which would not change with it, so the
+// pipeline refuses one.
 func ComponentFromARN(arn string) *Component {
 	return &Component{arn: arn}
 }
@@ -215,8 +232,12 @@ func ComponentFromDocument(name, document string) *Component {
 
 var componentARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:imagebuilder:[a-z0-9-]+:(aws|aws-marketplace|[0-9]{12}):component/[a-z0-9_-]+/([0-9]+|x)\.([0-9]+|x)\.([0-9]+|x)(/[0-9]+)?$`)
 
-func (c *Component) validate() error {
+func (c *Component) validate(stack awscdk.Stack) error {
 	if c.arn != "" {
+		if deploy, resolved := deployTimeValue(stack, c.arn); deploy {
+			return deployTimeError(c.arn, resolved, "pass a literal ARN (a version of \"x.x.x\" follows the latest), "+
+				"or the document itself (ComponentFromDocument)")
+		}
 		if isToken(c.arn) || componentARNPattern.MatchString(c.arn) {
 			return nil
 		}
