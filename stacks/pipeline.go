@@ -121,7 +121,7 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *PipelineSta
 		LogGroupName:  str(PipelineBuildLogGroup),
 		Retention:     awslogs.RetentionDays_ONE_YEAR,
 		EncryptionKey: stack.Key,
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 	stack.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        str("AllowPipelineBuildLogs"),

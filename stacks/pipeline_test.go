@@ -319,6 +319,10 @@ func TestPipelineTemplateResources(t *testing.T) {
 			"LogGroupName": PipelineBuildLogGroup, "RetentionInDays": 365,
 			"KmsKeyId": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^Key")), "Arn"}},
 		})
+		tmpl.HasResource(jsii.String("AWS::Logs::LogGroup"), map[string]interface{}{
+			"Properties":     map[string]interface{}{"LogGroupName": PipelineBuildLogGroup},
+			"DeletionPolicy": "RetainExceptOnCreate", "UpdateReplacePolicy": "Retain",
+		})
 		tmpl.AllResourcesProperties(jsii.String("AWS::CodeBuild::Project"), map[string]interface{}{
 			"LogsConfig": map[string]interface{}{"CloudWatchLogs": map[string]interface{}{
 				"GroupName": map[string]interface{}{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^BuildLogs"))}, "Status": "ENABLED",

@@ -287,7 +287,7 @@ func NewGoFunction(scope constructs.Construct, id *string, props *GoFunctionProp
 		LogGroupName:  str(LogGroupPrefix + strings.ToLower(*awscdk.Names_UniqueResourceName(this, &awscdk.UniqueResourceNameOptions{MaxLength: num(200), Separator: str("-")}))),
 		Retention:     retention,
 		EncryptionKey: this.EncryptionKey,
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 
 	this.DeadLetterQueue = props.DeadLetterQueue

@@ -105,6 +105,13 @@ func TestDefaults(t *testing.T) {
 	hasProps(t, tmpl, "AWS::Logs::LogGroup", map[string]interface{}{
 		"LogGroupName": assertions.Match_StringLikeRegexp(jsii.String("^/golden-ami/lambda/test-fn-")), "RetentionInDays": 90, "KmsKeyId": arn("FnKey"),
 	})
+	// The named group is kept when the stack is deleted, not when its first
+	// deployment rolls back (a kept group would fail the retry).
+	cdktest.Check(t, "log group retained except on create", func() {
+		tmpl.HasResource(jsii.String("AWS::Logs::LogGroup"), map[string]interface{}{
+			"DeletionPolicy": "RetainExceptOnCreate", "UpdateReplacePolicy": "Retain",
+		})
+	})
 	hasProps(t, tmpl, "AWS::SQS::Queue", map[string]interface{}{
 		"KmsMasterKeyId": arn("FnKey"), "MessageRetentionPeriod": 1209600,
 	})
