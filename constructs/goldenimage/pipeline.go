@@ -649,7 +649,7 @@ func (g *GoldenImagePipeline) definePipeline(p GoldenImagePipelineProps, baseNam
 			LogGroupName:  jsiiString(name),
 			Retention:     retention,
 			EncryptionKey: g.EncryptionKey,
-			RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+			RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 		})
 	}
 	// Image Builder's default log group names, created here so they get a
@@ -706,18 +706,17 @@ func (g *GoldenImagePipeline) defineLifecycle(p GoldenImagePipelineProps, baseNa
 			"Image Builder acts with the role only on the resources this lifecycle policy's rules select: images tagged with this pipeline's recipe name, and their snapshots.",
 		AppliesTo: []string{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/EC2ImageBuilderLifecycleExecutionPolicy"},
 	})
-	deprecateDays, _ := wholeDays(p.LifecycleDeprecateAfter)
-	deleteFilter := &awsimagebuilder.CfnLifecyclePolicy_FilterProperty{
-		Type:          jsiiString("AGE"),
-		Value:         jsiiNumber(0),
-		Unit:          jsiiString("DAYS"),
-		RetainAtLeast: p.LifecycleRetainAtLeast,
+	age := func(d awscdk.Duration) *awsimagebuilder.CfnLifecyclePolicy_FilterProperty {
+		days, _ := wholeDays(d)
+		value, unit, _ := lifecycleAge(days) // validated
+		return &awsimagebuilder.CfnLifecyclePolicy_FilterProperty{Type: jsiiString("AGE"), Value: jsiiNumber(value), Unit: jsiiString(unit)}
 	}
+	var deleteFilter *awsimagebuilder.CfnLifecyclePolicy_FilterProperty
 	if p.LifecycleRetainCount != nil {
 		deleteFilter = &awsimagebuilder.CfnLifecyclePolicy_FilterProperty{Type: jsiiString("COUNT"), Value: p.LifecycleRetainCount}
 	} else {
-		deleteDays, _ := wholeDays(p.LifecycleDeleteAfter)
-		deleteFilter.Value = jsiiNumber(float64(deleteDays))
+		deleteFilter = age(p.LifecycleDeleteAfter)
+		deleteFilter.RetainAtLeast = p.LifecycleRetainAtLeast
 	}
 	policy := awsimagebuilder.NewCfnLifecyclePolicy(g, jsiiString("LifecyclePolicy"), &awsimagebuilder.CfnLifecyclePolicyProps{
 		Name:          jsiiString(baseName),
@@ -728,9 +727,7 @@ func (g *GoldenImagePipeline) defineLifecycle(p GoldenImagePipelineProps, baseNa
 		PolicyDetails: &[]interface{}{
 			&awsimagebuilder.CfnLifecyclePolicy_PolicyDetailProperty{
 				Action: &awsimagebuilder.CfnLifecyclePolicy_ActionProperty{Type: jsiiString("DEPRECATE")},
-				Filter: &awsimagebuilder.CfnLifecyclePolicy_FilterProperty{
-					Type: jsiiString("AGE"), Value: jsiiNumber(float64(deprecateDays)), Unit: jsiiString("DAYS"),
-				},
+				Filter: age(p.LifecycleDeprecateAfter),
 			},
 			&awsimagebuilder.CfnLifecyclePolicy_PolicyDetailProperty{
 				Action: &awsimagebuilder.CfnLifecyclePolicy_ActionProperty{

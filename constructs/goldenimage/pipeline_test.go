@@ -194,6 +194,15 @@ func TestDefaults(t *testing.T) {
 				"LogGroupName": name, "RetentionInDays": 90,
 				"KmsKeyId": map[string]interface{}{"Fn::GetAtt": []interface{}{assertions.Match_StringLikeRegexp(jsii.String("^AL2023Key")), "Arn"}},
 			})
+			// Kept when the stack is deleted, but not when its first
+			// deployment rolls back: a kept group's fixed name would make
+			// the retry fail with "already exists".
+			cdktest.Check(t, name+" retained except on create", func() {
+				tmpl.HasResource(jsii.String("AWS::Logs::LogGroup"), map[string]interface{}{
+					"Properties":     map[string]interface{}{"LogGroupName": name},
+					"DeletionPolicy": "RetainExceptOnCreate", "UpdateReplacePolicy": "Retain",
+				})
+			})
 		}
 	})
 	t.Run("distribution: home region only, own key, dated AMI name, private", func(t *testing.T) {
@@ -301,8 +310,6 @@ func TestOptions(t *testing.T) {
 		DistributionKeyAlias:        jsii.String("alias/team/golden"),
 		DistributionLaunchTemplates: &[]awsec2.ILaunchTemplate{lt},
 		Schedule:                    jsii.String(""),
-		StartCondition:              gi.StartWhenDependenciesUpdated,
-		AutoDisableAfterFailures:    jsii.Number(5),
 		ImageTestsTimeout:           awscdk.Duration_Hours(jsii.Number(2)),
 		LifecycleDeprecateAfter:     awscdk.Duration_Days(jsii.Number(14)),
 		LifecycleRetainCount:        jsii.Number(10),
@@ -685,4 +692,19 @@ func TestWorksWithoutFeatureFlags(t *testing.T) {
 	gi.NewGoldenImagePipeline(stack, jsii.String("AL2023"), &gi.GoldenImagePipelineProps{ImageName: jsii.String("al2023")})
 	assertNagClean(t, stack)
 	count(t, assertions.Template_FromStack(stack, nil), "AWS::ImageBuilder::ImagePipeline", 1)
+}
+
+// Image Builder counts lifecycle ages up to 1000 of a unit: ages over 1000
+// days are given in weeks.
+func TestLifecycleAgesOver1000DaysInWeeks(t *testing.T) {
+	stack := newStack(t)
+	gi.NewGoldenImagePipeline(stack, jsii.String("Img"), &gi.GoldenImagePipelineProps{
+		ImageName:               jsii.String("al2023"),
+		LifecycleDeprecateAfter: awscdk.Duration_Days(jsii.Number(1000)),
+		LifecycleDeleteAfter:    awscdk.Duration_Days(jsii.Number(1092)),
+	})
+	hasProps(t, assertions.Template_FromStack(stack, nil), "AWS::ImageBuilder::LifecyclePolicy", map[string]interface{}{"PolicyDetails": []interface{}{
+		map[string]interface{}{"Action": map[string]interface{}{"Type": "DEPRECATE"}, "Filter": map[string]interface{}{"Type": "AGE", "Value": 1000, "Unit": "DAYS"}},
+		map[string]interface{}{"Action": assertions.Match_ObjectLike(&map[string]interface{}{"Type": "DELETE"}), "Filter": map[string]interface{}{"Type": "AGE", "Value": 156, "Unit": "WEEKS", "RetainAtLeast": 3}},
+	}})
 }

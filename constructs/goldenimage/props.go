@@ -181,7 +181,8 @@ type GoldenImagePipelineProps struct {
 
 	// Schedule is the cron expression, in Image Builder's dialect, on which the
 	// pipeline evaluates StartCondition. Set it to "" to build only when started
-	// (by the upstream trigger or by hand).
+	// (by the upstream trigger or by hand); ScheduleTimezone, StartCondition and
+	// AutoDisableAfterFailures then must stay unset.
 	//
 	// Default: "cron(0 4 ? * MON *)", every Monday at 04:00 in ScheduleTimezone.
 	Schedule *string
@@ -210,7 +211,8 @@ type GoldenImagePipelineProps struct {
 	ImageTestsTimeout awscdk.Duration
 
 	// LifecycleDeprecateAfter deprecates AMIs older than this. A deprecated AMI
-	// still launches but drops out of default image listings.
+	// still launches but drops out of default image listings. Whole days; over
+	// 1000 days (Image Builder's limit in days), whole weeks.
 	//
 	// Default: 30 days.
 	LifecycleDeprecateAfter awscdk.Duration
@@ -218,15 +220,17 @@ type GoldenImagePipelineProps struct {
 	// LifecycleDeleteAfter deregisters AMIs older than this and deletes their
 	// snapshots, always keeping LifecycleRetainAtLeast. It must be later than
 	// LifecycleDeprecateAfter, and it cannot be set together with
-	// LifecycleRetainCount: the construct rejects that combination.
+	// LifecycleRetainCount: the construct rejects that combination. Whole
+	// days; over 1000 days (Image Builder's limit in days), whole weeks.
 	//
 	// Default: 180 days, when LifecycleRetainCount is not set.
 	LifecycleDeleteAfter awscdk.Duration
 
 	// LifecycleRetainAtLeast is how many of the newest images age-based
-	// deletion always keeps (1-10).
+	// deletion always keeps (1-10). It cannot be set together with
+	// LifecycleRetainCount, which keeps a count of its own.
 	//
-	// Default: 3.
+	// Default: 3, when LifecycleRetainCount is not set.
 	LifecycleRetainAtLeast *float64
 
 	// LifecycleRetainCount switches deletion from age to count: only this many
@@ -549,6 +553,19 @@ func (p *GoldenImagePipelineProps) validate(stack awscdk.Stack) error {
 			fail("Schedule", err)
 		}
 	}
+	if s := p.Schedule; s != nil && *s == "" {
+		// Without a schedule these would be dropped without a word.
+		for _, f := range []struct {
+			field string
+			set   bool
+		}{
+			{"ScheduleTimezone", p.ScheduleTimezone != nil}, {"StartCondition", p.StartCondition != ""}, {"AutoDisableAfterFailures", p.AutoDisableAfterFailures != nil},
+		} {
+			if f.set {
+				fail(f.field, errors.New("is set, but Schedule is \"\" (no schedule), and it only applies to scheduled builds (want it unset, or a Schedule)"))
+			}
+		}
+	}
 	if tz := p.ScheduleTimezone; known(tz) {
 		if err := validate.Timezone(*tz); err != nil {
 			fail("ScheduleTimezone", err)
@@ -576,11 +593,20 @@ func (p *GoldenImagePipelineProps) validate(stack awscdk.Stack) error {
 	if !removeOK || remove < 1 {
 		fail("LifecycleDeleteAfter", fmt.Errorf("%s is not a whole number of days (want at least 1 day)", *p.LifecycleDeleteAfter.ToHumanString()))
 	}
+	if _, _, err := lifecycleAge(deprecate); deprecateOK && err != nil {
+		fail("LifecycleDeprecateAfter", err)
+	}
+	if _, _, err := lifecycleAge(remove); removeOK && err != nil {
+		fail("LifecycleDeleteAfter", err)
+	}
 	if deprecateOK && removeOK && p.LifecycleRetainCount == nil && remove <= deprecate {
 		fail("LifecycleDeleteAfter", fmt.Errorf("%d days is not after LifecycleDeprecateAfter (%d days)", remove, deprecate))
 	}
 	if p.LifecycleRetainCount != nil && p.LifecycleDeleteAfter != nil {
 		fail("LifecycleRetainCount", errors.New("and LifecycleDeleteAfter are both set (want one deletion rule: by count or by age)"))
+	}
+	if p.LifecycleRetainCount != nil && p.LifecycleRetainAtLeast != nil {
+		fail("LifecycleRetainAtLeast", fmt.Errorf("%v only applies to age-based deletion, and LifecycleRetainCount (%v) makes deletion count-based (want one of them)", *p.LifecycleRetainAtLeast, *p.LifecycleRetainCount))
 	}
 	if v := p.LifecycleRetainAtLeast; v != nil && (*v < 1 || *v > 10 || *v != math.Trunc(*v)) {
 		fail("LifecycleRetainAtLeast", fmt.Errorf("%v is out of range (want a whole number from 1 to 10)", *v))
@@ -589,6 +615,22 @@ func (p *GoldenImagePipelineProps) validate(stack awscdk.Stack) error {
 		fail("LifecycleRetainCount", fmt.Errorf("%v is out of range (want a whole number from 1 to 1000)", *v))
 	}
 	return errors.Join(errs...)
+}
+
+// lifecycleAge expresses an age in days as a lifecycle filter's value and
+// unit. Image Builder takes values from 1 to 1000, so ages over 1000 days
+// are given in weeks, which must then be whole (a month or a year is not a
+// fixed number of days).
+func lifecycleAge(days int) (float64, string, error) {
+	switch {
+	case days <= 1000:
+		return float64(days), "DAYS", nil
+	case days%7 == 0 && days/7 <= 1000:
+		return float64(days / 7), "WEEKS", nil
+	case days/7 > 1000:
+		return 0, "", fmt.Errorf("%d days is more than Image Builder's limit of 1000 weeks", days)
+	}
+	return 0, "", fmt.Errorf("%d days is more than Image Builder's 1000 days and not a whole number of weeks (want at most 1000 days, or whole weeks, e.g. %d days = %d weeks)", days, days/7*7, days/7)
 }
 
 // wholeDays converts d to days, reporting false when it is not a whole number of days.

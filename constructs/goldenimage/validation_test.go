@@ -108,6 +108,16 @@ func TestInvalidPropsFailBeforeAnythingIsDefined(t *testing.T) {
 			`goldenimage: LifecycleDeleteAfter 30 days is not after LifecycleDeprecateAfter (60 days)`},
 		{"TestFailsWhenBothDeletionRulesAreSet", gi.GoldenImagePipelineProps{ImageName: name, LifecycleDeleteAfter: awscdk.Duration_Days(jsii.Number(90)), LifecycleRetainCount: jsii.Number(5)},
 			`goldenimage: LifecycleRetainCount and LifecycleDeleteAfter are both set (want one deletion rule: by count or by age)`},
+		{"TestFailsWhenScheduleOptionsHaveNoSchedule", gi.GoldenImagePipelineProps{ImageName: name, Schedule: jsii.String(""), ScheduleTimezone: jsii.String("Europe/Berlin"), StartCondition: gi.StartWhenDependenciesUpdated, AutoDisableAfterFailures: jsii.Number(5)},
+			"goldenimage: ScheduleTimezone is set, but Schedule is \"\" (no schedule), and it only applies to scheduled builds (want it unset, or a Schedule)\n" +
+				"goldenimage: StartCondition is set, but Schedule is \"\" (no schedule), and it only applies to scheduled builds (want it unset, or a Schedule)\n" +
+				"goldenimage: AutoDisableAfterFailures is set, but Schedule is \"\" (no schedule), and it only applies to scheduled builds (want it unset, or a Schedule)"},
+		{"TestFailsWhenRetainAtLeastIsSetWithRetainCount", gi.GoldenImagePipelineProps{ImageName: name, LifecycleRetainCount: jsii.Number(5), LifecycleRetainAtLeast: jsii.Number(2)},
+			`goldenimage: LifecycleRetainAtLeast 2 only applies to age-based deletion, and LifecycleRetainCount (5) makes deletion count-based (want one of them)`},
+		{"TestFailsWhenDeleteAfterExceedsImageBuildersDays", gi.GoldenImagePipelineProps{ImageName: name, LifecycleDeleteAfter: awscdk.Duration_Days(jsii.Number(1096))},
+			`goldenimage: LifecycleDeleteAfter 1096 days is more than Image Builder's 1000 days and not a whole number of weeks (want at most 1000 days, or whole weeks, e.g. 1092 days = 156 weeks)`},
+		{"TestFailsWhenDeprecateAfterExceedsImageBuildersWeeks", gi.GoldenImagePipelineProps{ImageName: name, LifecycleDeprecateAfter: awscdk.Duration_Days(jsii.Number(7007)), LifecycleDeleteAfter: awscdk.Duration_Days(jsii.Number(7014))},
+			"goldenimage: LifecycleDeprecateAfter 7007 days is more than Image Builder's limit of 1000 weeks\ngoldenimage: LifecycleDeleteAfter 7014 days is more than Image Builder's limit of 1000 weeks"},
 		{"TestFailsWhenDeprecateIsNotWholeDays", gi.GoldenImagePipelineProps{ImageName: name, LifecycleDeprecateAfter: awscdk.Duration_Hours(jsii.Number(36))},
 			`goldenimage: LifecycleDeprecateAfter 1 day 12 hours is not a whole number of days (want at least 1 day)`},
 		{"TestFailsWhenAdditionalComponentARNIsInvalid", gi.GoldenImagePipelineProps{ImageName: name, AdditionalComponents: &[]*gi.Component{gi.ComponentFromARN("arn:aws:s3:::bucket/doc.yaml")}},
