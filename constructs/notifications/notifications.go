@@ -103,6 +103,8 @@ type Notifications struct {
 	// pipelines maps the ARN of each pipeline NotifyPipeline notifies to
 	// its construct path.
 	pipelines map[string]string
+	// imageSids are the Sids NotifyImages gave the notifier's statements.
+	imageSids map[string]bool
 }
 
 var emailPattern = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$`)
@@ -267,7 +269,18 @@ func (n *Notifications) NotifyImages(pipeline *goldenimage.GoldenImagePipeline) 
 		pipeline.OnImageFailed(str("Notify"+id+"Failed"), &awsevents.OnEventOptions{Target: target}),
 	}
 	if n.Notifier != nil {
-		n.Notifier.AddToRolePolicy(statement("ReadImagesOf"+sanitize(id), []string{"imagebuilder:GetImage"}, pipeline.ImageARNs()))
+		// Named after the pipeline's id, or its unique id when another
+		// pipeline of the same id (under another parent) took that name:
+		// IAM rejects a policy with two statements of one Sid.
+		sid := "ReadImagesOf" + sanitize(id)
+		if n.imageSids[sid] {
+			sid = "ReadImagesOf" + sanitize(*awscdk.Names_NodeUniqueId(pipeline.Node()))
+		}
+		if n.imageSids == nil {
+			n.imageSids = map[string]bool{}
+		}
+		n.imageSids[sid] = true
+		n.Notifier.AddToRolePolicy(statement(sid, []string{"imagebuilder:GetImage"}, pipeline.ImageARNs()))
 		nag.Suppress(n.Notifier.Policy, nag.Rule{ID: "AwsSolutions-IAM5", Reason: nag.ImageVersionsReason, AppliesTo: []string{nag.ImageVersions(*pipeline.RecipeName)}})
 	}
 	return rules

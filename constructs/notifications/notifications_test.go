@@ -400,3 +400,26 @@ func TestNotifyImagesOfAnImportedPipeline(t *testing.T) {
 		}
 	})
 }
+
+// Two pipelines of the same id under different parents: the notifier's
+// statements that read their images get different Sids (IAM rejects a
+// policy with one Sid twice).
+func TestNotifyImagesOfPipelinesWithTheSameID(t *testing.T) {
+	stack, n := slackNotifications(t)
+	for _, team := range []string{"Web", "Batch"} {
+		parent := constructs.NewConstruct(stack, jsii.String(team))
+		n.NotifyImages(gi.NewGoldenImagePipeline(parent, jsii.String("Pipeline"), &gi.GoldenImagePipelineProps{ImageName: jsii.String(strings.ToLower(team))}))
+	}
+	sids := map[string]int{}
+	for _, r := range cdktest.ResourcesOfType(cdktest.TemplateJSON(t, stack), "AWS::IAM::ManagedPolicy") {
+		doc := r["Properties"].(map[string]interface{})["PolicyDocument"].(map[string]interface{})
+		for _, s := range doc["Statement"].([]interface{}) {
+			if sid, _ := s.(map[string]interface{})["Sid"].(string); strings.HasPrefix(sid, "ReadImagesOf") {
+				sids[sid]++
+			}
+		}
+	}
+	if len(sids) != 2 || sids["ReadImagesOfPipeline"] != 1 {
+		t.Errorf("ReadImagesOf statements = %v, want ReadImagesOfPipeline and one named after the second pipeline's unique id, once each", sids)
+	}
+}
