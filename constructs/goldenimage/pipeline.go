@@ -459,6 +459,19 @@ func (g *GoldenImagePipeline) defineComponent(stack awscdk.Stack, id, name, plat
 	return componentRef{arn: c.AttrArn(), identity: name + "@" + *props.Version}
 }
 
+// componentName is "<base>-<name>", within Image Builder's 128 characters
+// for a component name: a base that would make it longer is cut and ends in
+// a hash of the whole, so names stay unique.
+func componentName(base, name string) string {
+	full := base + "-" + name
+	if len(full) <= 128 {
+		return full
+	}
+	sum := sha256.Sum256([]byte(full))
+	keep := 128 - len(name) - 1 - 9 // "-" + name, and "-" + 8 hex digits
+	return fmt.Sprintf("%s-%x-%s", base[:keep], sum[:4], name)
+}
+
 // managedComponent refers to an AWS-managed component, always its newest version.
 func managedComponent(stack awscdk.Stack, name string) componentRef {
 	arn := stack.FormatArn(&awscdk.ArnComponents{
@@ -486,7 +499,7 @@ func (g *GoldenImagePipeline) defineRecipe(stack awscdk.Stack, p GoldenImagePipe
 	// run on a broken agent; extra components before STIG, so hardening has
 	// the last word; tests run on a fresh instance after the build.
 	refs := []componentRef{
-		g.defineComponent(stack, "SSMAgentComponent", baseName+"-"+agent.Name, platform, agent.Description, agent.Data),
+		g.defineComponent(stack, "SSMAgentComponent", componentName(baseName, agent.Name), platform, agent.Description, agent.Data),
 		managedComponent(stack, "update-"+lower),
 	}
 	if p.AdditionalComponents != nil {
@@ -497,13 +510,13 @@ func (g *GoldenImagePipeline) defineRecipe(stack awscdk.Stack, p GoldenImagePipe
 			}
 			// Named by the component, not its position: reordering, adding or
 			// removing components leaves the others' logical ids alone.
-			refs = append(refs, g.defineComponent(stack, "Component-"+c.name, baseName+"-"+c.name, platform,
+			refs = append(refs, g.defineComponent(stack, "Component-"+c.name, componentName(baseName, c.name), platform,
 				"Additional component "+c.name+" of golden image "+*p.ImageName, c.document))
 		}
 	}
 	refs = append(refs,
 		managedComponent(stack, fmt.Sprintf("stig-build-%s-%s", lower, p.StigLevel)),
-		g.defineComponent(stack, "TestComponent", baseName+"-"+test.Name, platform, test.Description, test.Data),
+		g.defineComponent(stack, "TestComponent", componentName(baseName, test.Name), platform, test.Description, test.Data),
 	)
 
 	var configs []interface{}

@@ -2,6 +2,7 @@ package goldenimage_test
 
 import (
 	"encoding/json"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -707,4 +708,32 @@ func TestLifecycleAgesOver1000DaysInWeeks(t *testing.T) {
 		map[string]interface{}{"Action": map[string]interface{}{"Type": "DEPRECATE"}, "Filter": map[string]interface{}{"Type": "AGE", "Value": 1000, "Unit": "DAYS"}},
 		map[string]interface{}{"Action": assertions.Match_ObjectLike(&map[string]interface{}{"Type": "DELETE"}), "Filter": map[string]interface{}{"Type": "AGE", "Value": 156, "Unit": "WEEKS", "RetainAtLeast": 3}},
 	}})
+}
+
+// Component names stay within Image Builder's 128 characters when a long
+// stack name (the base is cut at 100) meets a 40-character component name.
+func TestComponentNamesFitImageBuildersLimit(t *testing.T) {
+	stackName := "Team-" + strings.Repeat("x", 120)
+	stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Long"), &awscdk.StackProps{Env: testEnv, StackName: jsii.String(stackName)})
+	long := strings.Repeat("c", 40)
+	gi.NewGoldenImagePipeline(stack, jsii.String("Img"), &gi.GoldenImagePipelineProps{
+		ImageName:            jsii.String("al2023"),
+		AdditionalComponents: &[]*gi.Component{gi.ComponentFromDocument(long, "name: Tools\nschemaVersion: 1.0\nphases: [{name: build, steps: [{name: A, action: ExecuteBash, inputs: {commands: [echo a]}}]}]\n")},
+	})
+	names := map[string]bool{}
+	for id, r := range cdktest.ResourcesOfType(cdktest.TemplateJSON(t, stack), "AWS::ImageBuilder::Component") {
+		name := r["Properties"].(map[string]interface{})["Name"].(string)
+		if len(name) > 128 || !regexp.MustCompile(`^[-_A-Za-z0-9][-_A-Za-z0-9 ]{1,126}[-_A-Za-z0-9]$`).MatchString(name) {
+			t.Errorf("%s: name %q (%d characters) is not an Image Builder component name", id, name, len(name))
+		}
+		names[name] = true
+	}
+	if len(names) != 3 {
+		t.Errorf("component names %v, want 3 distinct", names)
+	}
+	for name := range names {
+		if strings.HasSuffix(name, "-"+long) && !strings.HasPrefix(name, strings.ToLower(stackName[:60])) {
+			t.Errorf("%q does not keep the stack name's start", name)
+		}
+	}
 }
