@@ -376,7 +376,9 @@ func (p *GoldenImagePipelineProps) validate(stack awscdk.Stack) error {
 
 	if p.ImageName == nil {
 		fail("ImageName", errors.New("is required"))
-	} else if known(p.ImageName) {
+	} else if isToken(*p.ImageName) {
+		fail("ImageName", fmt.Errorf("%q is a token, resolved only at deployment (want a literal name: it names the Image Builder resources, the AMIs and the parameters)", *p.ImageName))
+	} else {
 		if err := validate.Name(*p.ImageName, 40); err != nil {
 			fail("ImageName", err)
 		}

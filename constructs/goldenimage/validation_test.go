@@ -18,6 +18,7 @@ func TestInvalidPropsFailBeforeAnythingIsDefined(t *testing.T) {
 	sg := awsec2.SecurityGroup_FromSecurityGroupId(stack, jsii.String("Sg"), jsii.String("sg-0123456789abcdef0"), nil)
 	subnet := awsec2.Subnet_FromSubnetId(stack, jsii.String("Subnet"), jsii.String("subnet-0123456789abcdef0"))
 	name := jsii.String("al2023")
+	tokenName := awscdk.NewCfnParameter(stack, jsii.String("ImageNameParameter"), nil).ValueAsString()
 
 	for _, tc := range []struct {
 		test  string
@@ -28,6 +29,8 @@ func TestInvalidPropsFailBeforeAnythingIsDefined(t *testing.T) {
 			`goldenimage: ImageName is required`},
 		{"TestFailsWhenImageNameIsInvalid", gi.GoldenImagePipelineProps{ImageName: jsii.String("AL 2023")},
 			`goldenimage: ImageName "AL 2023" is not a valid name (want 2-40 lowercase letters, digits or hyphens, starting with a letter)`},
+		{"TestFailsWhenImageNameIsAToken", gi.GoldenImagePipelineProps{ImageName: tokenName},
+			`goldenimage: ImageName "` + *tokenName + `" is a token, resolved only at deployment (want a literal name: it names the Image Builder resources, the AMIs and the parameters)`},
 		{"TestFailsWhenPlatformIsUnknown", gi.GoldenImagePipelineProps{ImageName: name, Platform: "macOS"},
 			`goldenimage: Platform "macOS" is not a platform (want "Linux" or "Windows")`},
 		{"TestFailsWhenArchitectureIsUnknown", gi.GoldenImagePipelineProps{ImageName: name, Architecture: "i386"},
