@@ -69,7 +69,7 @@
 //     active refresh per group, and a second would answer
 //     InstanceRefreshInProgress).
 //  2. the group's launch template version already launches this AMI:
-//     "unchanged".
+//     "unchanged" (unless some instances lag; see "Nothing is lost").
 //  3. the newest finished refresh of this exact rollout (this AMI for this
 //     parameter version) failed, was cancelled or rolled back: "blocked",
 //     logged at warn. The function never retries a failed rollout by
@@ -207,9 +207,16 @@
 // out too: only the exact rollout that failed is blocked.
 //
 // When the group's version already launches the AMI but some of its
-// in-service instances run another version (something other than this
+// in-service instances lag, running a version that launches another AMI or
+// differs from the group's in more than the AMI (something other than this
 // function, a CloudFormation deployment say, moved the group without
 // replacing them), it starts one refresh to the group's version for them.
+// An instance on a version with the same AMI and the same launch template
+// data does not lag: that is the sideways move of a deployment after a
+// rollout (see "Drift from CloudFormation"), and refreshing onto it would
+// replace every instance with an identical one. The reason names those
+// instances; a version the function cannot read (another template,
+// $Latest or $Default, a deleted version) counts as lagging.
 // Instances protected from scale-in, in standby or not yet in service do not
 // count, since a refresh with the default preferences leaves them, and after
 // a failed refresh to that AMI it only reports them.

@@ -200,7 +200,7 @@ func (h *Handler) converge(ctx context.Context) (res Result, warn bool, err erro
 	}
 	res.AMI = ami
 
-	current, lagging, err := h.groupVersion(ctx)
+	current, others, err := h.groupVersion(ctx)
 	if err != nil {
 		return Result{}, false, err
 	}
@@ -208,7 +208,7 @@ func (h *Handler) converge(ctx context.Context) (res Result, warn bool, err erro
 	if err != nil {
 		return Result{}, false, err
 	}
-	versions, latest, err := h.describeVersions(ctx, current, rawRefreshes)
+	versions, latest, err := h.describeVersions(ctx, current, rawRefreshes, others)
 	if err != nil {
 		return Result{}, false, err
 	}
@@ -216,6 +216,7 @@ func (h *Handler) converge(ctx context.Context) (res Result, warn bool, err erro
 	if !ok {
 		return Result{}, false, fmt.Errorf("launch template %s has no version %s, the version auto scaling group %s uses", h.LaunchTemplateID, current, h.GroupName)
 	}
+	lagging, sideways := splitLagging(others, versions, cur)
 	if strings.HasPrefix(cur.image, "resolve:") {
 		return Result{}, false, fmt.Errorf("launch template %s version %s, which auto scaling group %s uses, takes its AMI from %q: "+
 			"an instance refresh cannot roll back to a version whose AMI is a Systems Manager parameter; give the template a concrete AMI id", h.LaunchTemplateID, current, h.GroupName, cur.image)
@@ -250,6 +251,10 @@ func (h *Handler) converge(ctx context.Context) (res Result, warn bool, err erro
 				res.Reason += fmt.Sprintf(", and %d in-service instances (%s) still run another version; they are not refreshed again by this function", len(lagging), strings.Join(lagging, ", "))
 			}
 			return res, true, nil
+		}
+		if len(sideways) > 0 {
+			res.Reason += fmt.Sprintf("; %d in-service instances (%s) run another version that launches %s with the same settings, so they are not refreshed",
+				len(sideways), strings.Join(sideways, ", "), ami)
 		}
 		if len(lagging) == 0 {
 			return res, false, nil
@@ -315,14 +320,22 @@ func (h *Handler) latestAMI(ctx context.Context) (string, int64, error) {
 	return ami, version, nil
 }
 
+// member is an in-service instance of the group that runs another launch
+// template version than the group's.
+type member struct {
+	id string
+	// version is the number of the version of our template it runs; empty
+	// for another template, no template, or $Latest or $Default.
+	version string
+}
+
 // groupVersion returns the numbered launch template version the group uses,
-// after checking the group is one this function can roll back.
-// groupVersion returns the group's launch template version and the ids of
-// its in-service instances that run another version (or another template).
+// after checking the group is one this function can roll back, and its
+// in-service instances that run another version (or another template).
 // Instances protected from scale-in, in standby or not yet in service are
 // left out: a refresh with the default preferences does not replace them,
 // so counting them would start refreshes that never end the difference.
-func (h *Handler) groupVersion(ctx context.Context) (string, []string, error) {
+func (h *Handler) groupVersion(ctx context.Context) (string, []member, error) {
 	out, err := h.Groups.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{h.GroupName}})
 	if err != nil {
 		return "", nil, fmt.Errorf("describe auto scaling group %s: %w", h.GroupName, err)
@@ -346,16 +359,44 @@ func (h *Handler) groupVersion(ctx context.Context) (string, []string, error) {
 		return "", nil, fmt.Errorf("auto scaling group %s uses launch template %s version %q; auto rollback needs a numbered version "+
 			"(it is not supported with $Latest or $Default), so nothing rolled out", h.GroupName, h.LaunchTemplateID, version)
 	}
-	var lagging []string
+	var others []member
 	for _, in := range g.Instances {
 		if in.LifecycleState != astypes.LifecycleStateInService || aws.ToBool(in.ProtectedFromScaleIn) {
 			continue
 		}
-		if lt := in.LaunchTemplate; lt == nil || aws.ToString(lt.LaunchTemplateId) != h.LaunchTemplateID || aws.ToString(lt.Version) != version {
-			lagging = append(lagging, aws.ToString(in.InstanceId))
+		lt := in.LaunchTemplate
+		if lt == nil || aws.ToString(lt.LaunchTemplateId) != h.LaunchTemplateID {
+			others = append(others, member{id: aws.ToString(in.InstanceId)})
+			continue
+		}
+		if v := aws.ToString(lt.Version); v != version {
+			m := member{id: aws.ToString(in.InstanceId)}
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+				m.version = strconv.FormatInt(n, 10)
+			}
+			others = append(others, m)
 		}
 	}
-	return version, lagging, nil
+	return version, others, nil
+}
+
+// splitLagging sorts the instances on other versions than the group's
+// (cur) into those a refresh would change (lagging) and those whose version
+// launches the same AMI with the same launch template data (sideways). A
+// deployment that re-resolves the latest-AMI parameter after a rollout
+// writes such a version and moves the group to it: refreshing the
+// instances onto it would replace every instance with an identical one.
+// An instance whose version is unknown (another template, an alias, a
+// deleted version) counts as lagging.
+func splitLagging(others []member, versions map[string]target, cur target) (lagging, sideways []string) {
+	for _, m := range others {
+		if t, ok := versions[m.version]; ok && m.version != "" && t.image == cur.image && t.rest == cur.rest {
+			sideways = append(sideways, m.id)
+		} else {
+			lagging = append(lagging, m.id)
+		}
+	}
+	return lagging, sideways
 }
 
 func (h *Handler) describeRefreshes(ctx context.Context) ([]astypes.InstanceRefresh, error) {
@@ -377,18 +418,24 @@ func (h *Handler) describeRefreshes(ctx context.Context) ([]astypes.InstanceRefr
 }
 
 // describeVersions reads, in one paged range query, every version of the
-// template from the lowest one of interest (the group's, and those the
-// refreshes target) to the latest. A range, unlike a list of versions,
-// does not fail when someone deleted an old version. It returns the
-// versions by number and the latest one.
-func (h *Handler) describeVersions(ctx context.Context, current string, refreshes []astypes.InstanceRefresh) (map[string]target, target, error) {
+// template from the lowest one of interest (the group's, those the
+// refreshes target and those the group's instances run) to the latest. A
+// range, unlike a list of versions, does not fail when someone deleted an
+// old version. It returns the versions by number and the latest one.
+func (h *Handler) describeVersions(ctx context.Context, current string, refreshes []astypes.InstanceRefresh, others []member) (map[string]target, target, error) {
 	lowest, _ := strconv.ParseInt(current, 10, 64)
+	lower := func(v string) {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 && n < lowest {
+			lowest = n
+		}
+	}
 	for _, r := range refreshes {
 		if lt := desiredTemplate(r); lt != nil && aws.ToString(lt.LaunchTemplateId) == h.LaunchTemplateID {
-			if n, err := strconv.ParseInt(aws.ToString(lt.Version), 10, 64); err == nil && n > 0 && n < lowest {
-				lowest = n
-			}
+			lower(aws.ToString(lt.Version))
 		}
+	}
+	for _, m := range others {
+		lower(m.version)
 	}
 	in := &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(h.LaunchTemplateID), MaxResults: aws.Int32(200)}
 	if lowest > 1 {

@@ -777,6 +777,12 @@ func TestVersionsAreReadFromTheLowestOfInterest(t *testing.T) {
 			w.groupVersion = "4"
 			w.complete(w.addRefresh(astypes.InstanceRefreshStatusInProgress, "2"), astypes.InstanceRefreshStatusCancelled)
 		}, wantAfter: "1"},
+		// Whether an instance lags depends on what its version launches.
+		{name: "an instance on an older version", setup: func(w *world) {
+			w.versions = append(w.versions, ltVersion{image: amiA}, ltVersion{image: amiA}, ltVersion{image: amiA})
+			w.groupVersion = "4"
+			w.instances = []astypes.Instance{instance("i-old", "3", astypes.LifecycleStateInService, false)}
+		}, wantAfter: "2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld()
@@ -923,5 +929,106 @@ func TestUnknownOperationIsAnError(t *testing.T) {
 				t.Errorf("calls = %v, want none", w.calls)
 			}
 		})
+	}
+}
+
+// A deployment after a rollout moves the group sideways: CloudFormation
+// re-resolves the parameter, writes a version with the AMI the instances
+// already run and points the group at it. Instances on the rollout's
+// version launch the same AMI with the same settings, so the next
+// convergence pass must not refresh them all again onto an identical
+// configuration, and it says why.
+func TestDeploymentAfterARolloutMovesTheGroupSideways(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// deployed is the version the deployment writes (version 3).
+		deployed  ltVersion
+		want      Result
+		wantStart string
+	}{
+		{
+			name:     "same AMI, same settings: nothing to refresh",
+			deployed: ltVersion{image: amiB, description: "CloudFormation"},
+			want: Result{Decision: DecisionUnchanged, AMI: amiB, LaunchTemplateVersion: "3",
+				Reason: "auto scaling group web is on launch template " + ltID + " version 3, which launches " + amiB +
+					"; 2 in-service instances (i-1, i-2) run another version that launches " + amiB + " with the same settings, so they are not refreshed"},
+		},
+		{
+			name:     "same AMI, another instance type: the instances are refreshed",
+			deployed: ltVersion{image: amiB, description: "CloudFormation", instanceType: "m7i.large"},
+			want: Result{Decision: DecisionStarted, AMI: amiB, LaunchTemplateVersion: "3", InstanceRefreshID: "r-2",
+				Reason: "auto scaling group web is on launch template " + ltID + " version 3, which launches " + amiB +
+					", but 2 in-service instances (i-1, i-2) run another version: something other than this function moved the group without replacing them"},
+			wantStart: "3",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logs := captureLogs(t)
+			w := newWorld() // parameter version 2 is amiB; the group runs amiA on version 1
+			h := w.handler()
+			first, err := h.Handle(context.Background(), loadEvent(t, "parameter-update.json"))
+			if err != nil || first.Decision != DecisionStarted || first.LaunchTemplateVersion != "2" {
+				t.Fatalf("rollout of %s = %+v, %v; want started on version 2", amiB, first, err)
+			}
+			w.complete(first.InstanceRefreshID, astypes.InstanceRefreshStatusSuccessful)
+			w.instances = []astypes.Instance{
+				instance("i-1", "2", astypes.LifecycleStateInService, false),
+				instance("i-2", "2", astypes.LifecycleStateInService, false),
+			}
+			// A routine deployment: version 3, and the group on it.
+			w.versions = append(w.versions, tc.deployed)
+			w.groupVersion = "3"
+			startsBefore := len(w.starts)
+			logs.Reset()
+
+			got, err := h.Handle(context.Background(), loadEvent(t, "scheduled-event.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("result = %+v\nwant     %+v", got, tc.want)
+			}
+			starts := w.starts[startsBefore:]
+			switch {
+			case tc.wantStart == "" && len(starts) > 0:
+				t.Errorf("StartInstanceRefresh = %s, want no call", asJSON(starts))
+			case tc.wantStart != "" && (len(starts) != 1 || !reflect.DeepEqual(starts[0], wantStart(tc.wantStart))):
+				t.Errorf("StartInstanceRefresh = %s, want one to version %s", asJSON(starts), tc.wantStart)
+			}
+			if w.count("CreateLaunchTemplateVersion") != 1 {
+				t.Errorf("CreateLaunchTemplateVersion calls = %d, want the first rollout's only", w.count("CreateLaunchTemplateVersion"))
+			}
+			if recs := logRecords(t, logs); len(recs) != 1 || recs[0]["decision"] != tc.want.Decision || recs[0]["reason"] != tc.want.Reason {
+				t.Errorf("log = %v, want one record with decision %s and the reason", recs, tc.want.Decision)
+			}
+		})
+	}
+}
+
+// The versions an instance runs are read across every page of
+// DescribeLaunchTemplateVersions: an instance on a version of the first
+// page that launches the same AMI with the same settings is not lagging.
+func TestSidewaysVersionOnAnEarlierPage(t *testing.T) {
+	w := newWorld()
+	w.param, w.paramVersion = amiB, 2
+	w.versions = []ltVersion{{image: amiA}, {image: amiB, description: versionDescription(amiB, 2)}, {image: amiA}, {image: amiA}, {image: amiB, description: "CloudFormation"}}
+	w.groupVersion = "5"
+	w.instances = []astypes.Instance{instance("i-1", "2", astypes.LifecycleStateInService, false), instance("i-2", "5", astypes.LifecycleStateInService, false)}
+	w.versionPage = 2
+	got, err := w.handler().Handle(context.Background(), loadEvent(t, "scheduled-event.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Result{Decision: DecisionUnchanged, AMI: amiB, LaunchTemplateVersion: "5",
+		Reason: "auto scaling group web is on launch template " + ltID + " version 5, which launches " + amiB +
+			"; 1 in-service instances (i-1) run another version that launches " + amiB + " with the same settings, so they are not refreshed"}
+	if got != want {
+		t.Errorf("result = %+v\nwant     %+v", got, want)
+	}
+	if n := w.count("DescribeLaunchTemplateVersions"); n != 2 || !slices.Equal(w.describedAfter, []string{"1", "1"}) {
+		t.Errorf("DescribeLaunchTemplateVersions: %d calls after %q; want 2 pages after version 1", n, w.describedAfter)
+	}
+	if w.writes() != 0 {
+		t.Errorf("writes = %d, want none", w.writes())
 	}
 }

@@ -130,6 +130,9 @@ type world struct {
 	// instances are the group's instances, as DescribeAutoScalingGroups
 	// lists them.
 	instances []astypes.Instance
+	// versionPage, when set, answers DescribeLaunchTemplateVersions in
+	// pages of that many.
+	versionPage int
 }
 
 func newWorld() *world {
@@ -251,6 +254,17 @@ func (w *world) describeVersions(_ context.Context, in *ec2.DescribeLaunchTempla
 			VersionDescription: aws.String(v.description),
 			LaunchTemplateData: &ec2types.ResponseLaunchTemplateData{ImageId: aws.String(v.image), InstanceType: ec2types.InstanceType(v.instanceType)},
 		})
+	}
+	if w.versionPage > 0 {
+		start := 0
+		if in.NextToken != nil {
+			start, _ = strconv.Atoi(*in.NextToken)
+		}
+		end := min(start+w.versionPage, len(out.LaunchTemplateVersions))
+		if end < len(out.LaunchTemplateVersions) {
+			out.NextToken = aws.String(strconv.Itoa(end))
+		}
+		out.LaunchTemplateVersions = out.LaunchTemplateVersions[start:end]
 	}
 	return out, nil
 }
