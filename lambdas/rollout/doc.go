@@ -30,7 +30,8 @@
 //
 // # Environment
 //
-// All required, except REFRESH_INSTANCE_WARMUP_SECONDS. The construct owns
+// All required, except REFRESH_INSTANCE_WARMUP_SECONDS and
+// REFRESH_MAX_HEALTHY_PERCENTAGE. The construct owns
 // every default, so they live in one place. Invalid values stop the
 // function at start-up with a message naming the variable and its value.
 //
@@ -47,6 +48,13 @@
 //     ARN's account and region, so a parameter of the same name in this
 //     account does not trigger a rollout.
 //   - REFRESH_MIN_HEALTHY_PERCENTAGE: 0 to 100.
+//   - REFRESH_MAX_HEALTHY_PERCENTAGE: unset to leave it to Auto Scaling
+//     (100, or the group's instance maintenance policy: each instance is
+//     terminated as its replacement launches), or 100 to 200 and at most
+//     100 above REFRESH_MIN_HEALTHY_PERCENTAGE. When it is set and the two
+//     bounds leave no room to terminate first (a one-instance group, say),
+//     Auto Scaling launches the replacement before it terminates. The
+//     construct always sets it (110 by default).
 //   - REFRESH_CHECKPOINT_PERCENTAGES: ascending, comma-separated, ending with
 //     100, e.g. "20,50,100". (With a last value below 100 a refresh would
 //     stop before replacing every instance.)

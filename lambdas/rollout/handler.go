@@ -58,7 +58,14 @@ type Result struct {
 // Preferences are the instance refresh preferences every refresh starts
 // with. AutoRollback is always on and not configurable.
 type Preferences struct {
-	MinHealthyPercentage   int32
+	MinHealthyPercentage int32
+	// MaxHealthyPercentage nil leaves MaxHealthyPercentage unset: Auto
+	// Scaling then uses 100 (or the group's instance maintenance policy)
+	// and terminates each instance as it launches its replacement. Set,
+	// Auto Scaling launches a replacement before terminating whenever the
+	// two bounds leave no room to terminate first, as in a one-instance
+	// group.
+	MaxHealthyPercentage   *int32
 	CheckpointPercentages  []int32
 	CheckpointDelaySeconds int32
 	// InstanceWarmupSeconds nil leaves InstanceWarmup unset, so the group's
@@ -599,6 +606,7 @@ func (h *Handler) start(ctx context.Context, version string) (string, error) {
 			AutoRollback:          aws.Bool(true),
 			AlarmSpecification:    &astypes.AlarmSpecification{Alarms: slices.Clone(p.AlarmNames)},
 			MinHealthyPercentage:  aws.Int32(p.MinHealthyPercentage),
+			MaxHealthyPercentage:  p.MaxHealthyPercentage,
 			CheckpointPercentages: slices.Clone(p.CheckpointPercentages),
 			CheckpointDelay:       aws.Int32(p.CheckpointDelaySeconds),
 			InstanceWarmup:        p.InstanceWarmupSeconds,

@@ -459,6 +459,26 @@ func TestHandle(t *testing.T) {
 	}
 }
 
+// MaxHealthyPercentage is passed through as configured (the construct sets
+// 110 by default, so a one-instance group launches its replacement before
+// terminating), and left unset when it is not configured.
+func TestMaxHealthyPercentageIsPassedToTheRefresh(t *testing.T) {
+	for _, max := range []*int32{aws.Int32(110), nil} {
+		w := newWorld()
+		h := w.handler()
+		h.Preferences.MaxHealthyPercentage = max
+		got, err := h.Handle(context.Background(), loadEvent(t, "parameter-update.json"))
+		if err != nil || got.Decision != DecisionStarted || got.LaunchTemplateVersion != "2" {
+			t.Fatalf("Handle = %+v, %v; want started on version 2", got, err)
+		}
+		want := wantStart("2")
+		want.Preferences.MaxHealthyPercentage = max
+		if len(w.starts) != 1 || !reflect.DeepEqual(w.starts[0], want) {
+			t.Errorf("StartInstanceRefresh = %s\nwant %s", asJSON(w.starts), asJSON(want))
+		}
+	}
+}
+
 // SkipMatching is passed through as configured, not assumed: with it off,
 // the refresh replaces instances that already match the desired version.
 func TestSkipMatchingOffIsPassedToTheRefresh(t *testing.T) {

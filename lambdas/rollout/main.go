@@ -47,13 +47,20 @@ type config struct {
 	Preferences   Preferences
 }
 
+// envRefreshMaxHealthyPercentage is the refresh's MaxHealthyPercentage, 100
+// to 200 and at most 100 above REFRESH_MIN_HEALTHY_PERCENTAGE. Empty leaves
+// it unset. (Its name belongs with the others in internal/contract; the
+// construct spells it the same way, and both sides' tests pin it.)
+const envRefreshMaxHealthyPercentage = "REFRESH_MAX_HEALTHY_PERCENTAGE"
+
 var (
 	launchTemplateIDPattern = regexp.MustCompile(`^lt-[0-9a-f]{8}([0-9a-f]{9})?$`)
 	parameterNamePattern    = regexp.MustCompile(`^[a-zA-Z0-9_.\-/]+$`)
 )
 
 // configFromEnv reads and validates the environment. Every variable is
-// required except REFRESH_INSTANCE_WARMUP_SECONDS: the construct owns the
+// required except REFRESH_INSTANCE_WARMUP_SECONDS and
+// REFRESH_MAX_HEALTHY_PERCENTAGE: the construct owns the
 // defaults, so they live in one place. Errors name the variable and its
 // value. SSM_PARAMETER_NAME is a parameter name or, for a parameter shared
 // from another account, its ARN (GetParameter accepts both; a shared
@@ -89,6 +96,19 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		return config{}, bad(contract.EnvRefreshMinHealthyPercentage, "a percentage (want an integer from 0 to 100)")
 	}
 	p.MinHealthyPercentage = int32(n)
+
+	if v := getenv(envRefreshMaxHealthyPercentage); v != "" {
+		n, err := strconv.ParseInt(v, 10, 32)
+		switch {
+		case err != nil || n < 100 || n > 200:
+			return config{}, bad(envRefreshMaxHealthyPercentage, "a maximum healthy percentage (want an integer from 100 to 200, or unset to leave it to Auto Scaling)")
+		case n-int64(p.MinHealthyPercentage) > 100:
+			return config{}, bad(envRefreshMaxHealthyPercentage, fmt.Sprintf("within 100 of %s=%d (want at most %d: Auto Scaling allows a difference of at most 100)",
+				contract.EnvRefreshMinHealthyPercentage, p.MinHealthyPercentage, p.MinHealthyPercentage+100))
+		}
+		m := int32(n)
+		p.MaxHealthyPercentage = &m
+	}
 
 	const wantCheckpoints = `a list of checkpoint percentages (want ascending integers from 1 to 100 separated by commas, ending with 100, e.g. "20,50,100")`
 	for _, f := range strings.Split(getenv(contract.EnvRefreshCheckpointPercentages), ",") {
