@@ -90,7 +90,8 @@ type GoldenFleetProps struct {
 	// MaxCapacity is the largest number of instances in the group (a whole
 	// number of at least 1 and at least MinCapacity).
 	//
-	// Default: MinCapacity, so the group has a fixed size.
+	// Default: MinCapacity, so the group has a fixed size; 1 when
+	// MinCapacity is 0.
 	MaxCapacity *float64
 
 	// Role is the instances' role.
@@ -582,7 +583,7 @@ func (this *GoldenFleet) defineGroup(props *GoldenFleetProps) {
 		VpcSubnets:            props.VpcSubnets,
 		LaunchTemplate:        template,
 		MinCapacity:           minCapacity,
-		MaxCapacity:           orNumber(props.MaxCapacity, *minCapacity),
+		MaxCapacity:           orNumber(props.MaxCapacity, math.Max(*minCapacity, 1)),
 		DefaultInstanceWarmup: awscdk.Duration_Minutes(num(5)),
 		GroupMetrics:          &[]awsautoscaling.GroupMetrics{awsautoscaling.GroupMetrics_All()},
 	})

@@ -432,3 +432,14 @@ func TestFleetTemplateTagsOnlyInstancesAndVolumes(t *testing.T) {
 		}
 	}
 }
+
+// A group of at least 0 instances still may grow to 1: MaxCapacity is at
+// least 1, as documented.
+func TestFleetWithMinCapacity0HasMaxCapacity1(t *testing.T) {
+	stack := newStack(t)
+	goldenfleet.NewGoldenFleet(stack, jsii.String("Fleet"), &goldenfleet.GoldenFleetProps{
+		LatestAMI: latestami.LatestAMIFromParameterName(parameter), Vpc: vpc(stack), InstanceType: awsec2.NewInstanceType(jsii.String("t3.small")),
+		MinCapacity: jsii.Number(0),
+	})
+	has(t, assertions.Template_FromStack(stack, nil), "MinSize 0, MaxSize 1", "AWS::AutoScaling::AutoScalingGroup", map[string]interface{}{"MinSize": "0", "MaxSize": "1"})
+}
