@@ -33,7 +33,9 @@ type GoldenFleetProps struct {
 	// LatestAMI is the golden image the fleet runs and follows. For an AMI
 	// encrypted with another account's key (a parameter shared by ARN, say),
 	// Auto Scaling needs a KMS grant on that key first: see "A fleet in
-	// another account" in the package documentation.
+	// another account" in the package documentation. A parameter shared by
+	// ARN must be in the fleet's region (the stack's), since a parameter is
+	// read only in its own region.
 	//
 	// Required.
 	LatestAMI *latestami.LatestAMI
@@ -279,7 +281,9 @@ type GoldenFleet struct {
 	securityGroup awsec2.ISecurityGroup
 }
 
-func (p *GoldenFleetProps) validate() error {
+// validate checks the props for a fleet in a stack of region (a token when
+// the stack is environment-agnostic).
+func (p *GoldenFleetProps) validate(region string) error {
 	var errs []error
 	fail := func(field string, err error) { errs = append(errs, fmt.Errorf("goldenfleet: %s %w", field, err)) }
 	existing := p.AutoScalingGroup != nil
@@ -303,6 +307,12 @@ func (p *GoldenFleetProps) validate() error {
 	}
 	if v := p.MinHealthyPercentage; v != nil && (*v < 0 || *v > 100 || !whole(*v)) {
 		fail("MinHealthyPercentage", fmt.Errorf("%v is out of range (want a whole number from 0 to 100)", *v))
+	}
+	if l := p.LatestAMI; l != nil && l.ParameterARN != nil && !*awscdk.Token_IsUnresolved(*l.ParameterARN) && !*awscdk.Token_IsUnresolved(region) {
+		if parts := strings.SplitN(*l.ParameterARN, ":", 6); len(parts) == 6 && parts[3] != region {
+			fail("LatestAMI", fmt.Errorf("%q is a parameter of %s, not of %s, the fleet's region (want the ARN of the parameter's copy in %s: "+
+				"CloudFormation and the rollout function read a parameter only in its own region)", *l.ParameterARN, parts[3], region, region))
+		}
 	}
 	if p.CheckpointPercentages != nil {
 		cps := *p.CheckpointPercentages
@@ -361,7 +371,7 @@ func NewGoldenFleet(scope constructs.Construct, id *string, props *GoldenFleetPr
 	if props == nil {
 		props = &GoldenFleetProps{}
 	}
-	if err := props.validate(); err != nil {
+	if err := props.validate(*awscdk.Stack_Of(scope).Region()); err != nil {
 		panic(err)
 	}
 	this := &GoldenFleet{}

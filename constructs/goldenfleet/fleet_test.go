@@ -370,6 +370,10 @@ func TestInvalidFleetProps(t *testing.T) {
 			"goldenfleet: RootVolumeSizeGiB 20000 is out of range (want a whole number from 1 to 16384)"},
 		{"TestFailsWhenMinHealthyIsOver100", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, MinHealthyPercentage: jsii.Number(110)},
 			"goldenfleet: MinHealthyPercentage 110 is out of range (want a whole number from 0 to 100)"},
+		{"TestFailsWhenTheParameterIsInAnotherRegion", goldenfleet.GoldenFleetProps{Vpc: v, InstanceType: small,
+			LatestAMI: latestami.LatestAMIFromParameterARN("arn:aws:ssm:us-east-1:222222222222:parameter" + parameter)},
+			`goldenfleet: LatestAMI "arn:aws:ssm:us-east-1:222222222222:parameter/golden-ami/prod/al2023/latest" is a parameter of us-east-1, not of eu-west-1, the fleet's region ` +
+				`(want the ARN of the parameter's copy in eu-west-1: CloudFormation and the rollout function read a parameter only in its own region)`},
 		{"TestFailsWhenARollbackAlarmIsNil", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, RollbackAlarms: &[]awscloudwatch.IAlarm{nil}},
 			"goldenfleet: RollbackAlarms[0] is nil"},
 		{"TestFailsWhenALaterRollbackAlarmIsNil", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small,
@@ -442,4 +446,17 @@ func TestFleetWithMinCapacity0HasMaxCapacity1(t *testing.T) {
 		MinCapacity: jsii.Number(0),
 	})
 	has(t, assertions.Template_FromStack(stack, nil), "MinSize 0, MaxSize 1", "AWS::AutoScaling::AutoScalingGroup", map[string]interface{}{"MinSize": "0", "MaxSize": "1"})
+}
+
+// The parameter's region can only be compared when both are known: a
+// parameter ARN in an environment-agnostic stack is accepted.
+func TestFleetInAnEnvironmentAgnosticStackTakesAParameterARN(t *testing.T) {
+	stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Agnostic"), nil)
+	goldenfleet.NewGoldenFleet(stack, jsii.String("Fleet"), &goldenfleet.GoldenFleetProps{
+		LatestAMI: latestami.LatestAMIFromParameterARN("arn:aws:ssm:us-east-1:222222222222:parameter" + parameter),
+		Vpc:       vpc(stack), InstanceType: awsec2.NewInstanceType(jsii.String("t3.small")),
+	})
+	has(t, assertions.Template_FromStack(stack, nil), "reads the parameter by ARN", "AWS::Lambda::Function", map[string]interface{}{
+		"Environment": map[string]interface{}{"Variables": map[string]interface{}{"SSM_PARAMETER_NAME": "arn:aws:ssm:us-east-1:222222222222:parameter" + parameter}},
+	})
 }
