@@ -58,7 +58,10 @@ type GoldenFleetProps struct {
 
 	// LaunchTemplate is the existing launch template AutoScalingGroup runs;
 	// the rollout function adds a version to it for each new AMI. Give it
-	// together with AutoScalingGroup.
+	// together with AutoScalingGroup, imported with its id
+	// (awsec2.LaunchTemplate_FromLaunchTemplateAttributes with
+	// LaunchTemplateId): the rollout function and its IAM policy name the
+	// template by id, so a template imported by name only is refused.
 	//
 	// Default: the construct defines a launch template whose image is the
 	// latest-AMI parameter resolved at deploy, with InstanceType, Role,
@@ -307,6 +310,14 @@ func (p *GoldenFleetProps) validate(region string) error {
 	}
 	if v := p.MinHealthyPercentage; v != nil && (*v < 0 || *v > 100 || !whole(*v)) {
 		fail("MinHealthyPercentage", fmt.Errorf("%v is out of range (want a whole number from 0 to 100)", *v))
+	}
+	if lt := p.LaunchTemplate; lt != nil && lt.LaunchTemplateId() == nil {
+		name := "(no name)"
+		if n := lt.LaunchTemplateName(); n != nil {
+			name = fmt.Sprintf("%q", *n)
+		}
+		fail("LaunchTemplate", fmt.Errorf("%s has no launch template id (want a template imported with LaunchTemplateId, "+
+			"e.g. awsec2.LaunchTemplate_FromLaunchTemplateAttributes with LaunchTemplateId \"lt-0123456789abcdef0\": the rollout function and its IAM policy name the template by id)", name))
 	}
 	if l := p.LatestAMI; l != nil && l.ParameterARN != nil && !*awscdk.Token_IsUnresolved(*l.ParameterARN) && !*awscdk.Token_IsUnresolved(region) {
 		if parts := strings.SplitN(*l.ParameterARN, ":", 6); len(parts) == 6 && parts[3] != region {

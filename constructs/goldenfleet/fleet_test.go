@@ -370,6 +370,11 @@ func TestInvalidFleetProps(t *testing.T) {
 			"goldenfleet: RootVolumeSizeGiB 20000 is out of range (want a whole number from 1 to 16384)"},
 		{"TestFailsWhenMinHealthyIsOver100", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, MinHealthyPercentage: jsii.Number(110)},
 			"goldenfleet: MinHealthyPercentage 110 is out of range (want a whole number from 0 to 100)"},
+		{"TestFailsWhenTheTemplateWasImportedByName", goldenfleet.GoldenFleetProps{LatestAMI: ami,
+			AutoScalingGroup: awsautoscaling.AutoScalingGroup_FromAutoScalingGroupName(stack, jsii.String("ByNameGroup"), jsii.String("web")),
+			LaunchTemplate:   awsec2.LaunchTemplate_FromLaunchTemplateAttributes(stack, jsii.String("ByName"), &awsec2.LaunchTemplateAttributes{LaunchTemplateName: jsii.String("web")})},
+			`goldenfleet: LaunchTemplate "web" has no launch template id (want a template imported with LaunchTemplateId, ` +
+				`e.g. awsec2.LaunchTemplate_FromLaunchTemplateAttributes with LaunchTemplateId "lt-0123456789abcdef0": the rollout function and its IAM policy name the template by id)`},
 		{"TestFailsWhenTheParameterIsInAnotherRegion", goldenfleet.GoldenFleetProps{Vpc: v, InstanceType: small,
 			LatestAMI: latestami.LatestAMIFromParameterARN("arn:aws:ssm:us-east-1:222222222222:parameter" + parameter)},
 			`goldenfleet: LatestAMI "arn:aws:ssm:us-east-1:222222222222:parameter/golden-ami/prod/al2023/latest" is a parameter of us-east-1, not of eu-west-1, the fleet's region ` +
