@@ -145,6 +145,20 @@ type GoldenFleetProps struct {
 	// Default: 90.
 	MinHealthyPercentage *float64
 
+	// MaxHealthyPercentage is how large the group may grow during a
+	// refresh, counting instances in service and pending, as a percentage
+	// of its desired capacity (100-200, and at most 100 above
+	// MinHealthyPercentage, as Auto Scaling requires). Because it is set,
+	// Auto Scaling launches a replacement before it terminates whenever
+	// MinHealthyPercentage leaves no room to terminate first: in a group of
+	// one or two instances with the default MinHealthyPercentage, every
+	// replacement is in service before the instance it replaces goes.
+	//
+	// Default: 110, or MinHealthyPercentage + 100 when that is lower. (Left
+	// unset, Auto Scaling would terminate and launch at once: a
+	// one-instance group would be down for every rollout.)
+	MaxHealthyPercentage *float64
+
 	// CheckpointPercentages are where a refresh pauses for CheckpointDelay
 	// so the alarms can judge the new AMI; ascending, ending with 100.
 	//
@@ -237,9 +251,11 @@ type GoldenFleetProps struct {
 //
 // When the parameter changes (and every ConvergenceInterval), the rollout
 // function creates a new launch-template version with the new AMI and starts
-// an instance refresh to that version number, with checkpoints, a minimum
-// healthy percentage and auto-rollback on RollbackAlarms. A rollback returns
-// the group to the version it ran before. The function never changes the
+// an instance refresh to that version number, with checkpoints, minimum and
+// maximum healthy percentages (by default, a small group's replacements are
+// in service before the instances they replace are terminated) and
+// auto-rollback on RollbackAlarms. A rollback returns the group to the
+// version it ran before. The function never changes the
 // template's default version or the group's settings; on success the
 // refresh moves the group to the new version.
 //
@@ -308,8 +324,20 @@ func (p *GoldenFleetProps) validate(region string) error {
 	if v := p.MaxCapacity; v != nil && (*v < 1 || !whole(*v) || (p.MinCapacity != nil && *v < *p.MinCapacity)) {
 		fail("MaxCapacity", fmt.Errorf("%v is not a whole number of at least 1 and at least MinCapacity", *v))
 	}
+	minHealthyOK := true
 	if v := p.MinHealthyPercentage; v != nil && (*v < 0 || *v > 100 || !whole(*v)) {
 		fail("MinHealthyPercentage", fmt.Errorf("%v is out of range (want a whole number from 0 to 100)", *v))
+		minHealthyOK = false
+	}
+	if v := p.MaxHealthyPercentage; v != nil {
+		minHealthy := *orNumber(p.MinHealthyPercentage, defaultMinHealthyPercentage)
+		switch {
+		case *v < 100 || *v > 200 || !whole(*v):
+			fail("MaxHealthyPercentage", fmt.Errorf("%v is out of range (want a whole number from 100 to 200)", *v))
+		case minHealthyOK && *v-minHealthy > 100:
+			fail("MaxHealthyPercentage", fmt.Errorf("%v is more than 100 above MinHealthyPercentage %v (want at most %v: Auto Scaling allows a difference of at most 100)",
+				*v, minHealthy, minHealthy+100))
+		}
 	}
 	if lt := p.LaunchTemplate; lt != nil && lt.LaunchTemplateId() == nil {
 		name := "(no name)"
@@ -415,6 +443,8 @@ func NewGoldenFleet(scope constructs.Construct, id *string, props *GoldenFleetPr
 		this.RollbackAlarms = append(this.RollbackAlarms, alarm)
 	}
 
+	minHealthy := *orNumber(props.MinHealthyPercentage, defaultMinHealthyPercentage)
+	maxHealthy := *orNumber(props.MaxHealthyPercentage, math.Min(110, minHealthy+100))
 	var alarmNames, checkpoints []string
 	for _, a := range this.RollbackAlarms {
 		alarmNames = append(alarmNames, *a.AlarmName())
@@ -433,7 +463,8 @@ func NewGoldenFleet(scope constructs.Construct, id *string, props *GoldenFleetPr
 		contract.EnvSSMParameterName:              props.LatestAMI.ParameterReference(),
 		contract.EnvAutoScalingGroupName:          this.AutoScalingGroup.AutoScalingGroupName(),
 		contract.EnvLaunchTemplateID:              this.LaunchTemplate.LaunchTemplateId(),
-		contract.EnvRefreshMinHealthyPercentage:   str(fmt.Sprint(*orNumber(props.MinHealthyPercentage, 90))),
+		contract.EnvRefreshMinHealthyPercentage:   str(fmt.Sprint(minHealthy)),
+		envRefreshMaxHealthyPercentage:            str(fmt.Sprint(maxHealthy)),
 		contract.EnvRefreshCheckpointPercentages:  str(strings.Join(checkpoints, ",")),
 		contract.EnvRefreshCheckpointDelaySeconds: str(fmt.Sprint(*orDuration(props.CheckpointDelay, awscdk.Duration_Minutes(num(10))).ToSeconds(nil))),
 		contract.EnvRefreshAlarmNames:             joinTokens(alarmNames),
@@ -610,6 +641,15 @@ func (this *GoldenFleet) defineGroup(props *GoldenFleetProps) {
 	})
 	this.LaunchTemplate, this.AutoScalingGroup, this.Group, this.InstanceRole = template, group, group, role
 }
+
+// defaultMinHealthyPercentage is MinHealthyPercentage's default.
+const defaultMinHealthyPercentage = 90
+
+// envRefreshMaxHealthyPercentage is the rollout function's variable for the
+// refresh's MaxHealthyPercentage. (Its name belongs with the others in
+// internal/contract; the function spells it the same way, and both sides'
+// tests pin it.)
+const envRefreshMaxHealthyPercentage = "REFRESH_MAX_HEALTHY_PERCENTAGE"
 
 // launchTagged are the ARNs, in stack's account and region, of every
 // resource of the types a launch template can tag when RunInstances creates

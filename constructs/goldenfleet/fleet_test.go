@@ -103,6 +103,7 @@ func TestFleetDefaults(t *testing.T) {
 			"AUTO_SCALING_GROUP_NAME":          ref("FleetGroup"),
 			"LAUNCH_TEMPLATE_ID":               ref("FleetLaunchTemplate"),
 			"REFRESH_MIN_HEALTHY_PERCENTAGE":   "90",
+			"REFRESH_MAX_HEALTHY_PERCENTAGE":   "110", // launch before terminating: a one-instance group keeps serving
 			"REFRESH_CHECKPOINT_PERCENTAGES":   "50,100",
 			"REFRESH_CHECKPOINT_DELAY_SECONDS": "600",
 			"REFRESH_ALARM_NAMES":              ref("FleetStatusCheckAlarm"),
@@ -187,6 +188,7 @@ func TestFleetOptions(t *testing.T) {
 		MaxCapacity:           jsii.Number(6),
 		RollbackAlarms:        &[]awscloudwatch.IAlarm{latency, errorsAlarm},
 		MinHealthyPercentage:  jsii.Number(100),
+		MaxHealthyPercentage:  jsii.Number(150),
 		CheckpointPercentages: &[]*float64{jsii.Number(10), jsii.Number(50), jsii.Number(100)},
 		CheckpointDelay:       awscdk.Duration_Minutes(jsii.Number(30)),
 		InstanceWarmup:        awscdk.Duration_Minutes(jsii.Number(3)),
@@ -198,6 +200,7 @@ func TestFleetOptions(t *testing.T) {
 		"Environment": map[string]interface{}{"Variables": map[string]interface{}{
 			"SSM_PARAMETER_NAME":               "arn:aws:ssm:eu-west-1:222222222222:parameter" + parameter,
 			"REFRESH_MIN_HEALTHY_PERCENTAGE":   "100",
+			"REFRESH_MAX_HEALTHY_PERCENTAGE":   "150",
 			"REFRESH_CHECKPOINT_PERCENTAGES":   "10,50,100",
 			"REFRESH_CHECKPOINT_DELAY_SECONDS": "1800",
 			"REFRESH_INSTANCE_WARMUP_SECONDS":  "180",
@@ -370,6 +373,14 @@ func TestInvalidFleetProps(t *testing.T) {
 			"goldenfleet: RootVolumeSizeGiB 20000 is out of range (want a whole number from 1 to 16384)"},
 		{"TestFailsWhenMinHealthyIsOver100", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, MinHealthyPercentage: jsii.Number(110)},
 			"goldenfleet: MinHealthyPercentage 110 is out of range (want a whole number from 0 to 100)"},
+		{"TestFailsWhenMaxHealthyIsBelow100", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, MaxHealthyPercentage: jsii.Number(90)},
+			"goldenfleet: MaxHealthyPercentage 90 is out of range (want a whole number from 100 to 200)"},
+		{"TestFailsWhenMaxHealthyIsOver200", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, MinHealthyPercentage: jsii.Number(100), MaxHealthyPercentage: jsii.Number(201)},
+			"goldenfleet: MaxHealthyPercentage 201 is out of range (want a whole number from 100 to 200)"},
+		{"TestFailsWhenMaxHealthyIsMoreThan100AboveTheDefaultMinHealthy", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, MaxHealthyPercentage: jsii.Number(200)},
+			"goldenfleet: MaxHealthyPercentage 200 is more than 100 above MinHealthyPercentage 90 (want at most 190: Auto Scaling allows a difference of at most 100)"},
+		{"TestFailsWhenMaxHealthyIsMoreThan100AboveMinHealthy", goldenfleet.GoldenFleetProps{LatestAMI: ami, Vpc: v, InstanceType: small, MinHealthyPercentage: jsii.Number(0), MaxHealthyPercentage: jsii.Number(110)},
+			"goldenfleet: MaxHealthyPercentage 110 is more than 100 above MinHealthyPercentage 0 (want at most 100: Auto Scaling allows a difference of at most 100)"},
 		{"TestFailsWhenTheTemplateWasImportedByName", goldenfleet.GoldenFleetProps{LatestAMI: ami,
 			AutoScalingGroup: awsautoscaling.AutoScalingGroup_FromAutoScalingGroupName(stack, jsii.String("ByNameGroup"), jsii.String("web")),
 			LaunchTemplate:   awsec2.LaunchTemplate_FromLaunchTemplateAttributes(stack, jsii.String("ByName"), &awsec2.LaunchTemplateAttributes{LaunchTemplateName: jsii.String("web")})},
@@ -439,6 +450,25 @@ func TestFleetTemplateTagsOnlyInstancesAndVolumes(t *testing.T) {
 		if strings.Join(types, ",") != "instance,volume" {
 			t.Errorf("%s tags %v at launch, want instance and volume (what TagWhileLaunching allows)", id, types)
 		}
+	}
+}
+
+// The default MaxHealthyPercentage stays within Auto Scaling's limit of 100
+// above MinHealthyPercentage.
+func TestFleetMaxHealthyDefaultFollowsMinHealthy(t *testing.T) {
+	for _, tc := range []struct {
+		minHealthy float64
+		want       string
+	}{{100, "110"}, {10, "110"}, {5, "105"}, {0, "100"}} {
+		stack := newStack(t)
+		goldenfleet.NewGoldenFleet(stack, jsii.String("Fleet"), &goldenfleet.GoldenFleetProps{
+			LatestAMI: latestami.LatestAMIFromParameterName(parameter), Vpc: vpc(stack), InstanceType: awsec2.NewInstanceType(jsii.String("t3.small")),
+			MinHealthyPercentage: jsii.Number(tc.minHealthy),
+		})
+		has(t, assertions.Template_FromStack(stack, nil), fmt.Sprintf("MinHealthyPercentage %v: MaxHealthyPercentage %s", tc.minHealthy, tc.want), "AWS::Lambda::Function",
+			map[string]interface{}{"Environment": map[string]interface{}{"Variables": map[string]interface{}{
+				"REFRESH_MIN_HEALTHY_PERCENTAGE": fmt.Sprint(tc.minHealthy), "REFRESH_MAX_HEALTHY_PERCENTAGE": tc.want,
+			}}})
 	}
 }
 
