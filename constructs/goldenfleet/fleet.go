@@ -464,7 +464,7 @@ func NewGoldenFleet(scope constructs.Construct, id *string, props *GoldenFleetPr
 		contract.EnvAutoScalingGroupName:          this.AutoScalingGroup.AutoScalingGroupName(),
 		contract.EnvLaunchTemplateID:              this.LaunchTemplate.LaunchTemplateId(),
 		contract.EnvRefreshMinHealthyPercentage:   str(fmt.Sprint(minHealthy)),
-		envRefreshMaxHealthyPercentage:            str(fmt.Sprint(maxHealthy)),
+		contract.EnvRefreshMaxHealthyPercentage:   str(fmt.Sprint(maxHealthy)),
 		contract.EnvRefreshCheckpointPercentages:  str(strings.Join(checkpoints, ",")),
 		contract.EnvRefreshCheckpointDelaySeconds: str(fmt.Sprint(*orDuration(props.CheckpointDelay, awscdk.Duration_Minutes(num(10))).ToSeconds(nil))),
 		contract.EnvRefreshAlarmNames:             joinTokens(alarmNames),
@@ -644,12 +644,6 @@ func (this *GoldenFleet) defineGroup(props *GoldenFleetProps) {
 
 // defaultMinHealthyPercentage is MinHealthyPercentage's default.
 const defaultMinHealthyPercentage = 90
-
-// envRefreshMaxHealthyPercentage is the rollout function's variable for the
-// refresh's MaxHealthyPercentage. (Its name belongs with the others in
-// internal/contract; the function spells it the same way, and both sides'
-// tests pin it.)
-const envRefreshMaxHealthyPercentage = "REFRESH_MAX_HEALTHY_PERCENTAGE"
 
 // launchTagged are the ARNs, in stack's account and region, of every
 // resource of the types a launch template can tag when RunInstances creates

@@ -200,6 +200,10 @@ const (
 	// EnvRefreshMinHealthyPercentage is the refresh's MinHealthyPercentage,
 	// 0 to 100.
 	EnvRefreshMinHealthyPercentage = "REFRESH_MIN_HEALTHY_PERCENTAGE"
+	// EnvRefreshMaxHealthyPercentage is the refresh's MaxHealthyPercentage,
+	// 100 to 200 and at most 100 above EnvRefreshMinHealthyPercentage; empty
+	// leaves it to Auto Scaling.
+	EnvRefreshMaxHealthyPercentage = "REFRESH_MAX_HEALTHY_PERCENTAGE"
 	// EnvRefreshCheckpointPercentages are the refresh's
 	// CheckpointPercentages: comma-separated, ascending, ending with 100,
 	// e.g. "20,50,100".

@@ -73,6 +73,7 @@ type InstanceRefresh struct {
 // exactly as sent: a nil pointer or slice was not sent.
 type RefreshPreferences struct {
 	MinHealthyPercentage      *int32
+	MaxHealthyPercentage      *int32
 	InstanceWarmup            *int32
 	CheckpointPercentages     []int32
 	CheckpointDelay           *int32
@@ -303,6 +304,7 @@ func (s *Server) asDescribeAutoScalingGroups(req *request) (any, *apiError) {
 
 type asPreferencesXML struct {
 	MinHealthyPercentage      *int32   `xml:",omitempty"`
+	MaxHealthyPercentage      *int32   `xml:",omitempty"`
 	InstanceWarmup            *int32   `xml:",omitempty"`
 	CheckpointPercentages     []int32  `xml:"CheckpointPercentages>member,omitempty"`
 	CheckpointDelay           *int32   `xml:",omitempty"`
@@ -379,7 +381,7 @@ func (s *Server) asDescribeInstanceRefreshes(req *request) (any, *apiError) {
 	}{XMLNS: autoScalingXMLNS, Refreshes: matched[page[0]:page[1]], NextToken: next, Metadata: fakeMetadata}, nil
 }
 
-var knownPreference = regexp.MustCompile(`^Preferences\.(MinHealthyPercentage|InstanceWarmup|CheckpointDelay|SkipMatching|AutoRollback|ScaleInProtectedInstances|StandbyInstances|CheckpointPercentages\.member\.\d+|AlarmSpecification\.Alarms\.member\.\d+)$`)
+var knownPreference = regexp.MustCompile(`^Preferences\.(MinHealthyPercentage|MaxHealthyPercentage|InstanceWarmup|CheckpointDelay|SkipMatching|AutoRollback|ScaleInProtectedInstances|StandbyInstances|CheckpointPercentages\.member\.\d+|AlarmSpecification\.Alarms\.member\.\d+)$`)
 
 // asStartInstanceRefresh starts a refresh in status InProgress. It enforces
 // what the golden-AMI functions rely on: one active refresh per group
@@ -389,8 +391,10 @@ var knownPreference = regexp.MustCompile(`^Preferences\.(MinHealthyPercentage|In
 // ranges of the preferences. StartInstanceRefresh's model has no error
 // shape for an irreversible refresh (IrreversibleInstanceRefreshFault
 // belongs to RollbackInstanceRefresh), so those refusals are
-// ValidationError. Mixed instances policies, BakeTime and
-// MaxHealthyPercentage are not modelled and are rejected.
+// ValidationError. Mixed instances policies and BakeTime are not modelled
+// and are rejected. MaxHealthyPercentage is recorded, not acted on (the
+// fake replaces instances at once), after AWS's checks: 100 to 200, with
+// MinHealthyPercentage, at most 100 above it.
 func (s *Server) asStartInstanceRefresh(req *request) (any, *apiError) {
 	f := req.Form
 	name := f.Get("AutoScalingGroupName")
@@ -484,12 +488,22 @@ func parsePreferences(req *request) (RefreshPreferences, *apiError) {
 		return &b
 	}
 	p.MinHealthyPercentage = intPref("MinHealthyPercentage", 0, 100)
+	p.MaxHealthyPercentage = intPref("MaxHealthyPercentage", 100, 200)
 	p.InstanceWarmup = intPref("InstanceWarmup", 0, 1<<31-1)
 	p.CheckpointDelay = intPref("CheckpointDelay", 0, 172800)
 	p.SkipMatching = boolPref("SkipMatching")
 	p.AutoRollback = boolPref("AutoRollback")
 	if aerr != nil {
 		return RefreshPreferences{}, aerr
+	}
+	if p.MaxHealthyPercentage != nil {
+		if p.MinHealthyPercentage == nil {
+			return RefreshPreferences{}, errorf(http.StatusBadRequest, "ValidationError", "MaxHealthyPercentage requires MinHealthyPercentage")
+		}
+		if *p.MaxHealthyPercentage-*p.MinHealthyPercentage > 100 {
+			return RefreshPreferences{}, errorf(http.StatusBadRequest, "ValidationError",
+				"The difference between MaxHealthyPercentage (%d) and MinHealthyPercentage (%d) cannot be greater than 100", *p.MaxHealthyPercentage, *p.MinHealthyPercentage)
+		}
 	}
 	p.ScaleInProtectedInstances = req.Form.Get("Preferences.ScaleInProtectedInstances")
 	p.StandbyInstances = req.Form.Get("Preferences.StandbyInstances")

@@ -195,6 +195,7 @@ func TestAutoScalingQueryProtocol(t *testing.T) {
 	}
 	prefs := &astypes.RefreshPreferences{
 		MinHealthyPercentage:  aws.Int32(90),
+		MaxHealthyPercentage:  aws.Int32(110),
 		InstanceWarmup:        aws.Int32(300),
 		CheckpointPercentages: []int32{20, 50, 100},
 		CheckpointDelay:       aws.Int32(600),
@@ -220,7 +221,7 @@ func TestAutoScalingQueryProtocol(t *testing.T) {
 
 	recorded := srv.InstanceRefreshes("us-east-1", "web")
 	wantPrefs := fakeaws.RefreshPreferences{
-		MinHealthyPercentage: aws.Int32(90), InstanceWarmup: aws.Int32(300), CheckpointPercentages: []int32{20, 50, 100},
+		MinHealthyPercentage: aws.Int32(90), MaxHealthyPercentage: aws.Int32(110), InstanceWarmup: aws.Int32(300), CheckpointPercentages: []int32{20, 50, 100},
 		CheckpointDelay: aws.Int32(600), SkipMatching: aws.Bool(true), AutoRollback: aws.Bool(true), AlarmNames: []string{"web-5xx", "web-latency"},
 	}
 	if len(recorded) != 1 || recorded[0].ID != id || recorded[0].DesiredLaunchTemplateVersion != "2" || !reflect.DeepEqual(recorded[0].Preferences, wantPrefs) {
@@ -312,6 +313,10 @@ func TestAutoScalingValidatesPreferences(t *testing.T) {
 		{name: "delay without checkpoints", prefs: astypes.RefreshPreferences{CheckpointDelay: aws.Int32(60)}, want: "CheckpointDelay requires CheckpointPercentages"},
 		{name: "descending checkpoints", prefs: astypes.RefreshPreferences{CheckpointPercentages: []int32{50, 20}}, want: `got "20"`},
 		{name: "min healthy over 100", prefs: astypes.RefreshPreferences{MinHealthyPercentage: aws.Int32(101)}, want: "MinHealthyPercentage"},
+		{name: "max healthy over 200", prefs: astypes.RefreshPreferences{MinHealthyPercentage: aws.Int32(100), MaxHealthyPercentage: aws.Int32(201)}, want: "MaxHealthyPercentage"},
+		{name: "max healthy without min healthy", prefs: astypes.RefreshPreferences{MaxHealthyPercentage: aws.Int32(110)}, want: "MaxHealthyPercentage requires MinHealthyPercentage"},
+		{name: "max healthy more than 100 above min", prefs: astypes.RefreshPreferences{MinHealthyPercentage: aws.Int32(50), MaxHealthyPercentage: aws.Int32(160)},
+			want: "The difference between MaxHealthyPercentage (160) and MinHealthyPercentage (50) cannot be greater than 100"},
 		{name: "eleven alarms", prefs: astypes.RefreshPreferences{AlarmSpecification: &astypes.AlarmSpecification{Alarms: strings.Split("a b c d e f g h i j k", " ")}}, want: "at most 10 alarms"},
 		{name: "unmodelled bake time", prefs: astypes.RefreshPreferences{BakeTime: aws.Int32(60)}, want: "Preferences.BakeTime"},
 	} {

@@ -32,7 +32,9 @@ func setupIntegration(t *testing.T) (*fakeaws.Server, *Handler) {
 	srv.AddAutoScalingGroup(region, fakeaws.AutoScalingGroup{Name: groupName, LaunchTemplateID: ltID, LaunchTemplateName: "web",
 		LaunchTemplateVersion: "1", MinSize: 2, MaxSize: 4, DesiredCapacity: 2})
 	srv.SetParameter(region, paramName, amiB)
-	h, err := newHandler(context.Background(), config{GroupName: groupName, LaunchTemplateID: ltID, ParameterName: paramName, Preferences: testPreferences()},
+	prefs := testPreferences()
+	prefs.MaxHealthyPercentage = aws.Int32(110) // as GoldenFleet's default sends it
+	h, err := newHandler(context.Background(), config{GroupName: groupName, LaunchTemplateID: ltID, ParameterName: paramName, Preferences: prefs},
 		awsconfig.WithMaxBackoff(time.Millisecond))
 	if err != nil {
 		t.Fatalf("newHandler: %v", err)
@@ -42,6 +44,7 @@ func setupIntegration(t *testing.T) (*fakeaws.Server, *Handler) {
 
 var wantFakePreferences = fakeaws.RefreshPreferences{
 	MinHealthyPercentage:  aws.Int32(90),
+	MaxHealthyPercentage:  aws.Int32(110),
 	InstanceWarmup:        aws.Int32(300),
 	CheckpointPercentages: []int32{20, 50, 100},
 	CheckpointDelay:       aws.Int32(600),
@@ -309,6 +312,7 @@ func TestIntegrationSharedParameterIsReadByARN(t *testing.T) {
 	srv.SetParameter(region, sharedARN, amiB)
 	env := validEnv()
 	env["SSM_PARAMETER_NAME"] = sharedARN
+	env["REFRESH_MAX_HEALTHY_PERCENTAGE"] = "110" // from the environment to the request
 	cfg, err := configFromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatalf("configFromEnv: %v", err)

@@ -47,12 +47,6 @@ type config struct {
 	Preferences   Preferences
 }
 
-// envRefreshMaxHealthyPercentage is the refresh's MaxHealthyPercentage, 100
-// to 200 and at most 100 above REFRESH_MIN_HEALTHY_PERCENTAGE. Empty leaves
-// it unset. (Its name belongs with the others in internal/contract; the
-// construct spells it the same way, and both sides' tests pin it.)
-const envRefreshMaxHealthyPercentage = "REFRESH_MAX_HEALTHY_PERCENTAGE"
-
 var (
 	launchTemplateIDPattern = regexp.MustCompile(`^lt-[0-9a-f]{8}([0-9a-f]{9})?$`)
 	parameterNamePattern    = regexp.MustCompile(`^[a-zA-Z0-9_.\-/]+$`)
@@ -97,13 +91,13 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	}
 	p.MinHealthyPercentage = int32(n)
 
-	if v := getenv(envRefreshMaxHealthyPercentage); v != "" {
+	if v := getenv(contract.EnvRefreshMaxHealthyPercentage); v != "" {
 		n, err := strconv.ParseInt(v, 10, 32)
 		switch {
 		case err != nil || n < 100 || n > 200:
-			return config{}, bad(envRefreshMaxHealthyPercentage, "a maximum healthy percentage (want an integer from 100 to 200, or unset to leave it to Auto Scaling)")
+			return config{}, bad(contract.EnvRefreshMaxHealthyPercentage, "a maximum healthy percentage (want an integer from 100 to 200, or unset to leave it to Auto Scaling)")
 		case n-int64(p.MinHealthyPercentage) > 100:
-			return config{}, bad(envRefreshMaxHealthyPercentage, fmt.Sprintf("within 100 of %s=%d (want at most %d: Auto Scaling allows a difference of at most 100)",
+			return config{}, bad(contract.EnvRefreshMaxHealthyPercentage, fmt.Sprintf("within 100 of %s=%d (want at most %d: Auto Scaling allows a difference of at most 100)",
 				contract.EnvRefreshMinHealthyPercentage, p.MinHealthyPercentage, p.MinHealthyPercentage+100))
 		}
 		m := int32(n)
