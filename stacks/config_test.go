@@ -119,6 +119,21 @@ func TestInvalidEnvironmentsFailWithTheFieldAndValue(t *testing.T) {
 			`environment "test": StartCondition "EXPRESSION_MATCH_AND_DEPENDENCY_UPDATES_AVAILABLE" is set but Schedule is empty (want a Schedule, or no StartCondition: it applies only to schedule ticks; a build started by the upstream trigger or by hand always runs)`},
 		{"TestFailsWhenNameIsInvalid", func(e *Environment) { e.Name = "Prod" },
 			`environment "Prod": Name "Prod" is not a valid name (want 2-20 lowercase letters, digits or hyphens, starting with a letter)`},
+		{"TestFailsWhenSlackSecretARNIsMalformed", func(e *Environment) {
+			e.SlackWebhookSecretARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack"
+		}, `environment "test": SlackWebhookSecretARN "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack" is not a complete Secrets Manager secret ARN (want arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)`},
+		{"TestFailsWhenDistributionAccountsRepeat", func(e *Environment) {
+			e.DistributionAccounts = []string{"111111111111", "222222222222", "111111111111"}
+		}, `environment "test": DistributionAccounts [2] "111111111111" duplicates [0]`},
+		{"TestFailsWhenDistributionRegionsRepeat", func(e *Environment) { e.DistributionRegions = []string{"eu-west-1", "eu-west-1"} },
+			`environment "test": DistributionRegions [1] "eu-west-1" duplicates [0]`},
+		{"TestFailsWhenUpstreamCheckIntervalIsNotWholeMinutes", func(e *Environment) { e.UpstreamCheckInterval = 90 * time.Second },
+			`environment "test": UpstreamCheckInterval 1m30s is not a whole number of minutes of at least 1 (EventBridge's minimum rate)`},
+		{"TestFailsWhenNotificationEmailIsMalformed", func(e *Environment) { e.NotificationEmails = []string{"ops@example.com", "ops@example"} },
+			`environment "test": NotificationEmails[1] "ops@example" is not an email address`},
+		{"TestFailsWhenPlatformBranchHasSurroundingSpaces", func(e *Environment) {
+			e.Images[0].Upstream = Upstream{PlatformBranch: " Docker running on 64bit Amazon Linux 2023 "}
+		}, `environment "test": Images[0].Upstream.PlatformBranch " Docker running on 64bit Amazon Linux 2023 " has leading or trailing spaces`},
 	} {
 		t.Run(tc.test, func(t *testing.T) {
 			e := validEnv()

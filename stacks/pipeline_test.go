@@ -449,6 +449,9 @@ func TestInvalidPipelineConfig(t *testing.T) {
 		{"TestFailsWhenSlackSecretIsInAnotherRegion", func(c *PipelineConfig) {
 			c.SlackWebhookSecretARN = "arn:aws:secretsmanager:eu-west-1:999999999999:secret:slack-AbCdEf"
 		}, `pipeline: SlackWebhookSecretARN "arn:aws:secretsmanager:eu-west-1:999999999999:secret:slack-AbCdEf" is in region eu-west-1, not the pipeline's region us-east-1`},
+		{"TestFailsWhenSlackSecretARNIsMalformed", func(c *PipelineConfig) {
+			c.SlackWebhookSecretARN = "arn:aws:secretsmanager:us-east-1:999999999999:secret:slack"
+		}, `pipeline: SlackWebhookSecretARN "arn:aws:secretsmanager:us-east-1:999999999999:secret:slack" is not a complete Secrets Manager secret ARN (want arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)`},
 		{"TestFailsWhenNotificationEmailsRepeatExactly", func(c *PipelineConfig) { c.NotificationEmails = []string{"ops@example.com", "ops@example.com"} },
 			`pipeline: NotificationEmails [1] "ops@example.com" duplicates [0] (compared case-insensitively; each address subscribes once)`},
 		{"TestFailsWhenNotificationEmailsDifferOnlyInCase", func(c *PipelineConfig) { c.NotificationEmails = []string{"ops@example.com", "Ops@Example.com"} },
