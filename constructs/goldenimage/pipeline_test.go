@@ -157,7 +157,16 @@ func TestDefaults(t *testing.T) {
 					"arn:aws:iam::111111111111:role/aws-service-role/imagebuilder.amazonaws.com/AWSServiceRoleForImageBuilder",
 					"arn:aws:iam::111111111111:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
 				}}}}),
-				assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "AllowServiceLinkedRolesToGrantToAWSResources", "Action": "kms:CreateGrant"}),
+				// The service-linked roles may grant the key only to the AWS
+				// resources they launch, never to a principal of their choice.
+				assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "AllowServiceLinkedRolesToGrantToAWSResources", "Action": "kms:CreateGrant",
+					"Condition": assertions.Match_ObjectEquals(&map[string]interface{}{
+						"ArnLike": map[string]interface{}{"aws:PrincipalArn": []interface{}{
+							"arn:aws:iam::111111111111:role/aws-service-role/imagebuilder.amazonaws.com/AWSServiceRoleForImageBuilder",
+							"arn:aws:iam::111111111111:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
+						}},
+						"Bool": map[string]interface{}{"kms:GrantIsForAWSResource": "true"},
+					})}),
 				assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "AllowImageBuilderLogGroups", "Principal": map[string]interface{}{"Service": "logs.us-east-1.amazonaws.com"}}),
 			})},
 		})

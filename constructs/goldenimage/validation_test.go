@@ -1,6 +1,7 @@
 package goldenimage_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -19,6 +20,10 @@ func TestInvalidPropsFailBeforeAnythingIsDefined(t *testing.T) {
 	subnet := awsec2.Subnet_FromSubnetId(stack, jsii.String("Subnet"), jsii.String("subnet-0123456789abcdef0"))
 	name := jsii.String("al2023")
 	tokenName := awscdk.NewCfnParameter(stack, jsii.String("ImageNameParameter"), nil).ValueAsString()
+	tooManyTags := map[string]*string{}
+	for i := range 41 {
+		tooManyTags[fmt.Sprintf("tag%02d", i)] = jsii.String("x")
+	}
 
 	for _, tc := range []struct {
 		test  string
@@ -127,6 +132,22 @@ func TestInvalidPropsFailBeforeAnythingIsDefined(t *testing.T) {
 			`goldenimage: AdditionalComponents[0] "arn:aws:s3:::bucket/doc.yaml" is not an Image Builder component ARN (want e.g. "arn:aws:imagebuilder:us-east-1:aws:component/amazon-cloudwatch-agent-linux/x.x.x")`},
 		{"TestFailsWhenAdditionalComponentsRepeatAName", gi.GoldenImagePipelineProps{ImageName: name, AdditionalComponents: &[]*gi.Component{gi.ComponentFromDocument("tools", "x"), gi.ComponentFromDocument("tools", "y")}},
 			`goldenimage: AdditionalComponents[1] name "tools" is used twice`},
+		{"TestFailsWhenDistributionAccountsRepeat", gi.GoldenImagePipelineProps{ImageName: name, DistributionAccounts: jsii.Strings("222222222222", "333333333333", "222222222222")},
+			`goldenimage: DistributionAccounts [2] "222222222222" duplicates [0]`},
+		{"TestFailsWhenSubnetComesWithoutSecurityGroups", gi.GoldenImagePipelineProps{ImageName: name, Subnet: subnet},
+			`goldenimage: Subnet is set without SecurityGroups (want both or neither)`},
+		{"TestFailsWhenSubnetComesWithNoSecurityGroups", gi.GoldenImagePipelineProps{ImageName: name, Subnet: subnet, SecurityGroups: &[]awsec2.ISecurityGroup{}},
+			`goldenimage: Subnet is set without SecurityGroups (want both or neither)`},
+		{"TestFailsWhenAmiTagsAreMoreThan40", gi.GoldenImagePipelineProps{ImageName: name, AmiTags: &tooManyTags},
+			`goldenimage: AmiTags has 41 tags (want at most 40, leaving room for the provenance tags)`},
+		{"TestFailsWhenRetainCountExceeds1000", gi.GoldenImagePipelineProps{ImageName: name, LifecycleRetainCount: jsii.Number(1001)},
+			`goldenimage: LifecycleRetainCount 1001 is out of range (want a whole number from 1 to 1000)`},
+		{"TestFailsWhenDistributionKeyAliasLacksThePrefix", gi.GoldenImagePipelineProps{ImageName: name, DistributionKeyAlias: jsii.String("golden-ami/distribution")},
+			`goldenimage: DistributionKeyAlias "golden-ami/distribution" is not a customer-managed key alias (want e.g. "alias/golden-ami/distribution")`},
+		{"TestFailsWhenDistributionKeyAliasHasASpace", gi.GoldenImagePipelineProps{ImageName: name, DistributionKeyAlias: jsii.String("alias/golden ami")},
+			`goldenimage: DistributionKeyAlias "alias/golden ami" is not a customer-managed key alias (want e.g. "alias/golden-ami/distribution")`},
+		{"TestFailsWhenDeleteIsNotWholeDays", gi.GoldenImagePipelineProps{ImageName: name, LifecycleDeleteAfter: awscdk.Duration_Hours(jsii.Number(200*24 + 12))},
+			`goldenimage: LifecycleDeleteAfter 200 days 12 hours is not a whole number of days (want at least 1 day)`},
 		{"TestReportsEveryProblemAtOnce", gi.GoldenImagePipelineProps{ImageName: name, StigLevel: "x", DistributionAccounts: jsii.Strings("1")},
 			"goldenimage: StigLevel \"x\" is not a STIG level (want \"low\", \"medium\" or \"high\")\ngoldenimage: DistributionAccounts[0] \"1\" is not an AWS account id (want 12 digits)"},
 	} {
