@@ -171,8 +171,11 @@ func TestDefaults(t *testing.T) {
 				"Condition": map[string]interface{}{"ArnLike": map[string]interface{}{"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:us-east-1:111111111111:log-group:/golden-ami/lambda/*"}}}),
 			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "AllowEventBridgeDeadLetters", "Principal": map[string]interface{}{"Service": "events.amazonaws.com"},
 				"Condition": map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": "111111111111"}}}),
-			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "AllowSNSDeadLetters", "Principal": map[string]interface{}{"Service": "sns.amazonaws.com"}}),
-			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "AllowCloudWatchAlarms", "Principal": map[string]interface{}{"Service": "cloudwatch.amazonaws.com"}}),
+			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "AllowSNSDeadLetters", "Principal": map[string]interface{}{"Service": "sns.amazonaws.com"},
+				"Condition": assertions.Match_ObjectEquals(&map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": "111111111111"}})}),
+			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "AllowCloudWatchAlarms", "Principal": map[string]interface{}{"Service": "cloudwatch.amazonaws.com"},
+				"Action":    []interface{}{"kms:Decrypt", "kms:GenerateDataKey*"},
+				"Condition": assertions.Match_ObjectEquals(&map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": "111111111111"}})}),
 		})}})
 	})
 	t.Run("the asset is the arm64 bootstrap built from the import path", func(t *testing.T) {
