@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
@@ -586,6 +587,39 @@ func TestThrottlingOnEachCallIsAWrappedErrorNamingTheOperation(t *testing.T) {
 			}
 			if w.writes() != tc.wantWrites {
 				t.Errorf("write calls = %d, want %d (nothing after the failure)", w.writes(), tc.wantWrites)
+			}
+		})
+	}
+}
+
+// A CreateLaunchTemplateVersion answer without a usable version number is
+// an error naming the template, and no refresh starts to a version that
+// cannot be named.
+func TestCreatedVersionWithoutANumberIsAnError(t *testing.T) {
+	for name, answer := range map[string]*ec2.CreateLaunchTemplateVersionOutput{
+		"no version":        {},
+		"no version number": {LaunchTemplateVersion: &ec2types.LaunchTemplateVersion{LaunchTemplateId: aws.String(ltID)}},
+		"version 0":         {LaunchTemplateVersion: &ec2types.LaunchTemplateVersion{LaunchTemplateId: aws.String(ltID), VersionNumber: aws.Int64(0)}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld()
+			h := w.handler()
+			h.VersionCreator = createVersionFunc(func(ctx context.Context, in *ec2.CreateLaunchTemplateVersionInput, o ...func(*ec2.Options)) (*ec2.CreateLaunchTemplateVersionOutput, error) {
+				if _, err := w.createVersion(ctx, in, o...); err != nil {
+					return nil, err
+				}
+				return answer, nil
+			})
+			got, err := h.Handle(context.Background(), loadEvent(t, "parameter-update.json"))
+			want := "create version of launch template " + ltID + " from version 1 with " + amiB + ": response has no version number"
+			if err == nil || err.Error() != want {
+				t.Fatalf("error = %v\nwant %s", err, want)
+			}
+			if got != (Result{}) {
+				t.Errorf("result = %+v, want zero", got)
+			}
+			if n := w.count("StartInstanceRefresh"); n != 0 || len(w.starts) != 0 {
+				t.Errorf("StartInstanceRefresh calls = %d, want none", n)
 			}
 		})
 	}
