@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -91,6 +92,13 @@ func historyOf(reads *int, values ...string) historyFunc {
 // historyOfVersions serves our parameter with these versions (version 1 is
 // versions[0]), in pages of MaxResults like the service, and counts reads.
 func historyOfVersions(reads *int, versions ...paramVersion) historyFunc {
+	return historyInOrder(reads, nil, versions...)
+}
+
+// historyInOrder is historyOfVersions listing the versions in order: order[k]
+// is the index in versions of the k-th version listed (nil: oldest first).
+// The service documents no order, so the handler must not rely on one.
+func historyInOrder(reads *int, order []int, versions ...paramVersion) historyFunc {
 	return func(_ context.Context, in *ssm.GetParameterHistoryInput, _ ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
 		*reads++
 		if aws.ToString(in.Name) != paramName {
@@ -102,7 +110,11 @@ func historyOfVersions(reads *int, versions ...paramVersion) historyFunc {
 		}
 		end := min(start+int(aws.ToInt32(in.MaxResults)), len(versions))
 		out := &ssm.GetParameterHistoryOutput{}
-		for i := start; i < end; i++ {
+		for k := start; k < end; k++ {
+			i := k
+			if order != nil {
+				i = order[k]
+			}
 			out.Parameters = append(out.Parameters, ssmtypes.ParameterHistory{Name: in.Name, Value: aws.String(versions[i].value),
 				Description: aws.String(versions[i].description), Version: int64(i + 1)})
 		}
@@ -542,6 +554,74 @@ func TestHistoryIsReadAcrossPages(t *testing.T) {
 	}
 	if want := "parameter /golden-ami/upstream version 120 is " + amiV3 + " (its value since version 46)"; got.Reason != want {
 		t.Errorf("reason = %q, want %q", got.Reason, want)
+	}
+}
+
+// GetParameterHistory documents no order: a history listed newest first,
+// with its pages in reverse, or shuffled gives the same decision and
+// client token as one listed oldest first.
+func TestHistoryInAnyOrderGivesTheSameDecision(t *testing.T) {
+	long := make([]paramVersion, 120) // three pages: the run of amiV3 starts on the first
+	for i := range long {
+		long[i] = byMonitor(amiV4)
+		if i >= 45 {
+			long[i] = byMonitor(amiV3)
+		}
+	}
+	restored := []paramVersion{byMonitor(amiV4), byMonitor(amiV3), seeded(amiSeed), seeded(amiSeed), byMonitor(amiV3)}
+	newestFirst := func(n int) []int {
+		order := make([]int, n)
+		for k := range order {
+			order[k] = n - 1 - k
+		}
+		return order
+	}
+	pagesReversed := func(n int) []int { // the newest page first, each page oldest first
+		var order []int
+		for end := n; end > 0; end -= 50 {
+			for i := max(end-50, 0); i < end; i++ {
+				order = append(order, i)
+			}
+		}
+		return order
+	}
+	shuffled := func(n int) []int { return rand.New(rand.NewPCG(1, 2)).Perm(n) }
+
+	for _, h := range []struct {
+		name     string
+		versions []paramVersion
+		want     Result
+	}{
+		{"120 versions, the value since version 46", long,
+			started("parameter /golden-ami/upstream version 120 is "+amiV3+" (its value since version 46)", 46, amiV3)},
+		{"the monitor restoring its value after a seed rewrite", restored,
+			started("parameter /golden-ami/upstream version 5 is "+amiV3+" (its value since version 2, skipping 2 versions not written by the upstream monitor or the latest-AMI recorder)", 2, amiV3)},
+	} {
+		for _, o := range []struct {
+			name  string
+			order []int
+		}{
+			{"oldest first", nil},
+			{"newest first", newestFirst(len(h.versions))},
+			{"newest page first", pagesReversed(len(h.versions))},
+			{"shuffled", shuffled(len(h.versions))},
+		} {
+			t.Run(h.name+"/"+o.name, func(t *testing.T) {
+				var reads int
+				ib := &imageBuilder{}
+				handler := &Handler{PipelineARN: pipelineARN, ParameterName: paramName, Params: historyInOrder(&reads, o.order, h.versions...), Pipelines: ib}
+				got, err := handler.Handle(context.Background(), loadEvent(t, "parameter-update.json"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != h.want {
+					t.Errorf("result = %+v\nwant %+v", got, h.want)
+				}
+				if len(ib.calls) != 1 || aws.ToString(ib.calls[0].ClientToken) != h.want.ClientToken {
+					t.Errorf("start inputs = %+v, want one with client token %s", ib.calls, h.want.ClientToken)
+				}
+			})
+		}
 	}
 }
 
