@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -421,9 +422,11 @@ func TestMalformedEventsAreErrorsAndWriteNothing(t *testing.T) {
 // written: one bad entry (of this account's AMIs or another's) is an error
 // naming it, and no region is written, not even the good ones.
 func TestInvalidOrMissingAMIsWriteNothing(t *testing.T) {
+	const noAccount = "arn:aws:imagebuilder:us-east-1::image/golden-ami-recipe/1.2.0/4"
 	for _, tc := range []struct {
 		name    string
 		amis    []ibtypes.Ami
+		arn     string // GetImage's ARN of the image; empty: imageARN
 		wantErr string
 	}{
 		{name: "one invalid AMI id", amis: []ibtypes.Ami{ami("us-east-1", amiUSEast1, account), ami("eu-west-1", "ami-BAD", account)},
@@ -442,11 +445,19 @@ func TestInvalidOrMissingAMIsWriteNothing(t *testing.T) {
 			wantErr: `record image ` + imageARN + `: outputResources.amis[0].region "US-EAST-1" is not an AWS region (want e.g. "us-east-1"); nothing written`},
 		{name: "another account's AMI in a malformed region", amis: []ibtypes.Ami{ami("us-east-1", amiUSEast1, account), ami("eu-west-1", amiEUWest1, account), ami("eu-west-1/../x", "ami-0fedcba9876543210", "210987654321")},
 			wantErr: `record image ` + imageARN + `: outputResources.amis[2].region "eu-west-1/../x" is not an AWS region (want e.g. "us-east-1"); nothing written`},
+		{name: "an image ARN without an account", arn: noAccount,
+			amis:    []ibtypes.Ami{ami("us-east-1", amiUSEast1, account), {Region: aws.String("eu-west-1"), Image: aws.String(amiEUWest1)}},
+			wantErr: `record image ` + noAccount + `: image ARN "` + noAccount + `" has no account; nothing written`},
 	} {
 		for _, event := range []string{"sns-available.json", "eventbridge-available.json"} {
 			t.Run(tc.name+"/"+event, func(t *testing.T) {
 				w := newWorld(pipelineARN)
-				w.h.Images = imageWith(&w.getImages, func(img *ibtypes.Image) { img.OutputResources.Amis = tc.amis })
+				w.h.Images = imageWith(&w.getImages, func(img *ibtypes.Image) {
+					img.OutputResources.Amis = tc.amis
+					if tc.arn != "" {
+						img.Arn = aws.String(tc.arn)
+					}
+				})
 				_, err := w.h.Handle(context.Background(), sample(t, event))
 				if err == nil || err.Error() != tc.wantErr {
 					t.Fatalf("error = %v\nwant %s", err, tc.wantErr)
@@ -658,6 +669,30 @@ func TestGetImageBehindTheEvent(t *testing.T) {
 	}
 }
 
+// A GetImage answer without an image is an error naming the image, and
+// nothing is written.
+func TestGetImageWithoutAnImageIsAnError(t *testing.T) {
+	for _, event := range []string{"eventbridge-available.json", "sns-available.json"} {
+		t.Run(event, func(t *testing.T) {
+			w := newWorld(pipelineARN)
+			w.h.Images = getImageFunc(func(_ context.Context, in *imagebuilder.GetImageInput, _ ...func(*imagebuilder.Options)) (*imagebuilder.GetImageOutput, error) {
+				w.getImages = append(w.getImages, aws.ToString(in.ImageBuildVersionArn))
+				return &imagebuilder.GetImageOutput{}, nil
+			})
+			got, err := w.h.Handle(context.Background(), sample(t, event))
+			if want := "get image " + imageARN + ": response has no image"; err == nil || err.Error() != want {
+				t.Errorf("error = %v\nwant %s", err, want)
+			}
+			if len(got.Images) != 0 {
+				t.Errorf("result = %+v, want no image decided", got)
+			}
+			if w.totalCalls() != 0 || len(w.getImages) != 1 {
+				t.Errorf("SSM calls = %d, GetImage calls %v; want none and one", w.totalCalls(), w.getImages)
+			}
+		})
+	}
+}
+
 func TestNewerBuild(t *testing.T) {
 	base := "arn:aws:imagebuilder:us-east-1:123456789012:image/golden/"
 	at := func(arn, date string) build {
@@ -720,7 +755,10 @@ func TestBuildDateAndTagValue(t *testing.T) {
 		"Jul 1, 2024 6:10:42 AM":   "2024-07-01T06:10:42Z",
 		"Jul 28, 2022 1:13:45 PM":  "2022-07-28T13:13:45Z",
 		"2024-07-01T06:10:42.519Z": "2024-07-01T06:10:42Z",
-		"sometime (soon)":          "sometime _soon_",
+		// Another offset is the same instant in UTC.
+		"2024-07-01T08:10:42+02:00":     "2024-07-01T06:10:42Z",
+		"2024-06-30T23:40:42.999-06:30": "2024-07-01T06:10:42Z",
+		"sometime (soon)":               "sometime _soon_",
 	} {
 		if got := buildDate(in); got != want {
 			t.Errorf("buildDate(%q) = %q, want %q", in, got, want)
@@ -819,7 +857,10 @@ func TestPutRetriesAndConfirms(t *testing.T) {
 		wantPuts   int
 		wantReads  int
 		wantWaits  []time.Duration // confirmation waits, after Retryer's delays
-		wantErr    string
+		// historyErr answers every read of the history; delayErr answers
+		// the Retryer's RetryDelay.
+		historyErr, delayErr error
+		wantErr              string
 	}{
 		{name: "written and shown at once", wantPuts: 1, wantReads: 1},
 		{name: "a 200 is confirmed once validation lets the version show", shownAfter: 2,
@@ -839,6 +880,17 @@ func TestPutRetriesAndConfirms(t *testing.T) {
 			wantPuts: 2, wantReads: 5, wantWaits: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}},
 		{name: "access denied is not retried", errs: []error{apiErr("SSM", "PutParameter", "AccessDeniedException", "not allowed")},
 			wantPuts: 1, wantErr: "operation error SSM: PutParameter, api error AccessDeniedException: not allowed"},
+		{name: "a 200 whose confirmation read fails is an error naming the answered version",
+			historyErr: apiErr("SSM", "GetParameterHistory", "ThrottlingException", "Rate exceeded"), wantPuts: 1, wantReads: 1,
+			wantErr: "PutParameter answered version 8, then: get parameter history of /golden-ami/latest: operation error SSM: GetParameterHistory, api error ThrottlingException: Rate exceeded"},
+		{name: "a 500 whose confirmation read fails is an error naming both", errs: []error{httpErr(500, "InternalServerError", "internal error")},
+			historyErr: apiErr("SSM", "GetParameterHistory", "ThrottlingException", "Rate exceeded"), wantPuts: 1, wantReads: 1,
+			wantErr: httpErr(500, "InternalServerError", "internal error").Error() + "\n" +
+				"get parameter history of /golden-ami/latest: operation error SSM: GetParameterHistory, api error ThrottlingException: Rate exceeded"},
+		{name: "a retry delay that fails is an error naming both", errs: []error{httpErr(500, "InternalServerError", "internal error")},
+			delayErr: errors.New("failed to get rate limit token, retry quota exceeded, 0 available, 10 requested"), wantPuts: 1,
+			wantErr: httpErr(500, "InternalServerError", "internal error").Error() + "\n" +
+				"failed to get rate limit token, retry quota exceeded, 0 available, 10 requested"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := &regionParams{}
@@ -863,6 +915,9 @@ func TestPutRetriesAndConfirms(t *testing.T) {
 			}
 			p.getParameterHistory = func(ctx context.Context, in *ssm.GetParameterHistoryInput, _ ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
 				reads++
+				if tc.historyErr != nil {
+					return nil, tc.historyErr
+				}
 				if pending != nil {
 					if pendingReads == 0 {
 						p.exists, p.value, p.description = true, aws.ToString(pending.Value), aws.ToString(pending.Description)
@@ -884,6 +939,9 @@ func TestPutRetriesAndConfirms(t *testing.T) {
 					}
 					return nil
 				}}
+			if tc.delayErr != nil {
+				h.Retryer = failingDelay{Retryer: h.Retryer, err: tc.delayErr}
+			}
 			err := h.put(context.Background(), p, amiUSEast1, ourDescription)
 			if (tc.wantErr == "" && err != nil) || (tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr)) {
 				t.Fatalf("put error = %v, want %q", err, tc.wantErr)
@@ -900,6 +958,15 @@ func TestPutRetriesAndConfirms(t *testing.T) {
 		})
 	}
 }
+
+// failingDelay is a Retryer whose RetryDelay fails, as the SDK's does when
+// its retry quota is spent.
+type failingDelay struct {
+	aws.Retryer
+	err error
+}
+
+func (r failingDelay) RetryDelay(int, error) (time.Duration, error) { return 0, r.err }
 
 // A write is confirmed only by a version at least the one PutParameter
 // answered that holds the AMI with this write's description: the same AMI
