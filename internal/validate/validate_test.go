@@ -1,6 +1,9 @@
 package validate
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 type check struct {
 	in      string
@@ -94,6 +97,12 @@ func TestSSMParameterName(t *testing.T) {
 		{in: "/golden ami", wantErr: `"/golden ami" is not a fully qualified SSM parameter name (want e.g. "/golden-ami/al2023/latest")`},
 		{in: "/AWS/mine", wantErr: `"/AWS/mine" is not a valid SSM parameter name (names under /aws and /ssm are reserved)`},
 		{in: "/ssm/x", wantErr: `"/ssm/x" is not a valid SSM parameter name (names under /aws and /ssm are reserved)`},
+		// AWS's public parameters are under /aws/service/ exactly: names are
+		// case-sensitive, and /AWS/service/ is reserved, not public.
+		{in: "/AWS/service/x", wantErr: `"/AWS/service/x" is not a valid SSM parameter name (names under /aws and /ssm are reserved)`},
+		// At most 1011 characters.
+		{in: "/" + strings.Repeat("a", 1010)},
+		{in: "/" + strings.Repeat("a", 1011), wantErr: `"/` + strings.Repeat("a", 1011) + `" is not a fully qualified SSM parameter name (want e.g. "/golden-ami/al2023/latest")`},
 	})
 }
 
@@ -147,6 +156,10 @@ func TestCron(t *testing.T) {
 		{in: "cron(0 ? * * ? *)", wantErr: `"cron(0 ? * * ? *)" is not a valid cron expression: hours field "?" does not allow "?"` + hint},
 		{in: "cron(0 4 ? * MON#6 *)", wantErr: `"cron(0 4 ? * MON#6 *)" is not a valid cron expression: day-of-week field "MON#6" has "6" after #, want 1-5` + hint},
 		{in: "cron(0/0 4 ? * MON *)", wantErr: `"cron(0/0 4 ? * MON *)" is not a valid cron expression: minutes field "0/0" has step "0", want 1-59` + hint},
+		{in: "cron(0/59 4 ? * MON *)"},
+		{in: "cron(0/60 4 ? * MON *)", wantErr: `"cron(0/60 4 ? * MON *)" is not a valid cron expression: minutes field "0/60" has step "60", want 1-59` + hint},
+		{in: "cron(0/99 4 ? * MON *)", wantErr: `"cron(0/99 4 ? * MON *)" is not a valid cron expression: minutes field "0/99" has step "99", want 1-59` + hint},
+		{in: "cron(0 0/24 ? * MON *)", wantErr: `"cron(0 0/24 ? * MON *)" is not a valid cron expression: hours field "0/24" has step "24", want 1-23` + hint},
 		{in: "cron(0 4 20-10 * ? *)", wantErr: `"cron(0 4 20-10 * ? *)" is not a valid cron expression: day-of-month field "20-10" has range "20-10" that runs backwards` + hint},
 		{in: "cron(0 4 1,,2 * ? *)", wantErr: `"cron(0 4 1,,2 * ? *)" is not a valid cron expression: day-of-month field "1,,2" has an empty list item` + hint},
 		{in: "cron(0 4 ? 13 MON *)", wantErr: `"cron(0 4 ? 13 MON *)" is not a valid cron expression: month field "13" has "13", want 1-12 or JAN-DEC` + hint},
