@@ -249,8 +249,22 @@ func TestAutoScalingQueryProtocol(t *testing.T) {
 	if g, _ := srv.AutoScalingGroup("us-east-1", "web"); g.LaunchTemplateVersion != "2" {
 		t.Errorf("after success the group is on version %s, want 2", g.LaunchTemplateVersion)
 	}
-	if err := srv.CompleteInstanceRefresh("us-east-1", id, fakeaws.RefreshFailed); err == nil {
-		t.Error("completing a finished refresh succeeded")
+	// A finished refresh stays as it ended.
+	err = srv.CompleteInstanceRefresh("us-east-1", id, fakeaws.RefreshFailed)
+	if want := "fakeaws: instance refresh " + id + " is already Successful"; err == nil || err.Error() != want {
+		t.Errorf("completing a finished refresh: error = %v, want %s", err, want)
+	}
+	if rs := srv.InstanceRefreshes("us-east-1", "web"); len(rs) != 1 || rs[0].Status != fakeaws.RefreshSuccessful {
+		t.Errorf("after completing it again, refreshes = %+v, want the one Successful", rs)
+	}
+	// Only a final status completes a refresh, and only a known one.
+	err = srv.CompleteInstanceRefresh("us-east-1", id, "InProgress")
+	if want := `fakeaws: "InProgress" is not a final instance refresh status`; err == nil || err.Error() != want {
+		t.Errorf("completing with InProgress: error = %v, want %s", err, want)
+	}
+	err = srv.CompleteInstanceRefresh("eu-west-1", id, fakeaws.RefreshFailed)
+	if want := "fakeaws: no instance refresh " + id + " in eu-west-1"; err == nil || err.Error() != want {
+		t.Errorf("completing a refresh of another region: error = %v, want %s", err, want)
 	}
 }
 
