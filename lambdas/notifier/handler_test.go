@@ -842,6 +842,75 @@ func TestRejectedWebhookRereadsTheSecretOnce(t *testing.T) {
 	}
 }
 
+// A rejected webhook that a concurrent post already replaced (it re-read
+// the secret and cached the new URL while this post waited for Slack) is
+// not forgotten: the new URL gets the message, and the secret is not read
+// again.
+func TestRejectedWebhookAlreadyReplacedIsNotReadAgain(t *testing.T) {
+	const rotatedPath = "/services/T0GOLDEN1/B0AMI0002/Rt5uV6wX7yZ8aB9cD0eF1gH2"
+	slack := newSlack(t, slackResponse{status: 404, body: "no_service"})
+	var c calls
+	// A further read would find yet another URL.
+	h := &Handler{SecretARN: secretARN, Secrets: secretsInTurn(&c, slack.webhook(), slack.URL+"/services/T0GOLDEN1/B0AMI0003/other"),
+		Images: imagesAre(&c, nil), Executions: executionIs(&c, nil, nil), Slack: fastPoster()}
+	base := http.DefaultTransport
+	first := true
+	h.Slack.Client.Transport = roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		if first { // the concurrent post replaces the URL while this one is in flight
+			first = false
+			h.mu.Lock()
+			h.webhook = slack.URL + rotatedPath
+			h.mu.Unlock()
+		}
+		return base.RoundTrip(req)
+	})
+
+	res, err := h.Handle(context.Background(), loadEvent(t, "alarm-dlq-alarm.json"))
+	if err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	if res.Records[0].Outcome != OutcomePosted {
+		t.Errorf("result = %+v, want posted", res.Records)
+	}
+	slack.mu.Lock()
+	paths := append([]string(nil), slack.paths...)
+	slack.mu.Unlock()
+	if want := []string{webhookPath, rotatedPath}; !reflect.DeepEqual(paths, want) {
+		t.Errorf("POSTed to %q, want %q", paths, want)
+	}
+	if c.secret != 1 {
+		t.Errorf("GetSecretValue calls = %d, want 1 (the concurrent post's URL is used, not read again)", c.secret)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Only an answer that rejects the webhook itself makes the secret be read
+// again; a delivery cut short by the deadline never does, whatever the last
+// status was, since the invocation has no time left to post anywhere.
+func TestWebhookGone(t *testing.T) {
+	for _, tc := range []struct {
+		d    deliveryError
+		want bool
+	}{
+		{deliveryError{status: http.StatusForbidden}, true},
+		{deliveryError{status: http.StatusNotFound}, true},
+		{deliveryError{status: http.StatusGone}, true},
+		{deliveryError{status: http.StatusNotFound, stopped: context.DeadlineExceeded}, false},
+		{deliveryError{status: http.StatusGone, stopped: context.Canceled}, false},
+		{deliveryError{status: http.StatusBadRequest}, false},
+		{deliveryError{status: http.StatusTooManyRequests}, false},
+		{deliveryError{status: http.StatusInternalServerError}, false},
+		{deliveryError{status: 0}, false},
+	} {
+		if got := webhookGone(&tc.d); got != tc.want {
+			t.Errorf("webhookGone(status %d, stopped %v) = %v, want %v", tc.d.status, tc.d.stopped, got, tc.want)
+		}
+	}
+}
+
 // Other failures keep their behaviour: 5xx are retried with the same URL,
 // other 4xx fail at once, and neither reads the secret again.
 func TestOtherFailuresDoNotRereadTheSecret(t *testing.T) {
