@@ -77,7 +77,9 @@ func TestConfigFromEnv(t *testing.T) {
 		{name: "max healthy launches before terminating", set: map[string]string{"REFRESH_MAX_HEALTHY_PERCENTAGE": "110"},
 			want: func(c *config) { c.Preferences.MaxHealthyPercentage = aws.Int32(110) }},
 		{name: "max healthy 100 above min healthy", set: map[string]string{"REFRESH_MIN_HEALTHY_PERCENTAGE": "100", "REFRESH_MAX_HEALTHY_PERCENTAGE": "200"},
-			want: func(c *config) { c.Preferences.MinHealthyPercentage, c.Preferences.MaxHealthyPercentage = 100, aws.Int32(200) }},
+			want: func(c *config) {
+				c.Preferences.MinHealthyPercentage, c.Preferences.MaxHealthyPercentage = 100, aws.Int32(200)
+			}},
 		{name: "max healthy below 100", set: map[string]string{"REFRESH_MAX_HEALTHY_PERCENTAGE": "90"},
 			wantErr: `rollout: REFRESH_MAX_HEALTHY_PERCENTAGE="90" is not a maximum healthy percentage (want an integer from 100 to 200, or unset to leave it to Auto Scaling)`},
 		{name: "max healthy over 200", set: map[string]string{"REFRESH_MAX_HEALTHY_PERCENTAGE": "201"},
