@@ -1,7 +1,8 @@
 // Package cdktest builds CDK apps for tests with exactly the context that
 // `cdk synth` uses: the feature flags in the repository's cdk.json. Tests
 // therefore synthesize with the same behaviour, including
-// @aws-cdk/core:validateAgainstDefaultRules.
+// @aws-cdk/core:validateAgainstDefaultRules. AppSetups adds the setups of
+// other teams' apps: no feature flags, environment-agnostic stacks.
 package cdktest
 
 import (
@@ -16,6 +17,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+
+	"github.com/platform-eng/golden-ami/internal/compliance"
 )
 
 var reportPath = regexp.MustCompile(`found in: (\S+validation-report\.json)`)
@@ -234,4 +237,55 @@ func AlarmTopicProblems(template map[string]interface{}) []string {
 	}
 	sort.Strings(problems)
 	return problems
+}
+
+// AppSetup is one way an app that uses the constructs may be configured:
+// with this repository's feature flags or none, and with stacks bound to
+// an account and region or environment-agnostic. The setups differ in what
+// CDK renders as a literal and what as a token (the partition, region and
+// account of an ARN), which cdk-nag's findings and so their suppressions
+// must match.
+type AppSetup struct {
+	// Name names the setup, for subtests.
+	Name string
+	// Flags gives the app cdk.json's context; without it the app has no
+	// context at all, as a consumer's bare awscdk.NewApp(nil).
+	Flags bool
+	// Env is the stacks' environment; nil makes them environment-agnostic.
+	Env *awscdk.Environment
+}
+
+// AppSetups are the setups every construct must synthesize in with no
+// unsuppressed cdk-nag finding. Stacks with an environment are in
+// 111111111111, us-east-1.
+func AppSetups() []AppSetup {
+	env := &awscdk.Environment{Account: str("111111111111"), Region: str("us-east-1")}
+	return []AppSetup{
+		{Name: "flags, env", Flags: true, Env: env},
+		{Name: "flags, env-agnostic", Flags: true},
+		{Name: "no flags, env", Env: env},
+		{Name: "no flags, env-agnostic"},
+	}
+}
+
+// NewStack returns a stack named id in a new App of setup s.
+func (s AppSetup) NewStack(t testing.TB, id string) awscdk.Stack {
+	t.Helper()
+	var app awscdk.App
+	if s.Flags {
+		app = NewApp(t, nil)
+	} else {
+		app = awscdk.NewApp(&awscdk.AppProps{Outdir: str(t.TempDir())})
+	}
+	return awscdk.NewStack(app, str(id), &awscdk.StackProps{Env: s.Env})
+}
+
+// NagClean applies the compliance packs to stack and reports each
+// unsuppressed finding as a test error.
+func NagClean(t testing.TB, stack awscdk.Stack) {
+	t.Helper()
+	compliance.Apply(stack, false)
+	for _, f := range NagFindings(t, stack) {
+		t.Error(f)
+	}
 }
