@@ -216,7 +216,7 @@ func NewLatestAMIRecorder(scope constructs.Construct, id *string, props *LatestA
 		Actions:   strs("imagebuilder:GetImage"),
 		Resources: &[]*string{p.ImageARNs()},
 	}))
-	nag.Suppress(this.Function.Policy, nag.Rule{ID: "AwsSolutions-IAM5", Reason: nag.ImageVersionsReason, AppliesTo: []string{nag.ImageVersions(*p.RecipeName)}})
+	nag.Suppress(this.Function.Policy, nag.Rule{ID: "AwsSolutions-IAM5", Reason: nag.ImageVersionsReason, AppliesTo: []string{nag.ImageVersions(this, *p.RecipeName)}})
 	switch trigger {
 	case TriggerNotification:
 		this.Subscription = this.Function.Subscribe(p.Topic)

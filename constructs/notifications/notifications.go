@@ -281,7 +281,7 @@ func (n *Notifications) NotifyImages(pipeline *goldenimage.GoldenImagePipeline) 
 		}
 		n.imageSids[sid] = true
 		n.Notifier.AddToRolePolicy(statement(sid, []string{"imagebuilder:GetImage"}, pipeline.ImageARNs()))
-		nag.Suppress(n.Notifier.Policy, nag.Rule{ID: "AwsSolutions-IAM5", Reason: nag.ImageVersionsReason, AppliesTo: []string{nag.ImageVersions(*pipeline.RecipeName)}})
+		nag.Suppress(n.Notifier.Policy, nag.Rule{ID: "AwsSolutions-IAM5", Reason: nag.ImageVersionsReason, AppliesTo: []string{nag.ImageVersions(n, *pipeline.RecipeName)}})
 	}
 	return rules
 }
