@@ -332,7 +332,7 @@ func NewUpstreamMonitor(scope constructs.Construct, id *string, props *UpstreamM
 	case props.PlatformBranch != nil:
 		platforms := fmt.Sprintf("arn:%s:elasticbeanstalk:%s::platform/%s/*", partition, region, *props.PlatformBranch)
 		statements = append(statements, statement("ReadPlatformBranch", []string{"elasticbeanstalk:ListPlatformVersions", "elasticbeanstalk:DescribePlatformVersion"}, str(platforms)))
-		appliesTo = append(appliesTo, "Resource::"+platforms)
+		appliesTo = append(appliesTo, nag.ResourceFinding(this, platforms))
 	case props.PlatformARN != nil:
 		statements = append(statements, statement("ReadPlatform", []string{"elasticbeanstalk:DescribePlatformVersion"}, props.PlatformARN))
 	}
