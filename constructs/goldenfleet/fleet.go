@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 	"time"
 
@@ -512,9 +513,8 @@ func NewGoldenFleet(scope constructs.Construct, id *string, props *GoldenFleetPr
 		}))
 	}
 	nag.Suppress(this.Rollout.Policy, nag.Rule{
-		ID: "AwsSolutions-IAM5",
-		AppliesTo: []string{"Resource::*",
-			`/^Resource::arn:[^:]+:autoscaling:[^:]+:[^:]+:autoScalingGroup:\*:autoScalingGroupName\/<[A-Za-z0-9]+>$/`},
+		ID:        "AwsSolutions-IAM5",
+		AppliesTo: []string{"Resource::*", groupFinding(this, *this.AutoScalingGroup.AutoScalingGroupName())},
 		Reason: "DescribeAutoScalingGroups, DescribeInstanceRefreshes and DescribeLaunchTemplateVersions support no resource-level permissions; " +
 			"RunInstances is limited to launches from this fleet's template by the ec2:LaunchTemplate condition; " +
 			"the group ARN's * is the group id Auto Scaling assigns, the name pins this one group.",
@@ -666,6 +666,18 @@ func launchTagged(stack awscdk.Stack, existingTemplate bool) *[]*string {
 // stack with a concrete or an unresolved account and region.
 const launchTaggedFinding = `/^Resource::arn:(<AWS::Partition>|[^:<>]+):ec2:(<AWS::Region>|[^:<>]+):(<AWS::AccountId>|[0-9]{12}):` +
 	`(instance|volume|network-interface|spot-instances-request)\/\*$/`
+
+// groupFinding is the cdk-nag finding of the ARN, in scope's stack, of the
+// group named name (a Ref to the group this construct defines, or an
+// existing group's name), whose "*" is the group id.
+func groupFinding(scope constructs.IConstruct, name string) string {
+	pattern := `<[A-Za-z0-9]+>` // cdk-nag renders a Ref as <LogicalId>
+	if !*awscdk.Token_IsUnresolved(name) {
+		pattern = regexp.QuoteMeta(name)
+	}
+	return `/^Resource::arn:` + nag.Partition(scope) + `:autoscaling:` + nag.Region(scope) + `:` + nag.Account(scope) +
+		`:autoScalingGroup:\*:autoScalingGroupName\/` + pattern + `$/`
+}
 
 // joinTokens joins names that may be tokens into one comma-separated
 // string: a plain string when every name is known at synth, otherwise an
