@@ -418,7 +418,7 @@ func (g *GoldenImagePipeline) defineInstanceRole(p GoldenImagePipelineProps) aws
 	nag.Suppress(policy, nag.Rule{
 		ID:        "AwsSolutions-IAM5",
 		Reason:    "Build instances write log objects with generated names; the wildcard is confined to this pipeline's own prefix of the log bucket.",
-		AppliesTo: []string{`/^Resource::(<[A-Za-z0-9]+\.Arn>|arn:[^:]+:s3:::[^/]+)\/` + regexp.QuoteMeta(*g.LogPrefix) + `\*$/`},
+		AppliesTo: []string{`/^Resource::(<[A-Za-z0-9]+\.Arn>|arn:` + nag.Partition(g) + `:s3:::[^/]+)\/` + regexp.QuoteMeta(*g.LogPrefix) + `\*$/`},
 	})
 	return role
 }
