@@ -1,0 +1,25 @@
+package pipelinetrigger_test
+
+import (
+	"testing"
+
+	"github.com/aws/jsii-runtime-go"
+
+	gi "github.com/platform-eng/golden-ami/constructs/goldenimage"
+	"github.com/platform-eng/golden-ami/constructs/pipelinetrigger"
+	"github.com/platform-eng/golden-ami/internal/cdktest"
+)
+
+// Other teams' apps may have no feature flags and environment-agnostic
+// stacks, where the partition, region and account of the trigger's ARNs
+// are tokens: its suppressions must still match cdk-nag's findings.
+func TestNagCleanInEveryAppSetup(t *testing.T) {
+	for _, setup := range cdktest.AppSetups() {
+		t.Run(setup.Name, func(t *testing.T) {
+			stack := setup.NewStack(t, "Test")
+			pipeline := gi.NewGoldenImagePipeline(stack, jsii.String("AL2023"), &gi.GoldenImagePipelineProps{ImageName: jsii.String("al2023")})
+			pipelinetrigger.NewPipelineTrigger(stack, jsii.String("Trigger"), &pipelinetrigger.PipelineTriggerProps{Pipeline: pipeline})
+			cdktest.NagClean(t, stack)
+		})
+	}
+}
