@@ -21,6 +21,13 @@ type bashStep struct{ name, script string }
 // bashSteps returns the ExecuteBash steps of d, in document order.
 func bashSteps(t *testing.T, d Document) []bashStep {
 	t.Helper()
+	return scriptSteps(t, d, "ExecuteBash")
+}
+
+// scriptSteps returns the steps of d that run action (ExecuteBash or
+// ExecutePowerShell), with their commands joined.
+func scriptSteps(t *testing.T, d Document, action string) []bashStep {
+	t.Helper()
 	var doc struct {
 		Phases []struct {
 			Steps []struct {
@@ -38,7 +45,7 @@ func bashSteps(t *testing.T, d Document) []bashStep {
 	var steps []bashStep
 	for _, p := range doc.Phases {
 		for _, s := range p.Steps {
-			if s.Action == "ExecuteBash" {
+			if s.Action == action {
 				steps = append(steps, bashStep{s.Name, strings.Join(s.Inputs.Commands, "\n")})
 			}
 		}
@@ -290,9 +297,9 @@ func TestSSMAgentUpdateUsesThePackageManagerAndArchitecture(t *testing.T) {
 		fail  string   // when not empty, the step fails printing this
 	}{
 		{"snap", "x86_64", []string{"snap", "dnf", "yum", "dpkg"}, true,
-			"snap list amazon-ssm-agent\nsnap refresh amazon-ssm-agent\n", ""},
+			"snap list amazon-ssm-agent\nsnap watch --last=auto-refresh\nsnap refresh amazon-ssm-agent\n", ""},
 		{"snap on Graviton", "aarch64", []string{"snap", "dnf", "yum", "dpkg"}, true,
-			"snap list amazon-ssm-agent\nsnap refresh amazon-ssm-agent\n", ""},
+			"snap list amazon-ssm-agent\nsnap watch --last=auto-refresh\nsnap refresh amazon-ssm-agent\n", ""},
 		{"snap without the agent snap", "aarch64", []string{"snap", "dnf"}, false,
 			"snap list amazon-ssm-agent\ndnf install -y " + base + "/linux_arm64/amazon-ssm-agent.rpm\n", ""},
 		{"dnf x86_64", "x86_64", []string{"dnf", "yum", "dpkg"}, false,
@@ -323,7 +330,9 @@ func TestSSMAgentUpdateUsesThePackageManagerAndArchitecture(t *testing.T) {
 					sb.fake("snap", logs("snap")+`
 case "$1" in
   list) [ "$2" = amazon-ssm-agent ] && [ "${AGENT_SNAP}" = true ] ;;
-  refresh) ;;
+  watch) [ "$2" = --last=auto-refresh ] || exit 64; : >"${LOG}.watched" ;;
+  refresh) # snapd's own refresh is running until someone waits for it
+    [ -e "${LOG}.watched" ] || { echo 'error: snap "amazon-ssm-agent" has "auto-refresh" change in progress' >&2; exit 1; } ;;
   *) exit 64 ;;
 esac`)
 					continue
@@ -372,5 +381,29 @@ printf '%s' "${FAILED}"`)
 				t.Errorf("output %q, want %q", out, tc.failed)
 			}
 		})
+	}
+}
+
+// The Windows download, like the Linux one, takes the partition's domain
+// from IMDS (amazonaws.com.cn in the China regions), falling back to
+// amazonaws.com. PowerShell does not run here, so this reads the script.
+func TestWindowsSSMAgentDownloadUsesThePartitionDomain(t *testing.T) {
+	var script string
+	for _, s := range scriptSteps(t, UpdateSSMAgentWindows, "ExecutePowerShell") {
+		if s.name == "DownloadSSMAgent" {
+			script = s.script
+		}
+	}
+	for _, want := range []string{
+		`$domain = try { Invoke-RestMethod -Uri 'http://169.254.169.254/latest/meta-data/services/domain' -Headers @{ 'X-aws-ec2-metadata-token' = $token } } catch { '' }`,
+		`if (-not $domain) { $domain = 'amazonaws.com' }`,
+		`$url = "https://amazon-ssm-$region.s3.$region.$domain/latest/windows_amd64/AmazonSSMAgentSetup.exe"`,
+	} {
+		if !strings.Contains(script, want) {
+			t.Errorf("DownloadSSMAgent lacks\n  %s\nscript:\n%s", want, script)
+		}
+	}
+	if strings.Contains(script, ".amazonaws.com/") {
+		t.Errorf("DownloadSSMAgent still names amazonaws.com in a URL:\n%s", script)
 	}
 }
