@@ -746,3 +746,32 @@ func TestComponentNamesFitImageBuildersLimit(t *testing.T) {
 		}
 	}
 }
+
+// In the China regions, regional service principals and kms:ViaService
+// values end with amazonaws.com.cn.
+func TestChinaRegionsUseTheirDomain(t *testing.T) {
+	stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("China"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("cn-north-1")},
+	})
+	gi.NewGoldenImagePipeline(stack, jsii.String("Img"), &gi.GoldenImagePipelineProps{
+		ImageName:            jsii.String("al2023"),
+		DistributionAccounts: jsii.Strings("222222222222"),
+	})
+	tj := cdktest.TemplateJSON(t, stack)
+	data, err := json.Marshal(tj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"logs.cn-north-1.amazonaws.com.cn"`, `"s3.cn-north-1.amazonaws.com.cn"`, `"ec2.*.amazonaws.com.cn"`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("the template has no %s", want)
+		}
+	}
+	// Global service principals (ec2.amazonaws.com ...) are the same in
+	// every partition; regional ones and kms:ViaService are not.
+	for _, stale := range []string{`"logs.cn-north-1.amazonaws.com"`, `"s3.cn-north-1.amazonaws.com"`, `"ec2.*.amazonaws.com"`} {
+		if strings.Contains(string(data), stale) {
+			t.Errorf("the template still has %s", stale)
+		}
+	}
+}
