@@ -23,13 +23,16 @@ func main() {
 		compliance.ValidateTemplates(app) // creates the validation engine while the heap is small
 	}
 
-	name, _ := app.Node().TryGetContext(jsii.String("env")).(string)
-	envs, err := stacks.Select(stacks.Environments(), name)
+	opts, err := stacks.ParseContext(app.Node().TryGetContext(jsii.String("env")), app.Node().TryGetContext(jsii.String("pipeline")))
 	if err != nil {
 		exit(err)
 	}
-	if pipeline, _ := app.Node().TryGetContext(jsii.String("pipeline")).(string); pipeline == "true" {
-		// The delivery pipeline deploys every environment; -c env does not apply.
+	envs, err := stacks.Select(stacks.Environments(), opts.Env)
+	if err != nil {
+		exit(err)
+	}
+	if opts.Pipeline {
+		// The delivery pipeline deploys every environment.
 		cfg := stacks.DeliveryPipeline()
 		if err := cfg.Validate(); err != nil {
 			exit(err)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -360,6 +361,53 @@ func ValidateAll(envs []Environment) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ContextOptions are what the app takes from the CDK context.
+type ContextOptions struct {
+	// Env names the one environment to synthesize; empty means all.
+	Env string
+	// Pipeline synthesizes the delivery pipeline instead of the
+	// environments' stacks.
+	Pipeline bool
+}
+
+// ParseContext reads the "env" and "pipeline" context values as the CDK
+// gives them: strings from `-c key=value`, or JSON values from cdk.json or
+// CDK_CONTEXT_JSON. A value of another type, a pipeline value that is not
+// a boolean, or both set, is an error naming the key and the value: a
+// mistyped -c pipeline must not quietly deploy the environments directly,
+// around the pipeline's approval.
+func ParseContext(env, pipeline interface{}) (ContextOptions, error) {
+	var o ContextOptions
+	var errs []error
+	switch v := env.(type) {
+	case nil:
+	case string:
+		o.Env = v
+	default:
+		errs = append(errs, fmt.Errorf("context: env %v (%T) is not an environment name (want e.g. -c env=dev)", v, v))
+	}
+	switch v := pipeline.(type) {
+	case nil:
+	case bool:
+		o.Pipeline = v
+	case string:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("context: pipeline %q is not a boolean (want true or false)", v))
+		}
+		o.Pipeline = b
+	default:
+		errs = append(errs, fmt.Errorf("context: pipeline %v (%T) is not a boolean (want true or false)", v, v))
+	}
+	if len(errs) == 0 && o.Pipeline && o.Env != "" {
+		errs = append(errs, fmt.Errorf("context: env %q and pipeline true are both set (the pipeline deploys every environment; want one of them)", o.Env))
+	}
+	if len(errs) > 0 {
+		return ContextOptions{}, errors.Join(errs...)
+	}
+	return o, nil
 }
 
 // Select validates every environment, then returns the one named name, or

@@ -213,3 +213,41 @@ func TestUpstreamKind(t *testing.T) {
 		}
 	}
 }
+
+// The app's context: strings from -c, JSON values from cdk.json or
+// CDK_CONTEXT_JSON. Anything else fails, naming the key and the value, so a
+// mistyped -c pipeline never deploys the environments around the
+// pipeline's approval.
+func TestParseContext(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		env, pipeline interface{}
+		want          ContextOptions
+		wantErr       string
+	}{
+		{name: "nothing: every environment"},
+		{name: "one environment", env: "dev", want: ContextOptions{Env: "dev"}},
+		{name: "pipeline from -c", pipeline: "true", want: ContextOptions{Pipeline: true}},
+		{name: "pipeline as JSON true", pipeline: true, want: ContextOptions{Pipeline: true}},
+		{name: "pipeline spelled True", pipeline: "True", want: ContextOptions{Pipeline: true}},
+		{name: "pipeline false", env: "prod", pipeline: "false", want: ContextOptions{Env: "prod"}},
+		{name: "pipeline not a boolean", pipeline: "yes", wantErr: `context: pipeline "yes" is not a boolean (want true or false)`},
+		{name: "pipeline a number", pipeline: float64(1), wantErr: `context: pipeline 1 (float64) is not a boolean (want true or false)`},
+		{name: "env a number", env: float64(1), wantErr: `context: env 1 (float64) is not an environment name (want e.g. -c env=dev)`},
+		{name: "both", env: "dev", pipeline: "true", wantErr: `context: env "dev" and pipeline true are both set (the pipeline deploys every environment; want one of them)`},
+		{name: "every problem at once", env: true, pipeline: "on",
+			wantErr: "context: env true (bool) is not an environment name (want e.g. -c env=dev)\ncontext: pipeline \"on\" is not a boolean (want true or false)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseContext(tc.env, tc.pipeline)
+			switch {
+			case tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr):
+				t.Errorf("error = %v\nwant  %s", err, tc.wantErr)
+			case tc.wantErr == "" && (err != nil || got != tc.want):
+				t.Errorf("ParseContext = %+v, %v; want %+v", got, err, tc.want)
+			case tc.wantErr != "" && got != (ContextOptions{}):
+				t.Errorf("options %+v returned with an error", got)
+			}
+		})
+	}
+}
