@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -249,5 +251,34 @@ func TestParseContext(t *testing.T) {
 				t.Errorf("options %+v returned with an error", got)
 			}
 		})
+	}
+}
+
+// prod's monthly build runs on Patch Tuesday (the second Tuesday) or after
+// it, never before, in every month of 2025 to 2034.
+func TestProdPatchBuildIsNotBeforePatchTuesday(t *testing.T) {
+	var prod Environment
+	for _, e := range Environments() {
+		if e.Name == "prod" {
+			prod = e
+		}
+	}
+	m := regexp.MustCompile(`^cron\((\d+) (\d+) \? \* (MON|TUE|WED|THU|FRI|SAT|SUN)#([1-5]) \*\)$`).FindStringSubmatch(prod.Schedule)
+	if m == nil || prod.ScheduleTimezone != "" {
+		t.Fatalf("prod Schedule %q (time zone %q) is not of the form cron(M H ? * DAY#N *) in UTC, which this test reads", prod.Schedule, prod.ScheduleTimezone)
+	}
+	days := map[string]time.Weekday{"SUN": time.Sunday, "MON": time.Monday, "TUE": time.Tuesday, "WED": time.Wednesday, "THU": time.Thursday, "FRI": time.Friday, "SAT": time.Saturday}
+	nth := func(year int, month time.Month, day time.Weekday, n int) time.Time {
+		first := time.Date(year, month, 1, 0, 0, 0, 0, time.UTC)
+		return first.AddDate(0, 0, (int(day)-int(first.Weekday())+7)%7+7*(n-1))
+	}
+	n, _ := strconv.Atoi(m[4])
+	for year := 2025; year < 2035; year++ {
+		for month := time.January; month <= time.December; month++ {
+			build, patchTuesday := nth(year, month, days[m[3]], n), nth(year, month, time.Tuesday, 2)
+			if build.Before(patchTuesday) {
+				t.Errorf("%s: the build on %s comes before Patch Tuesday %s", prod.Schedule, build.Format("2006-01-02"), patchTuesday.Format("2006-01-02"))
+			}
+		}
 	}
 }

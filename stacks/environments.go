@@ -57,8 +57,11 @@ func Environments() []Environment {
 			Region:               "us-east-1",
 			DistributionRegions:  []string{"us-west-2", "eu-west-1"},
 			DistributionAccounts: []string{"333333333333", "444444444444"}, // placeholders: workload accounts
-			// Monthly patch build on the Wednesday after Patch Tuesday.
-			Schedule:              "cron(0 6 ? * WED#2 *)",
+			// Monthly patch build on the evening of Patch Tuesday (the second
+			// Tuesday), 22:00 UTC, after Microsoft's release at 10:00
+			// Pacific. (WED#2, the second Wednesday, comes six days before
+			// Patch Tuesday in months that start on a Wednesday.)
+			Schedule:              "cron(0 22 ? * TUE#2 *)",
 			StartCondition:        gi.StartOnSchedule,
 			UpstreamCheckInterval: 6 * time.Hour,
 			TerminationProtection: true,
