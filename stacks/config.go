@@ -166,6 +166,52 @@ func (u Upstream) validate() (string, error) {
 	return "", nil
 }
 
+// fits checks that the upstream source does not name another platform or
+// architecture than the image's, as AWS's public parameters, Elastic
+// Beanstalk branches and image names do (".../al2023-ami-kernel-default-arm64",
+// "... on 64bit Windows Server 2022", "Windows_Server-2022-*"): otherwise
+// the build fails an hour in, launching the parent on the wrong instances.
+func (u Upstream) fits(platform gi.Platform, arch gi.Architecture) (string, error) {
+	if platform.Validate() != nil || arch.Validate() != nil || gi.ValidatePlatformArchitecture(platform, arch) != nil {
+		return "", nil // reported as Platform/Architecture
+	}
+	field, value := ".SourceParameterName", u.SourceParameterName
+	switch {
+	case u.PlatformBranch != "":
+		field, value = ".PlatformBranch", u.PlatformBranch
+	case u.PlatformARN != "":
+		field, value = ".PlatformARN", u.PlatformARN
+	case u.ImageNamePattern != "":
+		field, value = ".ImageNamePattern", u.ImageNamePattern
+	}
+	lower := strings.ToLower(value)
+	var names []string
+	switch {
+	case strings.Contains(lower, "arm64") || strings.Contains(lower, "aarch64"):
+		if arch != gi.ArchitectureArm64 {
+			names = append(names, "arm64")
+		}
+	case strings.Contains(lower, "x86_64") || strings.Contains(lower, "x86-64") || strings.Contains(lower, "amd64"):
+		if arch != gi.ArchitectureX86_64 {
+			names = append(names, "x86_64")
+		}
+	}
+	switch {
+	case strings.Contains(lower, "windows"):
+		if platform != gi.PlatformWindows {
+			names = append(names, "Windows")
+		}
+	case strings.Contains(lower, "linux") || strings.Contains(lower, "al2023") || strings.Contains(lower, "amzn"):
+		if platform != gi.PlatformLinux {
+			names = append(names, "Linux")
+		}
+	}
+	if len(names) > 0 {
+		return field, fmt.Errorf("%q names %s images, but the image is %s/%s", value, strings.Join(names, " "), platform, arch)
+	}
+	return "", nil
+}
+
 // Validate checks one environment and returns every problem, each naming the
 // environment, the field and the bad value.
 func (e Environment) Validate() error {
@@ -260,6 +306,8 @@ func (e Environment) Validate() error {
 			fail(field+".InstanceTypes", err)
 		}
 		if sub, err := img.Upstream.validate(); err != nil {
+			fail(field+".Upstream"+sub, err)
+		} else if sub, err := img.Upstream.fits(img.Platform, img.Architecture); err != nil {
 			fail(field+".Upstream"+sub, err)
 		}
 	}

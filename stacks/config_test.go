@@ -66,6 +66,15 @@ func TestInvalidEnvironmentsFailWithTheFieldAndValue(t *testing.T) {
 			`environment "test": Images[0].Platform/Architecture "Solaris"/"x86_64" is not a supported pair: "Solaris" is not a platform (want "Linux" or "Windows")`},
 		{"TestFailsWhenStigLevelDoesNotExist", func(e *Environment) { e.Images[0].StigLevel = "critical" },
 			`environment "test": Images[0].StigLevel "critical" is not a STIG level (want "low", "medium" or "high")`},
+		{"TestFailsWhenUpstreamParameterIsOfAnotherArchitecture", func(e *Environment) {
+			e.Images[0].Architecture, e.Images[0].InstanceTypes = gi.ArchitectureArm64, []string{"m7g.large"}
+		}, `environment "test": Images[0].Upstream.SourceParameterName "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64" names x86_64 images, but the image is Linux/arm64`},
+		{"TestFailsWhenUpstreamBranchIsOfAnotherPlatform", func(e *Environment) {
+			e.Images[0].Platform, e.Images[0].Upstream = gi.PlatformWindows, Upstream{PlatformBranch: "Docker running on 64bit Amazon Linux 2023"}
+		}, `environment "test": Images[0].Upstream.PlatformBranch "Docker running on 64bit Amazon Linux 2023" names Linux images, but the image is Windows/x86_64`},
+		{"TestFailsWhenUpstreamImageNameIsOfAnotherPlatform", func(e *Environment) {
+			e.Images[0].Upstream = Upstream{ImageOwner: "amazon", ImageNamePattern: "Windows_Server-2022-English-Full-Base-*"}
+		}, `environment "test": Images[0].Upstream.ImageNamePattern "Windows_Server-2022-English-Full-Base-*" names Windows images, but the image is Linux/x86_64`},
 		{"TestFailsWhenInstanceTypeDoesNotFitArchitecture", func(e *Environment) { e.Images[0].InstanceTypes = []string{"m7g.large"} },
 			`environment "test": Images[0].InstanceTypes[0] "m7g.large" is an arm64 (Graviton) instance type, not x86_64 (want e.g. "m7i.large")`},
 		{"TestFailsWhenImageNameIsInvalid", func(e *Environment) { e.Images[0].Name = "AL2023" },

@@ -441,6 +441,10 @@ func TestInvalidPipelineConfig(t *testing.T) {
 		{"TestFailsWithTwoSources", func(c *PipelineConfig) { c.CodeCommitRepository = "golden-ami" }, `pipeline: ConnectionARN and CodeCommitRepository are both set (want one source)`},
 		{"TestFailsWhenConnectionIsNotAConnection", func(c *PipelineConfig) { c.ConnectionARN = "arn:aws:iam::999999999999:role/x" },
 			`pipeline: ConnectionARN "arn:aws:iam::999999999999:role/x" is not a CodeConnections connection ARN`},
+		{"TestFailsWhenConnectionIsInAnotherAccountAndRegion", func(c *PipelineConfig) {
+			c.ConnectionARN = "arn:aws:codeconnections:eu-west-1:888888888888:connection/00000000-0000-0000-0000-000000000000"
+		}, "pipeline: ConnectionARN \"arn:aws:codeconnections:eu-west-1:888888888888:connection/00000000-0000-0000-0000-000000000000\" is in account 888888888888, not the pipeline's account 999999999999\n" +
+			"pipeline: ConnectionARN \"arn:aws:codeconnections:eu-west-1:888888888888:connection/00000000-0000-0000-0000-000000000000\" is in region eu-west-1, not the pipeline's region us-east-1"},
 		{"TestFailsWhenRepositoryHasNoOwner", func(c *PipelineConfig) { c.Repository = "golden-ami" }, `pipeline: Repository "golden-ami" is not an "owner/name" repository`},
 		{"TestFailsWhenToolchainIsNotExact", func(c *PipelineConfig) { c.GoToolchain = "1.26" }, `pipeline: GoToolchain "1.26" is not an exact Go toolchain (want e.g. "go1.26.8")`},
 		{"TestFailsWhenSlackSecretIsInAnotherAccount", func(c *PipelineConfig) {
@@ -533,7 +537,7 @@ func TestREADMEDeployStepsReplaceEveryPlaceholder(t *testing.T) {
 		// Compare words, not line breaks: prose is wrapped at any space.
 		section := strings.Join(strings.Fields(readmeSection(t, tc.heading)), " ")
 		for _, want := range tc.want {
-			if !strings.Contains(section, want) {
+			if !strings.Contains(section, strings.Join(strings.Fields(want), " ")) {
 				t.Errorf("README %q does not say %s", tc.heading, want)
 			}
 		}

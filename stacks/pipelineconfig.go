@@ -45,7 +45,7 @@ const (
 var (
 	repositoryPattern    = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$`)
 	branchPattern        = regexp.MustCompile(`^[A-Za-z0-9._/-]+$`)
-	connectionARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:connection/[0-9a-f-]{36}$`)
+	connectionARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:(?:codestar-connections|codeconnections):([a-z0-9-]+):([0-9]{12}):connection/[0-9a-f-]{36}$`)
 	codeCommitPattern    = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
 	goToolchainPattern   = regexp.MustCompile(`^go1\.[0-9]+\.[0-9]+$`)
 )
@@ -67,8 +67,17 @@ func (c PipelineConfig) Validate() error {
 	case c.ConnectionARN != "" && c.CodeCommitRepository != "":
 		fail("ConnectionARN", errors.New("and CodeCommitRepository are both set (want one source)"))
 	case c.ConnectionARN != "":
-		if !connectionARNPattern.MatchString(c.ConnectionARN) {
+		if m := connectionARNPattern.FindStringSubmatch(c.ConnectionARN); m == nil {
 			fail("ConnectionARN", fmt.Errorf("%q is not a CodeConnections connection ARN", c.ConnectionARN))
+		} else {
+			// The pipeline's source action uses the connection from the
+			// tools account and region; another's fails at deployment.
+			if m[2] != c.Account && validate.Account(c.Account) == nil {
+				fail("ConnectionARN", fmt.Errorf("%q is in account %s, not the pipeline's account %s", c.ConnectionARN, m[2], c.Account))
+			}
+			if m[1] != c.Region && validate.Region(c.Region) == nil {
+				fail("ConnectionARN", fmt.Errorf("%q is in region %s, not the pipeline's region %s", c.ConnectionARN, m[1], c.Region))
+			}
 		}
 		if !repositoryPattern.MatchString(c.Repository) {
 			fail("Repository", fmt.Errorf("%q is not an \"owner/name\" repository", c.Repository))
