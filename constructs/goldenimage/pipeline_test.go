@@ -775,3 +775,17 @@ func TestChinaRegionsUseTheirDomain(t *testing.T) {
 		}
 	}
 }
+
+// An Ubuntu parent with its root device named builds on /dev/sda1.
+func TestUbuntuParentWithItsRootDevice(t *testing.T) {
+	stack := newStack(t)
+	gi.NewGoldenImagePipeline(stack, jsii.String("Img"), &gi.GoldenImagePipelineProps{
+		ImageName:      jsii.String("ubuntu2204"),
+		ParentImage:    gi.ParentImageFromParameterName("/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id"),
+		RootDeviceName: jsii.String("/dev/sda1"),
+	})
+	hasProps(t, assertions.Template_FromStack(stack, nil), "AWS::ImageBuilder::ImageRecipe", map[string]interface{}{
+		"ParentImage":         "ssm:/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id",
+		"BlockDeviceMappings": []interface{}{assertions.Match_ObjectLike(&map[string]interface{}{"DeviceName": "/dev/sda1"})},
+	})
+}

@@ -90,7 +90,9 @@ type GoldenImagePipelineProps struct {
 	// RootDeviceName is the parent image's root device, whose volume the recipe encrypts.
 	//
 	// Default: "/dev/xvda" (Linux, as on Amazon Linux) or "/dev/sda1" (Windows).
-	// Set "/dev/sda1" for Ubuntu or RHEL parents.
+	// Set "/dev/sda1" for Ubuntu or RHEL parents: left unset with a Linux
+	// parent whose name says Ubuntu, Debian, RHEL or SUSE, it fails
+	// validation.
 	RootDeviceName *string
 
 	// RootVolumeSizeGiB is the size of the root volume.
@@ -268,6 +270,32 @@ var publicParentParameters = map[Platform]map[Architecture]string{
 }
 
 var defaultRootDevice = map[Platform]string{PlatformLinux: "/dev/xvda", PlatformWindows: "/dev/sda1"}
+
+// sda1Parent matches the names of Linux parents whose root device is
+// /dev/sda1 rather than Amazon Linux's /dev/xvda: Ubuntu (Canonical's
+// public parameters), Debian, RHEL and SUSE.
+var sda1Parent = regexp.MustCompile(`ubuntu|canonical|debian|rhel|redhat|red-hat|suse|sles`)
+
+// parentHint is the field and the literal value that names the parent
+// image, when one does: the ParentImage's parameter name or image ARN, or
+// the seed of the parameter the construct creates.
+func (p *GoldenImagePipelineProps) parentHint() (string, string) {
+	if pi := p.ParentImage; pi != nil {
+		switch {
+		case pi.kind == parentParameter && pi.parameter != nil:
+			if name := pi.parameter.ParameterName(); name != nil && !isToken(*name) {
+				return "ParentImage", *name
+			}
+		case pi.kind != parentParameter && !isToken(pi.value):
+			return "ParentImage", pi.value
+		}
+		return "", ""
+	}
+	if s := p.UpstreamParameterSeed; s != nil && !isToken(*s) {
+		return "UpstreamParameterSeed", *s
+	}
+	return "", ""
+}
 
 // withDefaults returns a copy of p with every unset field filled in. It
 // never modifies p. Call it only after validate, which checks the fields
@@ -468,6 +496,14 @@ func (p *GoldenImagePipelineProps) validate(stack awscdk.Stack) error {
 	if known(p.RootDeviceName) {
 		if err := validate.DeviceName(*p.RootDeviceName); err != nil {
 			fail("RootDeviceName", err)
+		}
+	}
+	if p.RootDeviceName == nil && platform == PlatformLinux {
+		// The default /dev/xvda is Amazon Linux's root device; on a parent
+		// whose root is /dev/sda1 the recipe's mapping would describe a new,
+		// empty volume instead, and the build fail at launch.
+		if field, value := p.parentHint(); sda1Parent.MatchString(strings.ToLower(value)) {
+			fail("RootDeviceName", fmt.Errorf("is unset, so the recipe encrypts /dev/xvda (Amazon Linux's root device), but %s %q looks like a parent whose root device is /dev/sda1 (want RootDeviceName \"/dev/sda1\", or the parent's root device)", field, value))
 		}
 	}
 	if v := p.RootVolumeSizeGiB; v != nil && (*v < 1 || *v > 16384 || *v != math.Trunc(*v)) {
