@@ -49,7 +49,8 @@ type PipelineStack struct {
 	Notifications *notifications.Notifications
 	// TestReports is the CodeBuild report group of the unit tests.
 	TestReports awscodebuild.ReportGroup
-	// Waves by environment name.
+	// Waves by environment name: each environment's images wave (its keys
+	// deploy in the wave "<env>-keys" before it).
 	Waves map[string]pipelines.Wave
 	// Stages by environment name.
 	Stages map[string]*EnvironmentStages
@@ -213,9 +214,8 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *PipelineSta
 				Comment: str("Deploy the golden AMI platform to " + env.Name + "?"),
 			}))
 		}
-		wave := stack.Pipeline.AddWave(str(env.Name), &pipelines.WaveOptions{Pre: &pre})
 		stages := NewEnvironmentStages(s, env, props.Pipeline.Account)
-		stack.Waves[env.Name], stack.Stages[env.Name] = wave, stages
+		stack.Stages[env.Name] = stages
 		stack.envOrder = append(stack.envOrder, env.Name)
 		stack.regions[env.Name] = env.DistributionRegions
 		// AddStage synthesizes the stage at once, so prepare it first.
@@ -226,14 +226,25 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *PipelineSta
 			}
 		}
 
+		// The distribution keys of every region first, in parallel, in a
+		// wave of their own ("<env>-keys"), behind the approval: the images
+		// stack distributes with them, and a key stage that fails then
+		// stops the pipeline before the images stage deploys a
+		// distribution whose builds would fail for want of the key.
+		if len(env.DistributionRegions) > 0 {
+			keys := stack.Pipeline.AddWave(str(env.Name+"-keys"), &pipelines.WaveOptions{Pre: &pre})
+			pre = nil
+			for _, region := range env.DistributionRegions {
+				ks := stages.Keys[region]
+				keys.AddStage(ks, &pipelines.AddStageOpts{Pre: &[]pipelines.Step{broadening(ks, topic)}})
+			}
+		}
+		wave := stack.Pipeline.AddWave(str(env.Name), &pipelines.WaveOptions{Pre: &pre})
+		stack.Waves[env.Name] = wave
 		wave.AddStage(stages.Images.Stage, &pipelines.AddStageOpts{
 			Pre:  &[]pipelines.Step{broadening(stages.Images.Stage, topic)},
 			Post: &[]pipelines.Step{verifyStep(env, stages.Images.Stack)},
 		})
-		for _, region := range env.DistributionRegions {
-			ks := stages.Keys[region]
-			wave.AddStage(ks, &pipelines.AddStageOpts{Pre: &[]pipelines.Step{broadening(ks, topic)}})
-		}
 	}
 	// Pipeline children exist only once the pipeline is built; cdk-nag and
 	// the suppressions below need them.

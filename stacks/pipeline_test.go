@@ -89,11 +89,32 @@ func TestPipelineStagesRunInOrder(t *testing.T) {
 	}
 	want := []string{"Source", "Build", "UpdatePipeline", "Assets"}
 	for _, env := range Environments() {
+		if len(env.DistributionRegions) > 0 {
+			want = append(want, keysStage(t, dir, env)) // the keys before the images that use them
+		}
 		want = append(want, env.Name)
 	}
 	if strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Errorf("stages %v, want %v", names, want)
 	}
+}
+
+// keysStage is the name of the pipeline stage that deploys env's keys: the
+// wave "<env>-keys", which CDK Pipelines names after its stage
+// ("<env>-keys-<region>") when it holds only one.
+func keysStage(t *testing.T, dir string, env Environment) string {
+	t.Helper()
+	want := env.Name + "-keys"
+	if len(env.DistributionRegions) == 1 {
+		want += "-" + env.DistributionRegions[0]
+	}
+	for _, s := range pipelineStages(t, dir) {
+		if s["Name"] == want {
+			return want
+		}
+	}
+	t.Fatalf("no pipeline stage %s", want)
+	return ""
 }
 
 type action struct {
@@ -126,68 +147,82 @@ func stageActions(t *testing.T, dir, stage string) []action {
 	return nil
 }
 
-func TestProdWaitsForApprovalAndItsRegionsDeployInParallel(t *testing.T) {
+// Each environment deploys in two pipeline stages: "<env>-keys", every
+// distribution region's key stack in parallel, then "<env>", the images
+// stack followed by its verification; the approval, where required, comes
+// first. Every stack deploys behind its permissions-broadening check.
+func TestProdWaitsForApprovalAndDeploysItsKeysBeforeItsImages(t *testing.T) {
 	dir, _ := synthPipeline(t)
-	for _, env := range Environments() {
-		actions := stageActions(t, dir, env.Name)
+	firstAction := func(actions []action) action {
 		first := actions[0]
 		for _, a := range actions {
 			if a.RunOrder < first.RunOrder {
 				first = a
 			}
 		}
-		approval := first.Category == "Approval" && first.Provider == "Manual"
-		if approval != env.RequireApproval {
-			t.Errorf("%s: first action %+v; approval %v, want %v", env.Name, first, approval, env.RequireApproval)
-		}
-		// Every stack of the environment deploys at the same run order: in parallel.
-		deploys := map[string]float64{}
+		return first
+	}
+	deploys := func(actions []action) map[string]float64 {
+		out := map[string]float64{}
 		for _, a := range actions {
 			if a.Provider == "CloudFormation" && strings.HasSuffix(a.Name, ".Deploy") {
-				deploys[a.StackName] = a.RunOrder
+				out[a.StackName] = a.RunOrder
 			}
 		}
-		want := []string{"GoldenAmi-" + env.Name}
-		for _, r := range env.DistributionRegions {
-			want = append(want, "GoldenAmi-"+env.Name+"-keys-"+r)
-		}
-		if len(deploys) != len(want) {
-			t.Errorf("%s deploys %v, want %v", env.Name, deploys, want)
-		}
-		for _, name := range want {
-			if deploys[name] != deploys[want[0]] {
-				t.Errorf("%s: %s deploys at run order %v, %s at %v; want them in parallel", env.Name, name, deploys[name], want[0], deploys[want[0]])
-			}
-		}
-		if len(env.DistributionRegions) < 1 {
-			continue
-		}
-		// Each stage is preceded by its permissions-broadening check and the images stage followed by its verification.
-		var checks, verify int
+		return out
+	}
+	checks := func(actions []action) (n int) {
 		for _, a := range actions {
 			if strings.Contains(a.Name, "Check") {
-				checks++
+				n++
 			}
+		}
+		return n
+	}
+	for _, env := range Environments() {
+		images := stageActions(t, dir, env.Name)
+		first := images
+		if len(env.DistributionRegions) > 0 {
+			keys := stageActions(t, dir, keysStage(t, dir, env))
+			first = keys
+			got := deploys(keys)
+			if len(got) != len(env.DistributionRegions) {
+				t.Errorf("%s-keys deploys %v, want the key stacks of %v", env.Name, got, env.DistributionRegions)
+			}
+			for _, r := range env.DistributionRegions {
+				name := "GoldenAmi-" + env.Name + "-keys-" + r
+				if at, ok := got[name]; !ok || at != got["GoldenAmi-"+env.Name+"-keys-"+env.DistributionRegions[0]] {
+					t.Errorf("%s-keys: %s deploys at %v (present %v); want every region in parallel", env.Name, name, at, ok)
+				}
+			}
+			if n := checks(keys); n < len(env.DistributionRegions) {
+				t.Errorf("%s-keys: %d permission checks for %d stacks", env.Name, n, len(env.DistributionRegions))
+			}
+		}
+		f := firstAction(first)
+		if approval := f.Category == "Approval" && f.Provider == "Manual"; approval != env.RequireApproval {
+			t.Errorf("%s: first action %+v; approval %v, want %v", env.Name, f, approval, env.RequireApproval)
+		}
+		if f := firstAction(images); len(env.DistributionRegions) > 0 && f.Category == "Approval" {
+			t.Errorf("%s: the images stage asks for approval again (%+v)", env.Name, f)
+		}
+		got := deploys(images)
+		at, ok := got["GoldenAmi-"+env.Name]
+		if len(got) != 1 || !ok {
+			t.Errorf("%s deploys %v, want GoldenAmi-%s alone", env.Name, got, env.Name)
+		}
+		verify := 0
+		for _, a := range images {
 			if strings.Contains(a.Name, "Verify-"+env.Name) {
 				verify++
-				if a.RunOrder <= deploys["GoldenAmi-"+env.Name] {
-					t.Errorf("%s: verification runs at %v, before or with the deploy at %v", env.Name, a.RunOrder, deploys["GoldenAmi-"+env.Name])
+				if a.RunOrder <= at {
+					t.Errorf("%s: verification runs at %v, before or with the deploy at %v", env.Name, a.RunOrder, at)
 				}
 			}
 		}
-		if checks < len(want) || verify != 1 {
-			t.Errorf("%s: %d permission checks for %d stacks, %d verifications", env.Name, checks, len(want), verify)
+		if n := checks(images); n < 1 || verify != 1 {
+			t.Errorf("%s: %d permission checks, %d verifications; want at least 1 and 1", env.Name, n, verify)
 		}
-	}
-	prod := stageActions(t, dir, "prod")
-	regions := map[string]bool{}
-	for _, a := range prod {
-		if a.Provider == "CloudFormation" {
-			regions[a.StackName] = true
-		}
-	}
-	if len(regions) < 3 {
-		t.Errorf("prod deploys %d stacks; want the home region and at least two more in parallel", len(regions))
 	}
 }
 
