@@ -81,6 +81,12 @@ type Image struct {
 	InstanceTypes []string
 	// Upstream is where the parent image comes from.
 	Upstream Upstream
+	// RootDeviceName is the parent image's root device; empty means the
+	// construct's default, /dev/xvda on Linux (Amazon Linux, Debian) and
+	// /dev/sda1 on Windows. Set "/dev/sda1" for Ubuntu, RHEL or SUSE
+	// upstreams: validation refuses a Linux upstream whose name says one of
+	// them without it.
+	RootDeviceName string
 }
 
 // Upstream names the one source the upstream monitor follows. Set exactly one of
@@ -166,6 +172,19 @@ func (u Upstream) validate() (string, error) {
 	return "", nil
 }
 
+// source is the field and value of the upstream's one source.
+func (u Upstream) source() (string, string) {
+	switch {
+	case u.PlatformBranch != "":
+		return ".PlatformBranch", u.PlatformBranch
+	case u.PlatformARN != "":
+		return ".PlatformARN", u.PlatformARN
+	case u.ImageNamePattern != "":
+		return ".ImageNamePattern", u.ImageNamePattern
+	}
+	return ".SourceParameterName", u.SourceParameterName
+}
+
 // fits checks that the upstream source does not name another platform or
 // architecture than the image's, as AWS's public parameters, Elastic
 // Beanstalk branches and image names do (".../al2023-ami-kernel-default-arm64",
@@ -175,16 +194,14 @@ func (u Upstream) fits(platform gi.Platform, arch gi.Architecture) (string, erro
 	if platform.Validate() != nil || arch.Validate() != nil || gi.ValidatePlatformArchitecture(platform, arch) != nil {
 		return "", nil // reported as Platform/Architecture
 	}
-	field, value := ".SourceParameterName", u.SourceParameterName
-	switch {
-	case u.PlatformBranch != "":
-		field, value = ".PlatformBranch", u.PlatformBranch
-	case u.PlatformARN != "":
-		field, value = ".PlatformARN", u.PlatformARN
-	case u.ImageNamePattern != "":
-		field, value = ".ImageNamePattern", u.ImageNamePattern
-	}
+	field, value := u.source()
 	lower := strings.ToLower(value)
+	if field == ".SourceParameterName" {
+		// The name's last segment says what it holds: AWS publishes Linux
+		// AMIs under /aws/service/ami-windows-latest/ too (Amazon Linux 2
+		// with mono or SQL Server).
+		lower = lower[strings.LastIndex(lower, "/")+1:]
+	}
 	var names []string
 	switch {
 	case strings.Contains(lower, "arm64") || strings.Contains(lower, "aarch64"):
@@ -196,12 +213,15 @@ func (u Upstream) fits(platform gi.Platform, arch gi.Architecture) (string, erro
 			names = append(names, "x86_64")
 		}
 	}
+	windows := strings.Contains(lower, "windows")
+	linux := strings.Contains(lower, "linux") || strings.Contains(lower, "al2023") || strings.Contains(lower, "amzn")
 	switch {
-	case strings.Contains(lower, "windows"):
+	case windows && linux: // says both: no opinion
+	case windows:
 		if platform != gi.PlatformWindows {
 			names = append(names, "Windows")
 		}
-	case strings.Contains(lower, "linux") || strings.Contains(lower, "al2023") || strings.Contains(lower, "amzn"):
+	case linux:
 		if platform != gi.PlatformLinux {
 			names = append(names, "Linux")
 		}
@@ -309,6 +329,13 @@ func (e Environment) Validate() error {
 			fail(field+".Upstream"+sub, err)
 		} else if sub, err := img.Upstream.fits(img.Platform, img.Architecture); err != nil {
 			fail(field+".Upstream"+sub, err)
+		}
+		if img.RootDeviceName != "" {
+			if err := validate.DeviceName(img.RootDeviceName); err != nil {
+				fail(field+".RootDeviceName", err)
+			}
+		} else if _, value := img.Upstream.source(); img.Platform == gi.PlatformLinux && gi.ParentNeedsRootDeviceName(value) {
+			fail(field+".RootDeviceName", fmt.Errorf("is empty, so the recipe encrypts /dev/xvda (Amazon Linux's root device), but the upstream %q looks like a parent whose root device is /dev/sda1 (want \"/dev/sda1\", or the parent's root device)", value))
 		}
 	}
 	if err := validate.Unique(names); err != nil {

@@ -75,6 +75,11 @@ func TestInvalidEnvironmentsFailWithTheFieldAndValue(t *testing.T) {
 		{"TestFailsWhenUpstreamImageNameIsOfAnotherPlatform", func(e *Environment) {
 			e.Images[0].Upstream = Upstream{ImageOwner: "amazon", ImageNamePattern: "Windows_Server-2022-English-Full-Base-*"}
 		}, `environment "test": Images[0].Upstream.ImageNamePattern "Windows_Server-2022-English-Full-Base-*" names Windows images, but the image is Linux/x86_64`},
+		{"TestFailsWhenAnUbuntuUpstreamHasNoRootDevice", func(e *Environment) {
+			e.Images[0].Upstream = Upstream{SourceParameterName: "/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id"}
+		}, `environment "test": Images[0].RootDeviceName is empty, so the recipe encrypts /dev/xvda (Amazon Linux's root device), but the upstream "/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id" looks like a parent whose root device is /dev/sda1 (want "/dev/sda1", or the parent's root device)`},
+		{"TestFailsWhenRootDeviceIsMalformed", func(e *Environment) { e.Images[0].RootDeviceName = "sda1" },
+			`environment "test": Images[0].RootDeviceName "sda1" is not a device name (want e.g. "/dev/xvda" or "/dev/sda1")`},
 		{"TestFailsWhenInstanceTypeDoesNotFitArchitecture", func(e *Environment) { e.Images[0].InstanceTypes = []string{"m7g.large"} },
 			`environment "test": Images[0].InstanceTypes[0] "m7g.large" is an arm64 (Graviton) instance type, not x86_64 (want e.g. "m7i.large")`},
 		{"TestFailsWhenImageNameIsInvalid", func(e *Environment) { e.Images[0].Name = "AL2023" },
@@ -288,6 +293,24 @@ func TestProdPatchBuildIsNotBeforePatchTuesday(t *testing.T) {
 			if build.Before(patchTuesday) {
 				t.Errorf("%s: the build on %s comes before Patch Tuesday %s", prod.Schedule, build.Format("2006-01-02"), patchTuesday.Format("2006-01-02"))
 			}
+		}
+	}
+}
+
+// Upstreams the fit and root-device checks must not refuse: a Linux AMI AWS
+// publishes under ami-windows-latest, Debian (whose root is /dev/xvda), and
+// Ubuntu with its root device named.
+func TestValidUpstreamsPass(t *testing.T) {
+	for name, img := range map[string]Image{
+		"Amazon Linux 2 with mono, under ami-windows-latest": {Upstream: Upstream{SourceParameterName: "/aws/service/ami-windows-latest/amzn2-ami-hvm-2.0.20191217.0-x86_64-gp2-mono"}},
+		"Debian":                            {Upstream: Upstream{SourceParameterName: "/aws/service/debian/release/bookworm/latest/amd64"}},
+		"Ubuntu with its root device named": {Upstream: Upstream{SourceParameterName: "/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id"}, RootDeviceName: "/dev/sda1"},
+	} {
+		e := validEnv()
+		img.Name, img.Platform, img.Architecture, img.StigLevel = "base", gi.PlatformLinux, gi.ArchitectureX86_64, gi.StigMedium
+		e.Images = []Image{img}
+		if err := e.Validate(); err != nil {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 }

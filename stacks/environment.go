@@ -112,6 +112,7 @@ func NewGoldenImageStack(scope constructs.Construct, id *string, props *GoldenIm
 			Architecture:          img.Architecture,
 			StigLevel:             img.StigLevel,
 			InstanceTypes:         strsOrNil(img.InstanceTypes),
+			RootDeviceName:        strOrNil(img.RootDeviceName),
 			UpstreamParameterName: str("/golden-ami/" + env.Name + "/" + img.Name + "/upstream"),
 			UpstreamParameterSeed: upstreamSeed(img.Upstream),
 			DistributionRegions:   strsOrNil(env.DistributionRegions),

@@ -71,12 +71,10 @@ func (c PipelineConfig) Validate() error {
 			fail("ConnectionARN", fmt.Errorf("%q is not a CodeConnections connection ARN", c.ConnectionARN))
 		} else {
 			// The pipeline's source action uses the connection from the
-			// tools account and region; another's fails at deployment.
+			// tools account; another account's fails at deployment.
+			// (Connections are global: one made in another region works.)
 			if m[2] != c.Account && validate.Account(c.Account) == nil {
 				fail("ConnectionARN", fmt.Errorf("%q is in account %s, not the pipeline's account %s", c.ConnectionARN, m[2], c.Account))
-			}
-			if m[1] != c.Region && validate.Region(c.Region) == nil {
-				fail("ConnectionARN", fmt.Errorf("%q is in region %s, not the pipeline's region %s", c.ConnectionARN, m[1], c.Region))
 			}
 		}
 		if !repositoryPattern.MatchString(c.Repository) {

@@ -156,8 +156,11 @@ type GoldenFleetProps struct {
 	// replacement is in service before the instance it replaces goes.
 	//
 	// Default: 110, or MinHealthyPercentage + 100 when that is lower. (Left
-	// unset, Auto Scaling would terminate and launch at once: a
-	// one-instance group would be down for every rollout.)
+	// unset, Auto Scaling would use the group's instance maintenance
+	// policy, or without one terminate and launch at once: a one-instance
+	// group would be down for every rollout. Being sent with every refresh,
+	// it overrides a maintenance policy's maximum: set it to that maximum to
+	// keep it.)
 	MaxHealthyPercentage *float64
 
 	// CheckpointPercentages are where a refresh pauses for CheckpointDelay

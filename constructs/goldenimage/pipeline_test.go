@@ -789,3 +789,16 @@ func TestUbuntuParentWithItsRootDevice(t *testing.T) {
 		"BlockDeviceMappings": []interface{}{assertions.Match_ObjectLike(&map[string]interface{}{"DeviceName": "/dev/sda1"})},
 	})
 }
+
+// Debian's official AMIs use /dev/xvda: a Debian parent needs no
+// RootDeviceName.
+func TestDebianParentKeepsTheDefaultRootDevice(t *testing.T) {
+	stack := newStack(t)
+	gi.NewGoldenImagePipeline(stack, jsii.String("Img"), &gi.GoldenImagePipelineProps{
+		ImageName:   jsii.String("debian12"),
+		ParentImage: gi.ParentImageFromParameterName("/aws/service/debian/release/bookworm/latest/amd64"),
+	})
+	hasProps(t, assertions.Template_FromStack(stack, nil), "AWS::ImageBuilder::ImageRecipe", map[string]interface{}{
+		"BlockDeviceMappings": []interface{}{assertions.Match_ObjectLike(&map[string]interface{}{"DeviceName": "/dev/xvda"})},
+	})
+}

@@ -91,8 +91,8 @@ type GoldenImagePipelineProps struct {
 	//
 	// Default: "/dev/xvda" (Linux, as on Amazon Linux) or "/dev/sda1" (Windows).
 	// Set "/dev/sda1" for Ubuntu or RHEL parents: left unset with a Linux
-	// parent whose name says Ubuntu, Debian, RHEL or SUSE, it fails
-	// validation.
+	// parent whose name says Ubuntu, RHEL or SUSE, it fails validation
+	// (ParentNeedsRootDeviceName).
 	RootDeviceName *string
 
 	// RootVolumeSizeGiB is the size of the root volume.
@@ -273,8 +273,19 @@ var defaultRootDevice = map[Platform]string{PlatformLinux: "/dev/xvda", Platform
 
 // sda1Parent matches the names of Linux parents whose root device is
 // /dev/sda1 rather than Amazon Linux's /dev/xvda: Ubuntu (Canonical's
-// public parameters), Debian, RHEL and SUSE.
-var sda1Parent = regexp.MustCompile(`ubuntu|canonical|debian|rhel|redhat|red-hat|suse|sles`)
+// public parameters), RHEL and SUSE. (Debian's official AMIs use
+// /dev/xvda.)
+var sda1Parent = regexp.MustCompile(`ubuntu|canonical|rhel|redhat|red-hat|suse|sles`)
+
+// ParentNeedsRootDeviceName reports whether a Linux parent image named
+// name (an SSM parameter name, an image ARN or name pattern, an Elastic
+// Beanstalk branch) looks like one whose root device is not Amazon Linux's
+// /dev/xvda, the default RootDeviceName: Ubuntu, RHEL and SUSE use
+// /dev/sda1. A pipeline built on one must set RootDeviceName; the
+// construct refuses one without it.
+func ParentNeedsRootDeviceName(name string) bool {
+	return sda1Parent.MatchString(strings.ToLower(name))
+}
 
 // parentHint is the field and the literal value that names the parent
 // image, when one does: the ParentImage's parameter name or image ARN, or
@@ -502,8 +513,8 @@ func (p *GoldenImagePipelineProps) validate(stack awscdk.Stack) error {
 		// The default /dev/xvda is Amazon Linux's root device; on a parent
 		// whose root is /dev/sda1 the recipe's mapping would describe a new,
 		// empty volume instead, and the build fail at launch.
-		if field, value := p.parentHint(); sda1Parent.MatchString(strings.ToLower(value)) {
-			fail("RootDeviceName", fmt.Errorf("is unset, so the recipe encrypts /dev/xvda (Amazon Linux's root device), but %s %q looks like a parent whose root device is /dev/sda1 (want RootDeviceName \"/dev/sda1\", or the parent's root device)", field, value))
+		if field, value := p.parentHint(); ParentNeedsRootDeviceName(value) {
+			fail("RootDeviceName", fmt.Errorf("is unset, so the recipe encrypts /dev/xvda (Amazon Linux's root device), but %s %q looks like a parent whose root device is /dev/sda1 (want RootDeviceName \"/dev/sda1\", or the parent's root device, \"/dev/xvda\" included)", field, value))
 		}
 	}
 	if v := p.RootVolumeSizeGiB; v != nil && (*v < 1 || *v > 16384 || *v != math.Trunc(*v)) {

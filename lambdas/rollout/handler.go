@@ -259,15 +259,21 @@ func (h *Handler) converge(ctx context.Context) (res Result, warn bool, err erro
 			}
 			return res, true, nil
 		}
-		if len(sideways) > 0 {
-			res.Reason += fmt.Sprintf("; %d in-service instances (%s) run another version that launches %s with the same settings, so they are not refreshed",
-				len(sideways), strings.Join(sideways, ", "), ami)
-		}
 		if len(lagging) == 0 {
+			if len(sideways) > 0 {
+				res.Reason += fmt.Sprintf("; %d in-service instances (%s) run another version that launches %s with the same settings, so they are not refreshed",
+					len(sideways), strings.Join(sideways, ", "), ami)
+			}
 			return res, false, nil
 		}
 		res.Reason += fmt.Sprintf(", but %d in-service instances (%s) run another version: something other than this function moved the group without replacing them",
 			len(lagging), strings.Join(lagging, ", "))
+		if len(sideways) > 0 {
+			// SkipMatching compares version numbers, so the refresh
+			// replaces these too.
+			res.Reason += fmt.Sprintf(" (the refresh also replaces %d on another version with the same AMI and settings: %s)",
+				len(sideways), strings.Join(sideways, ", "))
+		}
 		res, err := h.startRefresh(ctx, res, current, ami)
 		return res, false, err
 	}

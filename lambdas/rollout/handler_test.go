@@ -996,9 +996,12 @@ func TestDeploymentAfterARolloutMovesTheGroupSideways(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		// deployed is the version the deployment writes (version 3).
-		deployed  ltVersion
-		want      Result
-		wantStart string
+		deployed ltVersion
+		// onVersion1 are instances still on the first version (amiA);
+		// the others run the rollout's version 2.
+		onVersion1 []string
+		want       Result
+		wantStart  string
 	}{
 		{
 			name:     "same AMI, same settings: nothing to refresh",
@@ -1015,6 +1018,18 @@ func TestDeploymentAfterARolloutMovesTheGroupSideways(t *testing.T) {
 					", but 2 in-service instances (i-1, i-2) run another version: something other than this function moved the group without replacing them"},
 			wantStart: "3",
 		},
+		{
+			// One instance lags on amiA: the refresh to version 3 replaces
+			// it, and the sideways one too (its version number differs).
+			name:       "one instance lagging, one sideways: the reason says the refresh replaces both",
+			deployed:   ltVersion{image: amiB, description: "CloudFormation"},
+			onVersion1: []string{"i-2"},
+			want: Result{Decision: DecisionStarted, AMI: amiB, LaunchTemplateVersion: "3", InstanceRefreshID: "r-2",
+				Reason: "auto scaling group web is on launch template " + ltID + " version 3, which launches " + amiB +
+					", but 1 in-service instances (i-2) run another version: something other than this function moved the group without replacing them" +
+					" (the refresh also replaces 1 on another version with the same AMI and settings: i-1)"},
+			wantStart: "3",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			logs := captureLogs(t)
@@ -1025,9 +1040,13 @@ func TestDeploymentAfterARolloutMovesTheGroupSideways(t *testing.T) {
 				t.Fatalf("rollout of %s = %+v, %v; want started on version 2", amiB, first, err)
 			}
 			w.complete(first.InstanceRefreshID, astypes.InstanceRefreshStatusSuccessful)
-			w.instances = []astypes.Instance{
-				instance("i-1", "2", astypes.LifecycleStateInService, false),
-				instance("i-2", "2", astypes.LifecycleStateInService, false),
+			w.instances = nil
+			for _, id := range []string{"i-1", "i-2"} {
+				version := "2"
+				if slices.Contains(tc.onVersion1, id) {
+					version = "1"
+				}
+				w.instances = append(w.instances, instance(id, version, astypes.LifecycleStateInService, false))
 			}
 			// A routine deployment: version 3, and the group on it.
 			w.versions = append(w.versions, tc.deployed)
