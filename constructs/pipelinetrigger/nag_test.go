@@ -3,6 +3,7 @@ package pipelinetrigger_test
 import (
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
 	gi "github.com/platform-eng/golden-ami/constructs/goldenimage"
@@ -14,12 +15,8 @@ import (
 // stacks, where the partition, region and account of the trigger's ARNs
 // are tokens: its suppressions must still match cdk-nag's findings.
 func TestNagCleanInEveryAppSetup(t *testing.T) {
-	for _, setup := range cdktest.AppSetups() {
-		t.Run(setup.Name, func(t *testing.T) {
-			stack := setup.NewStack(t, "Test")
-			pipeline := gi.NewGoldenImagePipeline(stack, jsii.String("AL2023"), &gi.GoldenImagePipelineProps{ImageName: jsii.String("al2023")})
-			pipelinetrigger.NewPipelineTrigger(stack, jsii.String("Trigger"), &pipelinetrigger.PipelineTriggerProps{Pipeline: pipeline})
-			cdktest.NagClean(t, stack)
-		})
-	}
+	cdktest.NagCleanInEveryAppSetup(t, "Test", func(t *testing.T, stack awscdk.Stack) {
+		pipeline := gi.NewGoldenImagePipeline(stack, jsii.String("AL2023"), &gi.GoldenImagePipelineProps{ImageName: jsii.String("al2023")})
+		pipelinetrigger.NewPipelineTrigger(stack, jsii.String("Trigger"), &pipelinetrigger.PipelineTriggerProps{Pipeline: pipeline})
+	})
 }

@@ -280,6 +280,19 @@ func (s AppSetup) NewStack(t testing.TB, id string) awscdk.Stack {
 	return awscdk.NewStack(app, str(id), &awscdk.StackProps{Env: s.Env})
 }
 
+// NagCleanInEveryAppSetup runs define on a stack named stackName in each
+// of AppSetups, as a subtest, and requires the stack to be nag-clean.
+func NagCleanInEveryAppSetup(t *testing.T, stackName string, define func(t *testing.T, stack awscdk.Stack)) {
+	t.Helper()
+	for _, setup := range AppSetups() {
+		t.Run(setup.Name, func(t *testing.T) {
+			stack := setup.NewStack(t, stackName)
+			define(t, stack)
+			NagClean(t, stack)
+		})
+	}
+}
+
 // NagClean applies the compliance packs to stack and reports each
 // unsuppressed finding as a test error.
 func NagClean(t testing.TB, stack awscdk.Stack) {
