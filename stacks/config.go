@@ -61,6 +61,13 @@ type Environment struct {
 	// environment's account and Region holding a Slack incoming-webhook URL;
 	// empty means no Slack.
 	SlackWebhookSecretARN string
+	// PermissionsBoundary is the name of the IAM managed policy, in the
+	// environment's account, that every role of the environment's stacks
+	// gets as its permissions boundary; empty means none. The execution
+	// policies in bootstrap/ let CloudFormation create and change roles
+	// only with PermissionsBoundaryName, bootstrap/permissions-boundary.json,
+	// created in the account before the first deployment.
+	PermissionsBoundary string
 	// Images are the golden images to build: at least one.
 	Images []Image
 }
@@ -292,6 +299,9 @@ func (e Environment) Validate() error {
 		} else if e.Schedule == "" {
 			fail("StartCondition", fmt.Errorf("%q is set but Schedule is empty (want a Schedule, or no StartCondition: it applies only to schedule ticks; a build started by the upstream trigger or by hand always runs)", e.StartCondition))
 		}
+	}
+	if err := validatePolicyName(e.PermissionsBoundary); err != nil {
+		fail("PermissionsBoundary", err)
 	}
 	validateEmails(e.NotificationEmails, fail)
 	if a := e.SlackWebhookSecretARN; a != "" {

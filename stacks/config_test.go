@@ -138,6 +138,11 @@ func TestInvalidEnvironmentsFailWithTheFieldAndValue(t *testing.T) {
 		{"TestFailsWhenSlackSecretARNIsMalformed", func(e *Environment) {
 			e.SlackWebhookSecretARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack"
 		}, `environment "test": SlackWebhookSecretARN "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack" is not a complete Secrets Manager secret ARN (want arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)`},
+		{"TestFailsWhenPermissionsBoundaryIsAnARN", func(e *Environment) {
+			e.PermissionsBoundary = "arn:aws:iam::123456789012:policy/GoldenAmiPermissionsBoundary"
+		}, `environment "test": PermissionsBoundary "arn:aws:iam::123456789012:policy/GoldenAmiPermissionsBoundary" is an ARN; want the policy's name (the boundary is the policy of that name in the stack's own account)`},
+		{"TestFailsWhenPermissionsBoundaryIsNotAPolicyName", func(e *Environment) { e.PermissionsBoundary = "golden ami boundary" },
+			`environment "test": PermissionsBoundary "golden ami boundary" is not an IAM policy name (1-128 letters, digits and +=,.@_-)`},
 		{"TestFailsWhenDistributionAccountsRepeat", func(e *Environment) {
 			e.DistributionAccounts = []string{"111111111111", "222222222222", "111111111111"}
 		}, `environment "test": DistributionAccounts [2] "111111111111" duplicates [0]`},

@@ -296,7 +296,17 @@ func stackProps(env Environment, region, name, description string) awscdk.StackP
 		StackName:             str(name),
 		Description:           str(description),
 		TerminationProtection: boolean(env.TerminationProtection),
+		PermissionsBoundary:   permissionsBoundary(env.PermissionsBoundary),
 	}
+}
+
+// permissionsBoundary is the boundary of the given policy name for every
+// role of a stack (each in the stack's own account), or nil for none.
+func permissionsBoundary(name string) awscdk.PermissionsBoundary {
+	if name == "" {
+		return nil
+	}
+	return awscdk.PermissionsBoundary_FromName(str(name))
 }
 
 func tagStack(s awscdk.Stack, env Environment) {

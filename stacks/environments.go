@@ -20,6 +20,9 @@ func DeliveryPipeline() PipelineConfig {
 		// Placeholder: a secret holding the Slack incoming-webhook URL for pipeline runs.
 		SlackWebhookSecretARN: "arn:aws:secretsmanager:us-east-1:999999999999:secret:golden-ami/slack-webhook-AbCdEf",
 		NotificationEmails:    []string{"platform-team@example.com"},
+		// Every role of the pipeline stack is bounded by this policy
+		// (bootstrap/permissions-boundary.json); create it first.
+		PermissionsBoundary: PermissionsBoundaryName,
 	}
 }
 
@@ -38,6 +41,9 @@ func Environments() []Environment {
 			StartCondition: gi.StartOnSchedule,
 			// Look for a new upstream base image every hour.
 			UpstreamCheckInterval: time.Hour,
+			// Every role is bounded by bootstrap/permissions-boundary.json,
+			// created under this name in the account before deploying.
+			PermissionsBoundary: PermissionsBoundaryName,
 			Images: []Image{
 				{
 					Name:          "al2023",
@@ -64,6 +70,7 @@ func Environments() []Environment {
 			Schedule:              "cron(0 22 ? * TUE#2 *)",
 			StartCondition:        gi.StartOnSchedule,
 			UpstreamCheckInterval: 6 * time.Hour,
+			PermissionsBoundary:   PermissionsBoundaryName,
 			TerminationProtection: true,
 			RequireApproval:       true,
 			// Placeholders: who hears about prod builds, decisions and alarms.

@@ -21,6 +21,8 @@ import (
 
 // PipelineStackProps configures the delivery pipeline stack.
 type PipelineStackProps struct {
+	// StackProps of the pipeline stack. A nil PermissionsBoundary takes
+	// Pipeline.PermissionsBoundary.
 	awscdk.StackProps
 	// Pipeline is the validated pipeline configuration.
 	Pipeline PipelineConfig
@@ -71,8 +73,12 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *PipelineSta
 		panic(errors.New("stacks: NewPipelineStack props is nil (want the validated PipelineConfig in Pipeline and the Environments to deploy)"))
 	}
 	cfg := props.Pipeline
+	stackProps := props.StackProps
+	if stackProps.PermissionsBoundary == nil {
+		stackProps.PermissionsBoundary = permissionsBoundary(cfg.PermissionsBoundary)
+	}
 	stack := &PipelineStack{
-		Stack:   awscdk.NewStack(scope, id, &props.StackProps),
+		Stack:   awscdk.NewStack(scope, id, &stackProps),
 		Waves:   map[string]pipelines.Wave{},
 		Stages:  map[string]*EnvironmentStages{},
 		regions: map[string][]string{},

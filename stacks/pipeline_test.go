@@ -490,6 +490,8 @@ func TestInvalidPipelineConfig(t *testing.T) {
 		{"TestFailsWhenSlackSecretARNIsMalformed", func(c *PipelineConfig) {
 			c.SlackWebhookSecretARN = "arn:aws:secretsmanager:us-east-1:999999999999:secret:slack"
 		}, `pipeline: SlackWebhookSecretARN "arn:aws:secretsmanager:us-east-1:999999999999:secret:slack" is not a complete Secrets Manager secret ARN (want arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)`},
+		{"TestFailsWhenPermissionsBoundaryIsTooLong", func(c *PipelineConfig) { c.PermissionsBoundary = strings.Repeat("b", 129) },
+			`pipeline: PermissionsBoundary "` + strings.Repeat("b", 129) + `" is not an IAM policy name (1-128 letters, digits and +=,.@_-)`},
 		{"TestFailsWhenNotificationEmailsRepeatExactly", func(c *PipelineConfig) { c.NotificationEmails = []string{"ops@example.com", "ops@example.com"} },
 			`pipeline: NotificationEmails [1] "ops@example.com" duplicates [0] (compared case-insensitively; each address subscribes once)`},
 		{"TestFailsWhenNotificationEmailsDifferOnlyInCase", func(c *PipelineConfig) { c.NotificationEmails = []string{"ops@example.com", "Ops@Example.com"} },

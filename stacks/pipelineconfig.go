@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/platform-eng/golden-ami/internal/validate"
 )
@@ -33,6 +34,13 @@ type PipelineConfig struct {
 	// SlackWebhookSecretARN names the secret with the Slack webhook URL for
 	// pipeline notifications, in Account and Region; empty means no Slack.
 	SlackWebhookSecretARN string
+	// PermissionsBoundary is the name of the IAM managed policy, in Account,
+	// that every role of the pipeline stack gets as its permissions
+	// boundary; empty means none. The stages' roles take each environment's
+	// own PermissionsBoundary. bootstrap/pipeline-execution-policy.json lets
+	// CloudFormation create and change roles only with
+	// PermissionsBoundaryName.
+	PermissionsBoundary string
 }
 
 // Pinned tool versions: the CLI must read this library's cloud assembly.
@@ -48,7 +56,28 @@ var (
 	connectionARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:(?:codestar-connections|codeconnections):([a-z0-9-]+):([0-9]{12}):connection/[0-9a-f-]{36}$`)
 	codeCommitPattern    = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
 	goToolchainPattern   = regexp.MustCompile(`^go1\.[0-9]+\.[0-9]+$`)
+	// policyNamePattern is IAM's pattern for a managed policy name.
+	policyNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
 )
+
+// PermissionsBoundaryName is the permissions boundary the example
+// configuration gives every role, and the one the execution policies in
+// bootstrap/ require: bootstrap/permissions-boundary.json, created under
+// this name in every account the platform deploys to.
+const PermissionsBoundaryName = "GoldenAmiPermissionsBoundary"
+
+// validatePolicyName accepts an empty name (no boundary) or an IAM managed
+// policy name. A name, not an ARN: the boundary is the policy of that name
+// in the stack's own account and partition.
+func validatePolicyName(name string) error {
+	if name == "" || policyNamePattern.MatchString(name) {
+		return nil
+	}
+	if strings.HasPrefix(name, "arn:") {
+		return fmt.Errorf("%q is an ARN; want the policy's name (the boundary is the policy of that name in the stack's own account)", name)
+	}
+	return fmt.Errorf("%q is not an IAM policy name (1-128 letters, digits and +=,.@_-)", name)
+}
 
 // Validate checks the pipeline configuration, naming the field and the value.
 func (c PipelineConfig) Validate() error {
@@ -89,6 +118,9 @@ func (c PipelineConfig) Validate() error {
 	}
 	if !goToolchainPattern.MatchString(c.GoToolchain) {
 		fail("GoToolchain", fmt.Errorf("%q is not an exact Go toolchain (want e.g. \"go1.26.8\")", c.GoToolchain))
+	}
+	if err := validatePolicyName(c.PermissionsBoundary); err != nil {
+		fail("PermissionsBoundary", err)
 	}
 	validateEmails(c.NotificationEmails, fail)
 	if c.SlackWebhookSecretARN != "" {

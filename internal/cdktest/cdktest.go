@@ -253,6 +253,10 @@ type AppSetup struct {
 	Flags bool
 	// Env is the stacks' environment; nil makes them environment-agnostic.
 	Env *awscdk.Environment
+	// PermissionsBoundary, when set, is the name of the permissions
+	// boundary the stack gives every role (StackProps.PermissionsBoundary),
+	// as a team whose roles must be bounded does.
+	PermissionsBoundary string
 }
 
 // AppSetups are the setups every construct must synthesize in with no
@@ -263,7 +267,7 @@ func AppSetups() []AppSetup {
 	return []AppSetup{
 		{Name: "flags, env", Flags: true, Env: env},
 		{Name: "flags, env-agnostic", Flags: true},
-		{Name: "no flags, env", Env: env},
+		{Name: "no flags, env, permissions boundary", Env: env, PermissionsBoundary: "TeamBoundary"},
 		{Name: "no flags, env-agnostic"},
 	}
 }
@@ -277,11 +281,16 @@ func (s AppSetup) NewStack(t testing.TB, id string) awscdk.Stack {
 	} else {
 		app = awscdk.NewApp(&awscdk.AppProps{Outdir: str(t.TempDir())})
 	}
-	return awscdk.NewStack(app, str(id), &awscdk.StackProps{Env: s.Env})
+	props := &awscdk.StackProps{Env: s.Env}
+	if s.PermissionsBoundary != "" {
+		props.PermissionsBoundary = awscdk.PermissionsBoundary_FromName(str(s.PermissionsBoundary))
+	}
+	return awscdk.NewStack(app, str(id), props)
 }
 
 // NagCleanInEveryAppSetup runs define on a stack named stackName in each
-// of AppSetups, as a subtest, and requires the stack to be nag-clean.
+// of AppSetups, as a subtest, and requires the stack to be nag-clean; in a
+// setup with a PermissionsBoundary, every role must have it too.
 func NagCleanInEveryAppSetup(t *testing.T, stackName string, define func(t *testing.T, stack awscdk.Stack)) {
 	t.Helper()
 	for _, setup := range AppSetups() {
@@ -289,8 +298,32 @@ func NagCleanInEveryAppSetup(t *testing.T, stackName string, define func(t *test
 			stack := setup.NewStack(t, stackName)
 			define(t, stack)
 			NagClean(t, stack)
+			if setup.PermissionsBoundary != "" {
+				for _, p := range UnboundedRoles(TemplateJSON(t, stack), setup.PermissionsBoundary) {
+					t.Error(p)
+				}
+			}
 		})
 	}
+}
+
+// UnboundedRoles lists the roles in template whose permissions boundary is
+// not the managed policy named boundary, and fails when there is no role.
+func UnboundedRoles(template map[string]interface{}, boundary string) []string {
+	roles := ResourcesOfType(template, "AWS::IAM::Role")
+	if len(roles) == 0 {
+		return []string{"the template defines no role to check for permissions boundary " + boundary}
+	}
+	var problems []string
+	for id, role := range roles {
+		props, _ := role["Properties"].(map[string]interface{})
+		got, _ := json.Marshal(props["PermissionsBoundary"])
+		if !regexp.MustCompile(`:policy/` + regexp.QuoteMeta(boundary) + `"`).Match(got) {
+			problems = append(problems, fmt.Sprintf("role %s has permissions boundary %s, want the policy %s", id, got, boundary))
+		}
+	}
+	sort.Strings(problems)
+	return problems
 }
 
 // NagClean applies the compliance packs to stack and reports each
