@@ -62,6 +62,17 @@ var boundaryBoundedActions = []string{
 	"iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary",
 }
 
+// allOnRolePrefix reports whether every resource is a pattern of roles
+// named GoldenAmi-*.
+func allOnRolePrefix(resources []string) bool {
+	for _, r := range resources {
+		if !strings.HasPrefix(r, "arn:aws:iam::*:role/GoldenAmi-") || !strings.HasSuffix(r, "*") {
+			return false
+		}
+	}
+	return len(resources) > 0
+}
+
 // policyWrites are the IAM actions that change a managed policy.
 var policyWrites = map[string]bool{
 	"iam:CreatePolicy": true, "iam:CreatePolicyVersion": true, "iam:DeletePolicy": true, "iam:DeletePolicyVersion": true,
@@ -349,14 +360,15 @@ func TestPermissionsBoundaryIsNarrow(t *testing.T) {
 }
 
 // The execution policies let CloudFormation create a role, or change what
-// a role may do, only when the role has the boundary, and never change the
-// boundary policy itself.
+// a role may do, only when the role has the boundary, remove a boundary
+// only from the platform's roles (which deleting a role needs), and never
+// change the boundary policy itself.
 func TestExecutionPoliciesRequireThePermissionsBoundary(t *testing.T) {
 	want := "arn:aws:iam::*:policy/" + PermissionsBoundaryName
 	boundaryARN := "arn:aws:iam::111111111111:policy/" + PermissionsBoundaryName
 	for _, name := range append(append([]string{}, environmentPolicies...), pipelinePolicies...) {
 		doc, _ := readPolicy(t, name)
-		creates := false
+		creates, removes := false, false
 		for _, s := range doc.Statement {
 			var got []string
 			for op, keys := range s.Condition {
@@ -375,7 +387,14 @@ func TestExecutionPoliciesRequireThePermissionsBoundary(t *testing.T) {
 					}
 				}
 				if a == "iam:DeleteRolePermissionsBoundary" {
-					t.Errorf("%s: statement %s allows removing a role's boundary", name, s.Sid)
+					// CloudFormation's AWS::IAM::Role handler removes the
+					// boundary before it deletes a role, so deleting or
+					// replacing a role needs it; allowed alone, on the
+					// policy's own role prefix.
+					removes = true
+					if len(s.Action) != 1 || len(s.Condition) != 0 || !allOnRolePrefix(strings1(s.Resource)) {
+						t.Errorf("%s: statement %s allows iam:DeleteRolePermissionsBoundary with %v on %s, want it alone on GoldenAmi-* roles", name, s.Sid, s.Action, s.Resource)
+					}
 				}
 				if policyWrites[a] && anyGlobMatches(strings1(s.Resource), boundaryARN) {
 					t.Errorf("%s: statement %s allows %s on the boundary policy %s", name, s.Sid, a, boundaryARN)
@@ -383,8 +402,8 @@ func TestExecutionPoliciesRequireThePermissionsBoundary(t *testing.T) {
 			}
 		}
 		if strings.Contains(name, "functions") || strings.Contains(name, "pipeline") {
-			if !creates {
-				t.Errorf("%s allows no iam:CreateRole; the templates it deploys define roles", name)
+			if !creates || !removes {
+				t.Errorf("%s allows iam:CreateRole %v, iam:DeleteRolePermissionsBoundary %v; the templates it deploys define roles, which CloudFormation creates and deletes", name, creates, removes)
 			}
 		}
 	}
