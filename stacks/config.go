@@ -252,14 +252,21 @@ func (e Environment) Validate() error {
 	if err := validate.Account(e.Account); err != nil {
 		fail("Account", err)
 	}
-	if err := validate.Region(e.Region); err != nil {
+	if err := validate.KnownRegion(e.Region); err != nil {
 		fail("Region", err)
 	}
 	for i, r := range e.DistributionRegions {
-		if err := validate.Region(r); err != nil {
-			fail(fmt.Sprintf("DistributionRegions[%d]", i), err)
-		} else if r == e.Region {
-			fail(fmt.Sprintf("DistributionRegions[%d]", i), fmt.Errorf("%q is the home Region, which always receives the images", r))
+		field := fmt.Sprintf("DistributionRegions[%d]", i)
+		home := validate.Partition(e.Region)
+		switch err := validate.KnownRegion(r); {
+		case err != nil:
+			fail(field, err)
+		case r == e.Region:
+			fail(field, fmt.Errorf("%q is the home Region, which always receives the images", r))
+		case home != "" && validate.Partition(r) != home:
+			// Image Builder distributes within one partition; the key
+			// stacks' cross-region references stop there too.
+			fail(field, fmt.Errorf("%q is in partition %s, but the home Region %s is in %s (images are distributed within one partition)", r, validate.Partition(r), e.Region, home))
 		}
 	}
 	if err := validate.Unique(e.DistributionRegions); err != nil {

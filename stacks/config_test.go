@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2/regioninfo"
+
 	gi "github.com/platform-eng/golden-ami/constructs/goldenimage"
+	"github.com/platform-eng/golden-ami/internal/validate"
 )
 
 func validEnv() Environment {
@@ -47,6 +50,12 @@ func TestInvalidEnvironmentsFailWithTheFieldAndValue(t *testing.T) {
 			`environment "test": Account "12345678901" is not an AWS account id (want 12 digits)`},
 		{"TestFailsWhenRegionIsMalformed", func(e *Environment) { e.Region = "us-east" },
 			`environment "test": Region "us-east" is not an AWS region (want e.g. "us-east-1")`},
+		{"TestFailsWhenRegionIsMisspelt", func(e *Environment) { e.Region = "us-esat-1" },
+			`environment "test": Region "us-esat-1" is not a region aws-cdk-lib knows (did you mean "us-east-1"?)`},
+		{"TestFailsWhenRegionIsUnknown", func(e *Environment) { e.Region = "xx-nowhere-9" },
+			`environment "test": Region "xx-nowhere-9" is not a region aws-cdk-lib knows (want e.g. "us-east-1")`},
+		{"TestFailsWhenDistributionRegionIsInAnotherPartition", func(e *Environment) { e.DistributionRegions = []string{"eu-west-1", "cn-north-1"} },
+			`environment "test": DistributionRegions[1] "cn-north-1" is in partition aws-cn, but the home Region us-east-1 is in aws (images are distributed within one partition)`},
 		{"TestFailsWhenDistributionRegionIsMalformed", func(e *Environment) { e.DistributionRegions = []string{"eu-west-1", "EU-WEST-2"} },
 			`environment "test": DistributionRegions[1] "EU-WEST-2" is not an AWS region (want e.g. "us-east-1")`},
 		{"TestFailsWhenDistributionRegionIsHome", func(e *Environment) { e.DistributionRegions = []string{"us-east-1"} },
@@ -316,6 +325,30 @@ func TestValidUpstreamsPass(t *testing.T) {
 		e.Images = []Image{img}
 		if err := e.Validate(); err != nil {
 			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// The regions validation accepts are exactly those of the aws-cdk-lib in
+// go.mod, with the same partitions: an upgrade that adds a region fails
+// here until internal/validate lists it.
+func TestKnownRegionsAreAwsCdkLibs(t *testing.T) {
+	want := map[string]string{}
+	for _, r := range *regioninfo.RegionInfo_Regions() {
+		want[*r.Name()] = *r.Partition()
+	}
+	got := validate.Regions()
+	if len(want) < 30 {
+		t.Fatalf("aws-cdk-lib lists %d regions, want its whole table", len(want))
+	}
+	for name, partition := range want {
+		if got[name] != partition {
+			t.Errorf("aws-cdk-lib has region %s in partition %s; internal/validate has %q", name, partition, got[name])
+		}
+	}
+	for name := range got {
+		if _, ok := want[name]; !ok {
+			t.Errorf("internal/validate lists region %s, which aws-cdk-lib does not", name)
 		}
 	}
 }

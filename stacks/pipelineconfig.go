@@ -86,7 +86,7 @@ func (c PipelineConfig) Validate() error {
 	if err := validate.Account(c.Account); err != nil {
 		fail("Account", err)
 	}
-	if err := validate.Region(c.Region); err != nil {
+	if err := validate.KnownRegion(c.Region); err != nil {
 		fail("Region", err)
 	}
 	if !branchPattern.MatchString(c.Branch) {
