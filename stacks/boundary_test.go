@@ -79,27 +79,6 @@ var policyWrites = map[string]bool{
 	"iam:SetDefaultPolicyVersion": true, "iam:TagPolicy": true, "iam:UntagPolicy": true,
 }
 
-type boundaryStatement struct {
-	Sid       string
-	Effect    string
-	Action    []string
-	Resource  json.RawMessage
-	Condition map[string]map[string]json.RawMessage
-}
-
-func readBoundary(t *testing.T) []boundaryStatement {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "bootstrap", boundaryPolicy))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct{ Statement []boundaryStatement }
-	if err := json.Unmarshal(data, &doc); err != nil {
-		t.Fatalf("%s: %v", boundaryPolicy, err)
-	}
-	return doc.Statement
-}
-
 // strings1 reads a policy element that is a string or a list of strings.
 func strings1(raw json.RawMessage) []string {
 	var one string
@@ -284,7 +263,8 @@ func assumeTargets(resource json.RawMessage, condition map[string]map[string]jso
 // policies they attach (but for boundaryLeavesOut), and sts:AssumeRole on
 // every role they assume.
 func TestPermissionsBoundaryCoversEveryRole(t *testing.T) {
-	boundary := readBoundary(t)
+	doc, _ := readPolicy(t, boundaryPolicy)
+	boundary := doc.Statement
 	actions, assumes := roleActions(t)
 	allows := func(action, resource string) bool {
 		for _, s := range boundary {
@@ -327,9 +307,9 @@ func TestPermissionsBoundaryCoversEveryRole(t *testing.T) {
 // nothing no role is given, and sts:AssumeRole only on the CDK bootstrap
 // roles and the platform's own.
 func TestPermissionsBoundaryIsNarrow(t *testing.T) {
-	boundary := readBoundary(t)
+	doc, size := readPolicy(t, boundaryPolicy)
+	boundary := doc.Statement
 	actions, _ := roleActions(t)
-	_, size := readPolicy(t, boundaryPolicy)
 	if size > 6144 {
 		t.Errorf("%s is %d characters; IAM managed policies hold at most 6144", boundaryPolicy, size)
 	}
