@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -274,12 +275,7 @@ func TestPermissionsBoundaryCoversEveryRole(t *testing.T) {
 		}
 		return false
 	}
-	var names []string
-	for a := range actions {
-		names = append(names, a)
-	}
-	sort.Strings(names)
-	for _, a := range names {
+	for _, a := range slices.Sorted(maps.Keys(actions)) {
 		if a == "sts:AssumeRole" {
 			continue
 		}
