@@ -2,9 +2,9 @@ package stacks
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
-	"maps"
 	"slices"
 	"strings"
 	"testing"
