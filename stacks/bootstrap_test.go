@@ -13,13 +13,15 @@ import (
 
 type policyDocument struct {
 	Version   string
-	Statement []struct {
-		Sid       string
-		Effect    string
-		Action    []string
-		Resource  json.RawMessage
-		Condition map[string]map[string]json.RawMessage
-	}
+	Statement []policyStatement
+}
+
+type policyStatement struct {
+	Sid       string
+	Effect    string
+	Action    []string
+	Resource  json.RawMessage
+	Condition map[string]map[string]json.RawMessage
 }
 
 func readPolicy(t *testing.T, name string) (policyDocument, int) {

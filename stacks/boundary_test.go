@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -10,15 +11,13 @@ import (
 	"testing"
 )
 
-const boundaryPolicy = "permissions-boundary.json"
-
 // awsManagedPolicyActions are the actions of the AWS managed policies our
 // roles attach, as AWS's managed policy reference lists them
 // (docs.aws.amazon.com/aws-managed-policy/latest/reference/<name>.html; the
-// version each was copied at is in the key's comment). The boundary must
-// allow them, or the part of the policy the platform needs: when AWS adds
-// an action to one of these, add it here and decide whether the boundary
-// lets it through.
+// version each was copied at is in the key's comment). A boundary must
+// allow them, or the part of them the platform needs: when AWS adds an
+// action to one of these, add it here and decide whether the boundary lets
+// it through.
 var awsManagedPolicyActions = map[string][]string{
 	// v2
 	"arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore": {
@@ -47,32 +46,35 @@ var awsManagedPolicyActions = map[string][]string{
 	},
 }
 
-// boundaryLeavesOut are actions of those managed policies the boundary
-// deliberately does not allow, with the reason the platform does not need
+// boundaryLeavesOut are actions of those managed policies the boundaries
+// deliberately do not allow, with the reason the platform does not need
 // them.
 var boundaryLeavesOut = map[string]string{
 	"ecr:BatchGetImage":    "the lifecycle policies manage AMIs; the platform builds no container images",
 	"ecr:BatchDeleteImage": "the lifecycle policies manage AMIs; the platform builds no container images",
 }
 
-// boundaryBoundedActions are the IAM actions on a role that the condition
-// key iam:PermissionsBoundary applies to: an execution policy must allow
-// them only with the boundary.
-var boundaryBoundedActions = []string{
-	"iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
-	"iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary",
+// boundaries are the two permissions boundaries in bootstrap/: the
+// environments' (every stack the stages deploy) and the pipeline's (the
+// pipeline stack and its cross-region support stacks), with the roles each
+// may assume.
+var boundaries = []struct {
+	file, name string
+	pipeline   bool
+	assumable  []string
+}{
+	{file: "environment-permissions-boundary.json", name: PermissionsBoundaryName},
+	{file: "pipeline-permissions-boundary.json", name: PipelinePermissionsBoundaryName, pipeline: true, assumable: []string{
+		"arn:*:iam::*:role/cdk-hnb659fds-deploy-role-*", "arn:*:iam::*:role/cdk-hnb659fds-file-publishing-role-*",
+		"arn:*:iam::*:role/cdk-hnb659fds-image-publishing-role-*", "arn:*:iam::*:role/GoldenAmi-Pipeline-*",
+		"arn:*:iam::*:role/GoldenAmi-*-PipelineVerify",
+	}},
 }
 
-// allOnRolePrefix reports whether every resource is a pattern of roles
-// named GoldenAmi-*.
-func allOnRolePrefix(resources []string) bool {
-	for _, r := range resources {
-		if !strings.HasPrefix(r, "arn:aws:iam::*:role/GoldenAmi-") || !strings.HasSuffix(r, "*") {
-			return false
-		}
-	}
-	return len(resources) > 0
-}
+// boundedActions are the IAM actions that give a role permissions or a
+// boundary; the condition key iam:PermissionsBoundary applies to each, and
+// an execution policy must allow them only with the boundary.
+var boundedActions = []string{"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"}
 
 // policyWrites are the IAM actions that change a managed policy.
 var policyWrites = map[string]bool{
@@ -91,22 +93,12 @@ func strings1(raw json.RawMessage) []string {
 	return many
 }
 
-// allTemplates are the environment snapshots and every template of the
-// synthesized delivery pipeline, its stages' included.
-func allTemplates(t *testing.T) []string {
-	t.Helper()
-	paths, _ := filepath.Glob(filepath.Join("testdata", "snapshots", "*.template.json"))
-	dir, _ := synthPipeline(t)
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err == nil && strings.HasSuffix(path, ".template.json") {
-			paths = append(paths, path)
-		}
-		return err
-	})
-	if err != nil || len(paths) < 10 {
-		t.Fatalf("templates %v (%v): want the environments' and the pipeline's", paths, err)
-	}
-	return paths
+// deployedStack is one stack of the synthesized delivery pipeline: the
+// pipeline stack, its support stacks, or a stack of an environment's stage.
+type deployedStack struct {
+	path, name, account string
+	pipeline            bool // the pipeline's own, in the tools account
+	resources           map[string]templateResource
 }
 
 type templateResource struct {
@@ -127,71 +119,122 @@ type policyStatements struct {
 	}
 }
 
-func readTemplateResources(t *testing.T, path string) map[string]templateResource {
+// deployedStacks reads every stack of the synthesized delivery pipeline from
+// the cloud assembly's manifests (the stages' in their nested assemblies):
+// each one's stack name and account, as CloudFormation will see them.
+func deployedStacks(t *testing.T) []deployedStack {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+	dir, _ := synthPipeline(t)
+	manifests, _ := filepath.Glob(filepath.Join(dir, "assembly-*", "manifest.json"))
+	var out []deployedStack
+	for _, m := range append(manifests, filepath.Join(dir, "manifest.json")) {
+		data, err := os.ReadFile(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var manifest struct {
+			Artifacts map[string]struct {
+				Type        string
+				Environment string
+				Properties  struct{ TemplateFile, StackName string }
+			}
+		}
+		if err := json.Unmarshal(data, &manifest); err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		for id, a := range manifest.Artifacts {
+			if a.Type != "aws:cloudformation:stack" {
+				continue
+			}
+			s := deployedStack{path: filepath.Join(filepath.Dir(m), a.Properties.TemplateFile), name: cmpOr(a.Properties.StackName, id)}
+			if _, err := fmt.Sscanf(strings.TrimPrefix(a.Environment, "aws://"), "%12s", &s.account); err != nil {
+				t.Fatalf("%s: stack %s has environment %q", m, id, a.Environment)
+			}
+			s.pipeline = strings.HasPrefix(s.name, "GoldenAmi-Pipeline")
+			data, err := os.ReadFile(s.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tmpl struct{ Resources map[string]templateResource }
+			if err := json.Unmarshal(data, &tmpl); err != nil {
+				t.Fatalf("%s: %v", s.path, err)
+			}
+			s.resources = tmpl.Resources
+			out = append(out, s)
+		}
 	}
-	var tmpl struct{ Resources map[string]templateResource }
-	if err := json.Unmarshal(data, &tmpl); err != nil {
-		t.Fatalf("%s: %v", path, err)
+	if len(out) < 8 {
+		t.Fatalf("%d stacks in the pipeline's assembly, want the pipeline's, its support stacks and every environment's", len(out))
 	}
-	return tmpl.Resources
+	return out
 }
 
-// Every role the stacks define is bounded by the environment's (or the
-// pipeline's) PermissionsBoundary, in its own account: without it the
-// execution policies refuse to create the role.
-func TestEveryRoleHasThePermissionsBoundary(t *testing.T) {
-	roles := 0
-	for _, path := range allTemplates(t) {
-		for id, r := range readTemplateResources(t, path) {
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// Every role the stacks define is bounded by its own account's boundary:
+// the environments' roles by PermissionsBoundaryName, the pipeline's by
+// PipelinePermissionsBoundaryName. Without it the execution policies
+// refuse to create the role.
+func TestEveryRoleHasItsPermissionsBoundary(t *testing.T) {
+	roles := map[bool]int{}
+	for _, s := range deployedStacks(t) {
+		name := PermissionsBoundaryName
+		if s.pipeline {
+			name = PipelinePermissionsBoundaryName
+		}
+		want := "arn:aws:iam::" + s.account + ":policy/" + name
+		for id, r := range s.resources {
 			if r.Type != "AWS::IAM::Role" {
 				continue
 			}
-			roles++
-			arn := policyARN(r.Properties.PermissionsBoundary)
-			if len(r.Properties.PermissionsBoundary) == 0 || !anyGlobMatches([]string{"arn:aws:iam::*:policy/" + PermissionsBoundaryName}, arn) {
-				t.Errorf("%s: role %s has permissions boundary %s, want the policy %s of its account", filepath.Base(path), id, r.Properties.PermissionsBoundary, PermissionsBoundaryName)
+			roles[s.pipeline]++
+			if got := policyARN(r.Properties.PermissionsBoundary); len(r.Properties.PermissionsBoundary) == 0 || got != want {
+				t.Errorf("%s: role %s has permissions boundary %s, want %s", s.name, id, r.Properties.PermissionsBoundary, want)
 			}
 		}
 	}
-	if roles < 50 {
-		t.Errorf("found %d roles in the templates, want the environments' and the pipeline's (over 50)", roles)
+	if roles[false] < 20 || roles[true] < 10 {
+		t.Errorf("found %d environment and %d pipeline roles, want every role of both", roles[false], roles[true])
 	}
 	for _, e := range Environments() {
 		if e.PermissionsBoundary != PermissionsBoundaryName {
 			t.Errorf("environment %s: PermissionsBoundary %q, but bootstrap/ requires %q", e.Name, e.PermissionsBoundary, PermissionsBoundaryName)
 		}
 	}
-	if p := DeliveryPipeline().PermissionsBoundary; p != PermissionsBoundaryName {
-		t.Errorf("pipeline: PermissionsBoundary %q, but bootstrap/ requires %q", p, PermissionsBoundaryName)
+	if p := DeliveryPipeline().PermissionsBoundary; p != PipelinePermissionsBoundaryName {
+		t.Errorf("pipeline: PermissionsBoundary %q, but bootstrap/ requires %q", p, PipelinePermissionsBoundaryName)
 	}
 }
 
-// roleActions collects every action the templates' roles are given: their
-// inline policies, the stacks' policies, and the AWS managed policies they
-// attach. AssumeRole targets are collected apart, as ARN patterns.
-func roleActions(t *testing.T) (actions map[string]string, assumes map[string]string) {
+// roleActions collects every action the roles of the pipeline's own stacks
+// (pipeline true) or of the environments' are given: their inline
+// policies, the stacks' policies, and the AWS managed policies they attach;
+// and the roles they assume, as ARNs.
+func roleActions(t *testing.T, pipeline bool) (actions map[string]string, assumes map[string]string) {
 	t.Helper()
 	actions, assumes = map[string]string{}, map[string]string{}
-	for _, path := range allTemplates(t) {
-		base := filepath.Base(path)
-		resources := readTemplateResources(t, path)
+	for _, s := range deployedStacks(t) {
+		if s.pipeline != pipeline {
+			continue
+		}
 		add := func(id string, doc policyStatements) {
-			for _, s := range doc.Statement {
-				for _, a := range strings1(s.Action) {
-					actions[a] = base + " " + id
+			for _, st := range doc.Statement {
+				for _, a := range strings1(st.Action) {
+					actions[a] = s.name + " " + id
 					if a == "sts:AssumeRole" {
-						for _, target := range assumeTargets(s.Resource, s.Condition, resources) {
-							assumes[target] = base + " " + id
+						for _, target := range assumeTargets(s, st.Resource, st.Condition) {
+							assumes[target] = s.name + " " + id
 						}
 					}
 				}
 			}
 		}
-		for id, r := range resources {
+		for id, r := range s.resources {
 			switch r.Type {
 			case "AWS::IAM::Role":
 				for _, p := range r.Properties.Policies {
@@ -202,7 +245,7 @@ func roleActions(t *testing.T) (actions map[string]string, assumes map[string]st
 					if strings.HasPrefix(arn, "arn:aws:iam::aws:") {
 						managed, ok := awsManagedPolicyActions[arn]
 						if !ok {
-							t.Errorf("%s: role %s attaches %s, whose actions awsManagedPolicyActions does not list (add them, and to the boundary what the role needs)", base, id, arn)
+							t.Errorf("%s: role %s attaches %s, whose actions awsManagedPolicyActions does not list (add them, and to the boundary what the role needs)", s.name, id, arn)
 						}
 						for _, a := range managed {
 							actions[a] = arn
@@ -219,17 +262,13 @@ func roleActions(t *testing.T) (actions map[string]string, assumes map[string]st
 	return actions, assumes
 }
 
-// assumeTargets renders the roles an sts:AssumeRole statement names: ARNs
-// with the partition filled in, a role of the same stack by the name
-// CloudFormation gives it (the stack name, which is GoldenAmi-..., then the
-// logical id), and the CDK bootstrap roles when the statement is scoped to
-// them by their aws-cdk:bootstrap-role tag.
-func assumeTargets(resource json.RawMessage, condition map[string]map[string]json.RawMessage, resources map[string]templateResource) []string {
-	for _, keys := range condition {
-		if _, ok := keys["iam:ResourceTag/aws-cdk:bootstrap-role"]; ok {
-			return []string{"arn:aws:iam::123456789012:role/cdk-hnb659fds-deploy-role-123456789012-us-east-1"}
-		}
-	}
+// assumeTargets renders the roles an sts:AssumeRole statement of stack s
+// names: ARNs with the partition filled in; a role of the same stack by
+// the name CloudFormation gives it (the stack name, the logical id and a
+// random suffix); and, for a statement scoped by the CDK bootstrap roles'
+// aws-cdk:bootstrap-role tag, the bootstrap roles of those kinds in the
+// statement's account.
+func assumeTargets(s deployedStack, resource json.RawMessage, condition map[string]map[string]json.RawMessage) []string {
 	var raws []json.RawMessage
 	if json.Unmarshal(resource, &raws) != nil {
 		raws = []json.RawMessage{resource}
@@ -244,107 +283,135 @@ func assumeTargets(resource json.RawMessage, condition map[string]map[string]jso
 		}
 		switch {
 		case json.Unmarshal(raw, &getAtt) == nil && len(getAtt.GetAtt) == 2:
-			if resources[getAtt.GetAtt[0]].Type == "AWS::IAM::Role" {
-				out = append(out, "arn:aws:iam::123456789012:role/GoldenAmi-Stack-"+getAtt.GetAtt[0]+"-ABCDEF")
-			} else {
+			if s.resources[getAtt.GetAtt[0]].Type != "AWS::IAM::Role" {
 				out = append(out, string(raw))
+				continue
 			}
+			out = append(out, "arn:aws:iam::"+s.account+":role/"+s.name+"-"+getAtt.GetAtt[0]+"-AbCdEf123456")
 		case json.Unmarshal(raw, &sub) == nil && sub.Sub != "":
 			out = append(out, strings.ReplaceAll(sub.Sub, "${AWS::Partition}", "aws"))
 		default:
 			out = append(out, policyARN(raw))
 		}
 	}
+	for _, keys := range condition {
+		kinds := strings1(keys["iam:ResourceTag/aws-cdk:bootstrap-role"])
+		if len(kinds) == 0 {
+			continue
+		}
+		var tagged []string
+		for _, pattern := range out {
+			account := strings.Split(pattern, ":")[4]
+			for _, kind := range kinds {
+				tagged = append(tagged, fmt.Sprintf("arn:aws:iam::%s:role/cdk-hnb659fds-%s-role-%s-us-east-1", account, kind, account))
+			}
+		}
+		return tagged
+	}
 	return out
 }
 
-// The boundary allows everything the platform's roles are given, so it
-// never takes away what a function, a build instance or the pipeline needs:
-// every action of every role's policies, every action of the AWS managed
-// policies they attach (but for boundaryLeavesOut), and sts:AssumeRole on
-// every role they assume.
-func TestPermissionsBoundaryCoversEveryRole(t *testing.T) {
-	doc, _ := readPolicy(t, boundaryPolicy)
-	boundary := doc.Statement
-	actions, assumes := roleActions(t)
-	allows := func(action, resource string) bool {
-		for _, s := range boundary {
-			if s.Effect == "Allow" && anyGlobMatches(s.Action, action) && anyGlobMatches(strings1(s.Resource), resource) {
-				return true
-			}
-		}
-		return false
-	}
-	for _, a := range slices.Sorted(maps.Keys(actions)) {
-		if a == "sts:AssumeRole" {
-			continue
-		}
-		_, leftOut := boundaryLeavesOut[a]
-		switch ok := allows(a, "arn:aws:s3:::any-resource"); {
-		case leftOut && ok:
-			t.Errorf("the boundary allows %s, which boundaryLeavesOut says the platform does not need", a)
-		case !leftOut && !ok:
-			t.Errorf("%s gives %s, which the boundary (bootstrap/%s) does not allow", actions[a], a, boundaryPolicy)
+// allows reports whether a boundary's Allow statements cover action on
+// resource.
+func allows(statements []policyStatement, action, resource string) bool {
+	for _, s := range statements {
+		if s.Effect == "Allow" && anyGlobMatches(s.Action, action) && anyGlobMatches(strings1(s.Resource), resource) {
+			return true
 		}
 	}
-	if len(assumes) == 0 {
-		t.Fatal("no role assumes another: the pipeline's roles should")
-	}
-	for target, who := range assumes {
-		if !allows("sts:AssumeRole", target) {
-			t.Errorf("%s assumes %s, which the boundary does not allow", who, target)
-		}
-	}
+	return false
 }
 
-// The boundary is no wider than the platform needs: only Allow statements,
-// no IAM action (a bounded role can change no role or policy, its own
-// boundary included), no wildcard the roles' policies do not use already,
-// nothing no role is given, and sts:AssumeRole only on the CDK bootstrap
-// roles and the platform's own.
-func TestPermissionsBoundaryIsNarrow(t *testing.T) {
-	doc, size := readPolicy(t, boundaryPolicy)
-	boundary := doc.Statement
-	actions, _ := roleActions(t)
-	if size > 6144 {
-		t.Errorf("%s is %d characters; IAM managed policies hold at most 6144", boundaryPolicy, size)
-	}
-	for _, s := range boundary {
-		if s.Effect != "Allow" || s.Sid == "" {
-			t.Errorf("statement %q has effect %q, want a named Allow", s.Sid, s.Effect)
-		}
-		if len(s.Condition) != 0 {
-			t.Errorf("statement %s has a condition; the roles' own policies carry the conditions", s.Sid)
-		}
-		for _, a := range s.Action {
-			switch {
-			case strings.HasPrefix(a, "iam:") || a == "*" || strings.HasSuffix(a, ":*"):
-				t.Errorf("statement %s allows %q", s.Sid, a)
-			case a == "sts:AssumeRole":
-				want := []string{"arn:aws:iam::*:role/cdk-hnb659fds-*", "arn:aws:iam::*:role/GoldenAmi-*"}
-				if got := strings1(s.Resource); strings.Join(got, " ") != strings.Join(want, " ") || len(s.Action) != 1 {
-					t.Errorf("statement %s allows sts:AssumeRole on %v (with %v), want only that action on %v", s.Sid, got, s.Action, want)
+// Each boundary allows everything its roles are given, so it never takes
+// away what a function, a build instance or the pipeline needs: every
+// action of every role's policies, every action of the AWS managed policies
+// they attach (but for boundaryLeavesOut), and sts:AssumeRole on every
+// role they assume.
+func TestPermissionsBoundariesCoverEveryRole(t *testing.T) {
+	for _, b := range boundaries {
+		t.Run(b.file, func(t *testing.T) {
+			doc, _ := readPolicy(t, b.file)
+			actions, assumes := roleActions(t, b.pipeline)
+			if len(actions) < 30 {
+				t.Fatalf("the roles are given %d actions, want every role's", len(actions))
+			}
+			for _, a := range slices.Sorted(maps.Keys(actions)) {
+				if a == "sts:AssumeRole" {
+					continue
 				}
-			case actions[a] == "":
-				t.Errorf("statement %s allows %s, which no role of the templates is given", s.Sid, a)
+				_, leftOut := boundaryLeavesOut[a]
+				switch ok := allows(doc.Statement, a, "arn:aws:s3:::any-resource"); {
+				case leftOut && ok:
+					t.Errorf("the boundary allows %s, which boundaryLeavesOut says the platform does not need", a)
+				case !leftOut && !ok:
+					t.Errorf("%s gives %s, which bootstrap/%s does not allow", actions[a], a, b.file)
+				}
 			}
-		}
-		if r := strings1(s.Resource); len(r) == 1 && r[0] == "*" && strings.Contains(strings.Join(s.Action, " "), "sts:") {
-			t.Errorf("statement %s allows an sts action on every resource", s.Sid)
-		}
+			if b.pipeline && len(assumes) < 5 {
+				t.Fatalf("the pipeline's roles assume %v, want the deploy, publishing, action and verify roles", assumes)
+			}
+			for target, who := range assumes {
+				if !allows(doc.Statement, "sts:AssumeRole", target) {
+					t.Errorf("%s assumes %s, which bootstrap/%s does not allow", who, target, b.file)
+				}
+			}
+		})
 	}
 }
 
-// The execution policies let CloudFormation create a role, or change what
-// a role may do, only when the role has the boundary, remove a boundary
-// only from the platform's roles (which deleting a role needs), and never
-// change the boundary policy itself.
+// Each boundary is no wider than its roles need: only Allow statements
+// without conditions, no IAM action (a bounded role can change no role or
+// policy, its own boundary included), no service-wide wildcard, nothing no
+// role is given, and sts:AssumeRole only on the roles the pipeline deploys
+// and checks with (the environments' boundary: none).
+func TestPermissionsBoundariesAreNarrow(t *testing.T) {
+	for _, b := range boundaries {
+		t.Run(b.file, func(t *testing.T) {
+			doc, size := readPolicy(t, b.file)
+			actions, _ := roleActions(t, b.pipeline)
+			if size > 6144 {
+				t.Errorf("%s is %d characters; IAM managed policies hold at most 6144", b.file, size)
+			}
+			var assumable []string
+			for _, s := range doc.Statement {
+				if s.Effect != "Allow" || s.Sid == "" || len(s.Condition) != 0 {
+					t.Errorf("statement %q: effect %q, condition %v; want a named Allow without conditions", s.Sid, s.Effect, s.Condition)
+				}
+				for _, a := range s.Action {
+					switch {
+					case strings.HasPrefix(a, "iam:") || a == "*" || strings.HasSuffix(a, ":*"):
+						t.Errorf("statement %s allows %q", s.Sid, a)
+					case a == "sts:AssumeRole":
+						if len(s.Action) != 1 {
+							t.Errorf("statement %s allows sts:AssumeRole with %v, want it alone", s.Sid, s.Action)
+						}
+						assumable = append(assumable, strings1(s.Resource)...)
+					case actions[a] == "":
+						t.Errorf("statement %s allows %s, which no role of its stacks is given", s.Sid, a)
+					}
+				}
+			}
+			if !slices.Equal(assumable, b.assumable) {
+				t.Errorf("the boundary allows sts:AssumeRole on %v, want %v", assumable, b.assumable)
+			}
+		})
+	}
+}
+
+// The execution policies let CloudFormation create a role, or give a role
+// permissions or a boundary, only when the role has its account's
+// boundary; take permissions away without it (so a role whose boundary an
+// administrator removed can still be deleted); never remove a boundary;
+// and never change a boundary policy.
 func TestExecutionPoliciesRequireThePermissionsBoundary(t *testing.T) {
-	want := "arn:aws:iam::*:policy/" + PermissionsBoundaryName
-	boundaryARN := "arn:aws:iam::111111111111:policy/" + PermissionsBoundaryName
 	for _, name := range append(append([]string{}, environmentPolicies...), pipelinePolicies...) {
+		boundary := PermissionsBoundaryName
+		if strings.HasPrefix(name, "pipeline") {
+			boundary = PipelinePermissionsBoundaryName
+		}
+		want := "arn:*:iam::*:policy/" + boundary
 		doc, _ := readPolicy(t, name)
-		creates, removes := false, false
+		allowed := map[string]bool{}
 		for _, s := range doc.Statement {
 			var got []string
 			for op, keys := range s.Condition {
@@ -353,33 +420,31 @@ func TestExecutionPoliciesRequireThePermissionsBoundary(t *testing.T) {
 				}
 			}
 			for _, a := range s.Action {
-				for _, bounded := range boundaryBoundedActions {
-					if a != bounded {
-						continue
-					}
-					creates = creates || a == "iam:CreateRole"
+				allowed[a] = true
+				switch {
+				case slices.Contains(boundedActions, a):
 					if len(got) != 1 || got[0] != want {
 						t.Errorf("%s: statement %s allows %s with iam:PermissionsBoundary %v, want exactly [%s]", name, s.Sid, a, got, want)
 					}
-				}
-				if a == "iam:DeleteRolePermissionsBoundary" {
-					// CloudFormation's AWS::IAM::Role handler removes the
-					// boundary before it deletes a role, so deleting or
-					// replacing a role needs it; allowed alone, on the
-					// policy's own role prefix.
-					removes = true
-					if len(s.Action) != 1 || len(s.Condition) != 0 || !allOnRolePrefix(strings1(s.Resource)) {
-						t.Errorf("%s: statement %s allows iam:DeleteRolePermissionsBoundary with %v on %s, want it alone on GoldenAmi-* roles", name, s.Sid, s.Action, s.Resource)
+				case a == "iam:DeleteRolePolicy" || a == "iam:DetachRolePolicy":
+					if len(s.Condition) != 0 {
+						t.Errorf("%s: statement %s allows %s only with %v; taking permissions away must not need the boundary", name, s.Sid, a, s.Condition)
 					}
+				case a == "iam:DeleteRolePermissionsBoundary" || strings.HasPrefix(a, "iam:Delete") && strings.HasSuffix(a, "PermissionsBoundary"):
+					t.Errorf("%s: statement %s allows removing a boundary (%s)", name, s.Sid, a)
 				}
-				if policyWrites[a] && anyGlobMatches(strings1(s.Resource), boundaryARN) {
-					t.Errorf("%s: statement %s allows %s on the boundary policy %s", name, s.Sid, a, boundaryARN)
+				for _, b := range boundaries {
+					if policyWrites[a] && anyGlobMatches(strings1(s.Resource), "arn:aws:iam::111111111111:policy/"+b.name) {
+						t.Errorf("%s: statement %s allows %s on the boundary policy %s", name, s.Sid, a, b.name)
+					}
 				}
 			}
 		}
 		if strings.Contains(name, "functions") || strings.Contains(name, "pipeline") {
-			if !creates || !removes {
-				t.Errorf("%s allows iam:CreateRole %v, iam:DeleteRolePermissionsBoundary %v; the templates it deploys define roles, which CloudFormation creates and deletes", name, creates, removes)
+			for _, a := range append(slices.Clone(boundedActions), "iam:DeleteRolePolicy", "iam:DetachRolePolicy") {
+				if !allowed[a] {
+					t.Errorf("%s does not allow %s; the templates it deploys define roles with policies", name, a)
+				}
 			}
 		}
 	}

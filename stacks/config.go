@@ -64,9 +64,10 @@ type Environment struct {
 	// PermissionsBoundary is the name of the IAM managed policy, in the
 	// environment's account, that every role of the environment's stacks
 	// gets as its permissions boundary; empty means none. The execution
-	// policies in bootstrap/ let CloudFormation create and change roles
-	// only with PermissionsBoundaryName, bootstrap/permissions-boundary.json,
-	// created in the account before the first deployment.
+	// policies in bootstrap/ let CloudFormation create roles and give them
+	// policies only with PermissionsBoundaryName,
+	// bootstrap/environment-permissions-boundary.json, created in the
+	// account before the first deployment.
 	PermissionsBoundary string
 	// Images are the golden images to build: at least one.
 	Images []Image

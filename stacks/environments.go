@@ -21,8 +21,8 @@ func DeliveryPipeline() PipelineConfig {
 		SlackWebhookSecretARN: "arn:aws:secretsmanager:us-east-1:999999999999:secret:golden-ami/slack-webhook-AbCdEf",
 		NotificationEmails:    []string{"platform-team@example.com"},
 		// Every role of the pipeline stack is bounded by this policy
-		// (bootstrap/permissions-boundary.json); create it first.
-		PermissionsBoundary: PermissionsBoundaryName,
+		// (bootstrap/pipeline-permissions-boundary.json); create it first.
+		PermissionsBoundary: PipelinePermissionsBoundaryName,
 	}
 }
 
@@ -41,7 +41,7 @@ func Environments() []Environment {
 			StartCondition: gi.StartOnSchedule,
 			// Look for a new upstream base image every hour.
 			UpstreamCheckInterval: time.Hour,
-			// Every role is bounded by bootstrap/permissions-boundary.json,
+			// Every role is bounded by bootstrap/environment-permissions-boundary.json,
 			// created under this name in the account before deploying.
 			PermissionsBoundary: PermissionsBoundaryName,
 			Images: []Image{

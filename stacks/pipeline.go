@@ -255,6 +255,7 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *PipelineSta
 	// Pipeline children exist only once the pipeline is built; cdk-nag and
 	// the suppressions below need them.
 	stack.Pipeline.BuildPipeline()
+	grantConnectionUse(stack, cfg.ConnectionARN)
 	stack.Notifications.NotifyPipeline(stack.Pipeline.Pipeline())
 	patchSecurityCheck(stack, buildLogs)
 	hardenPipeline(stack)
@@ -402,4 +403,36 @@ func (p *PipelineStack) AllStages() []awscdk.Stage {
 		}
 	}
 	return out
+}
+
+// grantConnectionUse lets the source action use a connection whose ARN has
+// the renamed service prefix (arn:...:codeconnections:...). CDK Pipelines
+// grants codestar-connections:UseConnection, and IAM matches a statement's
+// service prefix to the resource's: "When specifying a resource in the IAM
+// policy, the service prefix needs to match that of the resource" (AWS's
+// connections rename notes), so that grant alone does not cover a
+// codeconnections connection, which the console has created since July 2024.
+func grantConnectionUse(stack *PipelineStack, connectionARN string) {
+	parts := strings.SplitN(connectionARN, ":", 4)
+	if len(parts) < 3 || parts[2] != "codeconnections" {
+		return
+	}
+	// The source action's role is created when the action is bound to the
+	// pipeline, under the pipeline's Source stage; the action's own props
+	// do not hold it.
+	granted := false
+	for _, c := range *stack.Pipeline.Pipeline().Node().FindAll(constructs.ConstructOrder_PREORDER) {
+		role, ok := c.(awsiam.Role)
+		if !ok || !strings.Contains(*role.Node().Path(), "/Source/") {
+			continue
+		}
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   strs("codeconnections:UseConnection"),
+			Resources: strs(connectionARN),
+		}))
+		granted = true
+	}
+	if !granted {
+		panic(fmt.Errorf("stacks: the pipeline has no source action with a role to grant codeconnections:UseConnection on %s", connectionARN))
+	}
 }

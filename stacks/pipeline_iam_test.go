@@ -404,3 +404,22 @@ func TestVerifyStepAssumesOnlyItsEnvironmentsVerifyRole(t *testing.T) {
 		}
 	}
 }
+
+// The source action may use the configured connection under its own
+// service prefix: IAM matches a statement's prefix to the resource's, so
+// CDK's codestar-connections:UseConnection alone does not cover a
+// codeconnections connection.
+func TestSourceActionMayUseTheConnectionUnderItsPrefix(t *testing.T) {
+	dir, _ := synthPipeline(t)
+	cfg := DeliveryPipeline()
+	if !strings.HasPrefix(cfg.ConnectionARN, "arn:aws:codeconnections:") {
+		t.Fatalf("the example ConnectionARN %s does not have the codeconnections prefix this test is about", cfg.ConnectionARN)
+	}
+	source := pipelineRolePolicy(t, readTemplate(t, dir, "GoldenAmi-Pipeline"), "PipelineSource")
+	for _, s := range source.statements {
+		if slices.Contains(list(s["Action"]), interface{}("codeconnections:UseConnection")) && slices.Equal(list(s["Resource"]), []interface{}{cfg.ConnectionARN}) {
+			return
+		}
+	}
+	t.Errorf("%s has no codeconnections:UseConnection on %s: %v", source.id, cfg.ConnectionARN, source.statements)
+}

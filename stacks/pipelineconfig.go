@@ -38,8 +38,8 @@ type PipelineConfig struct {
 	// that every role of the pipeline stack gets as its permissions
 	// boundary; empty means none. The stages' roles take each environment's
 	// own PermissionsBoundary. bootstrap/pipeline-execution-policy.json lets
-	// CloudFormation create and change roles only with
-	// PermissionsBoundaryName.
+	// CloudFormation create roles and give them policies only with
+	// PipelinePermissionsBoundaryName, bootstrap/pipeline-permissions-boundary.json.
 	PermissionsBoundary string
 }
 
@@ -60,11 +60,16 @@ var (
 	policyNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
 )
 
-// PermissionsBoundaryName is the permissions boundary the example
-// configuration gives every role, and the one the execution policies in
-// bootstrap/ require: bootstrap/permissions-boundary.json, created under
-// this name in every account the platform deploys to.
-const PermissionsBoundaryName = "GoldenAmiPermissionsBoundary"
+// The permissions boundaries the example configuration gives every role,
+// and the ones the execution policies in bootstrap/ require:
+// bootstrap/environment-permissions-boundary.json, created under
+// PermissionsBoundaryName in every environment account, and
+// bootstrap/pipeline-permissions-boundary.json, created under
+// PipelinePermissionsBoundaryName in the pipeline's account.
+const (
+	PermissionsBoundaryName         = "GoldenAmiPermissionsBoundary"
+	PipelinePermissionsBoundaryName = "GoldenAmiPipelinePermissionsBoundary"
+)
 
 // validatePolicyName accepts an empty name (no boundary) or an IAM managed
 // policy name. A name, not an ARN: the boundary is the policy of that name
