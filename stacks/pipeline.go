@@ -163,10 +163,12 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *PipelineSta
 		Input: source,
 		Env:   &goEnv,
 		InstallCommands: strs(
+			removeCachedToolchain,
 			"go version", // switches to GOTOOLCHAIN, verified against sum.golang.org
 			"node --version",
 		),
-		// What .ci/run checks, in its order: gofmt, vet, the README's test
+		// What .ci/run checks, in its order: gofmt, the module cache against
+		// go.sum, vet, the README's test
 		// command (this module, then examples/consumer, its own module),
 		// synth, and the check of what synth wrote (every environment's
 		// pipelines and hardening, every cdk-nag report row). .ci/run also
@@ -174,6 +176,7 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *PipelineSta
 		// examples/consumer; a deployment does not wait for those.
 		Commands: strs(
 			gofmtCheck,
+			"go mod verify && (cd examples/consumer && go mod verify)",
 			"go vet ./...",
 			"mkdir -p reports",
 			fmt.Sprintf("go run gotest.tools/gotestsum@%s --junitfile reports/unit-tests.xml -- ./...", GotestsumVersion),
@@ -371,18 +374,28 @@ func verifyStep(env Environment, images *GoldenImageStack) pipelines.Step {
 // the build, whatever shell CodeBuild wraps its commands in.
 const gofmtCheck = `unformatted="$("$(go env GOROOT)/bin/gofmt" -l .)"; if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; false; fi`
 
-// Paths CodeBuild caches between builds: modules, build cache, the bundled
-// Lambda binaries, jsii's package cache and npm's cache.
+// Paths CodeBuild caches between builds: only content the build verifies
+// against hashes it does not take from the cache. Go's module cache is
+// checked against go.sum (go mod verify, before anything is built), minus
+// the downloaded Go toolchain, which go verifies only when it downloads it
+// and is therefore removed first (removeCachedToolchain); npm checks every
+// cached tarball against its integrity hash. Go's build cache, the bundled
+// Lambda binaries and jsii's extracted packages are not cached: Go and jsii
+// trust what they find there, so whoever could write the cache bucket would
+// choose the code the pipeline deploys.
 const (
 	goModCache   = "/root/go/pkg/mod"
 	goBuildCache = "/root/.cache/go-build"
 	bundleCache  = "/root/.cache/golden-ami/lambda-builds"
 )
 
-var cachePaths = []string{
-	goModCache + "/**/*", goBuildCache + "/**/*", bundleCache + "/**/*",
-	"/root/.cache/aws/jsii/package-cache/**/*", "/root/.npm/**/*",
-}
+var cachePaths = []string{goModCache + "/**/*", "/root/.npm/**/*"}
+
+// removeCachedToolchain deletes the Go toolchain a previous build downloaded
+// into the module cache (GOTOOLCHAIN), so "go version" downloads it again and
+// checks it against sum.golang.org. The module cache is read-only, hence the
+// chmod.
+const removeCachedToolchain = `chmod -R u+w ` + goModCache + `/golang.org ` + goModCache + `/cache/download/golang.org 2>/dev/null; rm -rf ` + goModCache + `/golang.org/toolchain@* ` + goModCache + `/cache/download/golang.org/toolchain`
 
 func strs(values ...string) *[]*string {
 	out := make([]*string, len(values))
