@@ -9,6 +9,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+
+	"github.com/platform-eng/golden-ami/internal/cdktest"
 )
 
 // awsManagedPolicyActions are the actions of the AWS managed policies our
@@ -445,6 +449,36 @@ func TestExecutionPoliciesRequireThePermissionsBoundary(t *testing.T) {
 				if !allowed[a] {
 					t.Errorf("%s does not allow %s; the templates it deploys define roles with policies", name, a)
 				}
+			}
+		}
+	}
+}
+
+// An environment without a boundary deploys roles without one, even in a
+// pipeline stack that has a boundary of its own: the stages are created
+// under the pipeline stack, and aws-cdk-lib hands boundaries down the tree.
+// One with a boundary gets its own, not the pipeline's.
+func TestEnvironmentStagesTakeTheirOwnBoundaryOrNone(t *testing.T) {
+	app := cdktest.NewApp(t, nil)
+	pipeline := awscdk.NewStack(app, str("Pipeline"), &awscdk.StackProps{
+		Env:                 &awscdk.Environment{Account: str("999999999999"), Region: str("us-east-1")},
+		PermissionsBoundary: permissionsBoundary(PipelinePermissionsBoundaryName),
+	})
+	unbounded, bounded := validEnv(), validEnv()
+	unbounded.Name, bounded.Name, bounded.PermissionsBoundary = "open", "closed", "TeamBoundary"
+	stages := map[string]*EnvironmentStages{
+		"": NewEnvironmentStages(pipeline, unbounded, "999999999999"),
+		"arn:aws:iam::123456789012:policy/TeamBoundary": NewEnvironmentStages(pipeline, bounded, "999999999999"),
+	}
+	for want, s := range stages {
+		roles := cdktest.ResourcesOfType(cdktest.TemplateJSON(t, s.Images.Stack.Stack), "AWS::IAM::Role")
+		if len(roles) < 3 {
+			t.Fatalf("%s: %d roles, want the environment's", *s.Images.Stack.StackName(), len(roles))
+		}
+		for id, role := range roles {
+			got, _ := role["Properties"].(map[string]interface{})["PermissionsBoundary"].(string)
+			if got != want {
+				t.Errorf("%s: role %s has permissions boundary %q, want %q", *s.Images.Stack.StackName(), id, got, want)
 			}
 		}
 	}

@@ -266,9 +266,7 @@ type ImagesStage struct {
 // deploys to the pipeline without replacing anything.
 func NewEnvironmentStages(scope constructs.Construct, env Environment, pipelineAccount string) *EnvironmentStages {
 	out := &EnvironmentStages{Keys: map[string]awscdk.Stage{}}
-	stage := awscdk.NewStage(scope, str(env.Name), &awscdk.StageProps{
-		Env: &awscdk.Environment{Account: str(env.Account), Region: str(env.Region)},
-	})
+	stage := environmentStage(scope, env.Name, env, env.Region)
 	images := NewGoldenImageStack(stage, str("GoldenAmi"), &GoldenImageStackProps{
 		StackProps:      stackProps(env, env.Region, "GoldenAmi-"+env.Name, "Golden AMI pipelines of environment "+env.Name),
 		Environment:     env,
@@ -277,9 +275,7 @@ func NewEnvironmentStages(scope constructs.Construct, env Environment, pipelineA
 	tagStack(images.Stack, env)
 	out.Images = &ImagesStage{Stage: stage, Stack: images}
 	for _, region := range env.DistributionRegions {
-		ks := awscdk.NewStage(scope, str(env.Name+"-keys-"+region), &awscdk.StageProps{
-			Env: &awscdk.Environment{Account: str(env.Account), Region: str(region)},
-		})
+		ks := environmentStage(scope, env.Name+"-keys-"+region, env, region)
 		keys := NewDistributionKeyStack(ks, str("Keys"), &DistributionKeyStackProps{
 			StackProps:  stackProps(env, region, "GoldenAmi-"+env.Name+"-keys-"+region, "Keys for golden AMI copies of environment "+env.Name+" in "+region),
 			Environment: env,
@@ -288,6 +284,26 @@ func NewEnvironmentStages(scope constructs.Construct, env Environment, pipelineA
 		out.Keys[region] = ks
 	}
 	return out
+}
+
+// permissionsBoundaryContext is the context key through which aws-cdk-lib
+// hands a Stage's or Stack's permissions boundary down the construct tree.
+const permissionsBoundaryContext = "@aws-cdk/core:permissionsBoundary"
+
+// environmentStage is a stage of env's account and region whose stacks get
+// env's permissions boundary, or none: the stages are created under the
+// pipeline stack, and without this an environment with no boundary would
+// inherit the pipeline's (aws-cdk-lib reads the boundary from context, up
+// the tree), a policy that does not exist in the environment's account.
+func environmentStage(scope constructs.Construct, id string, env Environment, region string) awscdk.Stage {
+	stage := awscdk.NewStage(scope, str(id), &awscdk.StageProps{
+		Env:                 &awscdk.Environment{Account: str(env.Account), Region: str(region)},
+		PermissionsBoundary: permissionsBoundary(env.PermissionsBoundary),
+	})
+	if env.PermissionsBoundary == "" {
+		stage.Node().SetContext(str(permissionsBoundaryContext), map[string]interface{}{})
+	}
+	return stage
 }
 
 func stackProps(env Environment, region, name, description string) awscdk.StackProps {
