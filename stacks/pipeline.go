@@ -176,10 +176,11 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *PipelineSta
 		// examples/consumer; a deployment does not wait for those.
 		Commands: strs(
 			gofmtCheck,
-			"go mod verify && (cd examples/consumer && go mod verify)",
+			"go mod verify && (cd examples/consumer && go mod verify) && (cd "+gotestsumModule+" && go mod verify)",
 			"go vet ./...",
 			"mkdir -p reports",
-			fmt.Sprintf("go run gotest.tools/gotestsum@%s --junitfile reports/unit-tests.xml -- ./...", GotestsumVersion),
+			"go -C "+gotestsumModule+" build -o /tmp/gotestsum gotest.tools/gotestsum",
+			"/tmp/gotestsum --junitfile reports/unit-tests.xml -- ./...",
 			"(cd examples/consumer && go vet ./... && go test ./...)",
 			fmt.Sprintf("npx --yes aws-cdk@%s synth --quiet -c pipeline=true", CDKCLIVersion),
 			"go run ./internal/tools/checkassembly cdk.out",
@@ -374,22 +375,27 @@ func verifyStep(env Environment, images *GoldenImageStack) pipelines.Step {
 // the build, whatever shell CodeBuild wraps its commands in.
 const gofmtCheck = `unformatted="$("$(go env GOROOT)/bin/gofmt" -l .)"; if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; false; fi`
 
-// Paths CodeBuild caches between builds: only content the build verifies
-// against hashes it does not take from the cache. Go's module cache is
-// checked against go.sum (go mod verify, before anything is built), minus
-// the downloaded Go toolchain, which go verifies only when it downloads it
-// and is therefore removed first (removeCachedToolchain); npm checks every
-// cached tarball against its integrity hash. Go's build cache, the bundled
-// Lambda binaries and jsii's extracted packages are not cached: Go and jsii
-// trust what they find there, so whoever could write the cache bucket would
-// choose the code the pipeline deploys.
+// Paths CodeBuild caches between builds: only Go's module cache, which the
+// build checks before anything is built: go mod verify compares each cached
+// module of the three modules' build lists with the hash recorded when it
+// was downloaded, which go checked against go.sum. The Go toolchain, which
+// go verifies only when it downloads it, is removed from the cache first
+// (removeCachedToolchain). Nothing else is cached: Go's build cache, the
+// bundled Lambda binaries, jsii's extracted packages and npm's cache (npx
+// runs an unpacked aws-cdk from it without checking it again) are trusted
+// as found, so whoever could write the cache bucket would choose the code
+// the pipeline runs and deploys.
 const (
 	goModCache   = "/root/go/pkg/mod"
 	goBuildCache = "/root/.cache/go-build"
 	bundleCache  = "/root/.cache/golden-ami/lambda-builds"
 )
 
-var cachePaths = []string{goModCache + "/**/*", "/root/.npm/**/*"}
+var cachePaths = []string{goModCache + "/**/*"}
+
+// gotestsumModule is the module that pins the test reporter, gotestsum, and
+// its dependencies' hashes (its go.mod says why).
+const gotestsumModule = "internal/tools/gotestsum"
 
 // removeCachedToolchain deletes the Go toolchain a previous build downloaded
 // into the module cache (GOTOOLCHAIN), so "go version" downloads it again and

@@ -47,7 +47,6 @@ type PipelineConfig struct {
 const (
 	CDKCLIVersion       = "2.1148.1"
 	CDKAssetsCLIVersion = "4.7.3"
-	GotestsumVersion    = "v1.13.0"
 )
 
 var (
