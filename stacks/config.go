@@ -256,9 +256,9 @@ func (e Environment) Validate() error {
 	if err := validate.KnownRegion(e.Region); err != nil {
 		fail("Region", err)
 	}
+	home := validate.Partition(e.Region)
 	for i, r := range e.DistributionRegions {
 		field := fmt.Sprintf("DistributionRegions[%d]", i)
-		home := validate.Partition(e.Region)
 		switch err := validate.KnownRegion(r); {
 		case err != nil:
 			fail(field, err)

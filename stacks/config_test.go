@@ -53,7 +53,7 @@ func TestInvalidEnvironmentsFailWithTheFieldAndValue(t *testing.T) {
 		{"TestFailsWhenRegionIsMisspelt", func(e *Environment) { e.Region = "us-esat-1" },
 			`environment "test": Region "us-esat-1" is not a region aws-cdk-lib knows (did you mean "us-east-1"?)`},
 		{"TestFailsWhenRegionIsUnknown", func(e *Environment) { e.Region = "xx-nowhere-9" },
-			`environment "test": Region "xx-nowhere-9" is not a region aws-cdk-lib knows (want e.g. "us-east-1")`},
+			`environment "test": Region "xx-nowhere-9" is not a region this module's aws-cdk-lib knows (a newer region needs a newer aws-cdk-lib, and internal/validate's copy of its table)`},
 		{"TestFailsWhenDistributionRegionIsInAnotherPartition", func(e *Environment) { e.DistributionRegions = []string{"eu-west-1", "cn-north-1"} },
 			`environment "test": DistributionRegions[1] "cn-north-1" is in partition aws-cn, but the home Region us-east-1 is in aws (images are distributed within one partition)`},
 		{"TestFailsWhenDistributionRegionIsMalformed", func(e *Environment) { e.DistributionRegions = []string{"eu-west-1", "EU-WEST-2"} },
@@ -344,6 +344,9 @@ func TestKnownRegionsAreAwsCdkLibs(t *testing.T) {
 	for name, partition := range want {
 		if got[name] != partition {
 			t.Errorf("aws-cdk-lib has region %s in partition %s; internal/validate has %q", name, partition, got[name])
+		}
+		if err := validate.KnownRegion(name); err != nil {
+			t.Errorf("aws-cdk-lib's region %s fails validation: %v", name, err)
 		}
 	}
 	for name := range got {

@@ -1,12 +1,15 @@
 package validate
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // KnownRegion checks that s is a region aws-cdk-lib's region table
 // (regioninfo) lists, so a typo in a configuration fails before anything is
-// deployed, with the nearest known name when one is close. It accepts
-// fewer names than Region: the constructs keep the shape check, so other
-// teams can name a region newer than this module's aws-cdk-lib.
+// deployed, naming the region it probably meant. It accepts fewer names
+// than Region: the constructs keep the shape check, so other teams can name
+// a region newer than this module's aws-cdk-lib.
 func KnownRegion(s string) error {
 	if err := Region(s); err != nil {
 		return err
@@ -17,7 +20,7 @@ func KnownRegion(s string) error {
 	if near := nearestRegion(s); near != "" {
 		return fmt.Errorf("%q is not a region aws-cdk-lib knows (did you mean %q?)", s, near)
 	}
-	return fmt.Errorf("%q is not a region aws-cdk-lib knows (want e.g. \"us-east-1\")", s)
+	return fmt.Errorf("%q is not a region this module's aws-cdk-lib knows (a newer region needs a newer aws-cdk-lib, and internal/validate's copy of its table)", s)
 }
 
 // Partition returns the partition of a region KnownRegion accepts ("aws",
@@ -35,11 +38,18 @@ func Regions() map[string]string {
 	return out
 }
 
-// nearestRegion is the known region within two edits of s, if exactly one
-// is that close.
+// nearestRegion is the known region s most likely misspells: one with the
+// same prefix (the country or area, "us") and the same number, at most two
+// edits away, if exactly one is that close. A different prefix or number is
+// more likely another region than a typo (sa-west-1 is not ca-west-1, and
+// il-central-2 may be a region newer than the table).
 func nearestRegion(s string) string {
+	prefix, number := regionEnds(s)
 	best, bestDist, ties := "", 3, 0
 	for r := range regionPartitions {
+		if p, n := regionEnds(r); p != prefix || n != number {
+			continue
+		}
 		switch d := editDistance(s, r); {
 		case d < bestDist:
 			best, bestDist, ties = r, d, 0
@@ -51,6 +61,12 @@ func nearestRegion(s string) string {
 		return ""
 	}
 	return best
+}
+
+// regionEnds returns a region name's first and last hyphen-separated parts.
+func regionEnds(s string) (string, string) {
+	first, _, _ := strings.Cut(s, "-")
+	return first, s[strings.LastIndex(s, "-")+1:]
 }
 
 // editDistance is the optimal string alignment distance of two ASCII

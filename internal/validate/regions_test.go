@@ -1,9 +1,6 @@
 package validate
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 func TestKnownRegion(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
@@ -12,8 +9,15 @@ func TestKnownRegion(t *testing.T) {
 		{"cn-northwest-1", ""},
 		{"us-gov-west-1", ""},
 		{"us-esat-1", `"us-esat-1" is not a region aws-cdk-lib knows (did you mean "us-east-1"?)`},
-		{"eu-west-4", `"eu-west-4" is not a region aws-cdk-lib knows (want e.g. "us-east-1")`}, // eu-west-1, -2 and -3 are each one edit away
-		{"xx-nowhere-9", `"xx-nowhere-9" is not a region aws-cdk-lib knows (want e.g. "us-east-1")`},
+		{"us-wset-2", `"us-wset-2" is not a region aws-cdk-lib knows (did you mean "us-west-2"?)`},
+		{"ap-southest-1", `"ap-southest-1" is not a region aws-cdk-lib knows (did you mean "ap-southeast-1"?)`},
+		{"eusc-de-east-1", ""},
+		// Another prefix or number is another region, not a typo.
+		{"sa-west-1", `"sa-west-1" is not a region aws-cdk-lib knows (did you mean "sa-east-1"?)`}, // not ca-west-1
+		{"us-northeast-1", unknownRegion("us-northeast-1")},
+		{"il-central-2", unknownRegion("il-central-2")},
+		{"eu-west-4", unknownRegion("eu-west-4")},
+		{"xx-nowhere-9", unknownRegion("xx-nowhere-9")},
 		{"US-EAST-1", `"US-EAST-1" is not an AWS region (want e.g. "us-east-1")`},
 		{"", `"" is not an AWS region (want e.g. "us-east-1")`},
 	} {
@@ -26,6 +30,10 @@ func TestKnownRegion(t *testing.T) {
 			t.Errorf("KnownRegion(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
+}
+
+func unknownRegion(s string) string {
+	return `"` + s + `" is not a region this module's aws-cdk-lib knows (a newer region needs a newer aws-cdk-lib, and internal/validate's copy of its table)`
 }
 
 func TestPartition(t *testing.T) {
@@ -58,7 +66,11 @@ func TestEditDistance(t *testing.T) {
 			t.Errorf("editDistance(%q, %q) = %d, want %d (symmetric)", tc.b, tc.a, got, tc.want)
 		}
 	}
-	if strings.Contains(nearestRegion("eu-west-9"), "eu-west") {
-		t.Errorf("nearestRegion(eu-west-9) = %q, want none: several regions are one edit away", nearestRegion("eu-west-9"))
+	// us-east-1 and us-west-1 are each one edit away: no suggestion.
+	if got := nearestRegion("us-wast-1"); got != "" {
+		t.Errorf("nearestRegion(us-wast-1) = %q, want none", got)
+	}
+	if got := nearestRegion("ap-souteast-2"); got != "ap-southeast-2" {
+		t.Errorf("nearestRegion(ap-souteast-2) = %q, want ap-southeast-2", got)
 	}
 }

@@ -17,8 +17,10 @@ import (
 )
 
 var (
-	accountPattern      = regexp.MustCompile(`^[0-9]{12}$`)
-	regionPattern       = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	// A region: a two- to four-letter prefix (us, eusc), then words, then a
+	// number: "us-east-1", "us-gov-west-1", "eusc-de-east-1".
+	regionPattern       = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$`)
 	instanceTypePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
 	namePattern         = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
 	devicePattern       = regexp.MustCompile(`^/dev/[a-z0-9]+$`)

@@ -37,7 +37,8 @@ func TestAccount(t *testing.T) {
 
 func TestRegion(t *testing.T) {
 	run(t, "Region", Region, []check{
-		{in: "us-east-1"}, {in: "eu-central-2"}, {in: "ap-southeast-4"}, {in: "us-gov-west-1"}, {in: "cn-north-1"},
+		{in: "us-east-1"}, {in: "eu-central-2"}, {in: "ap-southeast-4"}, {in: "us-gov-west-1"}, {in: "cn-north-1"}, {in: "eusc-de-east-1"},
+		{in: "europe-west-1", wantErr: `"europe-west-1" is not an AWS region (want e.g. "us-east-1")`},
 		{in: "us-east", wantErr: `"us-east" is not an AWS region (want e.g. "us-east-1")`},
 		{in: "US-EAST-1", wantErr: `"US-EAST-1" is not an AWS region (want e.g. "us-east-1")`},
 		{in: "useast1", wantErr: `"useast1" is not an AWS region (want e.g. "us-east-1")`},
