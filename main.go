@@ -34,10 +34,10 @@ func main() {
 	if opts.Pipeline {
 		// The delivery pipeline deploys every environment.
 		cfg := stacks.DeliveryPipeline()
-		if err := cfg.Validate(); err != nil {
+		all, _ := stacks.Select(stacks.Environments(), "")
+		if err := cfg.ValidateFor(all); err != nil {
 			exit(err)
 		}
-		all, _ := stacks.Select(stacks.Environments(), "")
 		stacks.NewPipelineStack(app, jsii.String("GoldenAmi-Pipeline"), &stacks.PipelineStackProps{
 			StackProps: awscdk.StackProps{
 				Env:         &awscdk.Environment{Account: jsii.String(cfg.Account), Region: jsii.String(cfg.Region)},

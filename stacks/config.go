@@ -414,6 +414,9 @@ func validateSecretARN(arn, account, region, whose string) []error {
 		return []error{fmt.Errorf("%q is not a complete Secrets Manager secret ARN (want arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)", arn)}
 	}
 	var errs []error
+	if err := arnPartition(arn, region); err != nil {
+		errs = append(errs, err)
+	}
 	if m[2] != account {
 		errs = append(errs, fmt.Errorf("%q is in account %s, not %s", arn, m[2], account))
 	}
@@ -421,6 +424,18 @@ func validateSecretARN(arn, account, region, whose string) []error {
 		errs = append(errs, fmt.Errorf("%q is in region %s, not the %s region %s", arn, m[1], whose, region))
 	}
 	return errs
+}
+
+// arnPartition checks that arn is in the partition of region (when the
+// region is one validate knows): "arn:aws:..." does not resolve in
+// cn-north-1, whose partition is aws-cn.
+func arnPartition(arn, region string) error {
+	want := validate.Partition(region)
+	parts := strings.SplitN(arn, ":", 3)
+	if want == "" || len(parts) < 3 || parts[1] == want {
+		return nil
+	}
+	return fmt.Errorf("%q is in partition %s, but region %s is in %s", arn, parts[1], region, want)
 }
 
 // ValidateAll checks every environment and that their names are unique.

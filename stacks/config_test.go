@@ -144,6 +144,9 @@ func TestInvalidEnvironmentsFailWithTheFieldAndValue(t *testing.T) {
 			`environment "test": StartCondition "EXPRESSION_MATCH_AND_DEPENDENCY_UPDATES_AVAILABLE" is set but Schedule is empty (want a Schedule, or no StartCondition: it applies only to schedule ticks; a build started by the upstream trigger or by hand always runs)`},
 		{"TestFailsWhenNameIsInvalid", func(e *Environment) { e.Name = "Prod" },
 			`environment "Prod": Name "Prod" is not a valid name (want 2-20 lowercase letters, digits or hyphens, starting with a letter)`},
+		{"TestFailsWhenSlackSecretARNIsOfAnotherPartition", func(e *Environment) {
+			e.SlackWebhookSecretARN = "arn:aws-cn:secretsmanager:us-east-1:123456789012:secret:slack-AbCdEf"
+		}, `environment "test": SlackWebhookSecretARN "arn:aws-cn:secretsmanager:us-east-1:123456789012:secret:slack-AbCdEf" is in partition aws-cn, but region us-east-1 is in aws`},
 		{"TestFailsWhenSlackSecretARNIsMalformed", func(e *Environment) {
 			e.SlackWebhookSecretARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack"
 		}, `environment "test": SlackWebhookSecretARN "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack" is not a complete Secrets Manager secret ARN (want arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)`},

@@ -44,10 +44,10 @@ func synthPipeline(t *testing.T) (string, *PipelineStack) {
 		fixture.extraDirs = append(fixture.extraDirs, f.dir)
 		app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(f.dir)})
 		cfg := DeliveryPipeline()
-		if f.err = cfg.Validate(); f.err != nil {
+		envs, _ := Select(Environments(), "")
+		if f.err = cfg.ValidateFor(envs); f.err != nil {
 			return
 		}
-		envs, _ := Select(Environments(), "")
 		f.stack = NewPipelineStack(app, jsii.String("GoldenAmi-Pipeline"), &PipelineStackProps{
 			StackProps:   awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String(cfg.Account), Region: jsii.String(cfg.Region)}},
 			Pipeline:     cfg,
@@ -489,6 +489,9 @@ func TestInvalidPipelineConfig(t *testing.T) {
 		{"TestFailsWhenConnectionIsInAnotherAccount", func(c *PipelineConfig) {
 			c.ConnectionARN = "arn:aws:codeconnections:eu-west-1:888888888888:connection/00000000-0000-0000-0000-000000000000"
 		}, `pipeline: ConnectionARN "arn:aws:codeconnections:eu-west-1:888888888888:connection/00000000-0000-0000-0000-000000000000" is in account 888888888888, not the pipeline's account 999999999999`},
+		{"TestFailsWhenConnectionIsOfAnotherPartition", func(c *PipelineConfig) {
+			c.ConnectionARN = "arn:aws-us-gov:codeconnections:us-gov-west-1:999999999999:connection/00000000-0000-0000-0000-000000000000"
+		}, `pipeline: ConnectionARN "arn:aws-us-gov:codeconnections:us-gov-west-1:999999999999:connection/00000000-0000-0000-0000-000000000000" is in partition aws-us-gov, but region us-east-1 is in aws`},
 		{"TestFailsWhenRepositoryHasNoOwner", func(c *PipelineConfig) { c.Repository = "golden-ami" }, `pipeline: Repository "golden-ami" is not an "owner/name" repository`},
 		{"TestFailsWhenToolchainIsNotExact", func(c *PipelineConfig) { c.GoToolchain = "1.26" }, `pipeline: GoToolchain "1.26" is not an exact Go toolchain (want e.g. "go1.26.8")`},
 		{"TestFailsWhenSlackSecretIsInAnotherAccount", func(c *PipelineConfig) {
@@ -587,5 +590,19 @@ func TestREADMEDeployStepsReplaceEveryPlaceholder(t *testing.T) {
 				t.Errorf("README %q does not say %s", tc.heading, want)
 			}
 		}
+	}
+}
+
+// A pipeline deploys only environments of its own partition.
+func TestPipelineFailsForAnEnvironmentOfAnotherPartition(t *testing.T) {
+	china := validEnv()
+	china.Name, china.Region = "china", "cn-north-1"
+	err := DeliveryPipeline().ValidateFor([]Environment{validEnv(), china})
+	want := `pipeline: Region "us-east-1" is in partition aws, but environment "china"'s Region "cn-north-1" is in aws-cn (a pipeline deploys within its partition)`
+	if err == nil || err.Error() != want {
+		t.Errorf("ValidateFor = %v, want %s", err, want)
+	}
+	if err := DeliveryPipeline().ValidateFor([]Environment{validEnv()}); err != nil {
+		t.Errorf("ValidateFor one environment of the pipeline's partition = %v", err)
 	}
 }

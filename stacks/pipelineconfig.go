@@ -9,6 +9,21 @@ import (
 	"github.com/platform-eng/golden-ami/internal/validate"
 )
 
+// ValidateFor checks the pipeline configuration as Validate does, and that
+// it can deploy envs: every environment in the pipeline's partition, since
+// CodePipeline's cross-account deployments do not cross partitions.
+func (c PipelineConfig) ValidateFor(envs []Environment) error {
+	errs := []error{c.Validate()}
+	if home := validate.Partition(c.Region); home != "" {
+		for _, e := range envs {
+			if p := validate.Partition(e.Region); p != "" && p != home {
+				errs = append(errs, fmt.Errorf("pipeline: Region %q is in partition %s, but environment %q's Region %q is in %s (a pipeline deploys within its partition)", c.Region, home, e.Name, e.Region, p))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // PipelineConfig is the delivery pipeline: where it runs, where its source
 // comes from, and who hears about it.
 type PipelineConfig struct {
@@ -103,6 +118,9 @@ func (c PipelineConfig) Validate() error {
 		if m := connectionARNPattern.FindStringSubmatch(c.ConnectionARN); m == nil {
 			fail("ConnectionARN", fmt.Errorf("%q is not a CodeConnections connection ARN", c.ConnectionARN))
 		} else {
+			if err := arnPartition(c.ConnectionARN, c.Region); err != nil {
+				fail("ConnectionARN", err)
+			}
 			// The pipeline's source action uses the connection from the
 			// tools account; another account's fails at deployment.
 			// (Connections are global: one made in another region works.)
