@@ -184,6 +184,8 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *PipelineSta
 			"(cd examples/consumer && go vet ./... && go test ./...)",
 			fmt.Sprintf("npx --yes aws-cdk@%s synth --quiet -c pipeline=true", CDKCLIVersion),
 			"go run ./internal/tools/checkassembly cdk.out",
+			// Not worth uploading to the cache: the next build removes it.
+			removeCachedToolchain,
 		),
 		PrimaryOutputDirectory: str("cdk.out"),
 		Cache:                  awscodebuild.Cache_Bucket(cache, &awscodebuild.BucketCacheOptions{Prefix: str("synth")}),
