@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 
+	"github.com/platform-eng/golden-ami/internal/assemblycheck"
 	"github.com/platform-eng/golden-ami/internal/cdktest"
 )
 
@@ -123,61 +123,35 @@ type policyStatements struct {
 	}
 }
 
-// deployedStacks reads every stack of the synthesized delivery pipeline from
-// the cloud assembly's manifests (the stages' in their nested assemblies):
-// each one's stack name and account, as CloudFormation will see them.
+// deployedStacks reads every stack of the synthesized delivery pipeline
+// from the cloud assembly's manifests (the stages' in their nested
+// assemblies): each one's stack name and account, as CloudFormation will
+// see them, and its resources.
 func deployedStacks(t *testing.T) []deployedStack {
 	t.Helper()
 	dir, _ := synthPipeline(t)
-	manifests, _ := filepath.Glob(filepath.Join(dir, "assembly-*", "manifest.json"))
+	stacks, err := assemblycheck.Stacks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []deployedStack
-	for _, m := range append(manifests, filepath.Join(dir, "manifest.json")) {
-		data, err := os.ReadFile(m)
+	for _, st := range stacks {
+		s := deployedStack{path: st.Template, name: st.Name, account: st.Account, pipeline: strings.HasPrefix(st.Name, "GoldenAmi-Pipeline")}
+		data, err := os.ReadFile(s.path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var manifest struct {
-			Artifacts map[string]struct {
-				Type        string
-				Environment string
-				Properties  struct{ TemplateFile, StackName string }
-			}
+		var tmpl struct{ Resources map[string]templateResource }
+		if err := json.Unmarshal(data, &tmpl); err != nil {
+			t.Fatalf("%s: %v", s.path, err)
 		}
-		if err := json.Unmarshal(data, &manifest); err != nil {
-			t.Fatalf("%s: %v", m, err)
-		}
-		for id, a := range manifest.Artifacts {
-			if a.Type != "aws:cloudformation:stack" {
-				continue
-			}
-			s := deployedStack{path: filepath.Join(filepath.Dir(m), a.Properties.TemplateFile), name: cmpOr(a.Properties.StackName, id)}
-			if _, err := fmt.Sscanf(strings.TrimPrefix(a.Environment, "aws://"), "%12s", &s.account); err != nil {
-				t.Fatalf("%s: stack %s has environment %q", m, id, a.Environment)
-			}
-			s.pipeline = strings.HasPrefix(s.name, "GoldenAmi-Pipeline")
-			data, err := os.ReadFile(s.path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var tmpl struct{ Resources map[string]templateResource }
-			if err := json.Unmarshal(data, &tmpl); err != nil {
-				t.Fatalf("%s: %v", s.path, err)
-			}
-			s.resources = tmpl.Resources
-			out = append(out, s)
-		}
+		s.resources = tmpl.Resources
+		out = append(out, s)
 	}
 	if len(out) < 8 {
 		t.Fatalf("%d stacks in the pipeline's assembly, want the pipeline's, its support stacks and every environment's", len(out))
 	}
 	return out
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // Every role the stacks define is bounded by its own account's boundary:

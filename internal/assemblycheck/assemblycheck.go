@@ -8,6 +8,7 @@
 package assemblycheck
 
 import (
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -109,13 +110,33 @@ func Check(dir string, envs []Environment) []string {
 	return problems
 }
 
-// stackTemplates maps each stack's name to its template file, in the
-// assembly at dir and in the stage assemblies nested in it (the delivery
-// pipeline's synth puts every environment's stacks in one of those), from
-// the assemblies' manifests. Without a manifest, templates are found by
-// their file names.
+// stackTemplates maps each stack's name to its template file (Stacks).
 func stackTemplates(dir string) (map[string]string, error) {
+	stacks, err := Stacks(dir)
 	out := map[string]string{}
+	for _, s := range stacks {
+		out[s.Name] = s.Template
+	}
+	return out, err
+}
+
+// Stack is one stack of a cloud assembly.
+type Stack struct {
+	// Name is the stack's CloudFormation name.
+	Name string
+	// Template is the path of its template file.
+	Template string
+	// Account is the account of its environment ("aws://<account>/<region>"),
+	// "unknown-account" for an environment-agnostic stack.
+	Account string
+}
+
+// Stacks lists the stacks of the assembly at dir and of the stage
+// assemblies nested in it (the delivery pipeline's synth puts every
+// environment's stacks in one of those), from the assemblies' manifests.
+// Without a manifest there are none.
+func Stacks(dir string) ([]Stack, error) {
+	var out []Stack
 	var walk func(dir string) error
 	walk = func(dir string) error {
 		data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
@@ -127,8 +148,9 @@ func stackTemplates(dir string) (map[string]string, error) {
 		}
 		var m struct {
 			Artifacts map[string]struct {
-				Type       string `json:"type"`
-				Properties struct {
+				Type        string `json:"type"`
+				Environment string `json:"environment"`
+				Properties  struct {
 					StackName     string `json:"stackName"`
 					TemplateFile  string `json:"templateFile"`
 					DirectoryName string `json:"directoryName"`
@@ -141,11 +163,12 @@ func stackTemplates(dir string) (map[string]string, error) {
 		for id, a := range m.Artifacts {
 			switch a.Type {
 			case "aws:cloudformation:stack":
-				name := a.Properties.StackName
-				if name == "" {
-					name = id
-				}
-				out[name] = filepath.Join(dir, a.Properties.TemplateFile)
+				account, _, _ := strings.Cut(strings.TrimPrefix(a.Environment, "aws://"), "/")
+				out = append(out, Stack{
+					Name:     cmp.Or(a.Properties.StackName, id),
+					Template: filepath.Join(dir, a.Properties.TemplateFile),
+					Account:  account,
+				})
 			case "cdk:cloud-assembly":
 				if err := walk(filepath.Join(dir, a.Properties.DirectoryName)); err != nil {
 					return err
@@ -154,7 +177,8 @@ func stackTemplates(dir string) (map[string]string, error) {
 		}
 		return nil
 	}
-	return out, walk(dir)
+	err := walk(dir)
+	return out, err
 }
 
 // csvHeader is the first row cdk-nag writes to a CSV report.

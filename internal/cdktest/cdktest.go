@@ -315,10 +315,11 @@ func UnboundedRoles(template map[string]interface{}, boundary string) []string {
 		return []string{"the template defines no role to check for permissions boundary " + boundary}
 	}
 	var problems []string
+	want := regexp.MustCompile(`:policy/` + regexp.QuoteMeta(boundary) + `"`)
 	for id, role := range roles {
 		props, _ := role["Properties"].(map[string]interface{})
 		got, _ := json.Marshal(props["PermissionsBoundary"])
-		if !regexp.MustCompile(`:policy/` + regexp.QuoteMeta(boundary) + `"`).Match(got) {
+		if !want.Match(got) {
 			problems = append(problems, fmt.Sprintf("role %s has permissions boundary %s, want the policy %s", id, got, boundary))
 		}
 	}
