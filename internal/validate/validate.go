@@ -111,7 +111,7 @@ func SSMParameterName(s string) error {
 	return nil
 }
 
-var ssmParameterARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:ssm:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:parameter(/.+)$`)
+var ssmParameterARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:ssm:[a-z]{2,4}(-[a-z]+)+-[0-9]:[0-9]{12}:parameter(/.+)$`)
 
 // SSMParameterARN checks the ARN of an SSM parameter, such as one shared
 // from another account, and returns the parameter's name.

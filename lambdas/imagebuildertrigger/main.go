@@ -38,7 +38,7 @@ type config struct {
 }
 
 var (
-	pipelineARNPattern   = regexp.MustCompile(`^arn:aws[a-z-]*:imagebuilder:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:image-pipeline/[a-z0-9_-]+$`)
+	pipelineARNPattern   = regexp.MustCompile(`^arn:aws[a-z-]*:imagebuilder:[a-z]{2,4}(-[a-z]+)+-[0-9]+:[0-9]{12}:image-pipeline/[a-z0-9_-]+$`)
 	parameterNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_.\-/]+$`)
 )
 

@@ -208,7 +208,7 @@ func (h *Handler) getImage(ctx context.Context, arn string) (image, error) {
 }
 
 // checkRegion checks the shape of an AWS region name such as "eu-central-1"
-// exactly as validate.Region does (^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$, the
+// exactly as validate.Region does (^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$, the
 // regions the goldenimage construct accepts for distribution), with the
 // same error. It is written out rather than imported because
 // internal/validate compiles eight regular expressions and embeds the time
@@ -221,11 +221,12 @@ func checkRegion(s string) error {
 	return nil
 }
 
-// isRegion matches ^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$: two letters, one or
+// isRegion matches ^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$ (validate.Region's
+// pattern, without loading regexp): two to four letters (us, eusc), one or
 // more dash-separated words of letters, and a number of one or two digits.
 func isRegion(s string) bool {
 	parts := strings.Split(s, "-")
-	if len(parts) < 3 || len(parts[0]) != 2 || !lowerLetters(parts[0]) {
+	if len(parts) < 3 || len(parts[0]) < 2 || len(parts[0]) > 4 || !lowerLetters(parts[0]) {
 		return false
 	}
 	for _, p := range parts[1 : len(parts)-1] {

@@ -108,7 +108,7 @@ type alarmMessage struct {
 
 var (
 	imageBuildVersionARN = regexp.MustCompile(`^arn:aws[a-z-]*:imagebuilder:[a-z0-9-]+:[0-9]{12}:image/[a-z0-9_-]+/[0-9]+\.[0-9]+\.[0-9]+/[0-9]+$`)
-	regionPattern        = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	regionPattern        = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-[0-9]+$`)
 )
 
 // finalImageStatus reports whether an image status ends a build.

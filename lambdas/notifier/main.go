@@ -38,7 +38,7 @@ type config struct {
 	SecretARN string
 }
 
-var secretARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$`)
+var secretARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z]{2,4}(-[a-z]+)+-[0-9]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$`)
 
 // configFromEnv reads and validates the environment. Errors name the
 // variable and quote its value when it is an ARN; any other value is not

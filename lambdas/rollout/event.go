@@ -108,7 +108,7 @@ func truncate(b []byte) string {
 // parameterARNPattern is the ARN of an SSM parameter:
 // arn:<partition>:ssm:<region>:<12-digit account>:parameter/<name>, where
 // <name> is the parameter's name without its leading slash.
-var parameterARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:ssm:([a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}):([0-9]{12}):parameter/([a-zA-Z0-9_.\-][a-zA-Z0-9_.\-/]*)$`)
+var parameterARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:ssm:([a-z]{2,4}(?:-[a-z]+)+-[0-9]{1,2}):([0-9]{12}):parameter/([a-zA-Z0-9_.\-][a-zA-Z0-9_.\-/]*)$`)
 
 // watchedParameter is what a Parameter Store Change event of the latest-AMI
 // parameter carries: its name in detail.name and, for a parameter shared by
