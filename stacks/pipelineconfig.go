@@ -9,21 +9,6 @@ import (
 	"github.com/platform-eng/golden-ami/internal/validate"
 )
 
-// ValidateFor checks the pipeline configuration as Validate does, and that
-// it can deploy envs: every environment in the pipeline's partition, since
-// CodePipeline's cross-account deployments do not cross partitions.
-func (c PipelineConfig) ValidateFor(envs []Environment) error {
-	errs := []error{c.Validate()}
-	if home := validate.Partition(c.Region); home != "" {
-		for _, e := range envs {
-			if p := validate.Partition(e.Region); p != "" && p != home {
-				errs = append(errs, fmt.Errorf("pipeline: Region %q is in partition %s, but environment %q's Region %q is in %s (a pipeline deploys within its partition)", c.Region, home, e.Name, e.Region, p))
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // PipelineConfig is the delivery pipeline: where it runs, where its source
 // comes from, and who hears about it.
 type PipelineConfig struct {
@@ -148,6 +133,21 @@ func (c PipelineConfig) Validate() error {
 	if c.SlackWebhookSecretARN != "" {
 		for _, err := range validateSecretARN(c.SlackWebhookSecretARN, c.Account, c.Region, "pipeline's") {
 			fail("SlackWebhookSecretARN", err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateFor checks the pipeline configuration as Validate does, and that
+// it can deploy envs: every environment in the pipeline's partition, since
+// CodePipeline's cross-account deployments do not cross partitions.
+func (c PipelineConfig) ValidateFor(envs []Environment) error {
+	errs := []error{c.Validate()}
+	if home := validate.Partition(c.Region); home != "" {
+		for _, e := range envs {
+			if p := validate.Partition(e.Region); p != "" && p != home {
+				errs = append(errs, fmt.Errorf("pipeline: Region %q is in partition %s, but environment %q's Region %q is in %s (a pipeline deploys within its partition)", c.Region, home, e.Name, e.Region, p))
+			}
 		}
 	}
 	return errors.Join(errs...)
