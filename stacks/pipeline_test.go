@@ -607,3 +607,42 @@ func TestPipelineFailsForAnEnvironmentOfAnotherPartition(t *testing.T) {
 		t.Errorf("ValidateFor one environment of the pipeline's partition = %v", err)
 	}
 }
+
+// removeCachedToolchain deletes the toolchain a build downloaded into the
+// (read-only) module cache and its download, and nothing else.
+func TestRemoveCachedToolchainDeletesOnlyTheToolchain(t *testing.T) {
+	cache := t.TempDir()
+	for _, dir := range []string{
+		"golang.org/toolchain@v0.0.1-go1.26.8.linux-amd64/bin", "cache/download/golang.org/toolchain/@v",
+		"golang.org/x/sys@v0.36.0/unix", "cache/download/golang.org/x/sys/@v",
+	} {
+		if err := os.MkdirAll(filepath.Join(cache, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(cache, dir, "f"), []byte("x"), 0o444); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Go leaves the module cache read-only.
+	if err := filepath.WalkDir(cache, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() && p != cache {
+			err = os.Chmod(p, 0o555)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = exec.Command("chmod", "-R", "u+w", cache).Run() })
+	cmd := exec.Command("bash", "-c", strings.ReplaceAll(removeCachedToolchain, goModCache, cache))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", cmd, err, out)
+	}
+	for dir, want := range map[string]bool{
+		"golang.org/toolchain@v0.0.1-go1.26.8.linux-amd64": false, "cache/download/golang.org/toolchain": false,
+		"golang.org/x/sys@v0.36.0/unix/f": true, "cache/download/golang.org/x/sys/@v/f": true,
+	} {
+		if _, err := os.Stat(filepath.Join(cache, dir)); (err == nil) != want {
+			t.Errorf("after removeCachedToolchain, %s exists = %v, want %v", dir, err == nil, want)
+		}
+	}
+}
