@@ -582,10 +582,10 @@ func NewGoldenFleet(scope constructs.Construct, id *string, props *GoldenFleetPr
 
 // defineGroup defines the launch template, the group and, unless Role is
 // given, the instance role.
-func (this *GoldenFleet) defineGroup(props *GoldenFleetProps) {
+func (f *GoldenFleet) defineGroup(props *GoldenFleetProps) {
 	role := props.Role
 	if role == nil {
-		role = awsiam.NewRole(this, str("InstanceRole"), &awsiam.RoleProps{
+		role = awsiam.NewRole(f, str("InstanceRole"), &awsiam.RoleProps{
 			AssumedBy:       awsiam.NewServicePrincipal(str("ec2.amazonaws.com"), nil),
 			Description:     str("Instances of a golden fleet"),
 			ManagedPolicies: &[]awsiam.IManagedPolicy{awsiam.ManagedPolicy_FromAwsManagedPolicyName(str("AmazonSSMManagedInstanceCore"))},
@@ -595,11 +595,11 @@ func (this *GoldenFleet) defineGroup(props *GoldenFleetProps) {
 	}
 	securityGroup := props.SecurityGroup
 	if securityGroup == nil {
-		securityGroup = awsec2.NewSecurityGroup(this, str("SecurityGroup"), &awsec2.SecurityGroupProps{
+		securityGroup = awsec2.NewSecurityGroup(f, str("SecurityGroup"), &awsec2.SecurityGroupProps{
 			Vpc: props.Vpc, Description: str("Golden fleet instances: no inbound traffic"), AllowAllOutbound: boolean(true),
 		})
 	}
-	this.securityGroup = securityGroup
+	f.securityGroup = securityGroup
 	rootDevice, rootSize := props.RootDeviceName, props.RootVolumeSizeGiB
 	windows := props.LatestAMI.OperatingSystem == awsec2.OperatingSystemType_WINDOWS
 	if rootDevice == nil {
@@ -614,7 +614,7 @@ func (this *GoldenFleet) defineGroup(props *GoldenFleetProps) {
 			rootSize = num(50)
 		}
 	}
-	template := awsec2.NewLaunchTemplate(this, str("LaunchTemplate"), &awsec2.LaunchTemplateProps{
+	template := awsec2.NewLaunchTemplate(f, str("LaunchTemplate"), &awsec2.LaunchTemplateProps{
 		// Resolved when the stack deploys: every version CloudFormation
 		// writes holds a concrete AMI, which instance-refresh rollback needs.
 		MachineImage:             props.LatestAMI.MachineImageAtDeploy(),
@@ -633,7 +633,7 @@ func (this *GoldenFleet) defineGroup(props *GoldenFleetProps) {
 	})
 
 	minCapacity := orNumber(props.MinCapacity, 1)
-	group := awsautoscaling.NewAutoScalingGroup(this, str("Group"), &awsautoscaling.AutoScalingGroupProps{
+	group := awsautoscaling.NewAutoScalingGroup(f, str("Group"), &awsautoscaling.AutoScalingGroupProps{
 		Vpc:                   props.Vpc,
 		VpcSubnets:            props.VpcSubnets,
 		LaunchTemplate:        template,
@@ -642,7 +642,7 @@ func (this *GoldenFleet) defineGroup(props *GoldenFleetProps) {
 		DefaultInstanceWarmup: awscdk.Duration_Minutes(num(5)),
 		GroupMetrics:          &[]awsautoscaling.GroupMetrics{awsautoscaling.GroupMetrics_All()},
 	})
-	this.LaunchTemplate, this.AutoScalingGroup, this.Group, this.InstanceRole = template, group, group, role
+	f.LaunchTemplate, f.AutoScalingGroup, f.Group, f.InstanceRole = template, group, group, role
 }
 
 // defaultMinHealthyPercentage is MinHealthyPercentage's default.

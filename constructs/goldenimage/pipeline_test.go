@@ -29,11 +29,6 @@ func newStack(t *testing.T) awscdk.Stack {
 	return awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Test"), &awscdk.StackProps{Env: testEnv})
 }
 
-// like is shorthand for a deep, partial match.
-func like(v interface{}) assertions.Matcher {
-	return assertions.Match_ObjectLike(&map[string]interface{}{"_": v})
-}
-
 func hasProps(t *testing.T, tmpl assertions.Template, typ string, props map[string]interface{}) {
 	t.Helper()
 	cdktest.Check(t, typ, func() { tmpl.HasResourceProperties(jsii.String(typ), props) })

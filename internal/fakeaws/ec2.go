@@ -95,7 +95,7 @@ func (s *Server) ec2DescribeImages(req *request) (any, *apiError) {
 		if !matchAny(filters["name"], img.Name) || !matchAny(filters["state"], img.State) {
 			continue
 		}
-		matched = append(matched, ec2ImageXML{img.ImageID, img.OwnerID, img.OwnerAlias, img.Name, img.State, img.CreationDate})
+		matched = append(matched, ec2ImageXML(img))
 	}
 	// MaxResults is 5-1000; without it EC2 answers in one page, which the
 	// fake splits by EC2PageSize. The messages are EC2's for too small a
