@@ -213,6 +213,13 @@ func newSlack(t testing.TB, script ...slackResponse) *slackServer {
 
 func (s *slackServer) webhook() string { return s.URL + webhookPath }
 
+// postedPaths are the URL paths of every POST the server received, in order.
+func (s *slackServer) postedPaths() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.paths...)
+}
+
 func (s *slackServer) counts() (attempts int, delivered []slackPayload) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -810,9 +817,7 @@ func TestRejectedWebhookRereadsTheSecretOnce(t *testing.T) {
 					t.Errorf("result = %+v, want failed", res.Records)
 				}
 			}
-			slack.mu.Lock()
-			paths := append([]string(nil), slack.paths...)
-			slack.mu.Unlock()
+			paths := slack.postedPaths()
 			if !reflect.DeepEqual(paths, tc.wantPaths) {
 				t.Errorf("POSTed to %q, want %q", paths, tc.wantPaths)
 			}
@@ -832,9 +837,8 @@ func TestRejectedWebhookRereadsTheSecretOnce(t *testing.T) {
 			if _, err := h.Handle(context.Background(), loadEvent(t, "alarm-dlq-ok.json")); err != nil {
 				t.Fatalf("next message: %v", err)
 			}
-			slack.mu.Lock()
-			last := slack.paths[len(slack.paths)-1]
-			slack.mu.Unlock()
+			paths = slack.postedPaths()
+			last := paths[len(paths)-1]
 			if last != rotatedPath || c.secret != 2 {
 				t.Errorf("next message POSTed to %q after %d secret reads, want %q after 2", last, c.secret, rotatedPath)
 			}
@@ -872,9 +876,7 @@ func TestRejectedWebhookAlreadyReplacedIsNotReadAgain(t *testing.T) {
 	if res.Records[0].Outcome != OutcomePosted {
 		t.Errorf("result = %+v, want posted", res.Records)
 	}
-	slack.mu.Lock()
-	paths := append([]string(nil), slack.paths...)
-	slack.mu.Unlock()
+	paths := slack.postedPaths()
 	if want := []string{webhookPath, rotatedPath}; !reflect.DeepEqual(paths, want) {
 		t.Errorf("POSTed to %q, want %q", paths, want)
 	}

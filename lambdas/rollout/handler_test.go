@@ -460,40 +460,38 @@ func TestHandle(t *testing.T) {
 	}
 }
 
-// MaxHealthyPercentage is passed through as configured (the construct sets
-// 110 by default, so a one-instance group launches its replacement before
-// terminating), and left unset when it is not configured.
-func TestMaxHealthyPercentageIsPassedToTheRefresh(t *testing.T) {
-	for _, max := range []*int32{aws.Int32(110), nil} {
-		w := newWorld()
-		h := w.handler()
-		h.Preferences.MaxHealthyPercentage = max
-		got, err := h.Handle(context.Background(), loadEvent(t, "parameter-update.json"))
-		if err != nil || got.Decision != DecisionStarted || got.LaunchTemplateVersion != "2" {
-			t.Fatalf("Handle = %+v, %v; want started on version 2", got, err)
-		}
-		want := wantStart("2")
-		want.Preferences.MaxHealthyPercentage = max
-		if len(w.starts) != 1 || !reflect.DeepEqual(w.starts[0], want) {
-			t.Errorf("StartInstanceRefresh = %s\nwant %s", asJSON(w.starts), asJSON(want))
-		}
-	}
-}
-
-// SkipMatching is passed through as configured, not assumed: with it off,
-// the refresh replaces instances that already match the desired version.
-func TestSkipMatchingOffIsPassedToTheRefresh(t *testing.T) {
-	w := newWorld()
-	h := w.handler()
-	h.Preferences.SkipMatching = false
-	got, err := h.Handle(context.Background(), loadEvent(t, "parameter-update.json"))
-	if err != nil || got.Decision != DecisionStarted || got.LaunchTemplateVersion != "2" {
-		t.Fatalf("Handle = %+v, %v; want started on version 2", got, err)
-	}
-	want := wantStart("2")
-	want.Preferences.SkipMatching = aws.Bool(false)
-	if len(w.starts) != 1 || !reflect.DeepEqual(w.starts[0], want) {
-		t.Fatalf("StartInstanceRefresh inputs = %s\nwant one: %s", asJSON(w.starts), asJSON(want))
+// The refresh preferences are passed through as configured, not assumed:
+// MaxHealthyPercentage as set (the construct sets 110 by default, so a
+// one-instance group launches its replacement before terminating) or left
+// unset when it is not configured; SkipMatching off, so the refresh
+// replaces instances that already match the desired version.
+func TestRefreshPreferencesArePassedThrough(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		configure func(*Preferences)
+		want      func(*astypes.RefreshPreferences)
+	}{
+		{"MaxHealthyPercentage 110", func(p *Preferences) { p.MaxHealthyPercentage = aws.Int32(110) },
+			func(r *astypes.RefreshPreferences) { r.MaxHealthyPercentage = aws.Int32(110) }},
+		{"MaxHealthyPercentage unset", func(p *Preferences) { p.MaxHealthyPercentage = nil },
+			func(r *astypes.RefreshPreferences) { r.MaxHealthyPercentage = nil }},
+		{"SkipMatching off", func(p *Preferences) { p.SkipMatching = false },
+			func(r *astypes.RefreshPreferences) { r.SkipMatching = aws.Bool(false) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld()
+			h := w.handler()
+			tc.configure(&h.Preferences)
+			got, err := h.Handle(context.Background(), loadEvent(t, "parameter-update.json"))
+			if err != nil || got.Decision != DecisionStarted || got.LaunchTemplateVersion != "2" {
+				t.Fatalf("Handle = %+v, %v; want started on version 2", got, err)
+			}
+			want := wantStart("2")
+			tc.want(want.Preferences)
+			if len(w.starts) != 1 || !reflect.DeepEqual(w.starts[0], want) {
+				t.Errorf("StartInstanceRefresh inputs = %s\nwant one: %s", asJSON(w.starts), asJSON(want))
+			}
+		})
 	}
 }
 
