@@ -42,6 +42,9 @@ func addSeedMessages(f *testing.F) {
 		`{"arn":"arn:aws:imagebuilder:us-east-1:123456789012:image/a/1.0.0/1","state":{"status":"AVAILABLE"},"semver":123456789012345678901234567890,"outputResources":{"amis":[{"region":"<x>","image":"ami-1"}]}}`,
 		`{"version":"1.0","requestContext":{"functionArn":"f","condition":"Success","approximateInvokeCount":1e400},"responsePayload":"just a string"}`,
 		`{"AlarmName":"a","NewStateValue":"ALARM","AlarmArn":"arn:aws:cloudwatch:us-east-1:1:alarm:a|b"}`,
+		// Found by the fuzzer in CI: a region that is not a code went into the console's host name.
+		`{"detail-type":"CodePipeline Pipeline Execution State Change","source":"aws.codepipeline","account":"0","region":"%","detail":{"pipeline":"0","execution-id":"0","state":"FAILED"}}`,
+		`{"AlarmName":"a","NewStateValue":"ALARM","Region":"evil.example/x"}`,
 	} {
 		f.Add(s)
 	}

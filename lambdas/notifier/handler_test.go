@@ -1326,3 +1326,55 @@ func TestUnknownImageStatusIsAnError(t *testing.T) {
 		})
 	}
 }
+
+// TestConsoleLinksOnlyForRegionCodes: the region comes from the event and
+// becomes part of a host name, so only a region code gets a link, on its
+// partition's console. The fuzzer found region "%" making
+// https://%.console.aws.amazon.com.
+func TestConsoleLinksOnlyForRegionCodes(t *testing.T) {
+	for _, tc := range []struct{ region, want string }{
+		{"us-east-1", "https://us-east-1.console.aws.amazon.com/codesuite/codepipeline/pipelines/p/executions/e/timeline?region=us-east-1"},
+		{"cn-northwest-1", "https://console.amazonaws.cn/codesuite/codepipeline/pipelines/p/executions/e/timeline?region=cn-northwest-1"},
+		{"us-gov-west-1", "https://console.amazonaws-us-gov.com/codesuite/codepipeline/pipelines/p/executions/e/timeline?region=us-gov-west-1"},
+		{"us-isob-east-1", ""},
+		{"eusc-de-east-1", ""},
+		{"%", ""},
+		{"", ""},
+		{"evil.example.com/x", ""},
+		{"us-east-1.evil.example", ""},
+	} {
+		if got := executionURL(tc.region, "p", "e"); got != tc.want {
+			t.Errorf("executionURL(%q) = %q, want %q", tc.region, got, tc.want)
+		}
+	}
+	if got, want := alarmURL("cn-north-1", "a b"), "https://console.amazonaws.cn/cloudwatch/home?region=cn-north-1#alarmsV2:alarm/a%20b"; got != want {
+		t.Errorf("alarmURL = %q, want %q", got, want)
+	}
+	if got, want := pipelineViewURL("us-gov-east-1", "p"), "https://console.amazonaws-us-gov.com/codesuite/codepipeline/pipelines/p/view?region=us-gov-east-1"; got != want {
+		t.Errorf("pipelineViewURL = %q, want %q", got, want)
+	}
+
+	// Through decode and compose: the event is still posted, with its
+	// region shown as text and no link or dangling "Open in the console".
+	msg := `{"detail-type":"CodePipeline Pipeline Execution State Change","source":"aws.codepipeline","account":"0","region":"%",` +
+		`"detail":{"pipeline":"0","execution-id":"0","state":"FAILED"}}`
+	n, err := decodeMessage(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c calls
+	h := &Handler{Images: imagesAre(&c, nil), Executions: executionIs(&c, nil, errors.New("AccessDenied"))}
+	m := h.compose(context.Background(), n)
+	if m.Context != "" {
+		t.Errorf("Context = %q, want none", m.Context)
+	}
+	want := []field{{"Pipeline", "0"}, {"State", "FAILED"}, {"Account", "0"}, {"Region", "%"}, {"Execution", "0"}}
+	if !reflect.DeepEqual(m.Fields, want) {
+		t.Errorf("Fields = %q, want %q", m.Fields, want)
+	}
+	body, err := render(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPayload(t, body)
+}

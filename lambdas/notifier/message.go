@@ -70,7 +70,7 @@ func firstLine(s string) string {
 }
 
 // link renders a Slack link, or just the label when the URL is not one we
-// can embed safely.
+// can embed safely (or there is none).
 func link(u, label string) string {
 	if !strings.HasPrefix(u, "https://") || strings.ContainsAny(u, "|<> \n") {
 		return esc(label)
@@ -78,27 +78,63 @@ func link(u, label string) string {
 	return "<" + u + "|" + strings.NewReplacer("|", "¦").Replace(esc(label)) + ">"
 }
 
+// consoleLink is a link to u, or nothing when there is no console URL: a
+// bare "Open in the console" would point nowhere.
+func consoleLink(u, label string) string {
+	if u == "" {
+		return ""
+	}
+	return link(u, label)
+}
+
+// consoleHost is the AWS console's address for a region, or "" when region
+// is not a region code or its partition's console address is not known here.
+// The region comes from the event, so it is checked before it becomes part of
+// a host name.
 func consoleHost(region string) string {
+	if !regionPattern.MatchString(region) {
+		return ""
+	}
+	switch {
+	// China's and GovCloud's consoles have one address; every URL below
+	// names its region in the query.
+	case strings.HasPrefix(region, "cn-"):
+		return "https://console.amazonaws.cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "https://console.amazonaws-us-gov.com"
+	case strings.HasPrefix(region, "us-iso"), strings.HasPrefix(region, "eu-isoe-"), strings.HasPrefix(region, "eusc-"):
+		return ""
+	}
 	return "https://" + region + ".console.aws.amazon.com"
+}
+
+// consoleURL is consoleHost(region) followed by the formatted path, or ""
+// when the region has no console address.
+func consoleURL(region, format string, args ...any) string {
+	h := consoleHost(region)
+	if h == "" {
+		return ""
+	}
+	return h + fmt.Sprintf(format, args...)
 }
 
 // executionURL is the CodePipeline console's timeline of one execution.
 func executionURL(region, pipeline, executionID string) string {
-	return fmt.Sprintf("%s/codesuite/codepipeline/pipelines/%s/executions/%s/timeline?region=%s",
-		consoleHost(region), url.PathEscape(pipeline), url.PathEscape(executionID), url.QueryEscape(region))
+	return consoleURL(region, "/codesuite/codepipeline/pipelines/%s/executions/%s/timeline?region=%s",
+		url.PathEscape(pipeline), url.PathEscape(executionID), url.QueryEscape(region))
 }
 
 // pipelineViewURL is the CodePipeline console's pipeline view, where an
 // approval is reviewed.
 func pipelineViewURL(region, pipeline string) string {
-	return fmt.Sprintf("%s/codesuite/codepipeline/pipelines/%s/view?region=%s",
-		consoleHost(region), url.PathEscape(pipeline), url.QueryEscape(region))
+	return consoleURL(region, "/codesuite/codepipeline/pipelines/%s/view?region=%s",
+		url.PathEscape(pipeline), url.QueryEscape(region))
 }
 
 // alarmURL is the CloudWatch console page of an alarm.
 func alarmURL(region, name string) string {
-	return fmt.Sprintf("%s/cloudwatch/home?region=%s#alarmsV2:alarm/%s",
-		consoleHost(region), url.QueryEscape(region), url.PathEscape(name))
+	return consoleURL(region, "/cloudwatch/home?region=%s#alarmsV2:alarm/%s",
+		url.QueryEscape(region), url.PathEscape(name))
 }
 
 var hexSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
@@ -180,7 +216,7 @@ func pipelineMessage(e pipelineEvent, commits []commit) message {
 			{"Region", esc(e.Region)},
 			{"Execution", link(u, e.ExecutionID)},
 		},
-		Context: link(u, "Open this execution in the CodePipeline console"),
+		Context: consoleLink(u, "Open this execution in the CodePipeline console"),
 	}
 	if len(commits) > 0 {
 		m.Fields = append(m.Fields, field{"Commit", commitsValue(commits)})
@@ -214,7 +250,7 @@ func approvalMessage(e pipelineEvent, commits []commit) message {
 			{"Region", esc(e.Region)},
 			{"Execution", link(u, e.ExecutionID)},
 		},
-		Context: link(pipelineViewURL(e.Region, e.Pipeline), "Review it in the CodePipeline console"),
+		Context: consoleLink(pipelineViewURL(e.Region, e.Pipeline), "Review it in the CodePipeline console"),
 	}
 	if len(commits) > 0 {
 		m.Fields = append(m.Fields, field{"Commit", commitsValue(commits)})
@@ -355,8 +391,8 @@ func alarmMessageFor(a alarmMessage) message {
 	if region != "" {
 		parts = append(parts, esc(region))
 	}
-	if regionPattern.MatchString(region) {
-		parts = append(parts, link(alarmURL(region, a.Name), "Open in the CloudWatch console"))
+	if u := alarmURL(region, a.Name); u != "" {
+		parts = append(parts, link(u, "Open in the CloudWatch console"))
 	}
 	m.Context = strings.Join(parts, " · ")
 	return m
