@@ -250,6 +250,37 @@ func TestSSMLastModifiedDateIsTheWriteTime(t *testing.T) {
 	if read := aws.ToTime(got.Parameter.LastModifiedDate); !read.Equal(second) || time.Since(read) < 40*time.Millisecond {
 		t.Errorf("GetParameter reports %v, want the second write's time %v", read, second)
 	}
+
+	// The fixture's WrittenAt agrees with the history, to the millisecond.
+	p, _ := srv.Parameter("us-east-1", "/p")
+	for i, h := range hist.Parameters {
+		if at, ok := p.WrittenAt(h.Version); !ok || !at.Equal(aws.ToTime(h.LastModifiedDate)) {
+			t.Errorf("WrittenAt(%d) = %v, %v; history says %v", h.Version, at, ok, aws.ToTime(h.LastModifiedDate))
+		} else if i == 1 && at.Equal(first) {
+			t.Errorf("WrittenAt(%d) = the first version's time", h.Version)
+		}
+	}
+	if _, ok := p.WrittenAt(3); ok {
+		t.Error("WrittenAt(3) found a version that was never written")
+	}
+}
+
+// A parameter deleted and created again starts at version 1, with only its
+// new versions in the history.
+func TestSSMRemovedParameterStartsAgainAtVersionOne(t *testing.T) {
+	srv, cfg := setup(t)
+	client := ssm.NewFromConfig(cfg)
+	srv.SetParameter("us-east-1", "/p", "ami-11111111")
+	srv.SetParameter("us-east-1", "/p", "ami-22222222")
+	srv.RemoveParameter("us-east-1", "/p")
+	if _, err := client.GetParameter(context.Background(), &ssm.GetParameterInput{Name: aws.String("/p")}); !strings.Contains(fmt.Sprint(err), "ParameterNotFound") {
+		t.Fatalf("GetParameter of a removed parameter: %v, want ParameterNotFound", err)
+	}
+	srv.SetParameter("us-east-1", "/p", "ami-33333333")
+	hist, err := client.GetParameterHistory(context.Background(), &ssm.GetParameterHistoryInput{Name: aws.String("/p")})
+	if err != nil || len(hist.Parameters) != 1 || hist.Parameters[0].Version != 1 || aws.ToString(hist.Parameters[0].Value) != "ami-33333333" {
+		t.Fatalf("history after re-creation = %+v, %v; want version 1 = ami-33333333 alone", hist, err)
+	}
 }
 
 // Parameter Store keeps the 100 newest versions of a parameter.

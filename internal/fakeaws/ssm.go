@@ -74,6 +74,28 @@ func (s *Server) Parameter(region, name string) (Parameter, bool) {
 	return c, true
 }
 
+// RemoveParameter deletes name in region, as DeleteParameter (or
+// CloudFormation deleting the resource) does, as a test fixture: a parameter
+// created again under the name starts at version 1.
+func (s *Server) RemoveParameter(region, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.params[region], name)
+	delete(s.lastVersion, region+"\x00"+name)
+}
+
+// WrittenAt is when version was written, the LastModifiedDate
+// GetParameterHistory reports for it (to the millisecond), and whether the
+// history holds that version.
+func (p Parameter) WrittenAt(version int64) (time.Time, bool) {
+	for i, v := range p.versions {
+		if v == version {
+			return time.UnixMilli(p.modified[i].UnixMilli()), true
+		}
+	}
+	return time.Time{}, false
+}
+
 // SetImageValidation makes PutParameter of data type aws:ec2:image behave
 // like Parameter Store, which validates those values asynchronously: it
 // answers at once with the new version number, but the version appears only

@@ -43,7 +43,9 @@
 // holding that value; versions written by others are skipped and
 // do not break the run. It calls StartImagePipelineExecution with a client
 // token derived from the pipeline ARN, the parameter name, that first
-// version and the value (the first 32 hex digits of their SHA-256).
+// version, when it was written, and the value (the first 32 hex digits of
+// their SHA-256; the write time tells a re-created parameter's versions from
+// the old one's).
 // Redelivered or duplicate events, new versions that write the same AMI
 // again (a PutParameter retried after a lost response, overlapping monitor
 // runs), and the monitor writing back the value it wrote before a seed

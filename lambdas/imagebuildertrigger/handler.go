@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -123,7 +124,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 		return Result{}, fmt.Errorf("parameter %s version %d: %w; no build started", h.ParameterName, version, err)
 	}
 
-	token := clientToken(h.PipelineARN, h.ParameterName, since, value)
+	token := clientToken(h.PipelineARN, h.ParameterName, since, cur.sinceWritten, value)
 	res := Result{ClientToken: token}
 	started, err := h.Pipelines.StartImagePipelineExecution(ctx, &imagebuilder.StartImagePipelineExecutionInput{
 		ImagePipelineArn: aws.String(h.PipelineARN),
@@ -176,6 +177,10 @@ type currentVersion struct {
 	// others (seeds) inside that run, which do not break it.
 	since   int64
 	skipped int
+	// sinceWritten is when version since was written (its history
+	// entry's LastModifiedDate, which never changes): it tells the same
+	// version number of a deleted and re-created parameter apart.
+	sinceWritten time.Time
 }
 
 // writers names the functions whose writes start builds, for reasons.
@@ -220,7 +225,7 @@ func (h *Handler) currentValue(ctx context.Context) (currentVersion, error) {
 	current := history[len(history)-1]
 	cur := currentVersion{
 		value: aws.ToString(current.Value), version: current.Version, description: aws.ToString(current.Description),
-		byWriter: writtenByWriter(current), since: current.Version,
+		byWriter: writtenByWriter(current), since: current.Version, sinceWritten: aws.ToTime(current.LastModifiedDate),
 	}
 	if !cur.byWriter {
 		return cur, nil
@@ -235,7 +240,7 @@ func (h *Handler) currentValue(ctx context.Context) (currentVersion, error) {
 		if aws.ToString(v.Value) != cur.value {
 			break
 		}
-		cur.since, cur.skipped, others = v.Version, cur.skipped+others, 0
+		cur.since, cur.sinceWritten, cur.skipped, others = v.Version, aws.ToTime(v.LastModifiedDate), cur.skipped+others, 0
 	}
 	return cur, nil
 }
@@ -309,10 +314,10 @@ func truncate(b []byte) string {
 }
 
 // clientToken derives the StartImagePipelineExecution idempotency token from
-// what identifies one change: the pipeline, the parameter, its value and the
+// what identifies one change: the pipeline, the parameter, its value, the
 // version at which the monitor first wrote that value (since, see
-// currentValue). It is the first 32 hex digits of their SHA-256 (Image
-// Builder allows 1 to 36 characters).
+// currentValue) and when that version was written. It is the first 32 hex
+// digits of their SHA-256 (Image Builder allows 1 to 36 characters).
 //
 // Redeliveries of an event, several events for the same version, new
 // versions that write the same value again, and the monitor writing its
@@ -320,9 +325,16 @@ func truncate(b []byte) string {
 // returns the original execution instead of starting another, for as long
 // as it remembers the token. A new value gives a new token and a new build,
 // including a return to an earlier value (its run starts at a later
-// version). The value is included because a parameter deleted and re-created
-// restarts at version 1.
-func clientToken(pipelineARN, parameterName string, since int64, value string) string {
-	sum := sha256.Sum256([]byte(pipelineARN + "\n" + parameterName + "\n" + strconv.FormatInt(since, 10) + "\n" + value))
+// version). A parameter deleted and re-created restarts at version 1, and
+// can come to hold a value at a version number the old one had held it at
+// (A, B, A, then seed, B): the time that version was written tells them
+// apart, so the new parameter's value is built. It is taken to the
+// millisecond, as Parameter Store reports it.
+func clientToken(pipelineARN, parameterName string, since int64, sinceWritten time.Time, value string) string {
+	written := ""
+	if !sinceWritten.IsZero() {
+		written = strconv.FormatInt(sinceWritten.Round(time.Millisecond).UnixMilli(), 10)
+	}
+	sum := sha256.Sum256([]byte(pipelineARN + "\n" + parameterName + "\n" + strconv.FormatInt(since, 10) + "\n" + written + "\n" + value))
 	return hex.EncodeToString(sum[:])[:32]
 }

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -66,18 +67,29 @@ const (
 )
 
 // paramVersion is one version of the parameter: its value and description.
-type paramVersion struct{ value, description string }
+// paramVersion is one version of the parameter. at is when it was written;
+// zero means writtenAt of its version number.
+type paramVersion struct {
+	value, description string
+	at                 time.Time
+}
 
-func byMonitor(value string) paramVersion { return paramVersion{value, monitorDescription} }
+// writtenAt is when the histories here wrote version v unless told
+// otherwise: a minute apart, at a time with milliseconds.
+func writtenAt(v int64) time.Time {
+	return time.Date(2024, 7, 1, 6, 10, 42, 519e6, time.UTC).Add(time.Duration(v) * time.Minute)
+}
+
+func byMonitor(value string) paramVersion { return paramVersion{value: value, description: monitorDescription} }
 
 // byRecorder is a version the latest-AMI recorder wrote: the parameter is
 // another pipeline's latest-AMI parameter (a team's image built on the
 // golden one).
 func byRecorder(value, build string) paramVersion {
-	return paramVersion{value, contract.LatestDescriptionPrefix +
+	return paramVersion{value: value, description: contract.LatestDescriptionPrefix +
 		"arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/" + build + ", built 2024-07-01T06:10:42.519Z"}
 }
-func seeded(value string) paramVersion { return paramVersion{value, seedDescription} }
+func seeded(value string) paramVersion { return paramVersion{value: value, description: seedDescription} }
 
 // historyOf serves our parameter with one version per value (version 1 is
 // values[0]), each written by the monitor.
@@ -115,8 +127,12 @@ func historyInOrder(reads *int, order []int, versions ...paramVersion) historyFu
 			if order != nil {
 				i = order[k]
 			}
+			at := versions[i].at
+			if at.IsZero() {
+				at = writtenAt(int64(i + 1))
+			}
 			out.Parameters = append(out.Parameters, ssmtypes.ParameterHistory{Name: in.Name, Value: aws.String(versions[i].value),
-				Description: aws.String(versions[i].description), Version: int64(i + 1)})
+				Description: aws.String(versions[i].description), Version: int64(i + 1), LastModifiedDate: aws.Time(at)})
 		}
 		if end < len(versions) {
 			out.NextToken = aws.String(fmt.Sprint(end))
@@ -165,11 +181,11 @@ func (b *imageBuilder) StartImagePipelineExecution(_ context.Context, in *imageb
 // as given, the client token of value since the version since.
 func started(reason string, since int64, value string) Result {
 	return Result{Decision: DecisionStarted, Reason: reason,
-		ImageBuildVersionARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1", ClientToken: clientToken(pipelineARN, paramName, since, value)}
+		ImageBuildVersionARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1", ClientToken: clientToken(pipelineARN, paramName, since, writtenAt(since), value)}
 }
 
 func TestHandle(t *testing.T) {
-	tokV3 := clientToken(pipelineARN, paramName, 3, amiV3)
+	tokV3 := clientToken(pipelineARN, paramName, 3, writtenAt(3), amiV3)
 	for _, tc := range []struct {
 		name       string
 		event      string
@@ -283,7 +299,7 @@ func TestHandle(t *testing.T) {
 			// without the marker is not the monitor's.
 			name: "a stack's own description is not the monitor's", event: "parameter-update.json",
 			params: func(reads *int) historyFunc {
-				return historyOfVersions(reads, byMonitor(amiV3), paramVersion{amiV3, stackDescription})
+				return historyOfVersions(reads, byMonitor(amiV3), paramVersion{value: amiV3, description: stackDescription})
 			},
 			want:      Result{Decision: DecisionIgnored, Reason: "parameter /golden-ami/upstream version 2 was not written by the upstream monitor or the latest-AMI recorder (e.g. a CloudFormation seed); no build started"},
 			wantReads: 1,
@@ -347,7 +363,7 @@ func TestHandle(t *testing.T) {
 		{
 			name: "a value written by hand after the recorder's is ignored", event: "parameter-update.json",
 			params: func(reads *int) historyFunc {
-				return historyOfVersions(reads, byRecorder(amiV3, "1.2.0/4"), paramVersion{amiV4, "pinned by hand during INC-4211"})
+				return historyOfVersions(reads, byRecorder(amiV3, "1.2.0/4"), paramVersion{value: amiV4, description: "pinned by hand during INC-4211"})
 			},
 			want:      Result{Decision: DecisionIgnored, Reason: "parameter /golden-ami/upstream version 2 was not written by the upstream monitor or the latest-AMI recorder (e.g. a CloudFormation seed); no build started"},
 			wantReads: 1,
@@ -549,7 +565,7 @@ func TestHistoryIsReadAcrossPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := clientToken(pipelineARN, paramName, 46, amiV3); got.ClientToken != want || reads != 3 {
+	if want := clientToken(pipelineARN, paramName, 46, writtenAt(46), amiV3); got.ClientToken != want || reads != 3 {
 		t.Errorf("token %s after %d reads, want %s (since version 46) after 3 pages of 50", got.ClientToken, reads, want)
 	}
 	if want := "parameter /golden-ami/upstream version 120 is " + amiV3 + " (its value since version 46)"; got.Reason != want {
@@ -625,35 +641,74 @@ func TestHistoryInAnyOrderGivesTheSameDecision(t *testing.T) {
 	}
 }
 
-// pinnedToken is clientToken(pipelineARN, paramName, 3, amiV3), computed
-// outside the code under test: the first 32 hex digits of the SHA-256 of
-// pipelineARN + "\n" + paramName + "\n3\n" + amiV3. A change to the
-// derivation changes the token of every change already built, so Image
-// Builder would build them all again: it must fail here.
-const pinnedToken = "c800740a7833f26e446ff3f231164c4f"
+// pinnedToken is clientToken(pipelineARN, paramName, 3, writtenAt(3),
+// amiV3), computed outside the code under test: the first 32 hex digits of
+// the SHA-256 of pipelineARN + "\n" + paramName + "\n3\n1719814422519\n" +
+// amiV3 (writtenAt(3) in Unix milliseconds). A change to the derivation
+// changes the token of every change already built, so Image Builder would
+// build them all again (while it remembers their tokens): it must fail here.
+const pinnedToken = "ac63e2b104ad6f6de6ce34329bb65e2b"
 
 func TestClientToken(t *testing.T) {
-	base := clientToken(pipelineARN, paramName, 3, amiV3)
+	at := writtenAt(3)
+	base := clientToken(pipelineARN, paramName, 3, at, amiV3)
 	if base != pinnedToken {
-		t.Errorf("clientToken(%s, %s, 3, %s) = %s, want %s", pipelineARN, paramName, amiV3, base, pinnedToken)
+		t.Errorf("clientToken(%s, %s, 3, %v, %s) = %s, want %s", pipelineARN, paramName, at, amiV3, base, pinnedToken)
 	}
 	if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(base) {
 		t.Fatalf("clientToken = %q, want 32 hex digits (Image Builder allows 1-36 characters)", base)
 	}
-	if again := clientToken(pipelineARN, paramName, 3, amiV3); again != base {
+	if again := clientToken(pipelineARN, paramName, 3, at, amiV3); again != base {
 		t.Errorf("clientToken is not deterministic: %s vs %s", base, again)
 	}
+	// Parameter Store reports milliseconds; what a float decoding adds
+	// below them does not change the token, in any time zone.
+	if jitter := clientToken(pipelineARN, paramName, 3, at.Add(300*time.Microsecond).In(time.FixedZone("x", 3600)), amiV3); jitter != base {
+		t.Errorf("clientToken changes below the millisecond: %s vs %s", jitter, base)
+	}
 	for name, other := range map[string]string{
-		"version":   clientToken(pipelineARN, paramName, 4, amiV3),
-		"value":     clientToken(pipelineARN, paramName, 3, amiV4),
-		"parameter": clientToken(pipelineARN, paramName+"2", 3, amiV3),
-		"pipeline":  clientToken(pipelineARN+"2", paramName, 3, amiV3),
+		"version":      clientToken(pipelineARN, paramName, 4, at, amiV3),
+		"write time":   clientToken(pipelineARN, paramName, 3, at.Add(time.Millisecond), amiV3),
+		"unknown time": clientToken(pipelineARN, paramName, 3, time.Time{}, amiV3),
+		"value":        clientToken(pipelineARN, paramName, 3, at, amiV4),
+		"parameter":    clientToken(pipelineARN, paramName+"2", 3, at, amiV3),
+		"pipeline":     clientToken(pipelineARN+"2", paramName, 3, at, amiV3),
 		// The separator keeps field boundaries apart.
-		"boundary": clientToken(pipelineARN, paramName+"\n3", 0, amiV3),
+		"boundary": clientToken(pipelineARN, paramName+"\n3", 0, at, amiV3),
 	} {
 		if other == base {
 			t.Errorf("changing the %s does not change the token", name)
 		}
+	}
+}
+
+// A parameter deleted and created again (its stack deleted and deployed
+// again) restarts at version 1 and can hold a value at a version number the
+// old one held it at. The write time tells them apart: the new parameter's
+// value is built, not answered with the old parameter's execution.
+func TestRecreatedParameterBuildsAgain(t *testing.T) {
+	ib := &imageBuilder{}
+	handle := func(versions ...paramVersion) Result {
+		t.Helper()
+		h := &Handler{PipelineARN: pipelineARN, ParameterName: paramName, Params: historyOfVersions(new(int), versions...), Pipelines: ib}
+		res, err := h.Handle(context.Background(), loadEvent(t, "parameter-update.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	old := handle(seeded(amiSeed), byMonitor(amiV4))
+	if again := handle(seeded(amiSeed), byMonitor(amiV4)); again != old {
+		t.Fatalf("the same history twice: %+v then %+v, want the same result", old, again)
+	}
+	// Re-created a day later: seed at version 1, the same upstream at 2.
+	later := func(v paramVersion, n int64) paramVersion { v.at = writtenAt(n).Add(24 * time.Hour); return v }
+	got := handle(later(seeded(amiSeed), 1), later(byMonitor(amiV4), 2))
+	if got.Decision != DecisionStarted || got.ClientToken == old.ClientToken || got.ImageBuildVersionARN == old.ImageBuildVersionARN {
+		t.Errorf("after re-creation: %+v; want a new build (the old one was %s, token %s)", got, old.ImageBuildVersionARN, old.ClientToken)
+	}
+	if len(ib.byToken) != 2 {
+		t.Errorf("executions = %d, want 2", len(ib.byToken))
 	}
 }
 

@@ -32,6 +32,21 @@ func monitorWrites(srv *fakeaws.Server, value string) {
 	srv.SetParameterDescribed(region, paramName, value, monitorDescription)
 }
 
+// tokenOf is the client token of value since version since of the fake's
+// parameter, with the write time the fake reports for that version.
+func tokenOf(t *testing.T, srv *fakeaws.Server, since int64, value string) string {
+	t.Helper()
+	p, ok := srv.Parameter(region, paramName)
+	if !ok {
+		t.Fatalf("no parameter %s", paramName)
+	}
+	at, ok := p.WrittenAt(since)
+	if !ok {
+		t.Fatalf("parameter %s has no version %d", paramName, since)
+	}
+	return clientToken(pipelineARN, paramName, since, at, value)
+}
+
 // seedWrites writes value as CloudFormation does when it creates or updates
 // the parameter resource: with the resource's description.
 func seedWrites(srv *fakeaws.Server, value string) {
@@ -66,7 +81,7 @@ func TestIntegrationSeedWritesStartNothing(t *testing.T) {
 	// The monitor claims the same value.
 	monitorWrites(srv, amiV3)
 	claimed := handle("parameter-update.json")
-	if claimed.Decision != DecisionStarted || claimed.ClientToken != clientToken(pipelineARN, paramName, 2, amiV3) {
+	if claimed.Decision != DecisionStarted || claimed.ClientToken != tokenOf(t, srv, 2, amiV3) {
 		t.Errorf("claim: %+v, want started with the token of version 2", claimed)
 	}
 	if ex := srv.Executions(); len(ex) != 1 || ex[0].ImageBuildVersionARN != claimed.ImageBuildVersionARN {
@@ -126,7 +141,7 @@ func TestIntegration429ThenRedeliveryStartsExactlyOneExecution(t *testing.T) {
 	if len(ex) != 1 {
 		t.Fatalf("executions = %+v, want exactly 1", ex)
 	}
-	if ex[0].ClientToken != clientToken(pipelineARN, paramName, 1, amiV3) || ex[0].PipelineARN != pipelineARN {
+	if ex[0].ClientToken != tokenOf(t, srv, 1, amiV3) || ex[0].PipelineARN != pipelineARN {
 		t.Errorf("execution = %+v", ex[0])
 	}
 	if got := srv.Count("GetParameterHistory"); got != 4 {
@@ -167,7 +182,7 @@ func TestIntegrationSameValueNewVersionStartsNoSecondBuild(t *testing.T) {
 	if ex := srv.Executions(); len(ex) != 1 || second.ImageBuildVersionARN != first.ImageBuildVersionARN {
 		t.Fatalf("executions = %+v, results %+v and %+v; want exactly one", ex, first, second)
 	}
-	if want := clientToken(pipelineARN, paramName, 2, amiV3); first.ClientToken != want || second.ClientToken != want {
+	if want := tokenOf(t, srv, 2, amiV3); first.ClientToken != want || second.ClientToken != want {
 		t.Errorf("tokens %s, %s; want %s (the value's first version, 2)", first.ClientToken, second.ClientToken, want)
 	}
 	monitorWrites(srv, amiV4)
@@ -220,5 +235,33 @@ func TestIntegrationInvalidValueStartsNothing(t *testing.T) {
 	}
 	if srv.Count("StartImagePipelineExecution") != 0 {
 		t.Error("a build was started for an invalid value")
+	}
+}
+
+// The stack deleted and deployed again within Image Builder's token window
+// (a failed dev deployment cleaned up, say): the parameter is created again,
+// seeded at version 1, and the monitor writes the same upstream at version 2
+// as it did before. The old parameter's token would make Image Builder
+// answer with the old execution and build nothing; the new parameter's
+// version 2 was written at another time, so its image is built.
+func TestIntegrationRecreatedParameterBuildsAgain(t *testing.T) {
+	srv, h := setupIntegration(t)
+	ev := loadEvent(t, "parameter-update.json")
+	seedWrites(srv, amiV3)
+	monitorWrites(srv, amiV4)
+	first, err := h.Handle(context.Background(), ev)
+	if err != nil || first.Decision != DecisionStarted {
+		t.Fatalf("first deployment: %+v, %v", first, err)
+	}
+	time.Sleep(2 * time.Millisecond) // Parameter Store's times are in milliseconds
+	srv.RemoveParameter(region, paramName)
+	seedWrites(srv, amiV3)
+	monitorWrites(srv, amiV4)
+	second, err := h.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatalf("after re-creation: %v", err)
+	}
+	if ex := srv.Executions(); len(ex) != 2 || second.ImageBuildVersionARN == first.ImageBuildVersionARN || second.ClientToken != tokenOf(t, srv, 2, amiV4) {
+		t.Errorf("after re-creation: %+v (first %+v), executions %+v; want a second build with the new version 2's token", second, first, ex)
 	}
 }
