@@ -100,3 +100,37 @@ func codeSet(codes []string) map[string]struct{} {
 	}
 	return m
 }
+
+// PageTokens guards a pagination loop against a service that returns a
+// NextToken it has already returned: the SDK's paginators (with their
+// default StopOnDuplicateToken false) and a plain loop would read the same
+// pages until the function times out, and the error would name only the
+// deadline. Its zero value is ready to use; use one per pagination.
+type PageTokens struct{ seen map[string]struct{} }
+
+// Check records next, the NextToken of the page just read, and returns an
+// error naming it if an earlier page of this pagination returned it too. A
+// nil or empty token (the last page) is never an error.
+func (p *PageTokens) Check(next *string) error {
+	t := aws.ToString(next)
+	if t == "" {
+		return nil
+	}
+	if _, dup := p.seen[t]; dup {
+		return fmt.Errorf("the service returned NextToken %q a second time (after %d pages); stopping rather than reading the same pages again", truncateToken(t), len(p.seen)+1)
+	}
+	if p.seen == nil {
+		p.seen = map[string]struct{}{}
+	}
+	p.seen[t] = struct{}{}
+	return nil
+}
+
+// truncateToken keeps an error readable: tokens can be kilobytes long.
+func truncateToken(t string) string {
+	const n = 40
+	if len(t) > n {
+		return t[:n] + "..."
+	}
+	return t
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,5 +133,29 @@ func TestLoadHonoursEndpointAndRegionFromEnvironment(t *testing.T) {
 	}
 	if !r.IsErrorRetryable(&smithy.GenericAPIError{Code: "CallRateLimitExceededException"}) {
 		t.Error("loaded retryer does not retry CallRateLimitExceededException")
+	}
+}
+
+func TestPageTokensStopARepeatedToken(t *testing.T) {
+	var p PageTokens
+	for i, tok := range []*string{aws.String("a"), nil, aws.String(""), aws.String("b")} {
+		if err := p.Check(tok); err != nil {
+			t.Fatalf("page %d: %v", i+1, err)
+		}
+	}
+	err := p.Check(aws.String("a"))
+	if want := `the service returned NextToken "a" a second time (after 3 pages); stopping rather than reading the same pages again`; err == nil || err.Error() != want {
+		t.Errorf("repeated token: %v, want %q", err, want)
+	}
+	long := strings.Repeat("x", 500)
+	var q PageTokens
+	_ = q.Check(&long)
+	if err := q.Check(&long); err == nil || !strings.Contains(err.Error(), `"`+strings.Repeat("x", 40)+`..."`) || len(err.Error()) > 200 {
+		t.Errorf("long repeated token: %v, want it cut to 40 characters", err)
+	}
+	// Each pagination has its own: another one may see "a" once.
+	var r PageTokens
+	if err := r.Check(aws.String("a")); err != nil {
+		t.Errorf("a new PageTokens: %v", err)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/platform-eng/golden-ami/internal/awsconfig"
 	"github.com/platform-eng/golden-ami/internal/contract"
 )
 
@@ -183,8 +184,12 @@ func (h *Handler) writtenByMonitor(ctx context.Context, version int64, value str
 	pages := ssm.NewGetParameterHistoryPaginator(h.Params, &ssm.GetParameterHistoryInput{
 		Name: aws.String(h.ParameterName), MaxResults: aws.Int32(50),
 	})
+	var tokens awsconfig.PageTokens
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
+		if err == nil {
+			err = tokens.Check(page.NextToken)
+		}
 		if err != nil {
 			return false, fmt.Errorf("get parameter history of %s: %w", h.ParameterName, err)
 		}
@@ -346,8 +351,12 @@ func (s platformBranchSource) Resolve(ctx context.Context) (upstreamAMI, error) 
 		bestVersion []int
 		bestRaw     string
 	)
+	var tokens awsconfig.PageTokens
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
+		if err == nil {
+			err = tokens.Check(page.NextToken)
+		}
 		if err != nil {
 			return upstreamAMI{}, fmt.Errorf("list versions of platform branch %q: %w", s.Branch, err)
 		}
@@ -484,8 +493,12 @@ func (s imageSource) Resolve(ctx context.Context) (upstreamAMI, error) {
 		created  time.Time
 	}
 	var all []candidate
+	var tokens awsconfig.PageTokens
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
+		if err == nil {
+			err = tokens.Check(page.NextToken)
+		}
 		if err != nil {
 			return upstreamAMI{}, fmt.Errorf("describe images owned by %q named %q: %w", s.Owner, s.NamePattern, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -858,5 +859,57 @@ func TestTagValue(t *testing.T) {
 func listTagsFails(code, msg string) func(context.Context, *ssm.ListTagsForResourceInput, ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error) {
 	return func(context.Context, *ssm.ListTagsForResourceInput, ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error) {
 		return nil, apiErr("SSM", "ListTagsForResource", code, msg)
+	}
+}
+
+// A service that repeats a NextToken would have each listing read again and
+// again until the function times out; every pagination stops with an error
+// naming the token, and nothing is written.
+func TestRepeatedPageTokenStopsTheListing(t *testing.T) {
+	const tail = `the service returned NextToken "same" a second time (after 2 pages); stopping rather than reading the same pages again`
+	ctx := context.Background()
+
+	calls := 0
+	_, err := imageSource{Owner: "amazon", NamePattern: "al2023-*", EC2: describeImagesFunc(func(context.Context, *ec2.DescribeImagesInput, ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error) {
+		if calls++; calls > 10 {
+			return nil, errors.New("listed 10 times")
+		}
+		return &ec2.DescribeImagesOutput{NextToken: aws.String("same")}, nil
+	})}.Resolve(ctx)
+	if want := `describe images owned by "amazon" named "al2023-*": ` + tail; err == nil || err.Error() != want || calls != 2 {
+		t.Errorf("images: %v after %d calls, want %q after 2", err, calls, want)
+	}
+
+	eb := &fakeEB{}
+	eb.listPlatformVersions = func(context.Context, *elasticbeanstalk.ListPlatformVersionsInput, ...func(*elasticbeanstalk.Options)) (*elasticbeanstalk.ListPlatformVersionsOutput, error) {
+		if len(eb.lists) > 10 {
+			return nil, errors.New("listed 10 times")
+		}
+		return &elasticbeanstalk.ListPlatformVersionsOutput{NextToken: aws.String("same")}, nil
+	}
+	_, err = platformBranchSource{Branch: branch, EB: eb}.Resolve(ctx)
+	if want := "list versions of platform branch " + strconv.Quote(branch) + ": " + tail; err == nil || err.Error() != want || len(eb.lists) != 2 {
+		t.Errorf("platform branch: %v after %d calls, want %q after 2", err, len(eb.lists), want)
+	}
+
+	puts, histories := 0, 0
+	f := &fakeSSM{
+		getParameter: holding(amiNew),
+		getParameterHistory: func(_ context.Context, in *ssm.GetParameterHistoryInput, _ ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
+			if histories++; histories > 10 {
+				return nil, errors.New("read 10 times")
+			}
+			return &ssm.GetParameterHistoryOutput{NextToken: aws.String("same"), Parameters: []ssmtypes.ParameterHistory{
+				{Name: in.Name, Value: aws.String(amiOld), Version: 1}}}, nil
+		},
+		putParameter: func(context.Context, *ssm.PutParameterInput, ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
+			puts++
+			return &ssm.PutParameterOutput{Version: 9}, nil
+		},
+	}
+	h := &Handler{ParameterName: paramName, Upstream: upstreamOf(amiNew), Params: f, Now: func() time.Time { return fixedNow }}
+	_, err = h.Handle(ctx)
+	if want := "get parameter history of " + paramName + ": " + tail; err == nil || !strings.Contains(err.Error(), want) || puts != 0 {
+		t.Errorf("history: %v with %d writes, want an error containing %q and no write", err, puts, want)
 	}
 }

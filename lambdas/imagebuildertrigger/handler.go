@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/platform-eng/golden-ami/internal/awsconfig"
 	"github.com/platform-eng/golden-ami/internal/contract"
 )
 
@@ -211,8 +212,12 @@ func (h *Handler) currentValue(ctx context.Context) (currentVersion, error) {
 	pages := ssm.NewGetParameterHistoryPaginator(h.Params, &ssm.GetParameterHistoryInput{
 		Name: aws.String(h.ParameterName), MaxResults: aws.Int32(50),
 	})
+	var tokens awsconfig.PageTokens
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
+		if err == nil {
+			err = tokens.Check(page.NextToken)
+		}
 		if err != nil {
 			return currentVersion{}, fmt.Errorf("get parameter history of %s: %w", h.ParameterName, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -80,7 +81,9 @@ func writtenAt(v int64) time.Time {
 	return time.Date(2024, 7, 1, 6, 10, 42, 519e6, time.UTC).Add(time.Duration(v) * time.Minute)
 }
 
-func byMonitor(value string) paramVersion { return paramVersion{value: value, description: monitorDescription} }
+func byMonitor(value string) paramVersion {
+	return paramVersion{value: value, description: monitorDescription}
+}
 
 // byRecorder is a version the latest-AMI recorder wrote: the parameter is
 // another pipeline's latest-AMI parameter (a team's image built on the
@@ -89,7 +92,9 @@ func byRecorder(value, build string) paramVersion {
 	return paramVersion{value: value, description: contract.LatestDescriptionPrefix +
 		"arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami-recipe/" + build + ", built 2024-07-01T06:10:42.519Z"}
 }
-func seeded(value string) paramVersion { return paramVersion{value: value, description: seedDescription} }
+func seeded(value string) paramVersion {
+	return paramVersion{value: value, description: seedDescription}
+}
 
 // historyOf serves our parameter with one version per value (version 1 is
 // values[0]), each written by the monitor.
@@ -814,5 +819,26 @@ func TestUnknownOperationIsAnError(t *testing.T) {
 				t.Errorf("history reads = %d, starts = %d; want none", reads, len(ib.calls))
 			}
 		})
+	}
+}
+
+// A service that repeats a NextToken would have the history read again and
+// again until the function times out; the read stops with an error naming
+// the token, and nothing is started.
+func TestRepeatedHistoryTokenStopsTheRead(t *testing.T) {
+	reads := 0
+	ib := &imageBuilder{}
+	h := &Handler{PipelineARN: pipelineARN, ParameterName: paramName, Pipelines: ib,
+		Params: historyFunc(func(_ context.Context, in *ssm.GetParameterHistoryInput, _ ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
+			if reads++; reads > 10 {
+				return nil, errors.New("read 10 times")
+			}
+			return &ssm.GetParameterHistoryOutput{NextToken: aws.String("same"), Parameters: []ssmtypes.ParameterHistory{
+				{Name: in.Name, Value: aws.String(amiV3), Description: aws.String(monitorDescription), Version: int64(reads)}}}, nil
+		})}
+	_, err := h.Handle(context.Background(), loadEvent(t, "parameter-update.json"))
+	want := `get parameter history of /golden-ami/upstream: the service returned NextToken "same" a second time (after 2 pages); stopping rather than reading the same pages again`
+	if err == nil || err.Error() != want || reads != 2 || len(ib.calls) != 0 {
+		t.Errorf("err = %v after %d reads and %d starts; want %q after 2 reads and none", err, reads, len(ib.calls), want)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/platform-eng/golden-ami/internal/awsconfig"
 	"github.com/platform-eng/golden-ami/internal/contract"
 )
 
@@ -558,11 +559,15 @@ func (h *Handler) currentVersion(ctx context.Context, params parameterStore) (va
 	pages := ssm.NewGetParameterHistoryPaginator(params, &ssm.GetParameterHistoryInput{
 		Name: aws.String(h.ParameterName), MaxResults: aws.Int32(50),
 	})
+	var tokens awsconfig.PageTokens
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		var notFound *ssmtypes.ParameterNotFound
 		if errors.As(err, &notFound) {
 			return "", "", 0, nil
+		}
+		if err == nil {
+			err = tokens.Check(page.NextToken)
 		}
 		if err != nil {
 			return "", "", 0, fmt.Errorf("get parameter history of %s: %w", h.ParameterName, err)

@@ -1303,3 +1303,23 @@ func recordedWhatGetImageReports(t *testing.T, w *world, got Result, err error) 
 		t.Errorf("regions touched = %d, want 2", len(w.regions))
 	}
 }
+
+// A service that repeats a NextToken would have the history read again and
+// again until the function times out; the read stops with an error naming
+// the token, and nothing is written in that region.
+func TestRepeatedHistoryTokenStopsTheRead(t *testing.T) {
+	w := newWorld(pipelineARN)
+	reads := 0
+	w.regions["eu-west-1"].getParameterHistory = func(_ context.Context, in *ssm.GetParameterHistoryInput, _ ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
+		if reads++; reads > 10 {
+			return nil, errors.New("read 10 times")
+		}
+		return &ssm.GetParameterHistoryOutput{NextToken: aws.String("same"), Parameters: []ssmtypes.ParameterHistory{
+			{Name: in.Name, Value: aws.String(amiPrevious), Version: int64(reads)}}}, nil
+	}
+	_, err := w.h.Handle(context.Background(), sample(t, "sns-available.json"))
+	want := `get parameter history of ` + paramName + `: the service returned NextToken "same" a second time (after 2 pages); stopping rather than reading the same pages again`
+	if err == nil || !strings.Contains(err.Error(), want) || reads != 2 || w.regions["eu-west-1"].writes() != 0 {
+		t.Errorf("err = %v after %d reads, %d writes in eu-west-1; want an error containing %q after 2 reads and no write", err, reads, w.regions["eu-west-1"].writes(), want)
+	}
+}

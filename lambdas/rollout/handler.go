@@ -21,6 +21,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/platform-eng/golden-ami/internal/awsconfig"
 	"github.com/platform-eng/golden-ami/internal/contract"
 )
 
@@ -415,8 +416,12 @@ func splitLagging(others []member, versions map[string]target, cur target) (lagg
 func (h *Handler) describeRefreshes(ctx context.Context) ([]astypes.InstanceRefresh, error) {
 	var all []astypes.InstanceRefresh
 	in := &autoscaling.DescribeInstanceRefreshesInput{AutoScalingGroupName: aws.String(h.GroupName), MaxRecords: aws.Int32(100)}
+	var tokens awsconfig.PageTokens
 	for {
 		out, err := h.Refreshes.DescribeInstanceRefreshes(ctx, in)
+		if err == nil {
+			err = tokens.Check(out.NextToken)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("describe instance refreshes of auto scaling group %s: %w", h.GroupName, err)
 		}
@@ -457,8 +462,12 @@ func (h *Handler) describeVersions(ctx context.Context, current string, refreshe
 	versions := map[string]target{}
 	var latest target
 	var latestN int64
+	var tokens awsconfig.PageTokens
 	for {
 		out, err := h.Versions.DescribeLaunchTemplateVersions(ctx, in)
+		if err == nil {
+			err = tokens.Check(out.NextToken)
+		}
 		if err != nil {
 			return nil, target{}, fmt.Errorf("describe versions of launch template %s: %w", h.LaunchTemplateID, err)
 		}

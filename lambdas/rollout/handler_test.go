@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -1101,5 +1102,44 @@ func TestSidewaysVersionOnAnEarlierPage(t *testing.T) {
 	}
 	if w.writes() != 0 {
 		t.Errorf("writes = %d, want none", w.writes())
+	}
+}
+
+// A service that repeats a NextToken would have the refreshes or versions
+// read again and again until the function times out; each listing stops
+// with an error naming the token, and no refresh starts.
+func TestRepeatedPageTokenStopsTheListing(t *testing.T) {
+	const tail = `the service returned NextToken "same" a second time (after 2 pages); stopping rather than reading the same pages again`
+	for _, tc := range []struct {
+		name, want string
+		set        func(*Handler, *int)
+	}{
+		{"refreshes", "describe instance refreshes of auto scaling group " + groupName + ": " + tail, func(h *Handler, calls *int) {
+			h.Refreshes = describeRefreshesFunc(func(context.Context, *autoscaling.DescribeInstanceRefreshesInput, ...func(*autoscaling.Options)) (*autoscaling.DescribeInstanceRefreshesOutput, error) {
+				if *calls++; *calls > 10 {
+					return nil, errors.New("listed 10 times")
+				}
+				return &autoscaling.DescribeInstanceRefreshesOutput{NextToken: aws.String("same")}, nil
+			})
+		}},
+		{"versions", "describe versions of launch template " + ltID + ": " + tail, func(h *Handler, calls *int) {
+			h.Versions = describeVersionsFunc(func(context.Context, *ec2.DescribeLaunchTemplateVersionsInput, ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error) {
+				if *calls++; *calls > 10 {
+					return nil, errors.New("listed 10 times")
+				}
+				return &ec2.DescribeLaunchTemplateVersionsOutput{NextToken: aws.String("same")}, nil
+			})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld()
+			h := w.handler()
+			calls := 0
+			tc.set(h, &calls)
+			_, err := h.Handle(context.Background(), loadEvent(t, "parameter-update.json"))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || calls != 2 || w.count("StartInstanceRefresh")+w.count("CreateLaunchTemplateVersion") != 0 {
+				t.Errorf("err = %v after %d calls, calls %v; want an error containing %q after 2 calls and no write", err, calls, w.calls, tc.want)
+			}
+		})
 	}
 }
