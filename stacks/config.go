@@ -120,7 +120,6 @@ var (
 	nonAlphanumeric    = regexp.MustCompile(`[^A-Za-z0-9]`)
 	secretARNPattern   = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):([0-9]{12}):secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$`)
 	platformARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:elasticbeanstalk:[a-z0-9-]+::platform/[^/]+/[0-9]+(\.[0-9]+)*$`)
-	imageOwnerPattern  = regexp.MustCompile(`^(amazon|self|aws-marketplace|aws-backup-vault|[0-9]{12})$`)
 )
 
 // Kind names the source that is set, for descriptions and tags.
@@ -170,8 +169,8 @@ func (u Upstream) validate() (string, error) {
 			return ".PlatformBranch", fmt.Errorf("%q has leading or trailing spaces", u.PlatformBranch)
 		}
 	default:
-		if !imageOwnerPattern.MatchString(u.ImageOwner) {
-			return ".ImageOwner", fmt.Errorf("%q is not an image owner (want \"amazon\", \"self\", \"aws-marketplace\" or a 12-digit account id)", u.ImageOwner)
+		if err := validate.ImageOwner(u.ImageOwner); err != nil {
+			return ".ImageOwner", err
 		}
 		if u.ImageNamePattern == "" {
 			return ".ImageNamePattern", fmt.Errorf("is empty (want a name filter such as \"Windows_Server-2022-English-Full-Base-*\")")

@@ -102,7 +102,7 @@ func TestInvalidEnvironmentsFailWithTheFieldAndValue(t *testing.T) {
 		{"TestFailsWhenImageOwnerHasNoPattern", func(e *Environment) { e.Images[0].Upstream = Upstream{ImageOwner: "amazon"} },
 			`environment "test": Images[0].Upstream.ImageNamePattern is empty (want a name filter such as "Windows_Server-2022-English-Full-Base-*")`},
 		{"TestFailsWhenImageOwnerIsInvalid", func(e *Environment) { e.Images[0].Upstream = Upstream{ImageOwner: "someone", ImageNamePattern: "x-*"} },
-			`environment "test": Images[0].Upstream.ImageOwner "someone" is not an image owner (want "amazon", "self", "aws-marketplace" or a 12-digit account id)`},
+			`environment "test": Images[0].Upstream.ImageOwner "someone" is not an image owner (want "amazon", "self", "aws-marketplace", "aws-backup-vault" or a 12-digit account id)`},
 		{"TestFailsWhenPlatformARNIsInvalid", func(e *Environment) {
 			e.Images[0].Upstream = Upstream{PlatformARN: "arn:aws:elasticbeanstalk:us-east-1::platform/Docker"}
 		},

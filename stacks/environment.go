@@ -35,9 +35,9 @@ type GoldenImageStack struct {
 	awscdk.Stack
 	// Shared is the environment's key and build-log buckets.
 	Shared *gi.SharedResources
-	// AmiKey encrypts the home-region AMIs shared with DistributionAccounts;
+	// AMIKey encrypts the home-region AMIs shared with DistributionAccounts;
 	// nil when the environment shares them with no other account.
-	AmiKey *gi.DistributionKey
+	AMIKey *gi.DistributionKey
 	// Notifications receive image builds, trigger decisions and every
 	// function's alarms, and post them to Slack when configured.
 	Notifications *notifications.Notifications
@@ -94,17 +94,17 @@ func NewGoldenImageStack(scope constructs.Construct, id *string, props *GoldenIm
 	// no use of the shared key (logs, topics, queues). One per environment.
 	var amiKey awskms.IKey = stack.Shared.EncryptionKey
 	if len(env.DistributionAccounts) > 0 {
-		stack.AmiKey = gi.NewDistributionKey(stack.Stack, str("AmiKey"), &gi.DistributionKeyProps{
+		stack.AMIKey = gi.NewDistributionKey(stack.Stack, str("AmiKey"), &gi.DistributionKeyProps{
 			AliasName:            str(distributionKeyAlias(env)),
 			DistributionAccounts: strsOrNil(env.DistributionAccounts),
 		})
-		amiKey = stack.AmiKey.Key
+		amiKey = stack.AMIKey.Key
 		stack.output("AmiKeyArn", amiKey.KeyArn(), "Key that encrypts the golden AMIs in this region (a fleet in another account grants its Auto Scaling role this key)")
 	}
 	for _, img := range env.Images {
 		p := gi.NewGoldenImagePipeline(stack.Stack, str(img.Name), &gi.GoldenImagePipelineProps{
 			EncryptionKey:         stack.Shared.EncryptionKey,
-			AmiKey:                amiKey,
+			AMIKey:                amiKey,
 			LogBucket:             stack.Shared.LogBucket,
 			ImageName:             str(img.Name),
 			Description:           str("Golden image " + img.Name + " (" + env.Name + ")"),
@@ -121,7 +121,7 @@ func NewGoldenImageStack(scope constructs.Construct, id *string, props *GoldenIm
 			Schedule:              str(env.Schedule),
 			ScheduleTimezone:      strOrNil(env.ScheduleTimezone),
 			StartCondition:        env.StartCondition,
-			AmiTags:               &map[string]*string{"golden-ami:environment": str(env.Name), "golden-ami:upstream": str(img.Upstream.Kind())},
+			AMITags:               &map[string]*string{"golden-ami:environment": str(env.Name), "golden-ami:upstream": str(img.Upstream.Kind())},
 		})
 		monitor := amimonitor.NewUpstreamMonitor(stack.Stack, str(img.Name+"-monitor"), &amimonitor.UpstreamMonitorProps{
 			Parameter:           p.UpstreamParameter,

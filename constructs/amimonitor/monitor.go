@@ -162,7 +162,6 @@ type UpstreamMonitor struct {
 
 var (
 	platformARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:elasticbeanstalk:[a-z0-9-]+::platform/[^/]+/[0-9]+(\.[0-9]+)*$`)
-	imageOwnerPattern  = regexp.MustCompile(`^(amazon|self|aws-marketplace|aws-backup-vault|[0-9]{12})$`)
 	// lambdaParameterNamePattern is what the monitor function accepts as
 	// its parameter's name (lambdas/amimonitor, configFromEnv).
 	lambdaParameterNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_.\-/]+$`)
@@ -209,14 +208,16 @@ func (p *UpstreamMonitorProps) validate() error {
 		// The function passes the branch to ListPlatformVersions as is.
 		fail("PlatformBranch", fmt.Errorf("%q has leading or trailing whitespace (an Elastic Beanstalk branch name has none, so no platform version would match)", *b))
 	}
-	if known(p.ImageOwner) && !oneEmpty && !imageOwnerPattern.MatchString(*p.ImageOwner) {
-		fail("ImageOwner", fmt.Errorf("%q is not an image owner (want \"amazon\", \"self\", \"aws-marketplace\" or a 12-digit account id)", *p.ImageOwner))
+	if known(p.ImageOwner) && !oneEmpty {
+		if err := validate.ImageOwner(*p.ImageOwner); err != nil {
+			fail("ImageOwner", err)
+		}
 	}
 	if p.Parameter != nil && (p.ParameterName != nil || p.ParameterSeed != nil) {
 		fail("ParameterName/ParameterSeed", errors.New("are only used when Parameter is not set"))
 	}
 	if known(p.ParameterName) {
-		if err := validate.SSMParameterName(*p.ParameterName); err != nil {
+		if err := validate.WritableSSMParameterName(*p.ParameterName); err != nil {
 			fail("ParameterName", err)
 		}
 	}

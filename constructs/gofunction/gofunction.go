@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -44,9 +45,9 @@ type GoFunctionProps struct {
 	// Required.
 	ImportPath *string
 
-	// Description describes the function.
+	// Description describes the function, in at most 256 characters.
 	//
-	// Default: "Go function <ImportPath>".
+	// Default: "Go function <ImportPath>", cut to 256 characters.
 	Description *string
 
 	// Environment is the function's environment.
@@ -174,7 +175,11 @@ type GoFunction struct {
 }
 
 var (
-	importPathPattern = regexp.MustCompile(`^[a-zA-Z0-9._~-]+(\.[a-zA-Z0-9._~-]+)+(/[a-zA-Z0-9._~-]+)+$`)
+	// importPathPattern is a package path of a module: elements of the
+	// characters Go allows, none starting with a dot. The first need not
+	// have one ("go mod init webteam" and CDK's Go template make such
+	// module paths); go build, run later, checks the rest.
+	importPathPattern = regexp.MustCompile(`^[a-zA-Z0-9_~-][a-zA-Z0-9._~-]*(/[a-zA-Z0-9_~-][a-zA-Z0-9._~-]*)*$`)
 	envNamePattern    = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]+$`)
 	// reservedEnv are set by Lambda and cannot be overridden.
 	reservedEnv = map[string]bool{
@@ -194,7 +199,13 @@ func (p *GoFunctionProps) validate() error {
 	} else if !importPathPattern.MatchString(*p.ImportPath) {
 		fail("ImportPath", fmt.Errorf("%q is not a Go import path (want e.g. \"github.com/org/repo/lambdas/fn\")", *p.ImportPath))
 	}
+	if p.Description != nil && !*awscdk.Token_IsUnresolved(*p.Description) {
+		if n := utf8.RuneCountInString(*p.Description); n > maxDescription {
+			fail("Description", fmt.Errorf("is %d characters long (want at most %d, Lambda's limit): %q", n, maxDescription, cutString(*p.Description, 60)+"..."))
+		}
+	}
 	if p.Environment != nil {
+		size := 0
 		for _, name := range sortedKeys(*p.Environment) {
 			switch {
 			case !envNamePattern.MatchString(name):
@@ -202,6 +213,13 @@ func (p *GoFunctionProps) validate() error {
 			case reservedEnv[name]:
 				fail("Environment", fmt.Errorf("variable %q is reserved by Lambda", name))
 			}
+			size += len(name)
+			if v := (*p.Environment)[name]; v != nil && !*awscdk.Token_IsUnresolved(*v) {
+				size += len(*v)
+			}
+		}
+		if size > maxEnvironmentBytes {
+			fail("Environment", fmt.Errorf("holds %d bytes of names and values (want at most %d, Lambda's 4 KB limit; values resolved at deployment not counted)", size, maxEnvironmentBytes))
 		}
 	}
 	if v := p.MemorySizeMiB; v != nil && (*v < 128 || *v > 10240 || *v != math.Trunc(*v)) {
@@ -327,7 +345,7 @@ func NewGoFunction(scope constructs.Construct, id *string, props *GoFunctionProp
 
 	description := props.Description
 	if description == nil {
-		description = str("Go function " + *props.ImportPath)
+		description = str(cutString("Go function "+*props.ImportPath, maxDescription))
 	}
 	this.Function = awslambda.NewFunction(this, str("Function"), &awslambda.FunctionProps{
 		Description:  description,
@@ -573,6 +591,21 @@ func environment(props *GoFunctionProps) *map[string]*string {
 		return nil
 	}
 	return &env
+}
+
+// Lambda's limits on a function's description and on the total size of its
+// environment variables.
+const (
+	maxDescription      = 256
+	maxEnvironmentBytes = 4096
+)
+
+// cutString is s cut to at most n characters.
+func cutString(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
 }
 
 func sortedKeys(m map[string]*string) []string {

@@ -96,7 +96,7 @@ var (
 // (GrantStartExecution, GrantReadImages, ImageARNs, OnImageAvailable,
 // OnImageFailed) can be used with it. It defines no resources; the fields
 // for what it does not define (Pipeline, Recipe, the configurations,
-// LifecyclePolicy, AmiKey, InstanceRole, LifecycleRole, LogBucket,
+// LifecyclePolicy, AMIKey, InstanceRole, LifecycleRole, LogBucket,
 // LogPrefix) are nil, and those given no attribute too.
 //
 // It panics with an error naming the field and the value when attrs are

@@ -31,7 +31,7 @@ type DistributionKeyProps struct {
 // Define one in a stack in every distribution region other than the
 // pipeline's own; the pipeline finds it by alias, so no cross-region
 // reference is needed and the stacks deploy in parallel. In the pipeline's
-// own region, one can serve as the pipelines' AmiKey (pass Key), so every
+// own region, one can serve as the pipelines' AMIKey (pass Key), so every
 // pipeline of a stack shares one key with the accounts it distributes to.
 type DistributionKey struct {
 	constructs.Construct

@@ -21,7 +21,7 @@
 // Every region in DistributionRegions other than the stack's own needs a
 // customer-managed key with the alias DistributionKeyAlias; NewDistributionKey
 // defines one in a stack of that region. In the stack's own region the AMI
-// is encrypted with AmiKey: EncryptionKey while the AMI stays in this
+// is encrypted with AMIKey: EncryptionKey while the AMI stays in this
 // account, and a key of its own once DistributionAccounts share it, so the
 // accounts it is shared with get no use of the key that protects the
 // pipeline's logs and notifications.

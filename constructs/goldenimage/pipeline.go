@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -56,9 +57,9 @@ type GoldenImagePipeline struct {
 	Topic awssns.ITopic
 	// EncryptionKey encrypts volumes, logs and the topic.
 	EncryptionKey awskms.IKey
-	// AmiKey encrypts the home-region AMI: EncryptionKey, or a key of its
+	// AMIKey encrypts the home-region AMI: EncryptionKey, or a key of its
 	// own when the AMI is shared with other accounts.
-	AmiKey awskms.IKey
+	AMIKey awskms.IKey
 	// InstanceRole is the role of the build and test instances.
 	InstanceRole awsiam.IRole
 	// LifecycleRole is the role Image Builder assumes to run the lifecycle policy.
@@ -112,7 +113,7 @@ func NewGoldenImagePipeline(scope constructs.Construct, id *string, props *Golde
 	this.LogPrefix = jsiiString(*p.ImageName + "/")
 	this.DistributionRegions = distributionRegions(stack, p.DistributionRegions)
 
-	this.EncryptionKey, this.AmiKey = this.defineKeys(p)
+	this.EncryptionKey, this.AMIKey = this.defineKeys(p)
 	this.LogBucket = this.defineLogBucket(p)
 	this.Topic = awssns.NewTopic(this, jsiiString("Topic"), &awssns.TopicProps{
 		DisplayName: jsiiString("Golden image " + *p.ImageName),
@@ -174,7 +175,7 @@ func (g *GoldenImagePipeline) defineKeys(p GoldenImagePipelineProps) (key, amiKe
 		key = newKey(g, "golden image "+*p.ImageName)
 	}
 	shared := p.DistributionAccounts != nil && len(*p.DistributionAccounts) > 0
-	amiKey = p.AmiKey
+	amiKey = p.AMIKey
 	switch {
 	case amiKey == nil && !shared:
 		amiKey = key
@@ -580,8 +581,8 @@ func (g *GoldenImagePipeline) defineRecipe(stack awscdk.Stack, p GoldenImagePipe
 // amiTags are the user's tags plus provenance.
 func (g *GoldenImagePipeline) amiTags(p GoldenImagePipelineProps) *map[string]*string {
 	tags := map[string]*string{}
-	if p.AmiTags != nil {
-		for k, v := range *p.AmiTags {
+	if p.AMITags != nil {
+		for k, v := range *p.AMITags {
 			tags[k] = v
 		}
 	}
@@ -628,7 +629,7 @@ func (g *GoldenImagePipeline) defineInfrastructure(p GoldenImagePipelineProps, b
 func (g *GoldenImagePipeline) defineDistribution(stack awscdk.Stack, p GoldenImagePipelineProps, baseName string) awsimagebuilder.CfnDistributionConfiguration {
 	var distributions []interface{}
 	for i, region := range *g.DistributionRegions {
-		key := g.AmiKey.KeyArn()
+		key := g.AMIKey.KeyArn()
 		if i > 0 {
 			key = jsiiString(fmt.Sprintf("arn:%s:kms:%s:%s:%s", *stack.Partition(), *region, *stack.Account(), *p.DistributionKeyAlias))
 		}
@@ -636,7 +637,7 @@ func (g *GoldenImagePipeline) defineDistribution(stack awscdk.Stack, p GoldenIma
 		// written with the CloudFormation schema's own (PascalCase) keys.
 		ami := map[string]interface{}{
 			"Name":        *p.ImageName + "-{{ imagebuilder:buildDate }}",
-			"Description": truncate(*p.Description, 1024),
+			"Description": truncate(*p.Description, maxAMIDescription),
 			"AmiTags":     g.amiTags(p),
 			"KmsKeyId":    key,
 		}
@@ -804,11 +805,16 @@ var retentionDays = map[int]awslogs.RetentionDays{
 	3653: awslogs.RetentionDays_TEN_YEARS,
 }
 
+// maxAMIDescription is EC2's limit on an AMI's description.
+const maxAMIDescription = 255
+
+// truncate is s cut to at most n characters (not bytes: a cut rune would
+// not be UTF-8).
 func truncate(s string, n int) string {
-	if len(s) <= n {
+	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
-	return s[:n]
+	return string([]rune(s)[:n])
 }
 
 func jsiiStrings(values ...string) *[]*string {

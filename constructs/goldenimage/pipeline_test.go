@@ -304,7 +304,7 @@ func TestOptions(t *testing.T) {
 		RootDeviceName:              jsii.String("/dev/sda1"),
 		RootVolumeSizeGiB:           jsii.Number(80),
 		EncryptionKey:               key,
-		AmiTags:                     &map[string]*string{"team": jsii.String("platform")},
+		AMITags:                     &map[string]*string{"team": jsii.String("platform")},
 		Subnet:                      subnet,
 		SecurityGroups:              &[]awsec2.ISecurityGroup{sg},
 		LogBucket:                   bucket,
@@ -791,5 +791,24 @@ func TestDebianParentKeepsTheDefaultRootDevice(t *testing.T) {
 	})
 	hasProps(t, assertions.Template_FromStack(stack, nil), "AWS::ImageBuilder::ImageRecipe", map[string]interface{}{
 		"BlockDeviceMappings": []interface{}{assertions.Match_ObjectLike(&map[string]interface{}{"DeviceName": "/dev/xvda"})},
+	})
+}
+
+// The recipe and the pipeline take a description of up to 1024
+// characters; an AMI's takes 255 (EC2), so the AMIs get the first 255
+// characters, cut between runes, not bytes.
+func TestLongDescriptionIsCutForTheAMIs(t *testing.T) {
+	stack := newStack(t)
+	long := strings.Repeat("é", 300)
+	gi.NewGoldenImagePipeline(stack, jsii.String("Long"), &gi.GoldenImagePipelineProps{
+		ImageName: jsii.String("long"), Description: jsii.String(long), ParentImage: gi.ParentImageFromAMIID("ami-0123456789abcdef0"),
+	})
+	tmpl := assertions.Template_FromStack(stack, nil)
+	hasProps(t, tmpl, "AWS::ImageBuilder::ImageRecipe", map[string]interface{}{"Description": long})
+	hasProps(t, tmpl, "AWS::ImageBuilder::ImagePipeline", map[string]interface{}{"Description": long})
+	hasProps(t, tmpl, "AWS::ImageBuilder::DistributionConfiguration", map[string]interface{}{
+		"Distributions": []interface{}{map[string]interface{}{"AmiDistributionConfiguration": assertions.Match_ObjectLike(&map[string]interface{}{
+			"Description": strings.Repeat("é", 255),
+		})}},
 	})
 }

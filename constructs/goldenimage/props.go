@@ -29,7 +29,9 @@ type GoldenImagePipelineProps struct {
 	// Required.
 	ImageName *string
 
-	// Description describes the image on the recipe, the pipeline and the AMIs.
+	// Description describes the image on the recipe and the pipeline (at
+	// most 1024 characters), and on the AMIs (its first 255 characters,
+	// EC2's limit for an AMI's description).
 	//
 	// Default: "Golden image <ImageName>".
 	Description *string
@@ -101,7 +103,7 @@ type GoldenImagePipelineProps struct {
 	RootVolumeSizeGiB *float64
 
 	// EncryptionKey encrypts the root volume, the build logs, the log groups
-	// and the notification topic, and the home-region AMI when AmiKey is
+	// and the notification topic, and the home-region AMI when AMIKey is
 	// EncryptionKey. The construct adds the statements Image Builder and
 	// CloudWatch Logs need to the key policy; an imported key must already
 	// allow them.
@@ -109,7 +111,7 @@ type GoldenImagePipelineProps struct {
 	// Default: a new customer-managed key with yearly rotation, retained on stack deletion.
 	EncryptionKey awskms.IKey
 
-	// AmiKey encrypts the AMI in the home region (the stack's own), the copy
+	// AMIKey encrypts the AMI in the home region (the stack's own), the copy
 	// DistributionAccounts launch there. The construct adds the statements
 	// Image Builder, EC2 Auto Scaling and DistributionAccounts need to its
 	// key policy; an imported key must already allow them. A key of its
@@ -119,16 +121,16 @@ type GoldenImagePipelineProps struct {
 	// Default: EncryptionKey when DistributionAccounts is empty; otherwise a
 	// new customer-managed key with yearly rotation, retained on stack
 	// deletion.
-	AmiKey awskms.IKey
+	AMIKey awskms.IKey
 
-	// AmiTags are added to the AMIs, next to the provenance tags the
+	// AMITags are added to the AMIs, next to the provenance tags the
 	// construct sets (golden-ami:image, golden-ami:pipeline,
 	// golden-ami:platform, golden-ami:architecture, golden-ami:stig-level),
 	// which they may not override. Keys have 1 to 128 characters, values at
 	// most 256, and no key starts with "aws:".
 	//
 	// Default: provenance tags only.
-	AmiTags *map[string]*string
+	AMITags *map[string]*string
 
 	// Subnet is where build and test instances run.
 	//
@@ -170,7 +172,7 @@ type GoldenImagePipelineProps struct {
 
 	// DistributionKeyAlias names the customer-managed key that encrypts the AMI
 	// copy in each region other than the stack's own, e.g. created there by
-	// NewDistributionKey. The home-region copy uses AmiKey.
+	// NewDistributionKey. The home-region copy uses AMIKey.
 	//
 	// Default: "alias/golden-ami/distribution".
 	DistributionKeyAlias *string
@@ -422,6 +424,11 @@ func (p *GoldenImagePipelineProps) validate(stack awscdk.Stack) error {
 			fail("ImageName", err)
 		}
 	}
+	if known(p.Description) {
+		if n := utf8.RuneCountInString(*p.Description); n == 0 || n > 1024 {
+			fail("Description", fmt.Errorf("is %d characters long (want 1 to 1024, Image Builder's limit for recipes and pipelines)", n))
+		}
+	}
 	platform, arch := p.Platform, p.Architecture
 	if platform == "" {
 		platform = PlatformLinux
@@ -453,10 +460,8 @@ func (p *GoldenImagePipelineProps) validate(stack awscdk.Stack) error {
 		}
 	}
 	if known(p.UpstreamParameterName) {
-		if err := validate.SSMParameterName(*p.UpstreamParameterName); err != nil {
+		if err := validate.WritableSSMParameterName(*p.UpstreamParameterName); err != nil {
 			fail("UpstreamParameterName", err)
-		} else if strings.HasPrefix(*p.UpstreamParameterName, "/aws/") {
-			fail("UpstreamParameterName", fmt.Errorf("%q is under AWS's reserved /aws tree", *p.UpstreamParameterName))
 		}
 	}
 	if s := p.UpstreamParameterSeed; s != nil && !strings.HasPrefix(*s, "{{resolve:ssm:") && known(s) {
@@ -520,29 +525,29 @@ func (p *GoldenImagePipelineProps) validate(stack awscdk.Stack) error {
 	if v := p.RootVolumeSizeGiB; v != nil && (*v < 1 || *v > 16384 || *v != math.Trunc(*v)) {
 		fail("RootVolumeSizeGiB", fmt.Errorf("%v is out of range (want a whole number from 1 to 16384)", *v))
 	}
-	if p.AmiTags != nil {
-		keys := make([]string, 0, len(*p.AmiTags))
-		for k := range *p.AmiTags {
+	if p.AMITags != nil {
+		keys := make([]string, 0, len(*p.AMITags))
+		for k := range *p.AMITags {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			v := (*p.AmiTags)[k]
+			v := (*p.AMITags)[k]
 			switch {
 			case strings.HasPrefix(strings.ToLower(k), "aws:"):
-				fail("AmiTags", fmt.Errorf("key %q uses the reserved aws: prefix", k))
+				fail("AMITags", fmt.Errorf("key %q uses the reserved aws: prefix", k))
 			case slices.Contains(provenanceTags, k):
-				fail("AmiTags", fmt.Errorf("key %q is a provenance tag the pipeline sets itself", k))
+				fail("AMITags", fmt.Errorf("key %q is a provenance tag the pipeline sets itself", k))
 			case k == "" || utf8.RuneCountInString(k) > 128:
-				fail("AmiTags", fmt.Errorf("key %q is not a tag key (want 1 to 128 characters)", k))
+				fail("AMITags", fmt.Errorf("key %q is not a tag key (want 1 to 128 characters)", k))
 			case v == nil:
-				fail(fmt.Sprintf("AmiTags[%q]", k), errors.New("is nil"))
+				fail(fmt.Sprintf("AMITags[%q]", k), errors.New("is nil"))
 			case utf8.RuneCountInString(*v) > 256:
-				fail(fmt.Sprintf("AmiTags[%q]", k), fmt.Errorf("is %d characters long (want at most 256)", utf8.RuneCountInString(*v)))
+				fail(fmt.Sprintf("AMITags[%q]", k), fmt.Errorf("is %d characters long (want at most 256)", utf8.RuneCountInString(*v)))
 			}
 		}
-		if len(*p.AmiTags) > 40 {
-			fail("AmiTags", fmt.Errorf("has %d tags (want at most 40, leaving room for the provenance tags)", len(*p.AmiTags)))
+		if len(*p.AMITags) > 40 {
+			fail("AMITags", fmt.Errorf("has %d tags (want at most 40, leaving room for the provenance tags)", len(*p.AMITags)))
 		}
 	}
 	if p.SecurityGroups != nil {

@@ -19,7 +19,7 @@ func TestPipelinesShareOneKeyAndLogBucket(t *testing.T) {
 	amiKey := gi.NewDistributionKey(stack, jsii.String("AmiKey"), &gi.DistributionKeyProps{DistributionAccounts: jsii.Strings("222222222222")})
 	for _, name := range []string{"one", "two"} {
 		gi.NewGoldenImagePipeline(stack, jsii.String(name), &gi.GoldenImagePipelineProps{
-			ImageName: jsii.String(name), EncryptionKey: shared.EncryptionKey, LogBucket: shared.LogBucket, AmiKey: amiKey.Key,
+			ImageName: jsii.String(name), EncryptionKey: shared.EncryptionKey, LogBucket: shared.LogBucket, AMIKey: amiKey.Key,
 			LogRetention: awscdk.Duration_Days(jsii.Number(30)), DistributionAccounts: jsii.Strings("222222222222"),
 		})
 	}

@@ -141,7 +141,7 @@ func NewLatestAMIRecorder(scope constructs.Construct, id *string, props *LatestA
 		errs = append(errs, errors.New("latestami: Pipeline is required"))
 	}
 	if n := props.ParameterName; n != nil && !strings.Contains(*n, "${Token[") {
-		if err := validate.SSMParameterName(*n); err != nil {
+		if err := validate.WritableSSMParameterName(*n); err != nil {
 			errs = append(errs, fmt.Errorf("latestami: ParameterName %w", err))
 		}
 	}
@@ -175,7 +175,7 @@ func NewLatestAMIRecorder(scope constructs.Construct, id *string, props *LatestA
 	}
 	this.Function = gofunction.NewGoFunction(this, str("Function"), &gofunction.GoFunctionProps{
 		ImportPath:  str(contract.FunctionLatestAMI),
-		Description: str("Records the latest AMI of golden image " + *p.ImageName + " in " + *this.ParameterName),
+		Description: str(cut("Records the latest AMI of golden image "+*p.ImageName+" in "+*this.ParameterName, 256)),
 		Environment: environment(this.ParameterName, p.PipelineARN, props.ParameterTier),
 		// The function waits, region by region, for Parameter Store to
 		// validate each aws:ec2:image write (up to 10 s each, longer when it
@@ -288,4 +288,13 @@ func strs(values ...string) *[]*string {
 		out[i] = &values[i]
 	}
 	return &out
+}
+
+// cut is s cut to at most n characters: Lambda allows a description of 256,
+// and a parameter name can be 1011 long.
+func cut(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
+	}
+	return s
 }

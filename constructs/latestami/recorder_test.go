@@ -153,6 +153,8 @@ func TestInvalidProps(t *testing.T) {
 		{"TestFailsWithoutAPipeline", latestami.LatestAMIRecorderProps{}, "latestami: Pipeline is required"},
 		{"TestFailsWhenParameterNameIsInvalid", latestami.LatestAMIRecorderProps{Pipeline: pipeline, ParameterName: jsii.String("latest")},
 			`latestami: ParameterName "latest" is not a fully qualified SSM parameter name (want e.g. "/golden-ami/al2023/latest")`},
+		{"TestFailsWhenParameterNameIsUnderAWS", latestami.LatestAMIRecorderProps{Pipeline: pipeline, ParameterName: jsii.String("/aws/service/golden/latest")},
+			`latestami: ParameterName "/aws/service/golden/latest" is under AWS's reserved /aws tree (readable, but no account can create or write a parameter there)`},
 		{"TestFailsWhenParameterTierIsUnknown", latestami.LatestAMIRecorderProps{Pipeline: pipeline, ParameterTier: "Advanced"},
 			`latestami: ParameterTier "Advanced" is not a parameter tier (want awsssm.ParameterTier_STANDARD, _ADVANCED or _INTELLIGENT_TIERING)`},
 		{"TestFailsWhenTriggerIsUnknown", latestami.LatestAMIRecorderProps{Pipeline: pipeline, Trigger: "webhook"},
@@ -251,4 +253,24 @@ func TestRecorderOnAnImportedPipeline(t *testing.T) {
 	t.Run("cdk-nag finds nothing", func(t *testing.T) {
 		cdktest.NagClean(t, stack)
 	})
+}
+
+// A parameter name may be 1011 characters long; the function's description,
+// which names it, is cut to Lambda's 256.
+func TestLongParameterNameCutsTheDescription(t *testing.T) {
+	stack, pipeline := newPipeline(t)
+	name := "/team/" + strings.Repeat("n", 600) + "/latest"
+	latestami.NewLatestAMIRecorder(stack, jsii.String("Latest"), &latestami.LatestAMIRecorderProps{
+		Pipeline: pipeline, Trigger: latestami.TriggerEventBridge, ParameterName: jsii.String(name),
+	})
+	fns := *assertions.Template_FromStack(stack, nil).FindResources(jsii.String("AWS::Lambda::Function"), nil)
+	if len(fns) != 1 {
+		t.Fatalf("%d functions, want 1", len(fns))
+	}
+	for _, fn := range fns {
+		d, _ := (*fn)["Properties"].(map[string]interface{})["Description"].(string)
+		if want := "Records the latest AMI of golden image al2023 in /team/nnn"; len([]rune(d)) != 256 || !strings.HasPrefix(d, want) {
+			t.Errorf("Description = %q (%d characters), want 256 starting %q", d, len([]rune(d)), want)
+		}
+	}
 }

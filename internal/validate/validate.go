@@ -111,6 +111,31 @@ func SSMParameterName(s string) error {
 	return nil
 }
 
+// ImageOwner checks an EC2 DescribeImages owner: an alias or an account id.
+func ImageOwner(s string) error {
+	switch s {
+	case "amazon", "self", "aws-marketplace", "aws-backup-vault":
+		return nil
+	}
+	if Account(s) == nil {
+		return nil
+	}
+	return fmt.Errorf("%q is not an image owner (want \"amazon\", \"self\", \"aws-marketplace\", \"aws-backup-vault\" or a 12-digit account id)", s)
+}
+
+// WritableSSMParameterName checks the name of a parameter a stack creates or
+// a function writes: SSMParameterName, and not under AWS's public
+// /aws/service tree, which can be read but not written.
+func WritableSSMParameterName(s string) error {
+	if err := SSMParameterName(s); err != nil {
+		return err
+	}
+	if strings.HasPrefix(s, "/aws/") {
+		return fmt.Errorf("%q is under AWS's reserved /aws tree (readable, but no account can create or write a parameter there)", s)
+	}
+	return nil
+}
+
 var ssmParameterARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:ssm:[a-z]{2,4}(-[a-z]+)+-[0-9]:[0-9]{12}:parameter(/.+)$`)
 
 // SSMParameterARN checks the ARN of an SSM parameter, such as one shared

@@ -107,6 +107,27 @@ func TestSSMParameterName(t *testing.T) {
 	})
 }
 
+func TestImageOwner(t *testing.T) {
+	const want = `(want "amazon", "self", "aws-marketplace", "aws-backup-vault" or a 12-digit account id)`
+	run(t, "ImageOwner", ImageOwner, []check{
+		{in: "amazon"}, {in: "self"}, {in: "aws-marketplace"}, {in: "aws-backup-vault"}, {in: "123456789012"},
+		{in: "Amazon", wantErr: `"Amazon" is not an image owner ` + want},
+		{in: "12345678901", wantErr: `"12345678901" is not an image owner ` + want},
+		{in: "", wantErr: `"" is not an image owner ` + want},
+		{in: "amazon ", wantErr: `"amazon " is not an image owner ` + want},
+	})
+}
+
+func TestWritableSSMParameterName(t *testing.T) {
+	run(t, "WritableSSMParameterName", WritableSSMParameterName, []check{
+		{in: "/golden-ami/al2023/latest"},
+		{in: "/aws/service/golden/latest", wantErr: `"/aws/service/golden/latest" is under AWS's reserved /aws tree (readable, but no account can create or write a parameter there)`},
+		// What SSMParameterName refuses, it refuses with the same words.
+		{in: "/AWS/mine", wantErr: `"/AWS/mine" is not a valid SSM parameter name (names under /aws and /ssm are reserved)`},
+		{in: "golden", wantErr: `"golden" is not a fully qualified SSM parameter name (want e.g. "/golden-ami/al2023/latest")`},
+	})
+}
+
 func TestSSMParameter(t *testing.T) {
 	run(t, "SSMParameter", SSMParameter, []check{
 		{in: "/golden-ami/al2023/latest"},

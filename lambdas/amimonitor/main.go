@@ -98,6 +98,10 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		return config{}, fmt.Errorf("amimonitor: %s=%q is not an Elastic Beanstalk platform version ARN (want arn:aws:elasticbeanstalk:<region>::platform/<name>/<version>)",
 			contract.EnvPlatformARN, c.PlatformARN)
 	}
+	if c.ImageOwner != "" && !validImageOwner(c.ImageOwner) {
+		return config{}, fmt.Errorf("amimonitor: %s=%q is not an image owner (want amazon, self, aws-marketplace, aws-backup-vault or a 12-digit account id)",
+			contract.EnvImageOwner, c.ImageOwner)
+	}
 	if c.SourceParameterName != "" && !validParameterName(c.SourceParameterName) {
 		return config{}, fmt.Errorf("amimonitor: %s=%q is not an SSM parameter name (want e.g. /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64)",
 			contract.EnvSourceParameterName, c.SourceParameterName)
@@ -130,4 +134,23 @@ func newHandler(ctx context.Context, c config, opts ...awsconfig.Option) (*Handl
 		h.Upstream = imageSource{Owner: c.ImageOwner, NamePattern: c.ImageNamePattern, EC2: ec2.NewFromConfig(cfg)}
 	}
 	return h, nil
+}
+
+// validImageOwner reports whether s is an owner DescribeImages takes: an
+// alias or a 12-digit account id (internal/validate.ImageOwner, without
+// regexp, which the function does not otherwise load).
+func validImageOwner(s string) bool {
+	switch s {
+	case "amazon", "self", "aws-marketplace", "aws-backup-vault":
+		return true
+	}
+	if len(s) != 12 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

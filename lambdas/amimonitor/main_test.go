@@ -2,6 +2,8 @@ package main
 
 import (
 	"testing"
+
+	"github.com/platform-eng/golden-ami/internal/validate"
 )
 
 func TestConfigFromEnv(t *testing.T) {
@@ -47,6 +49,12 @@ func TestConfigFromEnv(t *testing.T) {
 			wantErr: `amimonitor: IMAGE_OWNER="" and IMAGE_NAME_PATTERN="al2023-*": set both or neither`},
 		{name: "bad platform ARN", env: with("PLATFORM_ARN", "arn:aws:elasticbeanstalk:us-east-1::environment/x"),
 			wantErr: `amimonitor: PLATFORM_ARN="arn:aws:elasticbeanstalk:us-east-1::environment/x" is not an Elastic Beanstalk platform version ARN (want arn:aws:elasticbeanstalk:<region>::platform/<name>/<version>)`},
+		{name: "bad image owner", env: with("IMAGE_OWNER", "Amazon", "IMAGE_NAME_PATTERN", "al2023-*"),
+			wantErr: `amimonitor: IMAGE_OWNER="Amazon" is not an image owner (want amazon, self, aws-marketplace, aws-backup-vault or a 12-digit account id)`},
+		{name: "image owner of 11 digits", env: with("IMAGE_OWNER", "12345678901", "IMAGE_NAME_PATTERN", "al2023-*"),
+			wantErr: `amimonitor: IMAGE_OWNER="12345678901" is not an image owner (want amazon, self, aws-marketplace, aws-backup-vault or a 12-digit account id)`},
+		{name: "image owner account", env: with("IMAGE_OWNER", "123456789012", "IMAGE_NAME_PATTERN", "al2023-*"),
+			want: config{ParameterName: "/golden-ami/upstream", ImageOwner: "123456789012", ImageNamePattern: "al2023-*"}},
 		{name: "source is the target", env: with("SOURCE_PARAMETER_NAME", "/golden-ami/upstream"),
 			wantErr: `amimonitor: SOURCE_PARAMETER_NAME and SSM_PARAMETER_NAME are both "/golden-ami/upstream"; the monitor would copy the parameter onto itself`},
 	} {
@@ -62,5 +70,16 @@ func TestConfigFromEnv(t *testing.T) {
 				t.Errorf("configFromEnv = %+v, %v; want %+v", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// The function's regexp-free owner check agrees with the one synthesis
+// applies (internal/validate), so a config the construct accepts starts.
+func TestImageOwnerCheckAgreesWithValidate(t *testing.T) {
+	for _, s := range []string{"amazon", "self", "aws-marketplace", "aws-backup-vault", "123456789012", "",
+		"Amazon", "12345678901", "1234567890123", "12345678901a", "amazon ", "aws", "١٢٣٤٥٦٧٨٩٠١٢"} {
+		if got, want := validImageOwner(s), validate.ImageOwner(s) == nil; got != want {
+			t.Errorf("validImageOwner(%q) = %v, validate.ImageOwner accepts it: %v", s, got, want)
+		}
 	}
 }
