@@ -172,6 +172,7 @@ type GoFunction struct {
 
 	retryAttempts *float64
 	maxEventAge   awscdk.Duration
+	resultsTopic  awssns.ITopic
 }
 
 var (
@@ -651,7 +652,19 @@ func strs(values ...string) *[]*string {
 // the last retry on failure (the event still goes to the dead-letter queue
 // too). topicKey is the key topic is encrypted with, or nil. The permissions
 // go into Policy.
+//
+// Lambda takes one destination per outcome: calling it again with the same
+// topic changes nothing, and with another topic panics (subscribe the other
+// endpoints to the first topic instead).
 func (f *GoFunction) SendResultsTo(topic awssns.ITopic, topicKey awskms.IKey) {
+	if f.resultsTopic != nil {
+		if f.resultsTopic == topic {
+			return
+		}
+		panic(fmt.Errorf("gofunction: SendResultsTo %s: the results of %s already go to %s, and Lambda takes one destination per outcome (subscribe to that topic instead)",
+			*topic.Node().Path(), *f.Node().Path(), *f.resultsTopic.Node().Path()))
+	}
+	f.resultsTopic = topic
 	cfg, ok := f.Function.Node().TryFindChild(str("EventInvokeConfig")).(awslambda.EventInvokeConfig)
 	if !ok {
 		panic("gofunction: the function has no asynchronous invocation config")

@@ -105,6 +105,9 @@ type Notifications struct {
 	pipelines map[string]string
 	// imageSids are the Sids NotifyImages gave the notifier's statements.
 	imageSids map[string]bool
+	// notifiedImages are the paths of the pipelines NotifyImages was
+	// called with.
+	notifiedImages map[string]bool
 }
 
 var emailPattern = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$`)
@@ -117,15 +120,27 @@ func NewNotifications(scope constructs.Construct, id *string, props *Notificatio
 	}
 	var errs []error
 	if props.EmailAddresses != nil {
+		seen := map[string]int{}
 		for i, e := range *props.EmailAddresses {
 			if e == nil {
 				errs = append(errs, fmt.Errorf("notifications: EmailAddresses[%d] is nil", i))
 				continue
 			}
 			// A token (a CfnParameter, say) is known only at deploy time.
-			if !strings.Contains(*e, "${Token[") && !emailPattern.MatchString(*e) {
-				errs = append(errs, fmt.Errorf("notifications: EmailAddresses[%d] %q is not an email address", i, *e))
+			if strings.Contains(*e, "${Token[") {
+				continue
 			}
+			if !emailPattern.MatchString(*e) {
+				errs = append(errs, fmt.Errorf("notifications: EmailAddresses[%d] %q is not an email address", i, *e))
+				continue
+			}
+			// Mailboxes are matched without case, as mail servers do: the
+			// same one twice would get every message twice.
+			if j, dup := seen[strings.ToLower(*e)]; dup {
+				errs = append(errs, fmt.Errorf("notifications: EmailAddresses[%d] %q duplicates EmailAddresses[%d] %q", i, *e, j, *(*props.EmailAddresses)[j]))
+				continue
+			}
+			seen[strings.ToLower(*e)] = i
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -262,11 +277,25 @@ func (n *Notifications) NotifyPipeline(pipeline awscodepipeline.IPipeline) []aws
 // cancelled) to the topic. The notifier may read those images for their
 // AMIs and failure reasons.
 func (n *Notifications) NotifyImages(pipeline *goldenimage.GoldenImagePipeline) []awsevents.Rule {
+	if n.notifiedImages[*pipeline.Node().Path()] {
+		panic(fmt.Errorf("notifications: NotifyImages(%s) was already called on %s", *pipeline.Node().Path(), *n.Node().Path()))
+	}
+	if n.notifiedImages == nil {
+		n.notifiedImages = map[string]bool{}
+	}
+	n.notifiedImages[*pipeline.Node().Path()] = true
 	target := n.eventsTarget()
 	id := *pipeline.Node().Id()
+	// The rules are the pipeline's children. A second Notifications for the
+	// same pipeline (a team's topic next to the platform's) names its own
+	// rules after itself; the first keeps the names it always had.
+	prefix := "Notify" + id
+	if pipeline.Node().TryFindChild(str(prefix+"Available")) != nil {
+		prefix = "Notify" + sanitize(*awscdk.Names_NodeUniqueId(n.Node())) + id
+	}
 	rules := []awsevents.Rule{
-		pipeline.OnImageAvailable(str("Notify"+id+"Available"), &awsevents.OnEventOptions{Target: target}),
-		pipeline.OnImageFailed(str("Notify"+id+"Failed"), &awsevents.OnEventOptions{Target: target}),
+		pipeline.OnImageAvailable(str(prefix+"Available"), &awsevents.OnEventOptions{Target: target}),
+		pipeline.OnImageFailed(str(prefix+"Failed"), &awsevents.OnEventOptions{Target: target}),
 	}
 	if n.Notifier != nil {
 		// Named after the pipeline's id, or its unique id when another

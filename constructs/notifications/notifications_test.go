@@ -416,3 +416,71 @@ func TestNotifyImagesOfPipelinesWithTheSameID(t *testing.T) {
 		t.Errorf("ReadImagesOf statements = %v, want ReadImagesOfPipeline and one named after the second pipeline's unique id, once each", sids)
 	}
 }
+
+// The same mailbox twice would get every message twice (and CDK would fail
+// on the second subscription's id, naming neither field nor value).
+func TestFailsWhenAnEmailIsRepeated(t *testing.T) {
+	stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Test"), nil)
+	got := cdktest.ExpectPanic(t, func() {
+		notifications.NewNotifications(stack, jsii.String("N"), &notifications.NotificationsProps{
+			EmailAddresses: jsii.Strings("ops@example.com", "dev@example.com", "Ops@Example.com")})
+	})
+	if want := `notifications: EmailAddresses[2] "Ops@Example.com" duplicates EmailAddresses[0] "ops@example.com"`; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if n := len(*stack.Node().Children()); n != 0 {
+		t.Errorf("the stack has %d children after validation failed, want 0", n)
+	}
+}
+
+// A platform topic and a team topic may both notify one pipeline's images:
+// the first keeps the rule names it always had, the second names its rules
+// after itself. Each Notifications notifies a pipeline once.
+func TestTwoNotificationsNotifyOnePipeline(t *testing.T) {
+	stack, platform := slackNotifications(t)
+	team := notifications.NewNotifications(stack, jsii.String("Team"), nil)
+	pipeline := gi.NewGoldenImagePipeline(stack, jsii.String("AL2023"), &gi.GoldenImagePipelineProps{ImageName: jsii.String("al2023")})
+	platform.NotifyImages(pipeline)
+	team.NotifyImages(pipeline)
+	targets := map[string]int{}
+	for name, r := range cdktest.ResourcesOfType(cdktest.TemplateJSON(t, stack), "AWS::Events::Rule") {
+		b, _ := json.Marshal(r["Properties"].(map[string]interface{})["Targets"])
+		switch {
+		case strings.HasPrefix(name, "AL2023NotifyAL2023"):
+			targets[fmt.Sprint("platform:", strings.Contains(string(b), "NotificationsTopic"))]++
+		case strings.HasPrefix(name, "AL2023NotifyTestTeam"):
+			targets[fmt.Sprint("team:", strings.Contains(string(b), "TeamTopic"))]++
+		}
+	}
+	if want := map[string]int{"platform:true": 2, "team:true": 2}; fmt.Sprint(targets) != fmt.Sprint(want) {
+		t.Errorf("image rules by owner and target = %v, want %v", targets, want)
+	}
+	got := cdktest.ExpectPanic(t, func() { team.NotifyImages(pipeline) })
+	if want := "notifications: NotifyImages(Test/AL2023) was already called on Test/Team"; got != want {
+		t.Errorf("second call: got  %s\nwant %s", got, want)
+	}
+}
+
+// Lambda sends a function's results to one destination per outcome: a
+// second topic would silently replace the first and duplicate a Sid, so it
+// fails, naming both; the same topic again changes nothing.
+func TestNotifyDecisionsOfOneTriggerToTwoTopics(t *testing.T) {
+	stack, platform := slackNotifications(t)
+	pipeline := gi.NewGoldenImagePipeline(stack, jsii.String("AL2023"), &gi.GoldenImagePipelineProps{ImageName: jsii.String("al2023")})
+	trigger := pipelinetrigger.NewPipelineTrigger(stack, jsii.String("Trigger"), &pipelinetrigger.PipelineTriggerProps{Pipeline: pipeline})
+	platform.NotifyDecisions(trigger)
+	platform.NotifyDecisions(trigger)
+	team := notifications.NewNotifications(stack, jsii.String("Team"), nil)
+	got := cdktest.ExpectPanic(t, func() { team.NotifyDecisions(trigger) })
+	if want := "gofunction: SendResultsTo Test/Team/Topic: the results of Test/Trigger/Function already go to Test/Notifications/Topic, and Lambda takes one destination per outcome (subscribe to that topic instead)"; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	publish := 0
+	for _, r := range cdktest.ResourcesOfType(cdktest.TemplateJSON(t, stack), "AWS::IAM::ManagedPolicy") {
+		b, _ := json.Marshal(r)
+		publish += strings.Count(string(b), `"Sid":"PublishResults"`)
+	}
+	if publish != 1 {
+		t.Errorf("%d PublishResults statements, want 1", publish)
+	}
+}
