@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,7 +37,9 @@ type GoldenFleetProps struct {
 	// Auto Scaling needs a KMS grant on that key first: see "A fleet in
 	// another account" in the package documentation. A parameter shared by
 	// ARN must be in the fleet's region (the stack's), since a parameter is
-	// read only in its own region.
+	// read only in its own region; a recorder's (LatestAMIFromRecorder) must
+	// be written in the fleet's account and region (one of its pipeline's
+	// DistributionRegions).
 	//
 	// Required.
 	LatestAMI *latestami.LatestAMI
@@ -304,9 +307,9 @@ type GoldenFleet struct {
 	securityGroup awsec2.ISecurityGroup
 }
 
-// validate checks the props for a fleet in a stack of region (a token when
-// the stack is environment-agnostic).
-func (p *GoldenFleetProps) validate(region string) error {
+// validate checks the props for a fleet in a stack of region and account
+// (tokens when the stack is environment-agnostic).
+func (p *GoldenFleetProps) validate(region, account string) error {
 	var errs []error
 	fail := func(field string, err error) { errs = append(errs, fmt.Errorf("goldenfleet: %s %w", field, err)) }
 	existing := p.AutoScalingGroup != nil
@@ -355,6 +358,29 @@ func (p *GoldenFleetProps) validate(region string) error {
 		if parts := strings.SplitN(*l.ParameterARN, ":", 6); len(parts) == 6 && parts[3] != region {
 			fail("LatestAMI", fmt.Errorf("%q is a parameter of %s, not of %s, the fleet's region (want the ARN of the parameter's copy in %s: "+
 				"CloudFormation and the rollout function read a parameter only in its own region)", *l.ParameterARN, parts[3], region, region))
+		}
+	}
+	if r := recorderOf(p.LatestAMI); r != nil && r.Regions != nil {
+		// The recorder writes its parameter in its own account, in its
+		// regions only: elsewhere the fleet's {{resolve:ssm:...}} fails at
+		// deployment.
+		recorderAccount := *awscdk.Stack_Of(r).Account()
+		var regions []string
+		literal := !*awscdk.Token_IsUnresolved(region)
+		for _, rg := range *r.Regions {
+			if rg == nil || *awscdk.Token_IsUnresolved(*rg) {
+				literal = false
+				break
+			}
+			regions = append(regions, *rg)
+		}
+		switch {
+		case !*awscdk.Token_IsUnresolved(account) && !*awscdk.Token_IsUnresolved(recorderAccount) && account != recorderAccount:
+			fail("LatestAMI", fmt.Errorf("is the recorder %s of account %s, and the fleet is in account %s (the recorder writes its parameter in its own account only: "+
+				"share it through AWS RAM and use latestami.LatestAMIFromParameterARN)", *r.Node().Path(), recorderAccount, account))
+		case literal && !slices.Contains(regions, region):
+			fail("LatestAMI", fmt.Errorf("is the recorder %s, which writes %s in %s only, not in %s, the fleet's region (add %s to the pipeline's DistributionRegions)",
+				*r.Node().Path(), *r.ParameterName, strings.Join(regions, ", "), region, region))
 		}
 	}
 	if p.CheckpointPercentages != nil {
@@ -414,7 +440,7 @@ func NewGoldenFleet(scope constructs.Construct, id *string, props *GoldenFleetPr
 	if props == nil {
 		props = &GoldenFleetProps{}
 	}
-	if err := props.validate(*awscdk.Stack_Of(scope).Region()); err != nil {
+	if err := props.validate(*awscdk.Stack_Of(scope).Region(), *awscdk.Stack_Of(scope).Account()); err != nil {
 		panic(err)
 	}
 	this := &GoldenFleet{}
@@ -744,4 +770,12 @@ func (f *GoldenFleet) Connections() awsec2.Connections {
 		groups = append(groups, f.securityGroup)
 	}
 	return awsec2.NewConnections(&awsec2.ConnectionsProps{SecurityGroups: &groups})
+}
+
+// recorderOf is the recorder l refers to, or nil.
+func recorderOf(l *latestami.LatestAMI) *latestami.LatestAMIRecorder {
+	if l == nil {
+		return nil
+	}
+	return l.Recorder()
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/platform-eng/golden-ami/constructs/goldenfleet"
+	"github.com/platform-eng/golden-ami/constructs/goldenimage"
 	"github.com/platform-eng/golden-ami/constructs/latestami"
 	"github.com/platform-eng/golden-ami/internal/cdktest"
 )
@@ -490,4 +491,36 @@ func TestFleetInAnEnvironmentAgnosticStackTakesAParameterARN(t *testing.T) {
 	has(t, assertions.Template_FromStack(stack, nil), "reads the parameter by ARN", "AWS::Lambda::Function", map[string]interface{}{
 		"Environment": map[string]interface{}{"Variables": map[string]interface{}{"SSM_PARAMETER_NAME": "arn:aws:ssm:us-east-1:222222222222:parameter" + parameter}},
 	})
+}
+
+// A recorder writes its parameter in its own account, in its pipeline's
+// regions: a fleet elsewhere would fail at deployment resolving the
+// parameter, so synthesis refuses it, naming the recorder and the regions.
+func TestFleetOnARecorderOfAnotherRegionOrAccount(t *testing.T) {
+	app := cdktest.NewApp(t, nil)
+	images := awscdk.NewStack(app, jsii.String("Images"), &awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String("333333333333"), Region: jsii.String("us-east-1")}})
+	recorder := func(id string, regions ...string) *latestami.LatestAMIRecorder {
+		p := goldenimage.NewGoldenImagePipeline(images, jsii.String(id), &goldenimage.GoldenImagePipelineProps{
+			ImageName: jsii.String(strings.ToLower(id)), DistributionRegions: jsii.Strings(regions...)})
+		return latestami.NewLatestAMIRecorder(images, jsii.String(id+"Latest"), &latestami.LatestAMIRecorderProps{Pipeline: p})
+	}
+	home, everywhere := recorder("Home", "us-east-1"), recorder("Everywhere", "us-east-1", "eu-west-1")
+	fleet := func(stack, account, region string, r *latestami.LatestAMIRecorder) func() {
+		s := awscdk.NewStack(app, jsii.String(stack), &awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}})
+		return func() {
+			goldenfleet.NewGoldenFleet(s, jsii.String("Fleet"), &goldenfleet.GoldenFleetProps{
+				LatestAMI: latestami.LatestAMIFromRecorder(r), Vpc: vpc(s), InstanceType: awsec2.NewInstanceType(jsii.String("t3.small"))})
+		}
+	}
+	if got, want := cdktest.ExpectPanic(t, fleet("OtherRegion", "333333333333", "eu-west-1", home)),
+		`goldenfleet: LatestAMI is the recorder Images/HomeLatest, which writes /golden-ami/home/latest in us-east-1 only, not in eu-west-1, the fleet's region (add eu-west-1 to the pipeline's DistributionRegions)`; got != want {
+		t.Errorf("another region: got  %s\nwant %s", got, want)
+	}
+	if got, want := cdktest.ExpectPanic(t, fleet("OtherAccount", "444444444444", "us-east-1", home)),
+		`goldenfleet: LatestAMI is the recorder Images/HomeLatest of account 333333333333, and the fleet is in account 444444444444 (the recorder writes its parameter in its own account only: share it through AWS RAM and use latestami.LatestAMIFromParameterARN)`; got != want {
+		t.Errorf("another account: got  %s\nwant %s", got, want)
+	}
+	// In a region the recorder writes in, the fleet is defined.
+	fleet("Distributed", "333333333333", "eu-west-1", everywhere)()
+	fleet("SameRegion", "333333333333", "us-east-1", home)()
 }

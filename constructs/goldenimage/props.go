@@ -596,6 +596,13 @@ func (p *GoldenImagePipelineProps) validate(stack awscdk.Stack) error {
 		for i, lt := range *p.DistributionLaunchTemplates {
 			if lt == nil {
 				fail(fmt.Sprintf("DistributionLaunchTemplates[%d]", i), errors.New("is nil"))
+			} else if lt.LaunchTemplateId() == nil {
+				name := "(no name)"
+				if n := lt.LaunchTemplateName(); n != nil {
+					name = fmt.Sprintf("%q", *n)
+				}
+				fail(fmt.Sprintf("DistributionLaunchTemplates[%d]", i), fmt.Errorf("%s has no launch template id (want a template imported with LaunchTemplateId, "+
+					"e.g. awsec2.LaunchTemplate_FromLaunchTemplateAttributes with LaunchTemplateId \"lt-0123456789abcdef0\": Image Builder's distribution names the template by id)", name))
 			}
 		}
 	}

@@ -104,6 +104,9 @@ func TestInvalidPropsFailBeforeAnythingIsDefined(t *testing.T) {
 			`goldenimage: SecurityGroups[1] is nil`},
 		{"TestFailsWhenAnInstanceTypeIsNil", gi.GoldenImagePipelineProps{ImageName: name, InstanceTypes: &[]*string{nil}},
 			`goldenimage: InstanceTypes[0] is nil`},
+		{"TestFailsWhenADistributionLaunchTemplateHasNoID", gi.GoldenImagePipelineProps{ImageName: name, DistributionLaunchTemplates: &[]awsec2.ILaunchTemplate{
+			awsec2.LaunchTemplate_FromLaunchTemplateAttributes(stack, jsii.String("ByName"), &awsec2.LaunchTemplateAttributes{LaunchTemplateName: jsii.String("web")})}},
+			`goldenimage: DistributionLaunchTemplates[0] "web" has no launch template id (want a template imported with LaunchTemplateId, e.g. awsec2.LaunchTemplate_FromLaunchTemplateAttributes with LaunchTemplateId "lt-0123456789abcdef0": Image Builder's distribution names the template by id)`},
 		{"TestFailsWhenADistributionLaunchTemplateIsNil", gi.GoldenImagePipelineProps{ImageName: name, DistributionLaunchTemplates: &[]awsec2.ILaunchTemplate{nil}},
 			`goldenimage: DistributionLaunchTemplates[0] is nil`},
 		{"TestFailsWhenDistributionAccountIsInvalid", gi.GoldenImagePipelineProps{ImageName: name, DistributionAccounts: jsii.Strings("12345")},

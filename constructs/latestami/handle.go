@@ -43,6 +43,11 @@ type LatestAMI struct {
 	recorder        *LatestAMIRecorder
 }
 
+// Recorder is the recorder whose parameter this handle refers to
+// (LatestAMIFromRecorder), or nil when the handle names a parameter only. A
+// recorder writes its parameter in its own account, in each of its Regions.
+func (l *LatestAMI) Recorder() *LatestAMIRecorder { return l.recorder }
+
 // os is OperatingSystem, LINUX when unset.
 func (l *LatestAMI) os() awsec2.OperatingSystemType {
 	if l.OperatingSystem == "" {
