@@ -10,9 +10,11 @@
 //	rule.AddTarget(fn.RuleTarget(nil))
 //
 // Every permission of the function is a statement of one customer-managed
-// policy: AddToRolePolicy and grants to the GoFunction, its Function or its
-// Role add to it, never to an inline policy (which NIST 800-53 rev 5
-// flags).
+// policy, Policy: AddToRolePolicy and grants to the GoFunction, its Function
+// or its Role add to it, never to an inline policy (which NIST 800-53 rev 5
+// flags). Only X-Ray's write actions, which take no resource, are in a
+// second policy; a statement on * in Policy is a cdk-nag finding unless the
+// construct that adds it suppresses it.
 //
 // The package is compiled with `go build <import path>` in the CDK app's
 // module, for linux/arm64, and runs on provided.al2023 as bootstrap. No

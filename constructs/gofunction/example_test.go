@@ -2,6 +2,7 @@ package gofunction_test
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -43,9 +44,14 @@ func ExampleNewGoFunction() {
 	function := properties(tmpl, "AWS::Lambda::Function")[0]
 	fmt.Println("SOURCE_PARAMETER_NAME =", function["Environment"].(map[string]interface{})["Variables"].(map[string]interface{})["SOURCE_PARAMETER_NAME"])
 	fmt.Println("timeout:", function["Timeout"], "reserved concurrency:", function["ReservedConcurrentExecutions"])
-	// Every permission, the construct's and ours, is in one managed policy.
-	for _, s := range properties(tmpl, "AWS::IAM::ManagedPolicy")[0]["PolicyDocument"].(map[string]interface{})["Statement"].([]interface{}) {
-		fmt.Println("policy:", s.(map[string]interface{})["Sid"])
+	// Every permission, the construct's and ours, is in Policy; X-Ray's,
+	// on *, in a policy of their own.
+	for _, p := range properties(tmpl, "AWS::IAM::ManagedPolicy") {
+		if strings.HasPrefix(p["Description"].(string), "Every permission") {
+			for _, s := range p["PolicyDocument"].(map[string]interface{})["Statement"].([]interface{}) {
+				fmt.Println("policy:", s.(map[string]interface{})["Sid"])
+			}
+		}
 	}
 	fmt.Println("dead-letter queues:", len(properties(tmpl, "AWS::SQS::Queue")), "alarms:", len(properties(tmpl, "AWS::CloudWatch::Alarm")))
 	// Output:
@@ -55,7 +61,6 @@ func ExampleNewGoFunction() {
 	// policy: WriteOwnLogs
 	// policy: SendDeadLetters
 	// policy: UseOwnKey
-	// policy: Tracing
 	// policy: ReadSource
 	// dead-letter queues: 1 alarms: 2
 }

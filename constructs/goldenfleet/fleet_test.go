@@ -122,7 +122,7 @@ func TestFleetDefaults(t *testing.T) {
 		"Roles": []interface{}{ref("FleetRolloutRole")},
 		"PolicyDocument": map[string]interface{}{"Statement": []interface{}{
 			map[string]interface{}{"Sid": "WriteOwnLogs"}, map[string]interface{}{"Sid": "SendDeadLetters"},
-			map[string]interface{}{"Sid": "UseOwnKey"}, map[string]interface{}{"Sid": "Tracing"},
+			map[string]interface{}{"Sid": "UseOwnKey"},
 			map[string]interface{}{"Sid": "ReadLatestAMI", "Action": "ssm:GetParameter", "Resource": "arn:aws:ssm:eu-west-1:333333333333:parameter" + parameter},
 			map[string]interface{}{"Sid": "DescribeGroupAndVersions", "Resource": "*",
 				"Action": []interface{}{"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeInstanceRefreshes", "ec2:DescribeLaunchTemplateVersions"}},

@@ -73,7 +73,7 @@ func TestRecorderSubscribesToThePipelineTopic(t *testing.T) {
 	cdktest.Check(t, "role writes the parameter in every distribution region and reads this pipeline's images, nothing more", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::IAM::ManagedPolicy"), map[string]interface{}{"PolicyDocument": map[string]interface{}{"Statement": []interface{}{
 			map[string]interface{}{"Sid": "WriteOwnLogs"}, map[string]interface{}{"Sid": "SendDeadLetters"},
-			map[string]interface{}{"Sid": "UseOwnKey"}, map[string]interface{}{"Sid": "Tracing"},
+			map[string]interface{}{"Sid": "UseOwnKey"},
 			map[string]interface{}{"Sid": "WriteLatestAMIParameterInEveryRegion", "Resource": params,
 				"Action": []interface{}{"ssm:AddTagsToResource", "ssm:GetParameterHistory", "ssm:ListTagsForResource", "ssm:PutParameter"}},
 			map[string]interface{}{"Sid": "ValidateAMIParameters", "Action": "ec2:DescribeImages", "Resource": "*"},

@@ -65,7 +65,7 @@ func TestTrigger(t *testing.T) {
 		tmpl.HasResourceProperties(jsii.String("AWS::IAM::ManagedPolicy"), map[string]interface{}{
 			"PolicyDocument": map[string]interface{}{"Statement": []interface{}{
 				map[string]interface{}{"Sid": "WriteOwnLogs"}, map[string]interface{}{"Sid": "SendDeadLetters"},
-				map[string]interface{}{"Sid": "UseOwnKey"}, map[string]interface{}{"Sid": "Tracing"},
+				map[string]interface{}{"Sid": "UseOwnKey"},
 				map[string]interface{}{"Sid": "ReadUpstreamParameter", "Action": "ssm:GetParameterHistory", "Resource": map[string]interface{}{
 					"Fn::Join": []interface{}{"", []interface{}{"arn:aws:ssm:us-east-1:111111111111:parameter", param}},
 				}},
