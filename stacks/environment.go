@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -27,6 +28,14 @@ type GoldenImageStackProps struct {
 	//
 	// Default: "" (no verify role; the stack is deployed directly).
 	VerifierAccount string
+	// VerifierRoleNamePrefix limits who in VerifierAccount may assume
+	// VerifyRole to the roles whose names start with it: the Verify step's
+	// CodeBuild role, which CloudFormation names after the pipeline stack
+	// ("GoldenAmi-Pipeline-").
+	//
+	// Default: "" (any principal of VerifierAccount that its own policies
+	// allow to assume the role).
+	VerifierRoleNamePrefix string
 }
 
 // GoldenImageStack holds one environment's golden-image pipelines, in the
@@ -155,7 +164,7 @@ func NewGoldenImageStack(scope constructs.Construct, id *string, props *GoldenIm
 		stack.output(prefix+"NotificationTopicArn", p.Topic.TopicArn(), "Image Builder notifications of "+img.Name)
 	}
 	if props.VerifierAccount != "" {
-		stack.VerifyRole = newVerifyRole(stack, env, props.VerifierAccount)
+		stack.VerifyRole = newVerifyRole(stack, env, props.VerifierAccount, props.VerifierRoleNamePrefix)
 	}
 	return stack
 }
@@ -164,7 +173,7 @@ func NewGoldenImageStack(scope constructs.Construct, id *string, props *GoldenIm
 // assumes from verifier: read each image pipeline and each upstream
 // parameter, as the step's commands do (verifyStep), nothing more. CDK's
 // lookup role would do, but it has ReadOnlyAccess to the whole account.
-func newVerifyRole(stack *GoldenImageStack, env Environment, verifier string) awsiam.Role {
+func newVerifyRole(stack *GoldenImageStack, env Environment, verifier, rolePrefix string) awsiam.Role {
 	var pipelines, parameters []*string
 	for _, img := range env.Images {
 		p := stack.Images[img.Name].Pipeline
@@ -181,9 +190,22 @@ func newVerifyRole(stack *GoldenImageStack, env Environment, verifier string) aw
 	return awsiam.NewRole(stack.Stack, str("PipelineVerifyRole"), &awsiam.RoleProps{
 		RoleName:           str(VerifyRoleName(env)),
 		Description:        str("Assumed by the delivery pipeline (account " + verifier + ") to check environment " + env.Name + " after each deployment"),
-		AssumedBy:          awsiam.NewAccountPrincipal(str(verifier)),
+		AssumedBy:          verifierPrincipal(stack.Stack, verifier, rolePrefix),
 		ManagedPolicies:    &[]awsiam.IManagedPolicy{policy},
 		MaxSessionDuration: awscdk.Duration_Hours(num(1)),
+	})
+}
+
+// verifierPrincipal is account, limited to its roles named with prefix
+// (aws:PrincipalArn is the role's ARN for a session of that role) when
+// prefix is set.
+func verifierPrincipal(stack awscdk.Stack, account, prefix string) awsiam.IPrincipal {
+	p := awsiam.NewAccountPrincipal(str(account))
+	if prefix == "" {
+		return p
+	}
+	return p.WithConditions(&map[string]interface{}{
+		"ArnLike": map[string]interface{}{"aws:PrincipalArn": fmt.Sprintf("arn:%s:iam::%s:role/%s*", *stack.Partition(), account, prefix)},
 	})
 }
 
@@ -271,6 +293,9 @@ func NewEnvironmentStages(scope constructs.Construct, env Environment, pipelineA
 		StackProps:      stackProps(env, env.Region, "GoldenAmi-"+env.Name, "Golden AMI pipelines of environment "+env.Name),
 		Environment:     env,
 		VerifierAccount: pipelineAccount,
+		// The Verify steps' CodeBuild roles are the pipeline stack's, named
+		// after it by CloudFormation.
+		VerifierRoleNamePrefix: *awscdk.Stack_Of(scope).StackName() + "-",
 	})
 	tagStack(images.Stack, env)
 	out.Images = &ImagesStage{Stage: stage, Stack: images}

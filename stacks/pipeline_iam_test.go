@@ -348,7 +348,9 @@ func TestVerifyStepAssumesOnlyItsEnvironmentsVerifyRole(t *testing.T) {
 	dir, ps := synthPipeline(t)
 	cfg := DeliveryPipeline()
 	var assumed []string
-	for id, r := range cdktest.ResourcesOfType(readTemplate(t, dir, "GoldenAmi-Pipeline"), "AWS::IAM::Policy") {
+	pipelineTemplate := readTemplate(t, dir, "GoldenAmi-Pipeline")
+	roles := cdktest.ResourcesOfType(pipelineTemplate, "AWS::IAM::Role")
+	for id, r := range cdktest.ResourcesOfType(pipelineTemplate, "AWS::IAM::Policy") {
 		for _, st := range r["Properties"].(map[string]interface{})["PolicyDocument"].(map[string]interface{})["Statement"].([]interface{}) {
 			st := st.(map[string]interface{})
 			for _, res := range anyList(st["Resource"]) {
@@ -357,6 +359,16 @@ func TestVerifyStepAssumesOnlyItsEnvironmentsVerifyRole(t *testing.T) {
 				}
 				if strings.Contains(res, "PipelineVerify") {
 					assumed = append(assumed, res)
+					// The verify roles trust only roles named after the
+					// pipeline stack: CloudFormation names a role so when
+					// the template gives it no name.
+					for _, ref := range r["Properties"].(map[string]interface{})["Roles"].([]interface{}) {
+						role := ref.(map[string]interface{})["Ref"].(string)
+						props, found := roles[role]["Properties"].(map[string]interface{})
+						if name, named := props["RoleName"]; !found || named {
+							t.Errorf("%s, which assumes %s, is named %v (found: %v); want a name CloudFormation generates from the stack's", role, res, name, found)
+						}
+					}
 				}
 			}
 		}
