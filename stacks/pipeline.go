@@ -61,6 +61,9 @@ type PipelineStack struct {
 	regions  map[string][]string
 }
 
+// PipelineName is the delivery pipeline's CodePipeline name.
+const PipelineName = "golden-ami"
+
 // PipelineBuildLogGroup is the log group of every CodeBuild project of the
 // delivery pipeline (synth, self-mutation, asset publishing, checks).
 const PipelineBuildLogGroup = "/golden-ami/pipeline/codebuild"
@@ -205,7 +208,7 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *PipelineSta
 	})
 
 	stack.Pipeline = pipelines.NewCodePipeline(s, str("Pipeline"), &pipelines.CodePipelineProps{
-		PipelineName:        str("golden-ami"),
+		PipelineName:        str(PipelineName),
 		Synth:               synth,
 		SelfMutation:        boolean(true),
 		CrossAccountKeys:    boolean(true),

@@ -274,6 +274,32 @@ func TestSecurityCheckAssumesOnlyTheStagesDeployRoles(t *testing.T) {
 	}
 }
 
+// CDK grants its approval function GetPipelineState and PutApprovalResult
+// on every pipeline of the account that carries the SECURITY_CHECK tag; it
+// may approve only this pipeline's actions, and CDK's condition stays.
+func TestAutoApproveApprovesOnlyThisPipeline(t *testing.T) {
+	dir, _ := synthPipeline(t)
+	tmpl := readTemplate(t, dir, "GoldenAmi-Pipeline")
+	approve := pipelineRolePolicy(t, tmpl, "PipelinePipelinesSecurityCheckCDKPipelinesAutoApproveServiceRole")
+	found := 0
+	for _, s := range approve.statements {
+		if !strings.Contains(fmt.Sprint(s["Action"]), "codepipeline:") {
+			continue
+		}
+		found++
+		arn := "arn:aws:codepipeline:" + DeliveryPipeline().Region + ":" + DeliveryPipeline().Account + ":golden-ami"
+		if got := list(s["Resource"]); !reflect.DeepEqual(got, []interface{}{arn, arn + "/*"}) {
+			t.Errorf("%s: codepipeline actions on %v, want %s and its actions %s/*", approve.id, got, arn, arn)
+		}
+		if cond, _ := json.Marshal(s["Condition"]); string(cond) != `{"StringEquals":{"aws:ResourceTag/SECURITY_CHECK":"ALLOW_APPROVE"}}` {
+			t.Errorf("%s: condition %s, want CDK's SECURITY_CHECK tag condition kept", approve.id, cond)
+		}
+	}
+	if found != 1 {
+		t.Errorf("%s: %d codepipeline statements, want 1", approve.id, found)
+	}
+}
+
 // TestPipelineSuppressionsNameWildcardsThePoliciesHave checks that every
 // IAM5 suppression of a pipeline policy that names a resource literally
 // names one the policy grants: a suppression left behind after its

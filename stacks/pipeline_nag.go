@@ -78,8 +78,8 @@ func hardenPipeline(stack *PipelineStack) {
 			Reason: "CDK Pipelines shares this asset-publishing role among the CodeBuild projects it generates, one per asset, and grants it CodeBuild's default log groups (/aws/codebuild/*) and report groups of this account and region, whose project names it generates; it starts no builds (narrowPipelineGrants drops that grant)."}},
 		{"/Pipeline/PipelinesSecurityCheck/CDKSecurityCheck/Role/DefaultPolicy/Resource", nag.Rule{ID: "AwsSolutions-IAM5", AppliesTo: []string{`/^Resource::<PipelinePipelinesSecurityCheckCDKPipelinesAutoApprove[A-F0-9]{8}\.Arn>:\*$/`},
 			Reason: "The permissions-broadening check invokes CDK's approval function and its versions (<function ARN>:*), whose numbers Lambda assigns; the deploy roles it assumes to diff each stage are named exactly."}},
-		{"/Pipeline/PipelinesSecurityCheck/CDKPipelinesAutoApprove/ServiceRole/DefaultPolicy/Resource", nag.Rule{ID: "AwsSolutions-IAM5", AppliesTo: []string{"Resource::*"},
-			Reason: "CDK's approval function may read and approve only pipelines tagged SECURITY_CHECK=ALLOW_APPROVE, a condition CDK adds; CodePipeline approvals have no narrower resource."}},
+		{"/Pipeline/PipelinesSecurityCheck/CDKPipelinesAutoApprove/ServiceRole/DefaultPolicy/Resource", nag.Rule{ID: "AwsSolutions-IAM5", AppliesTo: []string{"Resource::" + pipelineARN(s) + "/*"},
+			Reason: "CDK's approval function approves this pipeline's approval actions (<pipeline ARN>/<stage>/<action>), whose stage names CDK Pipelines generates; CDK's SECURITY_CHECK=ALLOW_APPROVE tag condition stays on the statement."}},
 	}
 
 	if len(replicationKeysApply) > 0 {
@@ -225,6 +225,11 @@ func narrowPipelineGrants(stack *PipelineStack) (replicationKeys []string) {
 			narrowWildcards(s, policy, wildcardGrant{actions: []string{"codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild"}})
 		case strings.HasSuffix(path, "/PipelinesSecurityCheck/CDKSecurityCheck/Role/DefaultPolicy/Resource"):
 			narrowWildcards(s, policy, wildcardGrant{actions: []string{"sts:AssumeRole"}, resources: deployRoles})
+		case strings.HasSuffix(path, "/PipelinesSecurityCheck/CDKPipelinesAutoApprove/ServiceRole/DefaultPolicy/Resource"):
+			// CDK grants it on every pipeline of the account carrying the
+			// tag; it only ever approves this one.
+			narrowWildcards(s, policy, wildcardGrant{actions: []string{"codepipeline:GetPipelineState", "codepipeline:PutApprovalResult"},
+				resources: []interface{}{pipelineARN(s), pipelineARN(s) + "/*"}})
 		}
 	}
 	return replicationKeys
@@ -388,4 +393,9 @@ func sameStrings(values []interface{}, want []string) bool {
 		}
 	}
 	return true
+}
+
+// pipelineARN is the delivery pipeline's ARN in s.
+func pipelineARN(s awscdk.Stack) string {
+	return fmt.Sprintf("arn:%s:codepipeline:%s:%s:%s", *s.Partition(), *s.Region(), *s.Account(), PipelineName)
 }
