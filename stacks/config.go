@@ -69,6 +69,16 @@ type Environment struct {
 	// bootstrap/environment-permissions-boundary.json, created in the
 	// account before the first deployment.
 	PermissionsBoundary string
+	// BuildSubnetID and BuildSecurityGroupIDs place the build and test
+	// instances: a subnet of the environment's account and Region, private
+	// with a route to a NAT gateway (the builds download packages, AWS's
+	// components and the SSM agent), and 1 to 5 security groups of its VPC
+	// with no inbound rule and outbound HTTPS. Set both or neither: neither
+	// means the default VPC's default subnet and security group, where
+	// instances get a public address and the group admits whatever else
+	// uses it.
+	BuildSubnetID         string
+	BuildSecurityGroupIDs []string
 	// Images are the golden images to build: at least one.
 	Images []Image
 }
@@ -310,6 +320,7 @@ func (e Environment) Validate() error {
 	if err := validatePolicyName(e.PermissionsBoundary); err != nil {
 		fail("PermissionsBoundary", err)
 	}
+	validateBuildNetwork(e.BuildSubnetID, e.BuildSecurityGroupIDs, fail)
 	validateEmails(e.NotificationEmails, fail)
 	if a := e.SlackWebhookSecretARN; a != "" {
 		for _, err := range validateSecretARN(a, e.Account, e.Region, "environment's") {
@@ -544,4 +555,40 @@ func AssemblyCheckEnvironments(envs []Environment) []assemblycheck.Environment {
 		out[i] = assemblycheck.Environment{Name: e.Name, Images: len(e.Images), DistributionRegions: e.DistributionRegions}
 	}
 	return out
+}
+
+var (
+	subnetIDPattern        = regexp.MustCompile(`^subnet-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	securityGroupIDPattern = regexp.MustCompile(`^sg-([0-9a-f]{8}|[0-9a-f]{17})$`)
+)
+
+// validateBuildNetwork checks BuildSubnetID and BuildSecurityGroupIDs:
+// both or neither (Image Builder takes security groups only with a subnet,
+// and a subnet alone gets its VPC's default group), ids of the right shape,
+// at most 5 distinct groups (EC2's default per network interface).
+func validateBuildNetwork(subnet string, groups []string, fail func(string, error)) {
+	switch {
+	case subnet == "" && len(groups) > 0:
+		fail("BuildSecurityGroupIDs", fmt.Errorf("%q is set but BuildSubnetID is empty (want both, or neither for the default VPC)", groups))
+		return
+	case subnet != "" && len(groups) == 0:
+		fail("BuildSubnetID", fmt.Errorf("%q is set but BuildSecurityGroupIDs is empty (want both: without groups the instances get the VPC's default security group)", subnet))
+		return
+	case subnet == "":
+		return
+	}
+	if !subnetIDPattern.MatchString(subnet) {
+		fail("BuildSubnetID", fmt.Errorf("%q is not a subnet id (want e.g. \"subnet-0123456789abcdef0\")", subnet))
+	}
+	if len(groups) > 5 {
+		fail("BuildSecurityGroupIDs", fmt.Errorf("has %d groups (want 1 to 5)", len(groups)))
+	}
+	for i, g := range groups {
+		if !securityGroupIDPattern.MatchString(g) {
+			fail(fmt.Sprintf("BuildSecurityGroupIDs[%d]", i), fmt.Errorf("%q is not a security group id (want e.g. \"sg-0123456789abcdef0\")", g))
+		}
+	}
+	if err := validate.Unique(groups); err != nil {
+		fail("BuildSecurityGroupIDs", err)
+	}
 }

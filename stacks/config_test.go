@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -64,6 +65,23 @@ func TestInvalidEnvironmentsFailWithTheFieldAndValue(t *testing.T) {
 			`environment "test": DistributionAccounts[0] "abc" is not an AWS account id (want 12 digits)`},
 		{"TestFailsWhenCronIsInvalid", func(e *Environment) { e.Schedule = "cron(0 4 * * *)" },
 			`environment "test": Schedule "cron(0 4 * * *)" is not a valid cron expression: it has 5 fields, want 6 (minutes hours day-of-month month day-of-week year) (want e.g. "cron(0 4 ? * MON *)")`},
+		{"TestFailsWhenBuildGroupsComeWithoutASubnet", func(e *Environment) { e.BuildSecurityGroupIDs = []string{"sg-0123456789abcdef0"} },
+			`environment "test": BuildSecurityGroupIDs ["sg-0123456789abcdef0"] is set but BuildSubnetID is empty (want both, or neither for the default VPC)`},
+		{"TestFailsWhenBuildSubnetComesWithoutGroups", func(e *Environment) { e.BuildSubnetID = "subnet-0123456789abcdef0" },
+			`environment "test": BuildSubnetID "subnet-0123456789abcdef0" is set but BuildSecurityGroupIDs is empty (want both: without groups the instances get the VPC's default security group)`},
+		{"TestFailsWhenBuildSubnetIsMalformed", func(e *Environment) {
+			e.BuildSubnetID, e.BuildSecurityGroupIDs = "subnet-xyz", []string{"sg-0123456789abcdef0"}
+		}, `environment "test": BuildSubnetID "subnet-xyz" is not a subnet id (want e.g. "subnet-0123456789abcdef0")`},
+		{"TestFailsWhenABuildGroupIsMalformedOrRepeated", func(e *Environment) {
+			e.BuildSubnetID, e.BuildSecurityGroupIDs = "subnet-01234567", []string{"sg-0123456789abcdef0", "vpc-01234567", "sg-0123456789abcdef0"}
+		}, `environment "test": BuildSecurityGroupIDs[1] "vpc-01234567" is not a security group id (want e.g. "sg-0123456789abcdef0")` + "\n" +
+			`environment "test": BuildSecurityGroupIDs [2] "sg-0123456789abcdef0" duplicates [0]`},
+		{"TestFailsWithSixBuildGroups", func(e *Environment) {
+			e.BuildSubnetID = "subnet-01234567"
+			for i := range 6 {
+				e.BuildSecurityGroupIDs = append(e.BuildSecurityGroupIDs, fmt.Sprintf("sg-0123456%d", i))
+			}
+		}, `environment "test": BuildSecurityGroupIDs has 6 groups (want 1 to 5)`},
 		{"TestFailsWhenImageListIsEmpty", func(e *Environment) { e.Images = nil },
 			`environment "test": Images is empty (want at least one image)`},
 		{"TestFailsWhenImageNamesRepeat", func(e *Environment) { e.Images = append(e.Images, e.Images[0]) },

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
@@ -110,8 +111,24 @@ func NewGoldenImageStack(scope constructs.Construct, id *string, props *GoldenIm
 		amiKey = stack.AMIKey.Key
 		stack.output("AmiKeyArn", amiKey.KeyArn(), "Key that encrypts the golden AMIs in this region (a fleet in another account grants its Auto Scaling role this key)")
 	}
+	// Build instances go to the environment's subnet and groups, or, with
+	// neither, to the default VPC.
+	var subnet awsec2.ISubnet
+	var groups *[]awsec2.ISecurityGroup
+	if env.BuildSubnetID != "" {
+		subnet = awsec2.Subnet_FromSubnetId(stack.Stack, str("BuildSubnet"), str(env.BuildSubnetID))
+		awscdk.Annotations_Of(subnet).AcknowledgeWarning(str("@aws-cdk/aws-ec2:noSubnetRouteTableId"),
+			str("Image Builder takes only the subnet's id; nothing reads its route table"))
+		sgs := make([]awsec2.ISecurityGroup, len(env.BuildSecurityGroupIDs))
+		for i, id := range env.BuildSecurityGroupIDs {
+			sgs[i] = awsec2.SecurityGroup_FromSecurityGroupId(stack.Stack, str(fmt.Sprintf("BuildSecurityGroup%d", i)), str(id), nil)
+		}
+		groups = &sgs
+	}
 	for _, img := range env.Images {
 		p := gi.NewGoldenImagePipeline(stack.Stack, str(img.Name), &gi.GoldenImagePipelineProps{
+			Subnet:                subnet,
+			SecurityGroups:        groups,
 			EncryptionKey:         stack.Shared.EncryptionKey,
 			AMIKey:                amiKey,
 			LogBucket:             stack.Shared.LogBucket,

@@ -76,6 +76,11 @@ func Environments() []Environment {
 			// Placeholders: who hears about prod builds, decisions and alarms.
 			NotificationEmails:    []string{"platform-team@example.com"},
 			SlackWebhookSecretARN: "arn:aws:secretsmanager:us-east-1:222222222222:secret:golden-ami/slack-webhook-AbCdEf",
+			// Placeholders: a private subnet with a NAT route, and a security
+			// group with no inbound rule and outbound HTTPS, for the build
+			// and test instances (dev builds in the default VPC).
+			BuildSubnetID:         "subnet-0123456789abcdef0",
+			BuildSecurityGroupIDs: []string{"sg-0123456789abcdef0"},
 			Images: []Image{
 				{
 					Name:          "al2023",

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -557,4 +558,30 @@ func firstDifference(want, got []byte) string {
 		}
 	}
 	return ""
+}
+
+// prod's build and test instances run in its subnet and security group;
+// dev's, with neither set, in the default VPC.
+func TestBuildInstancesRunInTheEnvironmentsNetwork(t *testing.T) {
+	dir, _, _ := synthAll(t)
+	for _, tc := range []struct {
+		stack, subnet string
+		groups        []interface{}
+	}{
+		{"GoldenAmi-prod", "subnet-0123456789abcdef0", []interface{}{"sg-0123456789abcdef0"}},
+		{"GoldenAmi-dev", "", nil},
+	} {
+		infra := cdktest.ResourcesOfType(readTemplate(t, dir, tc.stack), "AWS::ImageBuilder::InfrastructureConfiguration")
+		if len(infra) == 0 {
+			t.Fatalf("%s: no infrastructure configuration", tc.stack)
+		}
+		for id, r := range infra {
+			props := r["Properties"].(map[string]interface{})
+			subnet, _ := props["SubnetId"].(string)
+			groups, _ := props["SecurityGroupIds"].([]interface{})
+			if subnet != tc.subnet || !reflect.DeepEqual(groups, tc.groups) {
+				t.Errorf("%s %s: SubnetId %q, SecurityGroupIds %v; want %q and %v", tc.stack, id, subnet, groups, tc.subnet, tc.groups)
+			}
+		}
+	}
 }
