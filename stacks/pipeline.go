@@ -17,6 +17,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 
 	"github.com/platform-eng/golden-ami/constructs/notifications"
+	"github.com/platform-eng/golden-ami/internal/cdkkey"
 )
 
 // PipelineStackProps configures the delivery pipeline stack.
@@ -135,7 +136,7 @@ func NewPipelineStack(scope constructs.Construct, id *string, props *PipelineSta
 	})
 	stack.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        str("AllowPipelineBuildLogs"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(str("logs."+*s.Region()+".amazonaws.com"), nil)},
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(str(cdkkey.RegionalService(s, "logs")), nil)},
 		Actions:    strs("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"),
 		Resources:  strs("*"),
 		Conditions: &map[string]interface{}{"ArnLike": map[string]interface{}{

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 
+	"github.com/platform-eng/golden-ami/internal/cdkkey"
 	"github.com/platform-eng/golden-ami/internal/nag"
 )
 
@@ -37,7 +38,7 @@ func hardenPipeline(stack *PipelineStack) {
 	partition, region, account := *s.Partition(), *s.Region(), *s.Account()
 	stack.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        str("AllowPipelineFunctionLogs"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(str("logs."+region+".amazonaws.com"), nil)},
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(str(cdkkey.RegionalService(s, "logs")), nil)},
 		Actions:    strs("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"),
 		Resources:  strs("*"),
 		Conditions: &map[string]interface{}{"ArnLike": map[string]interface{}{

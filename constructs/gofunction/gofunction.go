@@ -26,6 +26,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 
 	"github.com/platform-eng/golden-ami/internal/cdkduration"
+	"github.com/platform-eng/golden-ami/internal/cdkkey"
 	"github.com/platform-eng/golden-ami/internal/contract"
 	"github.com/platform-eng/golden-ami/internal/gobuild"
 	"github.com/platform-eng/golden-ami/internal/nag"
@@ -331,7 +332,7 @@ func NewGoFunction(scope constructs.Construct, id *string, props *GoFunctionProp
 		Statements: &[]awsiam.PolicyStatement{
 			statement("WriteOwnLogs", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, this.LogGroup.LogGroupArn()),
 			statement("SendDeadLetters", []string{"sqs:SendMessage"}, this.DeadLetterQueue.QueueArn()),
-			statement("UseOwnKey", []string{"kms:Decrypt", "kms:GenerateDataKey"}, this.EncryptionKey.KeyArn()),
+			viaServices(stack, statement("UseOwnKey", []string{"kms:Decrypt", "kms:GenerateDataKey"}, this.EncryptionKey.KeyArn())),
 		},
 	})
 	role.policy = this.Policy
@@ -505,6 +506,18 @@ func (f *GoFunction) Subscribe(topic awssns.ITopic) awssns.Subscription {
 	}))
 }
 
+// viaServices limits st, a grant on a key, to calls that SQS, SNS and
+// Lambda make for the function in stack's region: its dead letters, its
+// results and the topics it publishes to, and its environment. The
+// function's code never calls KMS itself, so it cannot decrypt what else
+// the key protects (logs, other queues) directly.
+func viaServices(stack awscdk.Stack, st awsiam.PolicyStatement) awsiam.PolicyStatement {
+	st.AddCondition(str("StringEquals"), map[string]interface{}{"kms:ViaService": []string{
+		cdkkey.RegionalService(stack, "sqs"), cdkkey.RegionalService(stack, "sns"), cdkkey.RegionalService(stack, "lambda"),
+	}})
+	return st
+}
+
 // keyPolicyStatements let the services that write to this construct's
 // encrypted resources use the key, each only on behalf of this account.
 func keyPolicyStatements(stack awscdk.Stack) []awsiam.PolicyStatement {
@@ -521,7 +534,7 @@ func keyPolicyStatements(stack awscdk.Stack) []awsiam.PolicyStatement {
 	useKey := []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"}
 	sameAccount := map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": account}}
 	return []awsiam.PolicyStatement{
-		service("AllowFunctionLogGroups", "logs."+region+".amazonaws.com", useKey, map[string]interface{}{
+		service("AllowFunctionLogGroups", cdkkey.RegionalService(stack, "logs"), useKey, map[string]interface{}{
 			"ArnLike": map[string]interface{}{
 				"kms:EncryptionContext:aws:logs:arn": fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s*", partition, region, account, LogGroupPrefix),
 			},
@@ -683,7 +696,7 @@ func (f *GoFunction) SendResultsTo(topic awssns.ITopic, topicKey awskms.IKey) {
 	statements := []awsiam.PolicyStatement{statement("PublishResults", []string{"sns:Publish"}, topic.TopicArn())}
 	// With the function's own key, UseOwnKey already grants exactly this.
 	if topicKey != nil && topicKey != f.EncryptionKey {
-		statements = append(statements, statement("EncryptResults", []string{"kms:GenerateDataKey", "kms:Decrypt"}, topicKey.KeyArn()))
+		statements = append(statements, viaServices(awscdk.Stack_Of(f), statement("EncryptResults", []string{"kms:GenerateDataKey", "kms:Decrypt"}, topicKey.KeyArn())))
 	}
 	f.AddToRolePolicy(statements...)
 	// The destination needs the permissions before Lambda validates it.

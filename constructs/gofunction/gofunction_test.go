@@ -135,7 +135,11 @@ func TestDefaults(t *testing.T) {
 			"PolicyDocument": map[string]interface{}{"Statement": []interface{}{
 				map[string]interface{}{"Sid": "WriteOwnLogs", "Action": []interface{}{"logs:CreateLogStream", "logs:PutLogEvents"}, "Resource": arn("FnLogGroup")},
 				map[string]interface{}{"Sid": "SendDeadLetters", "Action": "sqs:SendMessage", "Resource": arn("FnDeadLetterQueue")},
-				map[string]interface{}{"Sid": "UseOwnKey", "Action": []interface{}{"kms:Decrypt", "kms:GenerateDataKey"}, "Resource": arn("FnKey")},
+				map[string]interface{}{"Sid": "UseOwnKey", "Action": []interface{}{"kms:Decrypt", "kms:GenerateDataKey"}, "Resource": arn("FnKey"),
+					// Only through the services that use the key for the
+					// function, never a direct Decrypt of what else it holds.
+					"Condition": map[string]interface{}{"StringEquals": map[string]interface{}{"kms:ViaService": []interface{}{
+						"sqs.us-east-1.amazonaws.com", "sns.us-east-1.amazonaws.com", "lambda.us-east-1.amazonaws.com"}}}},
 			}},
 		})
 		// X-Ray's actions, on *, in a policy of their own.

@@ -17,10 +17,10 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
-	"github.com/aws/aws-cdk-go/awscdk/v2/regioninfo"
 	"github.com/aws/constructs-go/constructs/v10"
 
 	"github.com/platform-eng/golden-ami/components"
+	"github.com/platform-eng/golden-ami/internal/cdkkey"
 	"github.com/platform-eng/golden-ami/internal/nag"
 )
 
@@ -202,19 +202,6 @@ func (g *GoldenImagePipeline) defineKeys(p GoldenImagePipelineProps) (key, amiKe
 	return key, amiKey
 }
 
-// domainSuffix is the stack's AWS domain: amazonaws.com, or amazonaws.com.cn
-// in the China regions (service principals and kms:ViaService values end
-// with it). It is literal when the region is, and AWS::URLSuffix otherwise.
-func domainSuffix(stack awscdk.Stack) string {
-	region := *stack.Region()
-	if !isToken(region) {
-		if s := regioninfo.RegionInfo_Get(&region).DomainSuffix(); s != nil {
-			return *s
-		}
-	}
-	return *stack.UrlSuffix()
-}
-
 // keyPolicyStatements let the services that use a golden-image key use it:
 // Image Builder's service-linked role (encrypted build volumes, AMI copies,
 // publishing to the encrypted topic), EC2 Auto Scaling's service-linked role
@@ -228,7 +215,7 @@ func domainSuffix(stack awscdk.Stack) string {
 // not exist yet, and these roles appear only on first use of the service.
 func keyPolicyStatements(stack awscdk.Stack, accounts *[]*string, logGroups bool) []awsiam.PolicyStatement {
 	partition, account, region := *stack.Partition(), *stack.Account(), *stack.Region()
-	suffix := domainSuffix(stack)
+	suffix := cdkkey.DomainSuffix(stack)
 	slr := func(path string) string {
 		return fmt.Sprintf("arn:%s:iam::%s:role/aws-service-role/%s", partition, account, path)
 	}
@@ -422,7 +409,7 @@ func (g *GoldenImagePipeline) defineInstanceRole(p GoldenImagePipelineProps) aws
 			Actions:   jsiiStrings("kms:GenerateDataKey", "kms:Decrypt"),
 			Resources: &[]*string{logKey.KeyArn()},
 			Conditions: &map[string]interface{}{
-				"StringEquals": map[string]interface{}{"kms:ViaService": "s3." + *awscdk.Stack_Of(g).Region() + "." + domainSuffix(awscdk.Stack_Of(g))},
+				"StringEquals": map[string]interface{}{"kms:ViaService": cdkkey.RegionalService(awscdk.Stack_Of(g), "s3")},
 			},
 		}))
 	}

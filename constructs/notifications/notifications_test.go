@@ -145,7 +145,8 @@ func TestNotificationsWithSlack(t *testing.T) {
 		})
 		tmpl.HasResourceProperties(jsii.String("AWS::IAM::ManagedPolicy"), map[string]interface{}{"PolicyDocument": map[string]interface{}{"Statement": assertions.Match_ArrayWith(&[]interface{}{
 			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "PublishResults", "Action": "sns:Publish"}),
-			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "EncryptResults", "Action": []interface{}{"kms:Decrypt", "kms:GenerateDataKey"}}),
+			assertions.Match_ObjectLike(&map[string]interface{}{"Sid": "EncryptResults", "Action": []interface{}{"kms:Decrypt", "kms:GenerateDataKey"},
+				"Condition": map[string]interface{}{"StringEquals": map[string]interface{}{"kms:ViaService": assertions.Match_ArrayWith(&[]interface{}{"sns.us-east-1.amazonaws.com"})}}}),
 		})}})
 	})
 	cdktest.Check(t, "rules publish with the publish role, which may publish to the topic and use its key only", func() {

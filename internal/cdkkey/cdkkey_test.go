@@ -1,7 +1,9 @@
 package cdkkey_test
 
 import (
+	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -42,6 +44,36 @@ func TestAdoptable(t *testing.T) {
 	} {
 		if got := cdkkey.Adoptable(tc.scope, tc.key); got != tc.want {
 			t.Errorf("%s: Adoptable = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// Regional endpoints end with the region's domain: amazonaws.com.cn in
+// China, AWS::URLSuffix when the region is known only at deployment.
+func TestRegionalService(t *testing.T) {
+	app := awscdk.NewApp(nil)
+	for _, tc := range []struct {
+		region, want string
+	}{
+		{"us-east-1", "logs.us-east-1.amazonaws.com"},
+		{"cn-north-1", "logs.cn-north-1.amazonaws.com.cn"},
+		{"us-gov-west-1", "logs.us-gov-west-1.amazonaws.com"},
+		{"", `logs.{"Ref":"AWS::Region"}.{"Ref":"AWS::URLSuffix"}`},
+	} {
+		var env *awscdk.Environment
+		if tc.region != "" {
+			env = &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String(tc.region)}
+		}
+		stack := awscdk.NewStack(app, jsii.String("S"+strings.ReplaceAll(tc.region, "-", "")), &awscdk.StackProps{Env: env})
+		got := cdkkey.RegionalService(stack, "logs")
+		if tc.region == "" {
+			b, _ := json.Marshal(stack.Resolve(got))
+			got = string(b)
+			want, _ := json.Marshal(map[string]interface{}{"Fn::Join": []interface{}{"", []interface{}{"logs.", map[string]interface{}{"Ref": "AWS::Region"}, ".", map[string]interface{}{"Ref": "AWS::URLSuffix"}}}})
+			tc.want = string(want)
+		}
+		if got != tc.want {
+			t.Errorf("RegionalService(%q, logs) = %s, want %s", tc.region, got, tc.want)
 		}
 	}
 }
