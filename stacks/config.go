@@ -72,7 +72,8 @@ type Environment struct {
 	// BuildSubnetID and BuildSecurityGroupIDs place the build and test
 	// instances: a subnet of the environment's account and Region, private
 	// with a route to a NAT gateway (the builds download packages, AWS's
-	// components and the SSM agent), and 1 to 5 security groups of its VPC
+	// components and the SSM agent), and security groups of its VPC (as many
+	// as the account's per-interface quota allows, 5 by default)
 	// with no inbound rule and outbound HTTPS. Set both or neither: neither
 	// means the default VPC's default subnet and security group, where
 	// instances get a public address and the group admits whatever else
@@ -565,7 +566,8 @@ var (
 // validateBuildNetwork checks BuildSubnetID and BuildSecurityGroupIDs:
 // both or neither (Image Builder takes security groups only with a subnet,
 // and a subnet alone gets its VPC's default group), ids of the right shape,
-// at most 5 distinct groups (EC2's default per network interface).
+// at most 16 distinct groups (EC2's most per network interface; the
+// account's quota, 5 by default, is checked at launch).
 func validateBuildNetwork(subnet string, groups []string, fail func(string, error)) {
 	switch {
 	case subnet == "" && len(groups) > 0:
@@ -580,8 +582,8 @@ func validateBuildNetwork(subnet string, groups []string, fail func(string, erro
 	if !subnetIDPattern.MatchString(subnet) {
 		fail("BuildSubnetID", fmt.Errorf("%q is not a subnet id (want e.g. \"subnet-0123456789abcdef0\")", subnet))
 	}
-	if len(groups) > 5 {
-		fail("BuildSecurityGroupIDs", fmt.Errorf("has %d groups (want 1 to 5)", len(groups)))
+	if len(groups) > 16 {
+		fail("BuildSecurityGroupIDs", fmt.Errorf("has %d groups (want 1 to 16, EC2's most per network interface; 5 unless the account's quota was raised)", len(groups)))
 	}
 	for i, g := range groups {
 		if !securityGroupIDPattern.MatchString(g) {

@@ -76,12 +76,12 @@ func TestInvalidEnvironmentsFailWithTheFieldAndValue(t *testing.T) {
 			e.BuildSubnetID, e.BuildSecurityGroupIDs = "subnet-01234567", []string{"sg-0123456789abcdef0", "vpc-01234567", "sg-0123456789abcdef0"}
 		}, `environment "test": BuildSecurityGroupIDs[1] "vpc-01234567" is not a security group id (want e.g. "sg-0123456789abcdef0")` + "\n" +
 			`environment "test": BuildSecurityGroupIDs [2] "sg-0123456789abcdef0" duplicates [0]`},
-		{"TestFailsWithSixBuildGroups", func(e *Environment) {
+		{"TestFailsWithSeventeenBuildGroups", func(e *Environment) {
 			e.BuildSubnetID = "subnet-01234567"
-			for i := range 6 {
-				e.BuildSecurityGroupIDs = append(e.BuildSecurityGroupIDs, fmt.Sprintf("sg-0123456%d", i))
+			for i := range 17 {
+				e.BuildSecurityGroupIDs = append(e.BuildSecurityGroupIDs, fmt.Sprintf("sg-012345%02d", i))
 			}
-		}, `environment "test": BuildSecurityGroupIDs has 6 groups (want 1 to 5)`},
+		}, `environment "test": BuildSecurityGroupIDs has 17 groups (want 1 to 16, EC2's most per network interface; 5 unless the account's quota was raised)`},
 		{"TestFailsWhenImageListIsEmpty", func(e *Environment) { e.Images = nil },
 			`environment "test": Images is empty (want at least one image)`},
 		{"TestFailsWhenImageNamesRepeat", func(e *Environment) { e.Images = append(e.Images, e.Images[0]) },

@@ -47,7 +47,7 @@ func ExampleNewGoFunction() {
 	// Every permission, the construct's and ours, is in Policy; X-Ray's,
 	// on *, in a policy of their own.
 	for _, p := range properties(tmpl, "AWS::IAM::ManagedPolicy") {
-		if strings.HasPrefix(p["Description"].(string), "Every permission") {
+		if strings.HasPrefix(p["Description"].(string), "Permissions of") {
 			for _, s := range p["PolicyDocument"].(map[string]interface{})["Statement"].([]interface{}) {
 				fmt.Println("policy:", s.(map[string]interface{})["Sid"])
 			}

@@ -1,6 +1,8 @@
 package gofunction
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -157,7 +159,8 @@ type GoFunction struct {
 	// Role is the function's execution role. Statements added to it (grants
 	// to the GoFunction, its Function or Role) go to Policy.
 	Role awsiam.Role
-	// Policy holds every permission of Role.
+	// Policy holds every permission of Role but X-Ray's two write actions,
+	// which take no resource and are in a policy of their own.
 	Policy awsiam.ManagedPolicy
 	// LogGroup receives the function's JSON logs.
 	LogGroup awslogs.LogGroup
@@ -209,7 +212,6 @@ func (p *GoFunctionProps) validate() error {
 		}
 	}
 	if p.Environment != nil {
-		size := 0
 		for _, name := range sortedKeys(*p.Environment) {
 			switch {
 			case !envNamePattern.MatchString(name):
@@ -217,13 +219,9 @@ func (p *GoFunctionProps) validate() error {
 			case reservedEnv[name]:
 				fail("Environment", fmt.Errorf("variable %q is reserved by Lambda", name))
 			}
-			size += len(name)
-			if v := (*p.Environment)[name]; v != nil && !*awscdk.Token_IsUnresolved(*v) {
-				size += len(*v)
-			}
 		}
-		if size > maxEnvironmentBytes {
-			fail("Environment", fmt.Errorf("holds %d bytes of names and values (want at most %d, Lambda's 4 KB limit; values resolved at deployment not counted)", size, maxEnvironmentBytes))
+		if size := environmentSize(environment(p)); size > maxEnvironmentBytes {
+			fail("Environment", fmt.Errorf("is %d bytes as Lambda measures it, the JSON of every variable, GOMAXPROCS included (want at most %d, Lambda's 4 KB limit; values resolved at deployment count as empty)", size, maxEnvironmentBytes))
 		}
 	}
 	if v := p.MemorySizeMiB; v != nil && (*v < 128 || *v > 10240 || *v != math.Trunc(*v)) {
@@ -327,7 +325,7 @@ func NewGoFunction(scope constructs.Construct, id *string, props *GoFunctionProp
 	})
 	this.Role = role
 	this.Policy = awsiam.NewManagedPolicy(this, str("Policy"), &awsiam.ManagedPolicyProps{
-		Description: str("Every permission of " + *props.ImportPath),
+		Description: str("Permissions of " + *props.ImportPath + ", X-Ray's aside"),
 		Roles:       &[]awsiam.IRole{this.Role},
 		Statements: &[]awsiam.PolicyStatement{
 			statement("WriteOwnLogs", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, this.LogGroup.LogGroupArn()),
@@ -387,6 +385,9 @@ func NewGoFunction(scope constructs.Construct, id *string, props *GoFunctionProp
 	cfn.SetTracingConfig(&awslambda.CfnFunction_TracingConfigProperty{Mode: str("Active")})
 	cfn.SetKmsKeyArn(this.EncryptionKey.KeyArn())
 	cfn.AddResourceDependency(this.Policy.Node().DefaultChild().(awscdk.CfnResource), str("the function needs its permissions before it can run"))
+	// Lambda refuses to create a function with active tracing whose role
+	// may not call PutTraceSegments yet.
+	cfn.AddResourceDependency(tracing.Node().DefaultChild().(awscdk.CfnResource), str("active tracing needs the X-Ray permissions when the function is created"))
 	this.Function.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
 		RetryAttempts: this.retryAttempts,
 		MaxEventAge:   this.maxEventAge,
@@ -619,6 +620,28 @@ const (
 	maxDescription      = 256
 	maxEnvironmentBytes = 4096
 )
+
+// environmentSize is the size Lambda checks against its 4 KB limit: the
+// JSON object of the variables ({"NAME":"value",...}). A value resolved at
+// deployment counts as empty.
+func environmentSize(env *map[string]*string) int {
+	if env == nil {
+		return 0
+	}
+	literal := make(map[string]string, len(*env))
+	for k, v := range *env {
+		if v != nil && !*awscdk.Token_IsUnresolved(*v) {
+			literal[k] = *v
+		} else {
+			literal[k] = ""
+		}
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(literal) // a map of strings always encodes
+	return b.Len() - 1      // Encode ends with a newline
+}
 
 // cutString is s cut to at most n characters.
 func cutString(s string, n int) string {

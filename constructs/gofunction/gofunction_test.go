@@ -370,6 +370,10 @@ func TestGoMaxProcs(t *testing.T) {
 
 func TestInvalidPropsFailBeforeBuilding(t *testing.T) {
 	stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Test"), &awscdk.StackProps{Env: env})
+	fortyVariables := map[string]*string{}
+	for i := range 40 {
+		fortyVariables[fmt.Sprintf("VAR_%02d", i)] = jsii.String(strings.Repeat("v", 90))
+	}
 	for _, tc := range []struct {
 		test  string
 		props gofunction.GoFunctionProps
@@ -386,7 +390,10 @@ func TestInvalidPropsFailBeforeBuilding(t *testing.T) {
 			`gofunction: Description is 257 characters long (want at most 256, Lambda's limit): "` + strings.Repeat("é", 60) + `..."`},
 		{"TestFailsWhenEnvironmentIsOver4KB", gofunction.GoFunctionProps{ImportPath: jsii.String(contract.FunctionLatestAMI),
 			Environment: &map[string]*string{"BIG": jsii.String(strings.Repeat("x", 4000)), "MORE": jsii.String(strings.Repeat("y", 90)), "LATER": awscdk.Aws_ACCOUNT_ID()}},
-			`gofunction: Environment holds 4102 bytes of names and values (want at most 4096, Lambda's 4 KB limit; values resolved at deployment not counted)`},
+			`gofunction: Environment is 4138 bytes as Lambda measures it, the JSON of every variable, GOMAXPROCS included (want at most 4096, Lambda's 4 KB limit; values resolved at deployment count as empty)`},
+		// 3,851 bytes of names and values, but Lambda measures the JSON.
+		{"TestFailsWhenEnvironmentJSONIsOver4KB", gofunction.GoFunctionProps{ImportPath: jsii.String(contract.FunctionLatestAMI), Environment: &fortyVariables},
+			`gofunction: Environment is 4098 bytes as Lambda measures it, the JSON of every variable, GOMAXPROCS included (want at most 4096, Lambda's 4 KB limit; values resolved at deployment count as empty)`},
 		{"TestFailsWhenEnvironmentNameIsReserved", gofunction.GoFunctionProps{ImportPath: jsii.String(contract.FunctionLatestAMI), Environment: &map[string]*string{"AWS_REGION": jsii.String("x")}},
 			`gofunction: Environment variable "AWS_REGION" is reserved by Lambda`},
 		{"TestFailsWhenMemoryIsTooSmall", gofunction.GoFunctionProps{ImportPath: jsii.String(contract.FunctionLatestAMI), MemorySizeMiB: jsii.Number(64)},
@@ -601,5 +608,25 @@ func TestWildcardAddedToThePolicyIsAFinding(t *testing.T) {
 	}
 	if len(iam5) == 0 || !strings.Contains(strings.Join(iam5, "\n"), "Resource::*") || !strings.Contains(strings.Join(iam5, "\n"), "Test/Fn/Policy") {
 		t.Errorf("findings %q; want AwsSolutions-IAM5 Resource::* on Test/Fn/Policy", iam5)
+	}
+}
+
+// Lambda refuses to create a function with active tracing before its role
+// may write to X-Ray, and may refuse one whose permissions are not attached
+// yet: the function waits for both of its policies.
+func TestFunctionWaitsForItsPolicies(t *testing.T) {
+	stack := awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Test"), &awscdk.StackProps{Env: env})
+	gofunction.NewGoFunction(stack, jsii.String("Fn"), &gofunction.GoFunctionProps{ImportPath: jsii.String(contract.FunctionImageBuilderTrigger)})
+	fns := cdktest.ResourcesOfType(cdktest.TemplateJSON(t, stack), "AWS::Lambda::Function")
+	if len(fns) != 1 {
+		t.Fatalf("%d functions, want 1", len(fns))
+	}
+	for id, fn := range fns {
+		deps := fmt.Sprint(fn["DependsOn"])
+		for _, want := range []string{"FnPolicy", "FnTracingPolicy"} {
+			if !regexp.MustCompile(`\b` + want + `[0-9A-F]{8}\b`).MatchString(deps) {
+				t.Errorf("%s depends on %s, want %s too", id, deps, want)
+			}
+		}
 	}
 }
