@@ -20,6 +20,7 @@ import (
 	"github.com/platform-eng/golden-ami/internal/cdkduration"
 	"github.com/platform-eng/golden-ami/internal/contract"
 	"github.com/platform-eng/golden-ami/internal/nag"
+	"github.com/platform-eng/golden-ami/internal/runes"
 	"github.com/platform-eng/golden-ami/internal/validate"
 )
 
@@ -304,7 +305,7 @@ func NewUpstreamMonitor(scope constructs.Construct, id *string, props *UpstreamM
 	}
 	this.Function = gofunction.NewGoFunction(this, str("Function"), &gofunction.GoFunctionProps{
 		ImportPath:      str(contract.FunctionAMIMonitor),
-		Description:     str(truncate("Keeps the upstream-AMI parameter current from "+source, 256)),
+		Description:     str(runes.Cut("Keeps the upstream-AMI parameter current from "+source, 256)),
 		Environment:     &env,
 		EncryptionKey:   props.EncryptionKey,
 		DeadLetterQueue: props.DeadLetterQueue,
@@ -349,7 +350,7 @@ func NewUpstreamMonitor(scope constructs.Construct, id *string, props *UpstreamM
 		interval = awscdk.Duration_Hours(num(1))
 	}
 	this.Schedule = awsevents.NewRule(this, str("Schedule"), &awsevents.RuleProps{
-		Description: str(truncate("Checks "+source+" for a new upstream AMI", 512)),
+		Description: str(runes.Cut("Checks "+source+" for a new upstream AMI", 512)),
 		Schedule:    awsevents.Schedule_Rate(interval),
 		Targets:     &[]awsevents.IRuleTarget{this.Function.RuleTarget(nil)},
 	})
@@ -380,13 +381,6 @@ func statement(sid string, actions []string, resources ...*string) awsiam.Policy
 		acts[i] = &actions[i]
 	}
 	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Sid: str(sid), Actions: &acts, Resources: &resources})
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }
 
 func str(s string) *string   { return &s }

@@ -32,6 +32,7 @@ import (
 	"github.com/platform-eng/golden-ami/internal/contract"
 	"github.com/platform-eng/golden-ami/internal/gobuild"
 	"github.com/platform-eng/golden-ami/internal/nag"
+	"github.com/platform-eng/golden-ami/internal/runes"
 )
 
 // OneVCPUMemoryMiB is the largest memory size at which Lambda gives a
@@ -208,7 +209,7 @@ func (p *GoFunctionProps) validate() error {
 	}
 	if p.Description != nil && !*awscdk.Token_IsUnresolved(*p.Description) {
 		if n := utf8.RuneCountInString(*p.Description); n > maxDescription {
-			fail("Description", fmt.Errorf("is %d characters long (want at most %d, Lambda's limit): %q", n, maxDescription, cutString(*p.Description, 60)+"..."))
+			fail("Description", fmt.Errorf("is %d characters long (want at most %d, Lambda's limit): %q", n, maxDescription, runes.Cut(*p.Description, 60)+"..."))
 		}
 	}
 	if p.Environment != nil {
@@ -354,7 +355,7 @@ func NewGoFunction(scope constructs.Construct, id *string, props *GoFunctionProp
 
 	description := props.Description
 	if description == nil {
-		description = str(cutString("Go function "+*props.ImportPath, maxDescription))
+		description = str(runes.Cut("Go function "+*props.ImportPath, maxDescription))
 	}
 	this.Function = awslambda.NewFunction(this, str("Function"), &awslambda.FunctionProps{
 		Description:  description,
@@ -641,14 +642,6 @@ func environmentSize(env *map[string]*string) int {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(literal) // a map of strings always encodes
 	return b.Len() - 1      // Encode ends with a newline
-}
-
-// cutString is s cut to at most n characters.
-func cutString(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n])
 }
 
 func sortedKeys(m map[string]*string) []string {

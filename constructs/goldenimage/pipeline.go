@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -22,6 +21,7 @@ import (
 	"github.com/platform-eng/golden-ami/components"
 	"github.com/platform-eng/golden-ami/internal/cdkkey"
 	"github.com/platform-eng/golden-ami/internal/nag"
+	"github.com/platform-eng/golden-ami/internal/runes"
 )
 
 // GoldenImagePipeline is everything EC2 Image Builder needs to build, test,
@@ -449,7 +449,7 @@ func (g *GoldenImagePipeline) defineComponent(stack awscdk.Stack, id, name, plat
 	props := &awsimagebuilder.CfnComponentProps{
 		Name:        jsiiString(name),
 		Platform:    jsiiString(platform),
-		Description: jsiiString(truncate(description, 1024)),
+		Description: jsiiString(runes.Cut(description, 1024)),
 		Data:        jsiiString(data),
 		Version:     jsiiString(versionPlaceholder),
 	}
@@ -539,7 +539,7 @@ func (g *GoldenImagePipeline) defineRecipe(stack awscdk.Stack, p GoldenImagePipe
 	}
 	props := &awsimagebuilder.CfnImageRecipeProps{
 		Name:        jsiiString(baseName),
-		Description: jsiiString(truncate(*p.Description, 1024)),
+		Description: jsiiString(runes.Cut(*p.Description, 1024)),
 		ParentImage: parent.recipeValue(),
 		Components:  &configs,
 		BlockDeviceMappings: &[]interface{}{&awsimagebuilder.CfnImageRecipe_InstanceBlockDeviceMappingProperty{
@@ -624,7 +624,7 @@ func (g *GoldenImagePipeline) defineDistribution(stack awscdk.Stack, p GoldenIma
 		// written with the CloudFormation schema's own (PascalCase) keys.
 		ami := map[string]interface{}{
 			"Name":        *p.ImageName + "-{{ imagebuilder:buildDate }}",
-			"Description": truncate(*p.Description, maxAMIDescription),
+			"Description": runes.Cut(*p.Description, maxAMIDescription),
 			"AmiTags":     g.amiTags(p),
 			"KmsKeyId":    key,
 		}
@@ -675,7 +675,7 @@ func (g *GoldenImagePipeline) definePipeline(p GoldenImagePipelineProps, baseNam
 
 	props := &awsimagebuilder.CfnImagePipelineProps{
 		Name:                           jsiiString(baseName),
-		Description:                    jsiiString(truncate(*p.Description, 1024)),
+		Description:                    jsiiString(runes.Cut(*p.Description, 1024)),
 		ImageRecipeArn:                 g.Recipe.AttrArn(),
 		InfrastructureConfigurationArn: g.InfrastructureConfiguration.AttrArn(),
 		DistributionConfigurationArn:   g.DistributionConfiguration.AttrArn(),
@@ -794,15 +794,6 @@ var retentionDays = map[int]awslogs.RetentionDays{
 
 // maxAMIDescription is EC2's limit on an AMI's description.
 const maxAMIDescription = 255
-
-// truncate is s cut to at most n characters (not bytes: a cut rune would
-// not be UTF-8).
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n])
-}
 
 func jsiiStrings(values ...string) *[]*string {
 	out := make([]*string, len(values))

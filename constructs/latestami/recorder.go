@@ -20,6 +20,7 @@ import (
 	"github.com/platform-eng/golden-ami/internal/cdkkey"
 	"github.com/platform-eng/golden-ami/internal/contract"
 	"github.com/platform-eng/golden-ami/internal/nag"
+	"github.com/platform-eng/golden-ami/internal/runes"
 	"github.com/platform-eng/golden-ami/internal/validate"
 )
 
@@ -175,7 +176,7 @@ func NewLatestAMIRecorder(scope constructs.Construct, id *string, props *LatestA
 	}
 	this.Function = gofunction.NewGoFunction(this, str("Function"), &gofunction.GoFunctionProps{
 		ImportPath:  str(contract.FunctionLatestAMI),
-		Description: str(cut("Records the latest AMI of golden image "+*p.ImageName+" in "+*this.ParameterName, 256)),
+		Description: str(runes.Cut("Records the latest AMI of golden image "+*p.ImageName+" in "+*this.ParameterName, 256)),
 		Environment: environment(this.ParameterName, p.PipelineARN, props.ParameterTier),
 		// The function waits, region by region, for Parameter Store to
 		// validate each aws:ec2:image write (up to 10 s each, longer when it
@@ -288,13 +289,4 @@ func strs(values ...string) *[]*string {
 		out[i] = &values[i]
 	}
 	return &out
-}
-
-// cut is s cut to at most n characters: Lambda allows a description of 256,
-// and a parameter name can be 1011 long.
-func cut(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n])
-	}
-	return s
 }
