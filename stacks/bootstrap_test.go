@@ -143,11 +143,21 @@ func checkPolicyCoverage(t *testing.T, policies, templates []string) {
 	passedTo := map[string]bool{}
 	var attachable []string // iam:PolicyARN patterns AttachRolePolicy is allowed for
 	var resources []string
+	var logGroups []string // resource patterns of the statements allowing logs:CreateLogGroup
 	for _, name := range policies {
 		doc, _ := readPolicy(t, name)
 		for _, s := range doc.Statement {
 			for _, a := range s.Action {
 				allowed[a] = true
+				if a == "logs:CreateLogGroup" {
+					var arns []string
+					if json.Unmarshal(s.Resource, &arns) != nil {
+						var one string
+						_ = json.Unmarshal(s.Resource, &one)
+						arns = []string{one}
+					}
+					logGroups = append(logGroups, arns...)
+				}
 				if a == "iam:AttachRolePolicy" {
 					var arns []string
 					_ = json.Unmarshal(s.Condition["ArnLike"]["iam:PolicyARN"], &arns)
@@ -178,6 +188,7 @@ func checkPolicyCoverage(t *testing.T, policies, templates []string) {
 					Targets           []map[string]json.RawMessage
 					ManagedPolicyArns []json.RawMessage
 					Name              json.RawMessage
+					LogGroupName      json.RawMessage
 				}
 			}
 		}
@@ -193,6 +204,15 @@ func checkPolicyCoverage(t *testing.T, policies, templates []string) {
 				}
 			}
 			attached = append(attached, r.Properties.ManagedPolicyArns...)
+			// Every log group CloudFormation creates must be one the
+			// policies let it create, by name.
+			if r.Type == "AWS::Logs::LogGroup" {
+				stackName := strings.TrimSuffix(filepath.Base(path), ".template.json")
+				arn := "arn:aws:logs:us-east-1:123456789012:log-group:" + logGroupName(r.Properties.LogGroupName, stackName)
+				if !anyGlobMatches(logGroups, arn) {
+					t.Errorf("%s creates log group %s (%s), which %v do not let CloudFormation create (logs:CreateLogGroup on %v)", path, id, arn, policies, logGroups)
+				}
+			}
 			// The images policy scopes Image Builder resources to this prefix.
 			var name string
 			if strings.HasPrefix(r.Type, "AWS::ImageBuilder::") && (json.Unmarshal(r.Properties.Name, &name) != nil || !strings.HasPrefix(name, "goldenami-")) {
@@ -262,6 +282,39 @@ func policyARN(raw json.RawMessage) string {
 		return "arn:aws:iam::123456789012:policy/GoldenAmi-" + ref.Ref
 	}
 	return string(raw)
+}
+
+// logGroupName renders a LogGroupName: a string, or a join of strings and
+// references, where a reference is a resource CloudFormation names after
+// stackName ("<stack>-<logical id>-<suffix>"), such as a function's
+// /aws/lambda/<function name>.
+func logGroupName(raw json.RawMessage, stackName string) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var join struct {
+		Join []json.RawMessage `json:"Fn::Join"`
+	}
+	if json.Unmarshal(raw, &join) == nil && len(join.Join) == 2 {
+		var parts []json.RawMessage
+		_ = json.Unmarshal(join.Join[1], &parts)
+		var b strings.Builder
+		for _, p := range parts {
+			var lit string
+			var ref struct{ Ref string }
+			switch {
+			case json.Unmarshal(p, &lit) == nil:
+				b.WriteString(lit)
+			case json.Unmarshal(p, &ref) == nil && ref.Ref != "" && !strings.HasPrefix(ref.Ref, "AWS::"):
+				b.WriteString(stackName + "-" + ref.Ref + "-ABC123")
+			default:
+				b.WriteString(string(p))
+			}
+		}
+		return b.String()
+	}
+	return string(raw) // unnamed or unknown: matches only a pattern of *
 }
 
 // anyGlobMatches reports whether s matches one of the IAM-style patterns,
