@@ -256,65 +256,32 @@ func checkPolicyCoverage(t *testing.T, policies, templates []string) {
 // (partition aws), or a Ref to a policy of the stack, which CloudFormation
 // names after the stack (GoldenAmi-...).
 func policyARN(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var join struct {
-		Join []json.RawMessage `json:"Fn::Join"`
-	}
-	if json.Unmarshal(raw, &join) == nil && len(join.Join) == 2 {
-		var parts []json.RawMessage
-		_ = json.Unmarshal(join.Join[1], &parts)
-		var b strings.Builder
-		for _, p := range parts {
-			var lit string
-			if json.Unmarshal(p, &lit) == nil {
-				b.WriteString(lit)
-			} else {
-				b.WriteString("aws") // {"Ref": "AWS::Partition"}
-			}
-		}
-		return b.String()
-	}
-	var ref struct{ Ref string }
-	if json.Unmarshal(raw, &ref) == nil && ref.Ref != "" {
-		return "arn:aws:iam::123456789012:policy/GoldenAmi-" + ref.Ref
-	}
-	return string(raw)
+	return renderNamed(raw, func(logicalID string) string { return "arn:aws:iam::123456789012:policy/GoldenAmi-" + logicalID })
 }
 
 // logGroupName renders a LogGroupName: a string, or a join of strings and
 // references, where a reference is a resource CloudFormation names after
 // stackName ("<stack>-<logical id>-<suffix>"), such as a function's
-// /aws/lambda/<function name>.
+// /aws/lambda/<function name>. An unnamed group renders as "", which only a
+// pattern of * matches.
 func logGroupName(raw json.RawMessage, stackName string) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
+	return renderNamed(raw, func(logicalID string) string { return stackName + "-" + logicalID + "-ABC123" })
+}
+
+// renderNamed is render (pipeline_iam_test.go) for a value in a template:
+// AWS::Partition is "aws", and a Ref to a resource of the template is the
+// name CloudFormation gives it, named(its logical id).
+func renderNamed(raw json.RawMessage, named func(logicalID string) string) string {
+	var v interface{}
+	if len(raw) == 0 || json.Unmarshal(raw, &v) != nil {
+		return ""
 	}
-	var join struct {
-		Join []json.RawMessage `json:"Fn::Join"`
-	}
-	if json.Unmarshal(raw, &join) == nil && len(join.Join) == 2 {
-		var parts []json.RawMessage
-		_ = json.Unmarshal(join.Join[1], &parts)
-		var b strings.Builder
-		for _, p := range parts {
-			var lit string
-			var ref struct{ Ref string }
-			switch {
-			case json.Unmarshal(p, &lit) == nil:
-				b.WriteString(lit)
-			case json.Unmarshal(p, &ref) == nil && ref.Ref != "" && !strings.HasPrefix(ref.Ref, "AWS::"):
-				b.WriteString(stackName + "-" + ref.Ref + "-ABC123")
-			default:
-				b.WriteString(string(p))
-			}
+	return render(v, func(id, _ string) string {
+		if id == "AWS::Partition" {
+			return "aws"
 		}
-		return b.String()
-	}
-	return string(raw) // unnamed or unknown: matches only a pattern of *
+		return named(id)
+	})
 }
 
 // anyGlobMatches reports whether s matches one of the IAM-style patterns,
